@@ -1,0 +1,55 @@
+from rest_framework import serializers
+
+from sessions_app.api.serializers import TokenPairSerializer
+
+from ..conf import app_settings
+
+
+class PasswordField(serializers.CharField):
+    """Passwords are used exactly as typed: never trimmed (DRF trims by default), capped at the documented
+    maximum (PASSWORD_MAX_LENGTH, read per request) with a 400 rather than truncated."""
+
+    default_error_messages = {"password_too_long": "Ensure this field has no more than {max_length} characters."}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("trim_whitespace", False)
+        kwargs.setdefault("style", {"input_type": "password"})
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if len(value) > app_settings.PASSWORD_MAX_LENGTH:
+            self.fail("password_too_long", max_length=app_settings.PASSWORD_MAX_LENGTH)
+        return value
+
+
+class EmailInputField(serializers.EmailField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=254, **kwargs)
+
+
+class LoginRequestSerializer(serializers.Serializer):
+    email = EmailInputField()
+    password = PasswordField()
+
+
+class UserSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    email = serializers.EmailField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    email_verified = serializers.BooleanField(read_only=True)
+    date_joined = serializers.DateTimeField(read_only=True)
+
+
+class LoginResponseSerializer(TokenPairSerializer):
+    session_id = serializers.UUIDField()
+    user = UserSerializer()
+
+
+class ProfileUpdateSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=150, allow_blank=True)
+
+
+class ChangePasswordRequestSerializer(serializers.Serializer):
+    current_password = PasswordField()
+    new_password = PasswordField()

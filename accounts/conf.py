@@ -1,0 +1,24 @@
+from datetime import timedelta
+
+from sessions_app.conf import AppSettings
+
+app_settings = AppSettings(
+    "ACCOUNTS",
+    {
+        # Base URL for links in emails; never taken from the request's Host header.
+        "SITE_URL": "http://127.0.0.1:8000",
+        "SITE_NAME": "Auth Service",
+        # Longest password accepted anywhere (register, change, reset, login); longer gets 400.
+        "PASSWORD_MAX_LENGTH": 1024,
+        "VERIFY_EMAIL_TOKEN_LIFETIME": timedelta(hours=24),
+        "PASSWORD_RESET_TOKEN_LIFETIME": timedelta(hours=1),
+        # Refuse login (403 email_not_verified, after the password is proven) until the email is verified.
+        "REQUIRE_VERIFIED_EMAIL": True,
+        # Same answer for new and existing emails on register/reset/resend. Off: 400 email_taken on register.
+        "ENUMERATION_PROTECTION": True,
+        # For single-page apps: link templates with a {token} placeholder, e.g.
+        # "https://app.example.com/verify?token={token}". Empty: the built-in browser pages.
+        "VERIFY_EMAIL_URL_TEMPLATE": "",
+        "PASSWORD_RESET_URL_TEMPLATE": "",
+    },
+)

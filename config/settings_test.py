@@ -1,0 +1,11 @@
+"""Settings for the test suite: the production settings with test secrets and plain http."""
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "s" * 48)
+os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-" + "j" * 32)
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SITE_URL", "http://testserver")
+
+from config.settings import *  # noqa: E402,F403
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

@@ -1,0 +1,78 @@
+"""One exception handler: every API error leaves as {"detail", "code"} (+ "errors" on validation)."""
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from django_ratelimit.exceptions import Ratelimited
+from rest_framework import exceptions, serializers
+from rest_framework.response import Response
+
+from ..errors import ERRORS, FIELD_ERROR_CODES, ServiceError, error_body
+
+logger = logging.getLogger(__name__)
+
+# DRF's own exception codes mapped onto ours.
+DRF_CODES = {
+    "not_authenticated": "not_authenticated",
+    "authentication_failed": "token_not_valid",
+    "token_not_valid": "token_not_valid",
+    "permission_denied": "permission_denied",
+    "not_found": "not_found",
+    "method_not_allowed": "method_not_allowed",
+    "not_acceptable": "not_acceptable",
+    "unsupported_media_type": "unsupported_media_type",
+    "parse_error": "parse_error",
+    "throttled": "rate_limited",
+}
+
+
+def _field_errors(detail, field: str | None = None) -> list[dict]:
+    """Flatten DRF's nested ValidationError detail into [{"field", "code", "message"}]."""
+    if isinstance(detail, dict):
+        errors = []
+        for key, value in detail.items():
+            name = field if key == "non_field_errors" else (f"{field}.{key}" if field else str(key))
+            errors += _field_errors(value, name)
+        return errors
+    if isinstance(detail, list):
+        return [error for item in detail for error in _field_errors(item, field)]
+    return [{"field": field, "code": getattr(detail, "code", "invalid"), "message": str(detail)}]
+
+
+def error_response(code: str, message: str | None = None, *, retry_after: int | None = None, **extra) -> Response:
+    response = Response({**error_body(code, message), **extra}, status=ERRORS[code].status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, ServiceError):
+        extra = {"errors": exc.field_errors} if exc.field_errors else {}
+        return error_response(exc.code, exc.message, retry_after=exc.retry_after, **extra)
+    if isinstance(exc, Ratelimited):
+        return error_response("rate_limited", retry_after=60)
+    if isinstance(exc, serializers.ValidationError):
+        return error_response("invalid", errors=_field_errors(exc.detail))
+    if isinstance(exc, Http404):
+        return error_response("not_found")
+    if isinstance(exc, DjangoPermissionDenied):
+        return error_response("permission_denied")
+    if isinstance(exc, exceptions.APIException):
+        raw_code = exc.detail.get("code") if isinstance(exc.detail, dict) else getattr(exc.detail, "code", None)
+        code = DRF_CODES.get(str(raw_code), None) or DRF_CODES.get(exc.default_code, "server_error")
+        response = error_response(code)
+        if code == "not_authenticated" or code == "token_not_valid":
+            # Keep the WWW-Authenticate challenge DRF would have sent with its 401.
+            authenticate_header = context["view"].get_authenticate_header(context["request"])
+            if authenticate_header:
+                response["WWW-Authenticate"] = authenticate_header
+        if getattr(exc, "wait", None):
+            response["Retry-After"] = str(int(exc.wait))
+        return response
+    # A bug, not bad input: log it with its traceback, answer with the envelope and no details.
+    logger.error("Unhandled API error", exc_info=exc)
+    return error_response("server_error")
+
+
+__all__ = ["api_exception_handler", "error_response", "FIELD_ERROR_CODES"]

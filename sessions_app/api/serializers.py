@@ -1,0 +1,79 @@
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework import serializers
+
+from ..errors import ERROR_CODE_CHOICES, ERRORS, FIELD_ERROR_CODES
+from ..services import IssuedTokens
+from ..tokens import REFRESH_TOKEN_MAX_LENGTH
+
+
+# --- the error envelope -------------------------------------------------------------------------------
+class FieldErrorSerializer(serializers.Serializer):
+    field = serializers.CharField(allow_null=True, help_text="The input field, or null for the whole body.")
+    code = serializers.CharField(help_text="One of: " + ", ".join(FIELD_ERROR_CODES))
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.ChoiceField(choices=ERROR_CODE_CHOICES)
+    errors = FieldErrorSerializer(many=True, required=False, help_text="Only on 400 `invalid`.")
+
+
+def error_responses(*codes: str) -> dict[int, OpenApiResponse]:
+    """OpenAPI responses for the given error codes, grouped by HTTP status."""
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(ERRORS[code].status, []).append(code)
+    return {
+        status: OpenApiResponse(ErrorSerializer, description="Error codes: " + ", ".join(f"`{c}`" for c in status_codes))
+        for status, status_codes in by_status.items()
+    }
+
+
+COMMON_ERRORS = ("parse_error", "invalid", "request_too_large", "unsupported_media_type", "method_not_allowed",
+                 "not_acceptable", "server_error")
+AUTHENTICATED_ERRORS = ("not_authenticated", "token_not_valid")
+
+
+# --- requests and responses ----------------------------------------------------------------------------
+class RefreshTokenField(serializers.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=REFRESH_TOKEN_MAX_LENGTH, trim_whitespace=False, **kwargs)
+
+
+class RefreshRequestSerializer(serializers.Serializer):
+    refresh = RefreshTokenField()
+
+
+class TokenPairSerializer(serializers.Serializer):
+    access = serializers.CharField()
+    refresh = serializers.CharField()
+    token_type = serializers.CharField(default="Bearer")
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+
+
+def token_pair_data(tokens: IssuedTokens) -> dict:
+    return {
+        "access": tokens.access,
+        "refresh": tokens.refresh,
+        "token_type": tokens.token_type,
+        "expires_in": tokens.expires_in,
+    }
+
+
+class SessionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    ip_address = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+    device = serializers.CharField()
+    current = serializers.SerializerMethodField()
+
+    def get_current(self, session) -> bool:
+        return str(session.id) == str(self.context.get("current_session_id"))
+
+
+class RevokedCountSerializer(serializers.Serializer):
+    revoked = serializers.IntegerField()

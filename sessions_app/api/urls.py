@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("refresh/", views.RefreshView.as_view(), name="auth-refresh"),
+    path("logout/", views.LogoutView.as_view(), name="auth-logout"),
+    path("logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
+    path("sessions/", views.SessionListView.as_view(), name="auth-sessions"),
+    path("sessions/<str:session_id>/", views.SessionDetailView.as_view(), name="auth-session-detail"),
+]

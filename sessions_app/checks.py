@@ -1,0 +1,60 @@
+"""Start-up checks: refuse settings that would weaken the tokens or contradict each other."""
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import checks
+
+from .conf import app_settings
+
+HMAC_ALGORITHMS = {"HS256", "HS384", "HS512"}
+
+
+@checks.register(checks.Tags.security)
+def check_jwt_settings(app_configs=None, **kwargs):
+    jwt = getattr(settings, "SIMPLE_JWT", {})
+    errors = []
+
+    def error(msg: str, id_: str, hint: str | None = None):
+        errors.append(checks.Error(msg, hint=hint, id=f"sessions_app.{id_}"))
+
+    # RFC 8725 §3.1: one algorithm, chosen by the server. Only HMAC is supported: the key is a shared secret.
+    if jwt.get("ALGORITHM", "HS256") not in HMAC_ALGORITHMS:
+        error("SIMPLE_JWT['ALGORITHM'] must be one of HS256, HS384, HS512.", "E001")
+    key = jwt.get("SIGNING_KEY") or ""
+    if len(str(key).encode()) < 32:
+        error("SIMPLE_JWT['SIGNING_KEY'] must be at least 32 bytes (256 bits).", "E002", "Set JWT_SIGNING_KEY.")
+    if key == settings.SECRET_KEY:
+        error("SIMPLE_JWT['SIGNING_KEY'] must not be SECRET_KEY.", "E003", "Use a dedicated JWT_SIGNING_KEY.")
+    if not jwt.get("AUDIENCE") or not jwt.get("ISSUER"):
+        error("SIMPLE_JWT['AUDIENCE'] and ['ISSUER'] must be set so tokens are checked against them.", "E004")
+    if jwt.get("LEEWAY", 0):
+        error("SIMPLE_JWT['LEEWAY'] must be 0: access tokens expire exactly at exp.", "E005")
+    if jwt.get("USER_ID_CLAIM", "user_id") != "sub":
+        error("SIMPLE_JWT['USER_ID_CLAIM'] must be 'sub'.", "E006")
+    lifetime = jwt.get("ACCESS_TOKEN_LIFETIME", timedelta(minutes=5))
+    if lifetime > timedelta(minutes=15):
+        errors.append(checks.Warning("Access tokens live longer than 15 minutes; keep them short.",
+                                     id="sessions_app.W001"))
+    return errors
+
+
+@checks.register()
+def check_session_settings(app_configs=None, **kwargs):
+    errors = []
+    unknown = set(app_settings.defined()) - set(app_settings._defaults)
+    if unknown:
+        errors.append(checks.Error(f"Unknown SESSIONS_APP settings: {', '.join(sorted(unknown))}.",
+                                   id="sessions_app.E010"))
+    absolute, idle = app_settings.ABSOLUTE_LIFETIME, app_settings.IDLE_TIMEOUT
+    if absolute <= timedelta(0) or idle <= timedelta(0):
+        errors.append(checks.Error("ABSOLUTE_LIFETIME and IDLE_TIMEOUT must be positive.", id="sessions_app.E011"))
+    elif idle > absolute:
+        errors.append(checks.Warning("IDLE_TIMEOUT is longer than ABSOLUTE_LIFETIME and so has no effect.",
+                                     id="sessions_app.W010"))
+    grace = app_settings.REFRESH_REUSE_GRACE
+    if grace < timedelta(0) or grace > timedelta(minutes=1):
+        errors.append(checks.Error("REFRESH_REUSE_GRACE must be between 0 and 60 seconds; a wider window lets a "
+                                   "stolen parent token be exchanged.", id="sessions_app.E012"))
+    if not isinstance(app_settings.TRUSTED_PROXY_COUNT, int) or app_settings.TRUSTED_PROXY_COUNT < 0:
+        errors.append(checks.Error("TRUSTED_PROXY_COUNT must be a non-negative integer.", id="sessions_app.E013"))
+    return errors

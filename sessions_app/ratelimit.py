@@ -1,0 +1,35 @@
+"""Rate limits per client IP and per account, counted by django-ratelimit in the shared cache.
+
+The account key is the email exactly as submitted (case-folded), whether or not such an account exists,
+so a limit being hit reveals nothing about which accounts exist.
+"""
+from django_ratelimit.core import get_usage
+
+from .audit import record_security_event
+from .conf import app_settings
+from .errors import ServiceError
+from .models import SecurityEvent
+from .requestmeta import client_info, ratelimit_client_ip
+
+
+def enforce_rate_limit(request, *, scope: str, account: str | None = None) -> None:
+    """Count this request against `scope`'s limits; raise ServiceError("rate_limited") when one is spent."""
+    rates = app_settings.RATE_LIMITS.get(scope, {})
+    for key_kind, rate in rates.items():
+        if key_kind == "ip":
+            value = ratelimit_client_ip(request)
+        elif key_kind == "account":
+            if not account:
+                continue
+            value = account.strip().casefold()
+        else:
+            raise ValueError(f"unknown rate limit key {key_kind!r} for scope {scope!r}")
+        usage = get_usage(
+            request, group=f"{scope}:{key_kind}", key=lambda _group, _request, value=value: value,
+            rate=rate, increment=True,
+        )
+        if usage and usage["should_limit"]:
+            record_security_event(
+                SecurityEvent.Kind.RATE_LIMITED, client=client_info(request), scope=scope, key=key_kind
+            )
+            raise ServiceError("rate_limited", retry_after=max(usage["time_left"], 1))

@@ -1,0 +1,50 @@
+"""Token material: opaque refresh tokens (random, stored hashed) and JWT access tokens (simplejwt)."""
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.tokens import AccessToken
+from ua_parser import parse as parse_user_agent
+
+REFRESH_TOKEN_BYTES = 32  # 256 bits from the OS CSPRNG
+# Longest string we accept as a refresh token: base64url of 32 bytes is 43 characters.
+REFRESH_TOKEN_MAX_LENGTH = 128
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(REFRESH_TOKEN_BYTES)
+
+
+def hash_refresh_token(raw: str) -> str:
+    # A plain SHA-256 is enough: the input is 256 random bits, so there is nothing to brute-force and no
+    # need for a salt or a slow hash; a lookup by hash stays a single indexed equality.
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class AccessTokenGrant:
+    token: str
+    expires_in: int
+
+
+def mint_access_token(*, user_id: uuid.UUID, session_id: uuid.UUID) -> AccessTokenGrant:
+    """A short-lived HS256 JWT with only sub, sid, jti, iat, exp, iss, aud and token_type.
+
+    `sid` ties the token to its session, so ending the session ends the token on its next use."""
+    token = AccessToken()  # sets token_type, exp, iat, jti
+    token[jwt_settings.USER_ID_CLAIM] = str(user_id)
+    token["sid"] = str(session_id)
+    return AccessTokenGrant(token=str(token), expires_in=int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+
+
+def device_label(user_agent: str) -> str:
+    """A readable label such as "Chrome on Linux" for the sessions list."""
+    if not user_agent:
+        return "Unknown device"
+    parsed = parse_user_agent(user_agent)
+    client = parsed.user_agent.family if parsed.user_agent else "Unknown client"
+    if parsed.os and parsed.os.family != "Other":
+        return f"{client} on {parsed.os.family}"[:128]
+    return client[:128]
