@@ -1,7 +1,9 @@
 """A login session is a family of refresh tokens: one login, then one token per rotation.
 
-Only SHA-256 hashes of refresh tokens are stored. Each token row points at the token it replaced
-(`parent`), so the family's history is kept and an old token presented again is recognised as a replay.
+Only SHA-256 hashes of refresh tokens are stored. The session row holds the family's live state: the hash
+of its one live token (`current_token_hash`) and of the token it replaced (`previous_token_hash`, for the
+grace interval). Every token ever issued has a RefreshToken row pointing at the token it replaced
+(`parent`): that history is how a spent token presented again is recognised as a replay.
 """
 import uuid
 from datetime import datetime
@@ -45,6 +47,11 @@ class Session(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     device = models.CharField(max_length=128, blank=True)
+    # Rotation state. Rotating is a compare-and-set on current_token_hash, so of any number of concurrent
+    # refreshes with the same token exactly one wins, and the family can never have two live tokens.
+    current_token_hash = models.CharField(max_length=64, editable=False)
+    previous_token_hash = models.CharField(max_length=64, blank=True, editable=False)
+    rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = SessionQuerySet.as_manager()
 
@@ -77,8 +84,6 @@ class RefreshToken(models.Model):
     # DO_NOTHING: a family's tokens are always deleted together with their session, in one statement.
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="children")
     created_at = models.DateTimeField(default=timezone.now)
-    # When this token was exchanged for its child (or retired); a token with rotated_at set is spent.
-    rotated_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["created_at"]

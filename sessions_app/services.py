@@ -28,11 +28,9 @@ class IssuedTokens:
     token_type = "Bearer"
 
 
-def _issue(session: Session, *, parent: RefreshToken | None, now: datetime) -> IssuedTokens:
-    raw = new_refresh_token()
-    RefreshToken.objects.create(session=session, token_hash=hash_refresh_token(raw), parent=parent, created_at=now)
+def _access_for(session: Session, refresh: str) -> IssuedTokens:
     access = mint_access_token(user_id=session.user_id, session_id=session.id)
-    return IssuedTokens(access=access.token, refresh=raw, expires_in=access.expires_in, session=session)
+    return IssuedTokens(access=access.token, refresh=refresh, expires_in=access.expires_in, session=session)
 
 
 def _next_idle_expiry(session: Session, now: datetime) -> datetime:
@@ -46,6 +44,8 @@ def start_session(*, user, client: ClientInfo) -> IssuedTokens:
     Every login creates a fresh session with a server-chosen id; no client-supplied id is ever used."""
     now = timezone.now()
     expires_at = now + app_settings.ABSOLUTE_LIFETIME
+    refresh = new_refresh_token()
+    refresh_hash = hash_refresh_token(refresh)
     with transaction.atomic():
         session = Session.objects.create(
             user=user,
@@ -56,85 +56,105 @@ def start_session(*, user, client: ClientInfo) -> IssuedTokens:
             ip_address=client.ip_address,
             user_agent=client.user_agent,
             device=device_label(client.user_agent),
+            current_token_hash=refresh_hash,
         )
-        return _issue(session, parent=None, now=now)
+        RefreshToken.objects.create(session=session, token_hash=refresh_hash, created_at=now)
+    return _access_for(session, refresh)
 
 
 def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedTokens:
-    """Exchange a refresh token for a new pair. The presented token is spent.
+    """Exchange a refresh token for a new pair; the presented token is spent.
 
-    Happy path: 4 statements (SELECT ... FOR UPDATE, UPDATE the old token, INSERT the new one, UPDATE the
-    session). The session row lock serialises every rotation of one family, so concurrent requests with the
-    same token see each other's work: one wins, the rest are replays.
+    The usual case is three autocommit statements and no explicit transaction: read the token with its
+    session and user, compare-and-set the session's live token hash, record the new token. The
+    compare-and-set is a single UPDATE guarded by `current_token_hash = <presented>` and the liveness
+    conditions, so PostgreSQL lets exactly one of any number of concurrent refreshes win; the others fall
+    through to the spent-token path. If the process dies between the UPDATE and the INSERT the session
+    fails closed: the client must log in again.
     """
     now = timezone.now()
-    with transaction.atomic():
-        token = (
-            RefreshToken.objects.select_related("session", "session__user")
-            .select_for_update(of=("session",))
-            .filter(token_hash=hash_refresh_token(raw_refresh))
-            .first()
-        )
-        if token is None:
-            raise ServiceError("token_not_valid")
-        session = token.session
-        if not session.is_alive(now) or not session.user.is_active:
-            raise ServiceError("token_not_valid")
+    presented_hash = hash_refresh_token(raw_refresh)
+    try:
+        token = RefreshToken.objects.select_related("session__user").get(token_hash=presented_hash)
+    except RefreshToken.DoesNotExist:
+        raise ServiceError("token_not_valid") from None
+    session = token.session
+    if not session.is_alive(now) or not session.user.is_active:
+        raise ServiceError("token_not_valid")
 
-        if token.rotated_at is None:
-            token.rotated_at = now
-            token.save(update_fields=["rotated_at"])
-            issued = _issue(session, parent=token, now=now)
+    if session.current_token_hash == presented_hash:
+        refresh = new_refresh_token()
+        refresh_hash = hash_refresh_token(refresh)
+        idle_expires_at = _next_idle_expiry(session, now)
+        won = (
+            Session.objects.alive(now)
+            .filter(pk=session.pk, current_token_hash=presented_hash)
+            .update(current_token_hash=refresh_hash, previous_token_hash=presented_hash, rotated_at=now,
+                    last_used_at=now, idle_expires_at=idle_expires_at)
+        )
+        if won:
+            RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=token, created_at=now)
+            session.current_token_hash, session.previous_token_hash = refresh_hash, presented_hash
+            session.rotated_at, session.last_used_at, session.idle_expires_at = now, now, idle_expires_at
+            return _access_for(session, refresh)
+        # Lost the race to a concurrent refresh (or the session just died): the token is spent now.
+    return _refresh_with_spent_token(token, presented_hash, client=client, now=now)
+
+
+def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, client: ClientInfo,
+                              now: datetime) -> IssuedTokens:
+    """A token that is no longer the family's live one: the grace outcome, or the family ends."""
+    with transaction.atomic():
+        session = Session.objects.select_for_update().select_related("user").get(pk=token.session_id)
+        if not session.is_alive(now):
+            raise ServiceError("token_not_valid")
+        if _within_reuse_grace(session, presented_hash, now):
+            # Grace outcome: the immediate parent gets a new child that replaces the unused one, so the
+            # family still has exactly one live token. The window is not extended by this.
+            refresh = new_refresh_token()
+            refresh_hash = hash_refresh_token(refresh)
+            session.current_token_hash = refresh_hash
             session.last_used_at = now
             session.idle_expires_at = _next_idle_expiry(session, now)
-            session.save(update_fields=["last_used_at", "idle_expires_at"])
-            return issued
-
-        if _within_reuse_grace(token, now):
-            return _reissue_from_parent(token, session, now)
-
-        # A spent token came back: either a thief or the legitimate client holds a copy. We cannot tell
-        # which, so the whole family dies (RFC 9700 §4.14.2). Committed before the error is raised.
+            session.save(update_fields=["current_token_hash", "last_used_at", "idle_expires_at"])
+            RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=token, created_at=now)
+            return _access_for(session, refresh)
+        # A spent token came back: a thief or the legitimate client holds a copy, and we cannot tell
+        # which, so the whole family ends (RFC 9700 §4.14.2). Committed before the error is raised.
         _revoke(session, reason=Reason.TOKEN_REUSED, now=now)
     record_security_event(
-        SecurityEvent.Kind.TOKEN_REUSE, user=session.user, client=client, session_id=session.id,
-        token_id=token.pk,
+        SecurityEvent.Kind.TOKEN_REUSE, user=session.user, client=client, session_id=session.id, token_id=token.pk
     )
     raise ServiceError("refresh_token_reused")
 
 
-def _within_reuse_grace(token: RefreshToken, now: datetime) -> bool:
+def _within_reuse_grace(session: Session, presented_hash: str, now: datetime) -> bool:
+    # Only the immediate parent of the live token qualifies, and only shortly after it was spent; an
+    # older ancestor always ends the family (a wider grace is how stolen tokens get exchanged).
     grace = app_settings.REFRESH_REUSE_GRACE
-    if not grace or now - token.rotated_at > grace:
-        return False
-    # Only the immediate parent of the live token qualifies: if its child was itself already rotated,
-    # the family has moved on and this is a replay of an older ancestor.
-    return token.children.filter(rotated_at__isnull=True).exists()
-
-
-def _reissue_from_parent(parent: RefreshToken, session: Session, now: datetime) -> IssuedTokens:
-    """Grace outcome: the unused child is retired and the parent gets a new child, so the family still
-    has exactly one live refresh token (never two branches)."""
-    parent.children.filter(rotated_at__isnull=True).update(rotated_at=now)
-    issued = _issue(session, parent=parent, now=now)
-    session.last_used_at = now
-    session.idle_expires_at = _next_idle_expiry(session, now)
-    session.save(update_fields=["last_used_at", "idle_expires_at"])
-    return issued
+    return bool(
+        grace
+        and session.previous_token_hash == presented_hash
+        and session.rotated_at is not None
+        and now - session.rotated_at <= grace
+    )
 
 
 def reissue_tokens_for_session(*, session: Session) -> IssuedTokens:
-    """A new pair for an existing live session (after a password change); the current refresh token is
-    retired, so only the new one works."""
+    """A new pair for a live session (after a password change). The previous refresh token stops working
+    and gets no grace: it was issued under the old password."""
     now = timezone.now()
+    refresh = new_refresh_token()
+    refresh_hash = hash_refresh_token(refresh)
     with transaction.atomic():
-        current = session.refresh_tokens.filter(rotated_at__isnull=True).order_by("-created_at").first()
-        session.refresh_tokens.filter(rotated_at__isnull=True).update(rotated_at=now)
-        issued = _issue(session, parent=current, now=now)
-        session.last_used_at = now
+        parent = RefreshToken.objects.filter(token_hash=session.current_token_hash).first()
+        session.current_token_hash, session.previous_token_hash = refresh_hash, ""
+        session.rotated_at = session.last_used_at = now
         session.idle_expires_at = _next_idle_expiry(session, now)
-        session.save(update_fields=["last_used_at", "idle_expires_at"])
-        return issued
+        session.save(update_fields=["current_token_hash", "previous_token_hash", "rotated_at", "last_used_at",
+                                    "idle_expires_at"])
+        RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=parent, created_at=now)
+    return _access_for(session, refresh)
 
 
 def _revoke(session: Session, *, reason: str, now: datetime) -> bool:
