@@ -2,6 +2,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
+from django.urls import NoReverseMatch, reverse
 
 from .conf import app_settings
 
@@ -22,6 +23,18 @@ def check_account_settings(app_configs=None, **kwargs):
         template = getattr(app_settings, name)
         if template and "{token}" not in template:
             errors.append(checks.Error(f"ACCOUNTS['{name}'] must contain '{{token}}'.", id="accounts.E003"))
+    if app_settings.EMAIL_DELIVERY not in ("background", "inline"):
+        errors.append(checks.Error("ACCOUNTS['EMAIL_DELIVERY'] must be 'background' or 'inline'.", id="accounts.E004"))
+    for name, url_name in (("VERIFY_EMAIL_URL_TEMPLATE", "accounts:verify-email"),
+                           ("PASSWORD_RESET_URL_TEMPLATE", "accounts:password-reset-link")):
+        if not getattr(app_settings, name):
+            try:
+                reverse(url_name, args=["AA.a-0"])
+            except NoReverseMatch:
+                errors.append(checks.Error(
+                    f"ACCOUNTS['{name}'] is empty but the accounts pages are not mounted: emailed links "
+                    "would have nowhere to go.", hint="include('accounts.urls') or set the template.",
+                    id="accounts.E005"))
     hashers = getattr(settings, "PASSWORD_HASHERS", [])
     if not hashers or "argon2" not in hashers[0].lower():
         errors.append(checks.Warning("PASSWORD_HASHERS[0] should be an Argon2id hasher.", id="accounts.W002"))

@@ -20,5 +20,11 @@ app_settings = AppSettings(
         # "https://app.example.com/verify?token={token}". Empty: the built-in browser pages.
         "VERIFY_EMAIL_URL_TEMPLATE": "",
         "PASSWORD_RESET_URL_TEMPLATE": "",
+        # A login refused with 403 email_not_verified re-sends the verification email at most this often.
+        "VERIFY_EMAIL_RESEND_INTERVAL": timedelta(minutes=5),
+        # "background": emails go out from a worker thread after commit, so no answer waits on the mail
+        # provider (and a reset request takes the same time whether or not an email was sent).
+        # "inline": sent in the request after commit (tests, management commands).
+        "EMAIL_DELIVERY": "background",
     },
 )

@@ -1,3 +1,10 @@
+from functools import lru_cache
+from pathlib import Path
+import gzip
+import re
+import unicodedata
+
+from django.contrib.auth import password_validation as django_password_validation
 from django.core.exceptions import ValidationError
 
 from .conf import app_settings
@@ -24,3 +31,84 @@ class MaximumLengthValidator:
 
     def get_help_text(self) -> str:
         return f"Your password must contain at most {self.max_length} characters."
+
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+# Royce Williams' 20,000 most common passwords (shipped with Django) and our long passphrases, built by
+# accounts/data/build_password_blocklist.py (see there for what it holds and why).
+DEFAULT_PASSWORD_LISTS = (
+    Path(django_password_validation.__file__).resolve().parent / "common-passwords.txt.gz",
+    DATA_DIR / "common-passphrases.txt.gz",
+)
+CONTEXT_WORD_MIN_LENGTH = 4
+
+
+def _normalise(text: str) -> str:
+    """Lower case, compatibility-folded, with spaces, punctuation and underscores removed."""
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _repeated_unit(text: str) -> str:
+    """"dragondragondragon" -> "dragon"; text that is no repetition comes back unchanged."""
+    match = re.fullmatch(r"(.+?)\1+", text)
+    return match.group(1) if match else text
+
+
+@lru_cache(maxsize=4)
+def _load_password_lists(paths: tuple[str, ...]) -> frozenset[str]:
+    entries: set[str] = set()
+    for path in paths:
+        with gzip.open(path, "rt", encoding="utf-8") as lines:
+            entries.update(_normalise(line) for line in lines)
+    entries.discard("")
+    return frozenset(entries)
+
+
+class PasswordBlocklistValidator:
+    """Refuse common and breached passwords, and passwords built from context words (SECURITY 6;
+    NIST SP 800-63B §3.1.1.2).
+
+    Passwords are compared in the disguises people use to reach a length rule: any case, spaces and
+    punctuation ("Correct Horse Battery Staple"), repetition ("dragondragondragon") and digits or symbols
+    around a common core ("Password123456789!"). Context words are the service name (ACCOUNTS SITE_NAME)
+    and the local part of the user's email address, refused anywhere inside the password."""
+
+    def __init__(self, password_lists: list[str] | None = None) -> None:
+        self.password_lists = tuple(str(path) for path in (password_lists or DEFAULT_PASSWORD_LISTS))
+
+    @property
+    def passwords(self) -> frozenset[str]:
+        return _load_password_lists(self.password_lists)
+
+    def validate(self, password: str, user=None) -> None:
+        if self._candidates(password) & self.passwords:
+            raise ValidationError("This password is too common.", code="password_too_common")
+        compact = _normalise(password)
+        if any(word in compact for word in self._context_words(user)):
+            raise ValidationError(
+                "This password contains the name of this service or of your email address.",
+                code="password_contains_context",
+            )
+
+    @staticmethod
+    def _candidates(password: str) -> set[str]:
+        compact = _normalise(password)
+        # Digits at either end of the core (letters) are padding: "2024dragon123!" -> "dragon".
+        core = compact.strip("0123456789")
+        candidates = {compact, _repeated_unit(compact)}
+        if len(core) >= CONTEXT_WORD_MIN_LENGTH:
+            candidates |= {core, _repeated_unit(core)}
+        return candidates
+
+    @staticmethod
+    def _context_words(user) -> list[str]:
+        words = [_normalise(app_settings.SITE_NAME)]
+        email = getattr(user, "email", "") or ""
+        local_part = email.rpartition("@")[0] if "@" in email else email
+        words.append(_normalise(local_part))
+        # "jane.doe" also gives "jane" and "doe" (when long enough to mean something).
+        words += [_normalise(part) for part in re.split(r"[\W_]+", local_part)]
+        return [word for word in words if len(word) >= CONTEXT_WORD_MIN_LENGTH]
+
+    def get_help_text(self) -> str:
+        return "Your password can't be a commonly used password or contain the service name or your email address."

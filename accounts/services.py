@@ -3,10 +3,14 @@ functions; each rule about accounts is written here once.
 
 Dependency direction: accounts -> sessions_app (sessions know nothing about account lifecycle).
 """
+from dataclasses import dataclass
+
 from django.contrib.auth import authenticate
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sessions_app.audit import record_security_event
@@ -17,14 +21,17 @@ from sessions_app.services import IssuedTokens, end_user_sessions, reissue_token
 
 from . import signals
 from .conf import app_settings
-from .models import User
+from .models import User, normalize_email
+from .tokens import email_verification_tokens, make_link_token, password_reset_tokens, user_for_link_token
 
 Kind = SecurityEvent.Kind
 
 
 def send_on_commit(signal, **kwargs) -> None:
-    """Send an account signal once the surrounding transaction commits (never for rolled-back work)."""
-    transaction.on_commit(lambda: signal.send(sender=User, **kwargs))
+    """Send an account signal once the surrounding transaction commits (never for rolled-back work).
+
+    send_robust: a failing receiver is logged by Django and never turns committed work into an error."""
+    transaction.on_commit(lambda: signal.send_robust(sender=User, **kwargs))
 
 
 def check_password_policy(password: str, *, user: User | None = None, field: str = "password") -> None:
@@ -48,6 +55,7 @@ def log_in(*, email: str, password: str, client: ClientInfo, request=None) -> tu
     # Only now, with the password proven, may we say that the address is unverified.
     if app_settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
         record_security_event(Kind.LOGIN_UNVERIFIED, user=user, client=client)
+        _resend_verification_after_login(user)
         raise ServiceError("email_not_verified")
     with transaction.atomic():
         user.last_login = timezone.now()
@@ -57,9 +65,11 @@ def log_in(*, email: str, password: str, client: ClientInfo, request=None) -> tu
     return user, tokens
 
 
-def update_profile(*, user: User, name: str) -> User:
-    user.name = name
-    user.save(update_fields=["name"])
+def update_profile(*, user: User, name: str | None = None) -> User:
+    """Update the fields given (PATCH semantics); fields left out keep their value."""
+    if name is not None:
+        user.name = name
+        user.save(update_fields=["name"])
     return user
 
 
@@ -79,14 +89,31 @@ def change_password(
         record_security_event(Kind.PASSWORD_CHANGE_FAIL, user=user, client=client, session_id=session_id)
         raise ServiceError("password_incorrect")
     with transaction.atomic():
+        # The caller's session may have ended since authentication (another device ended it): then the
+        # token pair we would return has no session, so refuse before changing anything.
+        current = Session.objects.alive().select_for_update().filter(pk=session_id, user=user).first()
+        if current is None:
+            raise ServiceError("token_not_valid")
         set_new_password(user=user, new_password=new_password)
         end_user_sessions(user=user, reason=Session.RevokeReason.PASSWORD_CHANGED, client=client,
                           keep_session_id=session_id)
-        current = Session.objects.alive().get(pk=session_id, user=user)
         tokens = reissue_tokens_for_session(session=current)
         record_security_event(Kind.PASSWORD_CHANGED, user=user, client=client, session_id=session_id)
         send_on_commit(signals.password_changed, user=user, reason="changed")
     return tokens
+
+
+def password_set_by_admin(*, user: User, actor: User, client: ClientInfo | None = None) -> int:
+    """Django's admin password form has just stored a new password (or disabled password login): apply what
+    every password change means here. All sessions end, the change is audited with the operator as actor,
+    and the user is told. Returns how many sessions were ended."""
+    with transaction.atomic():
+        user.password_changed_at = timezone.now()
+        user.save(update_fields=["password_changed_at"])
+        ended = end_user_sessions(user=user, reason=Session.RevokeReason.PASSWORD_CHANGED, actor=actor, client=client)
+        record_security_event(Kind.PASSWORD_CHANGED, user=user, actor=actor, client=client, sessions_ended=ended)
+        send_on_commit(signals.password_changed, user=user, reason="changed")
+    return ended
 
 
 def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> int:
@@ -97,3 +124,148 @@ def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo
         ended = end_user_sessions(user=user, reason=Session.RevokeReason.USER_DEACTIVATED, actor=actor, client=client)
         record_security_event(Kind.USER_DEACTIVATED, user=user, actor=actor, client=client, sessions_ended=ended)
     return ended
+
+
+# --- registration and email verification -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Registration:
+    """What `register` did. With ENUMERATION_PROTECTION on, interfaces must answer the same either way."""
+
+    user: User
+    created: bool
+
+
+def _email_taken_error() -> ServiceError:
+    return ServiceError("invalid", field_errors=[
+        {"field": "email", "code": "email_taken", "message": "A user with this email already exists."},
+    ])
+
+
+def register(*, email: str, password: str, name: str = "", client: ClientInfo) -> Registration:
+    """Create an unverified account and email a verification link.
+
+    For an address that is already registered nothing is created: its owner gets a notice instead, and
+    (with ENUMERATION_PROTECTION) the caller cannot tell the two cases apart."""
+    email = normalize_email(email)
+    # The policy is checked before the address is looked up, so a weak password gets the same 400 whether
+    # or not the address is taken. The unsaved user lets the validators compare with email and name.
+    check_password_policy(password, user=User(email=email, name=name))
+    existing = User.objects.with_email(email).first()
+    if existing is None:
+        try:
+            with transaction.atomic():
+                user = User.objects.create_user(email, password, name=name)
+                record_security_event(Kind.USER_REGISTERED, user=user, client=client)
+                send_on_commit(signals.user_registered, user=user,
+                               token=make_link_token(email_verification_tokens, user))
+            return Registration(user=user, created=True)
+        except IntegrityError:
+            # A concurrent registration of the same address won (the unique index ignores case).
+            existing = User.objects.with_email(email).get()
+    if not app_settings.ENUMERATION_PROTECTION:
+        raise _email_taken_error()
+    # Hash once, as creating the account would, so the time taken does not tell the cases apart either.
+    make_password(password)
+    # The notice points the owner to a password reset, never to a verification link: if an attacker
+    # registered the address first, verifying would hand them an account with their password.
+    send_on_commit(signals.registration_attempted_for_existing_email, user=existing)
+    return Registration(user=existing, created=False)
+
+
+def _send_verification_email(user: User) -> None:
+    send_on_commit(signals.verification_email_requested, user=user,
+                   token=make_link_token(email_verification_tokens, user))
+
+
+def _resend_verification_after_login(user: User) -> None:
+    """The password was just proven, so this is the owner, who may have lost the first email: send a
+    fresh one, but at most once per VERIFY_EMAIL_RESEND_INTERVAL however often they try to log in."""
+    interval = app_settings.VERIFY_EMAIL_RESEND_INTERVAL.total_seconds()
+    if cache.add(f"accounts:verification-resent:{user.pk}", True, timeout=interval):
+        _send_verification_email(user)
+
+
+def resend_verification(*, email: str, client: ClientInfo) -> None:
+    """Email a fresh verification link if the address belongs to an active, unverified account.
+
+    Returns nothing either way, so callers answer the same for any address; the email leaves after the
+    response's work is done (EMAIL_DELIVERY), so the timing does not tell either."""
+    user = User.objects.with_email(email).filter(is_active=True).first()
+    if user is not None and not user.email_verified:
+        _send_verification_email(user)
+
+
+def _set_email_verified(user: User) -> bool:
+    # A conditional UPDATE: of two concurrent verifications exactly one wins, without a lock.
+    now = timezone.now()
+    updated = User.objects.filter(pk=user.pk, email_verified_at__isnull=True).update(email_verified_at=now)
+    if updated:
+        user.email_verified_at = now
+    return bool(updated)
+
+
+def mark_email_verified(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> bool:
+    """Mark the address verified (from the emailed link, or by an admin) and send the welcome email.
+    Returns False if it already was verified."""
+    with transaction.atomic():
+        if not _set_email_verified(user):
+            return False
+        record_security_event(Kind.EMAIL_VERIFIED, user=user, actor=actor, client=client)
+        send_on_commit(signals.email_verified, user=user)
+    return True
+
+
+def verify_email(*, token: str, client: ClientInfo) -> User:
+    """Verify an address with the emailed token. Logs nobody in and issues no tokens (NIST 800-63B
+    §3.1.3.1: a verification link is not an authenticator)."""
+    user = user_for_link_token(email_verification_tokens, token)
+    # The token's HMAC covers email_verified_at, so a used token no longer matches; the conditional
+    # update in mark_email_verified settles a race between two uses of the same token.
+    if user is None or not user.is_active or not mark_email_verified(user=user, client=client):
+        raise ServiceError("invalid_token")
+    return user
+
+
+# --- password reset ------------------------------------------------------------------------------------------
+def send_password_reset_email(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> None:
+    """Email a reset link to a known user (the reset flow, or the admin's "send password-reset email")."""
+    record_security_event(Kind.PASSWORD_RESET_REQUESTED, user=user, actor=actor, client=client)
+    send_on_commit(signals.password_reset_requested, user=user, token=make_link_token(password_reset_tokens, user))
+
+
+def request_password_reset(*, email: str, client: ClientInfo) -> None:
+    """Start a reset for whoever owns `email`, if anyone. Returns nothing either way.
+
+    Both paths do the same work in the request (one lookup, one audit row); the email itself is sent
+    after commit and, by default, off the request thread (EMAIL_DELIVERY), so neither the answer nor
+    its timing shows whether the address has an account."""
+    user = User.objects.with_email(email).filter(is_active=True).first()
+    if user is None:
+        record_security_event(Kind.PASSWORD_RESET_REQUESTED, client=client, known_account=False)
+        return
+    send_password_reset_email(user=user, client=client)
+
+
+def password_reset_token_is_valid(token: str) -> bool:
+    """For the browser page: show the new-password form only for a link that still works."""
+    user = user_for_link_token(password_reset_tokens, token)
+    return user is not None and user.is_active
+
+
+def confirm_password_reset(*, token: str, new_password: str, client: ClientInfo) -> User:
+    """Set a new password with the emailed token. Every session of the user ends, and nobody is logged
+    in: the user logs in with the new password (SECURITY 33)."""
+    with transaction.atomic():
+        # The row lock queues two concurrent uses of one token; the second then sees the new password
+        # hash, which no longer matches the token's HMAC.
+        user = user_for_link_token(password_reset_tokens, token, queryset=User.objects.select_for_update())
+        if user is None or not user.is_active:
+            raise ServiceError("invalid_token")
+        set_new_password(user=user, new_password=new_password)
+        ended = end_user_sessions(user=user, reason=Session.RevokeReason.PASSWORD_RESET, client=client)
+        # Following the emailed link proves control of the address, the same proof verification asks for.
+        if _set_email_verified(user):
+            record_security_event(Kind.EMAIL_VERIFIED, user=user, client=client, via="password_reset")
+        record_security_event(Kind.PASSWORD_RESET, user=user, client=client, sessions_ended=ended)
+        send_on_commit(signals.password_changed, user=user, reason="reset")
+    return user

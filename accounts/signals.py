@@ -1,9 +1,14 @@
 """Account lifecycle signals. Each is sent on transaction commit, so receivers (emails) never act on
-data that was rolled back. Receivers live in accounts/receivers.py."""
+data that was rolled back. The built-in receivers, which send the emails, live in accounts/receivers.py.
+
+Raw tokens travel in the signal so the email can carry the link; receivers must never log them.
+"""
 from django.dispatch import Signal
 
-# user, token (raw verification token, for the email), already_registered
+# user, token (raw verification token, for the email): a new account was created
 user_registered = Signal()
+# user, token: the owner asked for another verification email (resend, or a login refused as unverified)
+verification_email_requested = Signal()
 # user
 email_verified = Signal()
 # user, reason ("changed" or "reset")

@@ -135,7 +135,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 15)}},
     {"NAME": "accounts.password_validation.MaximumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    # Django's common-password list plus long common passphrases, and context words (SECURITY 6).
+    {"NAME": "accounts.password_validation.PasswordBlocklistValidator"},
 ]
 
 SIMPLE_JWT = {

@@ -9,3 +9,6 @@ os.environ.setdefault("SITE_URL", "http://testserver")
 from config.settings import *  # noqa: E402,F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Emails are sent in the request (after commit) so a test can read mail.outbox at once; the background
+# worker used in production has its own test (accounts/tests/test_emails_ses.py).
+ACCOUNTS = {**ACCOUNTS, "EMAIL_DELIVERY": "inline"}  # noqa: F405

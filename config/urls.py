@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/auth/", include("sessions_app.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]
 
@@ -21,7 +22,9 @@ def _wants_json(request) -> bool:
 
 def handler404(request, exception=None):
     if _wants_json(request):
-        return JsonResponse(error_body("not_found"), status=404)
+        response = JsonResponse(error_body("not_found"), status=404)
+        response["Cache-Control"] = "no-store"
+        return response
     return defaults.page_not_found(request, exception)
 
 

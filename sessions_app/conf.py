@@ -41,6 +41,12 @@ app_settings = AppSettings(
         "RATE_LIMITS": {
             "login": {"ip": "30/m", "account": "10/m"},
             "refresh": {"ip": "120/m"},
+            # Account lifecycle. "account" is the submitted email, or the uid part of an emailed token.
+            "register": {"ip": "10/m", "account": "5/h"},
+            "verify_email": {"ip": "30/m", "account": "10/h"},
+            "resend_verification": {"ip": "10/m", "account": "5/h"},
+            "password_reset": {"ip": "10/m", "account": "5/h"},
+            "password_reset_confirm": {"ip": "30/m", "account": "10/h"},
         },
     },
 )

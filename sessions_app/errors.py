@@ -42,7 +42,7 @@ ERRORS: dict[str, ErrorSpec] = {
 FIELD_ERROR_CODES = (
     "required", "null", "blank", "invalid", "max_length", "min_length", "max_value", "min_value",
     "not_a_dict", "password_too_short", "password_too_long", "password_too_common",
-    "password_too_similar", "email_taken",
+    "password_too_similar", "password_contains_context", "email_taken",
 )
 
 ERROR_CODE_CHOICES = [(code, code) for code in ERRORS]

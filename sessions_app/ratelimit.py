@@ -3,6 +3,8 @@
 The account key is the email exactly as submitted (case-folded), whether or not such an account exists,
 so a limit being hit reveals nothing about which accounts exist.
 """
+import hashlib
+
 from django_ratelimit.core import get_usage
 
 from .audit import record_security_event
@@ -21,7 +23,9 @@ def enforce_rate_limit(request, *, scope: str, account: str | None = None) -> No
         elif key_kind == "account":
             if not account:
                 continue
-            value = account.strip().casefold()
+            # A digest, not the text: the submitted value can be any JSON string, including lone surrogates
+            # that django-ratelimit cannot encode (a 500 before the input is even validated).
+            value = hashlib.sha256(account.strip().casefold().encode("utf-8", "surrogatepass")).hexdigest()
         else:
             raise ValueError(f"unknown rate limit key {key_kind!r} for scope {scope!r}")
         usage = get_usage(

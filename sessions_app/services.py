@@ -79,7 +79,9 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
     except RefreshToken.DoesNotExist:
         raise ServiceError("token_not_valid") from None
     session = token.session
-    if not session.is_alive(now) or not session.user.is_active:
+    if not session.is_alive(now):
+        raise _dead_session_error(session, presented_hash)
+    if not session.user.is_active:
         raise ServiceError("token_not_valid")
 
     if session.current_token_hash == presented_hash:
@@ -107,7 +109,7 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
     with transaction.atomic():
         session = Session.objects.select_for_update().select_related("user").get(pk=token.session_id)
         if not session.is_alive(now):
-            raise ServiceError("token_not_valid")
+            raise _dead_session_error(session, presented_hash)
         if _within_reuse_grace(session, presented_hash, now):
             # Grace outcome: the immediate parent gets a new child that replaces the unused one, so the
             # family still has exactly one live token. The window is not extended by this.
@@ -126,6 +128,16 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
         SecurityEvent.Kind.TOKEN_REUSE, user=session.user, client=client, session_id=session.id, token_id=token.pk
     )
     raise ServiceError("refresh_token_reused")
+
+
+def _dead_session_error(session: Session, presented_hash: str) -> ServiceError:
+    """The error for a token of a session that has ended. A spent token of a family that was ended for reuse
+    is part of the same replay (typically the other requests of a concurrent burst, which queue on the row
+    lock while the first replay ends the family): they get `refresh_token_reused` too, not a bare
+    `token_not_valid`, so every client involved learns why. The event was recorded once, when it ended."""
+    if session.revoke_reason == Reason.TOKEN_REUSED and session.current_token_hash != presented_hash:
+        return ServiceError("refresh_token_reused")
+    return ServiceError("token_not_valid")
 
 
 def _within_reuse_grace(session: Session, presented_hash: str, now: datetime) -> bool:

@@ -1,11 +1,12 @@
 from rest_framework import serializers
 
-from sessions_app.api.serializers import TokenPairSerializer
+from sessions_app.api.serializers import StrictCharField, TokenPairSerializer
 
 from ..conf import app_settings
+from ..tokens import TOKEN_MAX_LENGTH
 
 
-class PasswordField(serializers.CharField):
+class PasswordField(StrictCharField):
     """Passwords are used exactly as typed: never trimmed (DRF trims by default), capped at the documented
     maximum (PASSWORD_MAX_LENGTH, read per request) with a 400 rather than truncated."""
 
@@ -47,9 +48,40 @@ class LoginResponseSerializer(TokenPairSerializer):
 
 
 class ProfileUpdateSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=150, allow_blank=True)
+    name = StrictCharField(max_length=150, allow_blank=True)
 
 
 class ChangePasswordRequestSerializer(serializers.Serializer):
     current_password = PasswordField()
     new_password = PasswordField()
+
+
+# --- account lifecycle ---------------------------------------------------------------------------------
+class LinkTokenField(StrictCharField):
+    """The opaque token from an emailed link, exactly as it appears in the link."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=TOKEN_MAX_LENGTH, **kwargs)
+
+
+class RegisterRequestSerializer(serializers.Serializer):
+    email = EmailInputField()
+    password = PasswordField()
+    name = StrictCharField(max_length=150, required=False, allow_blank=True, default="")
+
+
+class EmailRequestSerializer(serializers.Serializer):
+    email = EmailInputField()
+
+
+class VerifyEmailRequestSerializer(serializers.Serializer):
+    token = LinkTokenField()
+
+
+class PasswordResetConfirmRequestSerializer(serializers.Serializer):
+    token = LinkTokenField()
+    new_password = PasswordField()
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()

@@ -6,4 +6,9 @@ urlpatterns = [
     path("login/", views.LoginView.as_view(), name="auth-login"),
     path("me/", views.MeView.as_view(), name="auth-me"),
     path("change-password/", views.ChangePasswordView.as_view(), name="auth-change-password"),
+    path("register/", views.RegisterView.as_view(), name="auth-register"),
+    path("verify-email/", views.VerifyEmailView.as_view(), name="auth-verify-email"),
+    path("verify-email/resend/", views.ResendVerificationView.as_view(), name="auth-verify-email-resend"),
+    path("password-reset/", views.PasswordResetRequestView.as_view(), name="auth-password-reset"),
+    path("password-reset/confirm/", views.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
 ]

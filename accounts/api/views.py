@@ -1,5 +1,7 @@
-"""REST endpoints for the account: login, profile, password change."""
+"""REST endpoints for the account: login, profile, password change, registration, email verification and
+password reset. Each view validates input, applies its rate limit and calls one service function."""
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 
 from sessions_app.api.serializers import (
@@ -14,13 +16,26 @@ from sessions_app.ratelimit import enforce_rate_limit
 from sessions_app.requestmeta import client_info
 
 from .. import services
+from ..conf import app_settings
+from ..tokens import link_token_account_key
 from .serializers import (
     ChangePasswordRequestSerializer,
+    DetailSerializer,
+    EmailRequestSerializer,
     LoginRequestSerializer,
     LoginResponseSerializer,
+    PasswordResetConfirmRequestSerializer,
     ProfileUpdateSerializer,
+    RegisterRequestSerializer,
     UserSerializer,
+    VerifyEmailRequestSerializer,
 )
+
+
+def submitted(request, field: str) -> str | None:
+    """A raw string field of the body, for rate-limit keys (read before validation, like the login view)."""
+    value = request.data.get(field) if isinstance(request.data, dict) else None
+    return value if isinstance(value, str) else None
 
 
 class LoginView(PublicAuthAPIView):
@@ -30,12 +45,13 @@ class LoginView(PublicAuthAPIView):
                                                                    "rate_limited", *COMMON_ERRORS)},
         summary="Log in with email and password",
         description="Opens a new session and returns its first token pair. Unknown email, wrong password and "
-        "inactive account give the same 401 `invalid_credentials`.",
+        "inactive account give the same 401 `invalid_credentials`. With the right password for an unverified "
+        "address: 403 `email_not_verified`, and a fresh verification email (at most one per "
+        "VERIFY_EMAIL_RESEND_INTERVAL).",
         tags=["account"],
     )
     def post(self, request):
-        submitted_email = request.data.get("email") if isinstance(request.data, dict) else None
-        enforce_rate_limit(request, scope="login", account=submitted_email if isinstance(submitted_email, str) else None)
+        enforce_rate_limit(request, scope="login", account=submitted(request, "email"))
         data = self.validated(LoginRequestSerializer)
         user, tokens = services.log_in(
             email=data["email"], password=data["password"], client=client_info(request), request=request
@@ -57,8 +73,8 @@ class MeView(AuthAPIView):
         summary="Update the current user's profile", tags=["account"],
     )
     def patch(self, request):
-        data = self.validated(ProfileUpdateSerializer)
-        user = services.update_profile(user=request.user, name=data["name"])
+        data = self.validated(ProfileUpdateSerializer, partial=True)
+        user = services.update_profile(user=request.user, **data)
         return Response(UserSerializer(user).data)
 
 
@@ -82,3 +98,99 @@ class ChangePasswordView(AuthAPIView):
             client=client_info(request),
         )
         return Response(token_pair_data(tokens))
+
+
+# --- account lifecycle: registration, email verification, password reset ----------------------------------
+# With ENUMERATION_PROTECTION these answers are the same for every address, whether it has an account or not.
+REGISTERED = "Check your email: we sent a link to finish setting up your account."
+VERIFICATION_SENT = "If this address belongs to an account that still needs verifying, we sent it a new link."
+RESET_SENT = "If this address belongs to an account, we sent it a link to reset the password."
+EMAIL_VERIFIED = "Your email address is verified. You can log in now."
+PASSWORD_RESET = "Your password has been changed and every session has been ended. Log in with the new password."
+
+
+class RegisterView(PublicAuthAPIView):
+    @extend_schema(
+        request=RegisterRequestSerializer,
+        responses={202: DetailSerializer, 201: UserSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
+        summary="Register a new account",
+        description="Creates an unverified account and emails a verification link. With ENUMERATION_PROTECTION "
+        "(the default) the answer is 202 with the same body whether or not the address is already registered; "
+        "the owner of an existing account gets a notice email instead. Without it: 201 with the new user, or "
+        "400 `invalid` with the field error `email_taken`.",
+        tags=["account lifecycle"],
+    )
+    def post(self, request):
+        enforce_rate_limit(request, scope="register", account=submitted(request, "email"))
+        data = self.validated(RegisterRequestSerializer)
+        registration = services.register(email=data["email"], password=data["password"], name=data["name"],
+                                         client=client_info(request))
+        if app_settings.ENUMERATION_PROTECTION:
+            return Response({"detail": REGISTERED}, status=status.HTTP_202_ACCEPTED)
+        return Response(UserSerializer(registration.user).data, status=status.HTTP_201_CREATED)
+
+
+class VerifyEmailView(PublicAuthAPIView):
+    @extend_schema(
+        request=VerifyEmailRequestSerializer,
+        responses={200: DetailSerializer, **error_responses("invalid_token", "rate_limited", *COMMON_ERRORS)},
+        summary="Verify an email address",
+        description="Takes the token from the emailed link. Logs nobody in and returns no tokens. A wrong, "
+        "used or expired token gives 400 `invalid_token`.",
+        tags=["account lifecycle"],
+    )
+    def post(self, request):
+        token = submitted(request, "token")
+        enforce_rate_limit(request, scope="verify_email", account=link_token_account_key(token))
+        data = self.validated(VerifyEmailRequestSerializer)
+        services.verify_email(token=data["token"], client=client_info(request))
+        return Response({"detail": EMAIL_VERIFIED})
+
+
+class ResendVerificationView(PublicAuthAPIView):
+    @extend_schema(
+        request=EmailRequestSerializer,
+        responses={202: DetailSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
+        summary="Send another verification email",
+        description="202 with the same body for any address.",
+        tags=["account lifecycle"],
+    )
+    def post(self, request):
+        enforce_rate_limit(request, scope="resend_verification", account=submitted(request, "email"))
+        data = self.validated(EmailRequestSerializer)
+        services.resend_verification(email=data["email"], client=client_info(request))
+        return Response({"detail": VERIFICATION_SENT}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetRequestView(PublicAuthAPIView):
+    @extend_schema(
+        request=EmailRequestSerializer,
+        responses={202: DetailSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
+        summary="Request a password reset email",
+        description="202 with the same body, in about the same time, for any address.",
+        tags=["account lifecycle"],
+    )
+    def post(self, request):
+        enforce_rate_limit(request, scope="password_reset", account=submitted(request, "email"))
+        data = self.validated(EmailRequestSerializer)
+        services.request_password_reset(email=data["email"], client=client_info(request))
+        return Response({"detail": RESET_SENT}, status=status.HTTP_202_ACCEPTED)
+
+
+class PasswordResetConfirmView(PublicAuthAPIView):
+    @extend_schema(
+        request=PasswordResetConfirmRequestSerializer,
+        responses={200: DetailSerializer, **error_responses("invalid_token", "rate_limited", *COMMON_ERRORS)},
+        summary="Set a new password with a reset token",
+        description="Takes the token from the emailed link. Every session of the user ends; no tokens are "
+        "returned (log in with the new password). 400 `invalid_token` for a wrong, used or expired token, "
+        "400 `invalid` for a password the policy refuses.",
+        tags=["account lifecycle"],
+    )
+    def post(self, request):
+        token = submitted(request, "token")
+        enforce_rate_limit(request, scope="password_reset_confirm", account=link_token_account_key(token))
+        data = self.validated(PasswordResetConfirmRequestSerializer)
+        services.confirm_password_reset(token=data["token"], new_password=data["new_password"],
+                                        client=client_info(request))
+        return Response({"detail": PASSWORD_RESET})

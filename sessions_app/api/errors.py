@@ -2,6 +2,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, serializers
@@ -54,6 +55,9 @@ def api_exception_handler(exc, context):
         return error_response("rate_limited", retry_after=60)
     if isinstance(exc, serializers.ValidationError):
         return error_response("invalid", errors=_field_errors(exc.detail))
+    if isinstance(exc, RequestDataTooBig):
+        # Django's own cap (DATA_UPLOAD_MAX_MEMORY_SIZE), e.g. for a host project's form-parsing view.
+        return error_response("request_too_large")
     if isinstance(exc, Http404):
         return error_response("not_found")
     if isinstance(exc, DjangoPermissionDenied):

@@ -36,7 +36,17 @@ AUTHENTICATED_ERRORS = ("not_authenticated", "token_not_valid")
 
 
 # --- requests and responses ----------------------------------------------------------------------------
-class RefreshTokenField(serializers.CharField):
+class StrictCharField(serializers.CharField):
+    """A CharField that takes only JSON strings. DRF's CharField turns numbers into strings (123 -> "123"),
+    so a wrongly typed credential would otherwise be processed as if the client had sent text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class RefreshTokenField(StrictCharField):
     def __init__(self, **kwargs):
         super().__init__(max_length=REFRESH_TOKEN_MAX_LENGTH, trim_whitespace=False, **kwargs)
 

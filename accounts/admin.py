@@ -1,0 +1,190 @@
+"""Admin for operators: users, with their sessions inline, and actions that call the account and session
+services (the same functions as the API), so each rule, audit record and revocation is the same.
+
+Passwords are set only through Django's change-password form (or a reset email); no form shows or sets
+a token hash. The admin login is rate-limited like the API login.
+"""
+from functools import wraps
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.admin import sensitive_post_parameters_m
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
+from django.db import transaction
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+
+from sessions_app.admin import SessionInline, counted
+from sessions_app.errors import ServiceError
+from sessions_app.models import Session
+from sessions_app.ratelimit import enforce_rate_limit
+from sessions_app.requestmeta import client_info
+from sessions_app.services import end_user_sessions
+
+from . import services
+from .models import User
+
+
+def rate_limited_login(login_view):
+    """The admin login counts against the same "login" limits (per IP and per submitted email) as the
+    API login, so the admin is no side door for password guessing."""
+
+    @wraps(login_view)
+    def view(request, extra_context=None):
+        if request.method == "POST":
+            try:
+                enforce_rate_limit(request, scope="login", account=request.POST.get("username"))
+            except ServiceError as error:
+                response = HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8")
+                response["Retry-After"] = str(error.retry_after)
+                add_never_cache_headers(response)
+                return response
+        return login_view(request, extra_context)
+
+    return view
+
+
+admin.site.login = rate_limited_login(admin.site.login)
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ("email", "name")
+
+
+class UserChangeForm(DjangoUserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+class EmailVerifiedFilter(admin.SimpleListFilter):
+    title = "email verified"
+    parameter_name = "verified"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(email_verified_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(email_verified_at__isnull=True)
+        return queryset
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeForm
+    add_form = UserCreationForm
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Personal info", {"fields": ("name",)}),
+        ("Status", {"fields": ("is_active", "email_verified_at")}),
+        ("Permissions", {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
+        ("Important dates", {"fields": ("last_login", "date_joined", "password_changed_at")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "name", "usable_password", "password1", "password2")}),
+    )
+    # Verification goes through the "mark email verified" action (the service sends the signal and writes
+    # the audit record), never through a date typed into the form.
+    readonly_fields = ("email_verified_at", "last_login", "date_joined", "password_changed_at")
+    list_display = ("email", "name", "verified", "is_active", "is_staff", "date_joined", "last_login",
+                    "active_sessions")
+    list_filter = (EmailVerifiedFilter, "is_active", "is_staff", "date_joined")
+    search_fields = ("email", "name")
+    ordering = ("-date_joined",)
+    inlines = (SessionInline,)
+    actions = ("end_all_sessions", "deactivate", "send_password_reset", "mark_email_verified")
+
+    def get_queryset(self, request):
+        # One aggregate in the same query, so listing users costs the same however many there are.
+        now = timezone.now()
+        alive = Q(auth_sessions__revoked_at__isnull=True, auth_sessions__expires_at__gt=now,
+                  auth_sessions__idle_expires_at__gt=now)
+        return super().get_queryset(request).annotate(active_session_count=Count("auth_sessions", filter=alive))
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else ()
+
+    @admin.display(boolean=True, description="verified", ordering="email_verified_at")
+    def verified(self, user: User) -> bool:
+        return user.email_verified
+
+    @admin.display(description="active sessions", ordering="active_session_count")
+    def active_sessions(self, user: User) -> int:
+        return user.active_session_count
+
+    # Actions: each calls the service with actor=request.user, so the security event names the operator.
+
+    @admin.action(description="End all sessions of the selected users", permissions=("change",))
+    def end_all_sessions(self, request, queryset):
+        client = client_info(request)
+        ended = sum(
+            end_user_sessions(user=user, reason=Session.RevokeReason.ENDED_BY_ADMIN, actor=request.user, client=client)
+            for user in queryset
+        )
+        self.message_user(request, f"Ended {counted(ended, 'session')} of {counted(len(queryset), 'user')}.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Deactivate the selected users (ends their sessions)", permissions=("change",))
+    def deactivate(self, request, queryset):
+        if queryset.filter(pk=request.user.pk).exists():
+            # An operator locking themselves out by mistake gains nothing; another operator can do it.
+            self.message_user(request, "You cannot deactivate your own account.", messages.ERROR)
+            return
+        client = client_info(request)
+        users = list(queryset.filter(is_active=True))
+        ended = sum(services.deactivate_user(user=user, actor=request.user, client=client) for user in users)
+        self.message_user(request, f"Deactivated {counted(len(users), 'user')} and ended {counted(ended, 'session')}.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Send a password-reset email", permissions=("change",))
+    def send_password_reset(self, request, queryset):
+        client = client_info(request)
+        users = list(queryset)
+        for user in users:
+            services.send_password_reset_email(user=user, actor=request.user, client=client)
+        self.message_user(request, f"Sent a password-reset email to {counted(len(users), 'user')}.", messages.SUCCESS)
+
+    @admin.action(description="Mark email verified", permissions=("change",))
+    def mark_email_verified(self, request, queryset):
+        client = client_info(request)
+        users = list(queryset)
+        marked = sum(services.mark_email_verified(user=user, actor=request.user, client=client) for user in users)
+        already = len(users) - marked
+        self.message_user(request, f"Marked {counted(marked, 'user')} verified ({already} already verified).",
+                          messages.SUCCESS)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Unticking "active" is a deactivation: it goes through the service, which ends every session and
+        # records who did it, exactly like the action.
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            ended = services.deactivate_user(user=obj, actor=request.user, client=client_info(request))
+            self.message_user(request, f"Deactivated {obj} and ended {counted(ended, 'session')}.", messages.SUCCESS)
+
+    @sensitive_post_parameters_m
+    def user_change_password(self, request, id, form_url=""):
+        """Django's change-password form (set a password, or disable password login), plus what every
+        password change means here: the user's sessions end, the change is audited with the operator as
+        actor, and the user is notified."""
+        user = self.get_object(request, unquote(id))
+        with transaction.atomic():
+            response = super().user_change_password(request, id, form_url)
+            if user is not None and request.method == "POST":
+                old_hash = user.password
+                user.refresh_from_db(fields=["password"])
+                if user.password != old_hash:  # a fresh salt: any successful save changes the hash
+                    self._password_set_by_admin(request, user)
+        return response
+
+    def _password_set_by_admin(self, request, user: User) -> None:
+        ended = services.password_set_by_admin(user=user, actor=request.user, client=client_info(request))
+        self.message_user(request, f"Ended {counted(ended, 'session')} of {user}.", messages.SUCCESS)

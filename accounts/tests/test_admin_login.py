@@ -1,0 +1,84 @@
+"""Getting into the admin: rate-limited login (shared with the API login), staff only, createsuperuser."""
+import pytest
+from django.core.management import call_command
+from django.test import Client
+
+from accounts.models import User
+from sessions_app.models import SecurityEvent
+from sessions_app.tests.fixtures import PASSWORD, _fresh_cache  # noqa: F401  (conftest's `import *` skips it)
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/admin/login/"
+LIMITS = {"ip": "5/m", "account": "3/m"}
+SUPERUSER_PASSWORD = "orange kettles hum beneath winter stars"
+
+
+@pytest.fixture(autouse=True)
+def small_login_limits(settings):
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "RATE_LIMITS": {"login": LIMITS, "refresh": {"ip": "120/m"}}}
+
+
+def attempt(client, email, password="wrong password, wrong password", **extra):
+    return client.post(LOGIN, {"username": email, "password": password, "next": "/admin/"}, **extra)
+
+
+def test_login_is_limited_per_account_with_retry_after(client, make_user):
+    make_user("staff@example.com", is_staff=True)
+    for _ in range(3):
+        assert attempt(client, "staff@example.com").status_code == 200  # the form again, with an error
+
+    limited = attempt(client, "STAFF@example.com", PASSWORD)  # even the right password, in any case
+
+    assert limited.status_code == 429
+    assert int(limited["Retry-After"]) >= 1
+    assert limited["Content-Type"].startswith("text/plain")
+    assert b"Too many requests" in limited.content
+    assert "_auth_user_id" not in client.session
+    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.RATE_LIMITED, details__scope="login").exists()
+
+
+def test_login_is_limited_per_ip_across_accounts(client):
+    for i in range(5):
+        assert attempt(client, f"user{i}@example.com").status_code == 200
+
+    assert attempt(client, "someone.else@example.com").status_code == 429
+    assert attempt(Client(REMOTE_ADDR="198.51.100.2"), "someone.else@example.com").status_code == 200
+
+
+def test_admin_and_api_logins_share_one_budget(client, api, make_user):
+    make_user("staff@example.com", is_staff=True)
+    for _ in range(3):
+        api.post("/api/auth/login/", {"email": "staff@example.com", "password": "wrong password, wrong password"})
+
+    assert attempt(client, "staff@example.com", PASSWORD).status_code == 429
+
+
+def test_showing_the_login_page_is_not_counted(client, make_user):
+    make_user("staff@example.com", is_staff=True)
+    for _ in range(10):
+        assert client.get(LOGIN).status_code == 200
+
+    response = attempt(client, "staff@example.com", PASSWORD)
+
+    assert response.status_code == 302 and response.url == "/admin/"
+
+
+def test_non_staff_cannot_log_into_the_admin(client, user):
+    response = attempt(client, user.email, PASSWORD)
+
+    assert response.status_code == 200 and "_auth_user_id" not in client.session
+    client.force_login(user)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_createsuperuser_with_the_email_based_model(client, monkeypatch):
+    monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD)
+
+    call_command("createsuperuser", interactive=False, email="Root@EXAMPLE.com", verbosity=0)
+
+    root = User.objects.get(email="Root@example.com")
+    assert root.is_staff and root.is_superuser and root.is_active and root.email_verified
+    assert root.check_password(SUPERUSER_PASSWORD)
+    response = attempt(client, "root@example.com", SUPERUSER_PASSWORD)
+    assert response.status_code == 302 and client.get("/admin/").status_code == 200

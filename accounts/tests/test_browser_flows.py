@@ -1,0 +1,84 @@
+"""End to end in headless Chromium against the live server: register, verify, reset."""
+import re
+
+import pytest
+from django.core import mail
+from rest_framework.test import APIClient
+
+from sessions_app.tests.fixtures import PASSWORD, bearer, login
+
+from .helpers import link_in, only_email_to
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def site(live_server, settings):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "SITE_URL": live_server.url}
+    return live_server.url
+
+
+@pytest.fixture
+def no_js_page(browser):
+    """The pages must work without JavaScript."""
+    context = browser.new_context(java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
+def test_register_verify_then_log_in(no_js_page, site):
+    page = no_js_page
+    page.goto(f"{site}/accounts/register/")
+    page.get_by_label("Email").fill("new@example.com")
+    page.get_by_label("Name").fill("Nina")
+    page.get_by_label("Password").fill("plum tree orbit cascade")
+    page.get_by_role("button", name="Create account").click()
+    assert page.get_by_role("heading", name="Check your email").is_visible()
+
+    link = link_in(only_email_to("new@example.com").body)
+    assert link.startswith(f"{site}/accounts/verify-email/")
+    page.goto(link)
+    assert page.get_by_role("heading", name="Verify your email address").is_visible()
+    page.get_by_role("button", name="Verify my email address").click()
+    assert page.get_by_role("heading", name="Email address verified").is_visible()
+
+    assert login(APIClient(), "new@example.com", "plum tree orbit cascade")["access"]
+
+
+def test_register_shows_field_errors_next_to_the_field(page, site):
+    page.goto(f"{site}/accounts/register/")
+    page.get_by_label("Email").fill("new@example.com")
+    page.get_by_label("Password").fill("qwertyuiopasdfgh")
+    page.get_by_role("button", name="Create account").click()
+    password = page.get_by_label("Password")
+    assert password.get_attribute("aria-invalid") == "true"
+    error_id = password.get_attribute("aria-describedby").split()[-1]
+    assert page.locator(f"#{error_id}").inner_text() == "This password is too common."
+    assert mail.outbox == []
+
+
+def test_reset_password_ends_the_old_sessions(page, site, user):
+    api = APIClient()
+    old = [login(api), login(api)]
+
+    page.goto(f"{site}/accounts/password-reset/")
+    page.get_by_label("Email").fill("alice@example.com")
+    page.get_by_role("button", name="Send the link").click()
+    assert page.get_by_role("heading", name="Check your email").is_visible()
+
+    link = link_in(only_email_to("alice@example.com").body)
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    page.goto(link)
+    # The token has left the address bar before the form is shown.
+    assert page.url == f"{site}/accounts/password-reset/new-password/"
+    assert token not in page.content()
+    page.get_by_label("New password").fill("violet harbour lantern mosaic")
+    page.get_by_role("button", name="Set the new password").click()
+    assert page.get_by_role("heading", name="Password changed").is_visible()
+
+    for tokens in old:
+        assert api.post("/api/auth/refresh/", {"refresh": tokens["refresh"]}).status_code == 401
+        assert api.get("/api/auth/me/", **bearer(tokens["access"])).status_code == 401
+    assert api.post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD}).status_code == 401
+    assert login(api, password="violet harbour lantern mosaic")["access"]
+    assert re.search(r"was reset", mail.outbox[-1].subject)

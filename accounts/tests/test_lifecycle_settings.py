@@ -1,0 +1,32 @@
+"""System checks for the lifecycle settings."""
+from datetime import timedelta
+
+from accounts.checks import check_account_settings
+from accounts.emails import human_duration
+
+
+def ids():
+    return {error.id for error in check_account_settings()}
+
+
+def test_defaults_pass():
+    assert not {i for i in ids() if i.startswith("accounts.E")}
+
+
+def test_unknown_email_delivery_is_an_error(settings):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "EMAIL_DELIVERY": "carrier-pigeon"}
+    assert "accounts.E004" in ids()
+
+
+def test_links_need_the_pages_or_a_template(settings):
+    settings.ROOT_URLCONF = "accounts.tests.urls_without_pages"
+    assert "accounts.E005" in ids()
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "VERIFY_EMAIL_URL_TEMPLATE": "https://app.example.com/v/{token}",
+                         "PASSWORD_RESET_URL_TEMPLATE": "https://app.example.com/r/{token}"}
+    assert "accounts.E005" not in ids()
+
+
+def test_human_duration():
+    assert human_duration(timedelta(hours=24)) == "24 hours"
+    assert human_duration(timedelta(hours=1)) == "1 hour"
+    assert human_duration(timedelta(minutes=90)) == "90 minutes"

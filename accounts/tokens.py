@@ -1,0 +1,107 @@
+"""Email verification and password reset tokens.
+
+Both are Django's `PasswordResetTokenGenerator` design: an HMAC (keyed with SECRET_KEY) over the user's
+current state and a timestamp. Nothing is stored; a token dies by itself when the state it was made from
+changes (the email gets verified, the password changes) or when its lifetime runs out. That makes every
+token single use without a table of spent tokens.
+
+The emailed link carries one opaque string, "<uidb64>.<timestamp>-<hmac>", and the API's `token` field
+accepts exactly that string. base64url never contains ".", so the split is unambiguous.
+"""
+from datetime import datetime, timedelta
+
+from django.contrib.auth import tokens as django_tokens
+from django.core.exceptions import ValidationError
+from django.utils.crypto import constant_time_compare
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
+
+from .conf import app_settings
+from .models import User
+
+# Longest token string accepted as input: a UUID's uidb64 (48) + "." + a timestamp and HMAC (~40).
+TOKEN_MAX_LENGTH = 128
+
+
+def _seconds(value: datetime | None) -> str:
+    # Truncated to the second and naive, as Django does, so the hash is the same whatever precision
+    # the database keeps.
+    return "" if value is None else str(value.replace(microsecond=0, tzinfo=None))
+
+
+class _LifetimeTokenGenerator(django_tokens.PasswordResetTokenGenerator):
+    """A generator whose lifetime comes from an ACCOUNTS setting instead of PASSWORD_RESET_TIMEOUT
+    (Django's 3-day default is far too long for either purpose)."""
+
+    lifetime_setting: str
+
+    @property
+    def lifetime(self) -> timedelta:
+        return getattr(app_settings, self.lifetime_setting)
+
+    def check_token(self, user, token) -> bool:
+        # Django's check_token, with our lifetime in place of settings.PASSWORD_RESET_TIMEOUT.
+        if not (user and token):
+            return False
+        try:
+            ts_b36, _ = token.split("-")
+            ts = base36_to_int(ts_b36)
+        except ValueError:
+            return False
+        if not any(
+            constant_time_compare(self._make_token_with_timestamp(user, ts, secret), token)
+            for secret in [self.secret, *self.secret_fallbacks]
+        ):
+            return False
+        return self._num_seconds(self._now()) - ts <= self.lifetime.total_seconds()
+
+
+class EmailVerificationTokenGenerator(_LifetimeTokenGenerator):
+    key_salt = "accounts.tokens.EmailVerificationTokenGenerator"
+    lifetime_setting = "VERIFY_EMAIL_TOKEN_LIFETIME"
+
+    def _make_hash_value(self, user, timestamp) -> str:
+        # Setting email_verified_at spends the token; a changed address makes it useless too.
+        return f"{user.pk}{user.email}{_seconds(user.email_verified_at)}{timestamp}"
+
+
+class PasswordResetTokenGenerator(_LifetimeTokenGenerator):
+    key_salt = "accounts.tokens.PasswordResetTokenGenerator"
+    lifetime_setting = "PASSWORD_RESET_TOKEN_LIFETIME"
+
+    def _make_hash_value(self, user, timestamp) -> str:
+        # A new password (new salt, even for the same password), a later login or a changed address
+        # all spend the token: the first successful reset kills every other link sent before it.
+        return (
+            f"{user.pk}{user.password}{_seconds(user.last_login)}{_seconds(user.password_changed_at)}"
+            f"{user.email}{user.is_active}{timestamp}"
+        )
+
+
+email_verification_tokens = EmailVerificationTokenGenerator()
+password_reset_tokens = PasswordResetTokenGenerator()
+
+
+def make_link_token(generator: _LifetimeTokenGenerator, user: User) -> str:
+    """The opaque string for an emailed link (and the API's `token` field)."""
+    return f"{urlsafe_base64_encode(force_bytes(user.pk))}.{generator.make_token(user)}"
+
+
+def user_for_link_token(generator: _LifetimeTokenGenerator, token: str, *, queryset=None) -> User | None:
+    """The user a valid token belongs to, or None for a malformed, forged, spent or expired token."""
+    if not isinstance(token, str) or len(token) > TOKEN_MAX_LENGTH:
+        return None
+    uidb64, _, user_token = token.partition(".")
+    try:
+        pk = force_str(urlsafe_base64_decode(uidb64))
+        user = (queryset if queryset is not None else User.objects.all()).get(pk=pk)
+    except (ValueError, TypeError, OverflowError, ValidationError, User.DoesNotExist):
+        return None
+    return user if generator.check_token(user, user_token) else None
+
+
+def link_token_account_key(token: str) -> str | None:
+    """The uid part of a token, for the per-account rate limit on token endpoints."""
+    if not isinstance(token, str):
+        return None
+    return token.partition(".")[0] or None

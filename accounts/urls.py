@@ -1,0 +1,34 @@
+"""Browser pages (mounted at /accounts/ by the host project)."""
+from django.urls import path, register_converter
+
+from . import views
+
+
+class LinkTokenConverter:
+    """The "<uidb64>.<timestamp>-<hmac>" string of an emailed link (accounts/tokens.py)."""
+
+    regex = r"[A-Za-z0-9_-]+\.[0-9a-z]+-[0-9a-f]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(LinkTokenConverter, "link_token")
+
+app_name = "accounts"
+urlpatterns = [
+    path("register/", views.register, name="register"),
+    path("register/sent/", views.register_sent, name="register-sent"),
+    path("verify-email/resend/", views.resend_verification, name="verify-email-resend"),
+    path("verify-email/resend/sent/", views.verification_resent, name="verify-email-resent"),
+    path("verify-email/confirm/", views.verify_email_confirm, name="verify-email-confirm"),
+    path("verify-email/<link_token:token>/", views.verify_email_link, name="verify-email"),
+    path("password-reset/", views.password_reset, name="password-reset"),
+    path("password-reset/sent/", views.password_reset_sent, name="password-reset-sent"),
+    path("password-reset/new-password/", views.password_reset_set, name="password-reset-set"),
+    path("password-reset/done/", views.password_reset_done, name="password-reset-done"),
+    path("password-reset/<link_token:token>/", views.password_reset_link, name="password-reset-link"),
+]

@@ -1,0 +1,179 @@
+"""Browser pages for the account lifecycle: register, verify the email address, reset the password.
+
+They work without JavaScript and call the same service functions as the REST API (accounts/api/views.py),
+with the same rate limits; the forms only check the shape of the input.
+"""
+from functools import wraps
+
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
+from django.views.decorators.http import require_http_methods
+
+from sessions_app.errors import ServiceError
+from sessions_app.ratelimit import enforce_rate_limit
+from sessions_app.requestmeta import client_info
+
+from . import services
+from .forms import EmailForm, RegisterForm, SetPasswordForm
+from .tokens import link_token_account_key
+
+VERIFY_TOKEN_SESSION_KEY = "accounts_verify_email_token"
+RESET_TOKEN_SESSION_KEY = "accounts_password_reset_token"
+
+
+def account_page(view):
+    """A CSRF-checked GET/POST page that is never cached, with a 429 page for rate limits.
+
+    Referrer policy: an emailed link's URL carries a credential, so its response says "no-referrer"
+    (SECURITY 32) and only moves the token into the session, redirecting to a token-less page. The form
+    pages say "same-origin": with "no-referrer" browsers send `Origin: null` on the form's POST, which
+    Django's CSRF check rightly refuses; their URLs hold no token, and no Referer leaves the site."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            response = view(request, *args, **kwargs)
+        except ServiceError as error:
+            if error.code != "rate_limited":
+                raise
+            response = render(request, "accounts/rate_limited.html", {"retry_after": error.retry_after}, status=429)
+            response["Retry-After"] = str(error.retry_after)
+        response["Referrer-Policy"] = "no-referrer" if "token" in kwargs else "same-origin"
+        return response
+
+    return require_http_methods(["GET", "POST"])(never_cache(csrf_protect(wrapper)))
+
+
+def _submit(form, service, **kwargs) -> bool:
+    """Call `service`; its validation errors (password policy, taken address) go next to the form's fields."""
+    try:
+        service(**kwargs)
+    except ServiceError as error:
+        if error.code != "invalid":
+            raise
+        form.add_service_error(error)
+        return False
+    return True
+
+
+def _invalid_link(request, *, purpose: str):
+    return render(request, "accounts/link_invalid.html", {"purpose": purpose}, status=400)
+
+
+def _check_email(request, *, purpose: str):
+    return render(request, "accounts/check_email.html", {"purpose": purpose})
+
+
+def _stash_token(request, token: str, *, session_key: str, then: str):
+    """The emailed link: the token moves into the session and the browser goes on to a URL without it,
+    so it cannot leak through history, Referer headers or scripts on the page that uses it."""
+    request.session[session_key] = token
+    return redirect(then)
+
+
+# --- registration ------------------------------------------------------------------------------------------
+@account_page
+def register(request):
+    form = RegisterForm(request.POST or None)
+    if request.method == "POST":
+        enforce_rate_limit(request, scope="register", account=request.POST.get("email"))
+        if form.is_valid() and _submit(form, services.register, client=client_info(request), **form.cleaned_data):
+            return redirect("accounts:register-sent")
+    return render(request, "accounts/register.html", {"form": form})
+
+
+@account_page
+def register_sent(request):
+    return _check_email(request, purpose="register")
+
+
+# --- email verification ------------------------------------------------------------------------------------
+@account_page
+def verify_email_link(request, token: str):
+    return _stash_token(request, token, session_key=VERIFY_TOKEN_SESSION_KEY, then="accounts:verify-email-confirm")
+
+
+@account_page
+def verify_email_confirm(request):
+    # GET only shows a button: mail scanners that prefetch links must not verify anybody (SECURITY 28).
+    token = request.session.get(VERIFY_TOKEN_SESSION_KEY)
+    if not token:
+        return _invalid_link(request, purpose="verify")
+    if request.method == "POST":
+        enforce_rate_limit(request, scope="verify_email", account=link_token_account_key(token))
+        del request.session[VERIFY_TOKEN_SESSION_KEY]
+        try:
+            services.verify_email(token=token, client=client_info(request))
+        except ServiceError as error:
+            if error.code != "invalid_token":
+                raise
+            return _invalid_link(request, purpose="verify")
+        return render(request, "accounts/verify_email_done.html")
+    return render(request, "accounts/verify_email_confirm.html")
+
+
+@account_page
+def resend_verification(request):
+    form = EmailForm(request.POST or None)
+    if request.method == "POST":
+        enforce_rate_limit(request, scope="resend_verification", account=request.POST.get("email"))
+        if form.is_valid():
+            services.resend_verification(email=form.cleaned_data["email"], client=client_info(request))
+            return redirect("accounts:verify-email-resent")
+    return render(request, "accounts/resend_verification.html", {"form": form})
+
+
+@account_page
+def verification_resent(request):
+    return _check_email(request, purpose="verify")
+
+
+# --- password reset ----------------------------------------------------------------------------------------
+@account_page
+def password_reset(request):
+    form = EmailForm(request.POST or None)
+    if request.method == "POST":
+        enforce_rate_limit(request, scope="password_reset", account=request.POST.get("email"))
+        if form.is_valid():
+            services.request_password_reset(email=form.cleaned_data["email"], client=client_info(request))
+            return redirect("accounts:password-reset-sent")
+    return render(request, "accounts/password_reset.html", {"form": form})
+
+
+@account_page
+def password_reset_sent(request):
+    return _check_email(request, purpose="reset")
+
+
+@account_page
+def password_reset_link(request, token: str):
+    return _stash_token(request, token, session_key=RESET_TOKEN_SESSION_KEY, then="accounts:password-reset-set")
+
+
+@account_page
+def password_reset_set(request):
+    token = request.session.get(RESET_TOKEN_SESSION_KEY)
+    if not token or not services.password_reset_token_is_valid(token):
+        request.session.pop(RESET_TOKEN_SESSION_KEY, None)
+        return _invalid_link(request, purpose="reset")
+    form = SetPasswordForm(request.POST or None)
+    if request.method == "POST":
+        enforce_rate_limit(request, scope="password_reset_confirm", account=link_token_account_key(token))
+        if form.is_valid():
+            try:
+                done = _submit(form, services.confirm_password_reset, token=token,
+                               new_password=form.cleaned_data["new_password"], client=client_info(request))
+            except ServiceError as error:
+                if error.code != "invalid_token":
+                    raise
+                done = None  # spent or expired since the page was shown
+            if done is not False:
+                request.session.pop(RESET_TOKEN_SESSION_KEY, None)
+                return redirect("accounts:password-reset-done") if done else _invalid_link(request, purpose="reset")
+    return render(request, "accounts/password_reset_set.html", {"form": form})
+
+
+@account_page
+def password_reset_done(request):
+    return render(request, "accounts/password_reset_done.html")

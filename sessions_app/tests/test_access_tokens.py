@@ -1,0 +1,165 @@
+"""Access tokens (SECURITY.md 14-18): HS256 JWTs with the minimal claims, 5 minutes, exp enforced without
+leeway, one algorithm, iss and aud checked, only access-type tokens authenticate, and every 401 is the
+`token_not_valid` envelope with a WWW-Authenticate challenge."""
+import base64
+import json
+import warnings
+from datetime import UTC, datetime
+
+import jwt
+import pytest
+import time_machine
+from django.conf import settings
+
+from .helpers import assert_error, claims, me, open_session, sign
+
+pytestmark = pytest.mark.django_db
+
+MINIMAL_CLAIMS = {"sub", "sid", "jti", "iat", "exp", "iss", "aud", "token_type"}
+START = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def tokens(make_user):
+    return open_session(make_user(password=None))
+
+
+def b64(data: dict | bytes) -> str:
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def assert_rejected(response) -> None:
+    assert_error(response, 401, "token_not_valid")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_access_token_is_hs256_with_exactly_the_minimal_claims(tokens):
+    assert jwt.get_unverified_header(tokens.access) == {"alg": "HS256", "typ": "JWT"}
+    payload = claims(tokens.access)
+    # Nothing else, and so nothing derived from the password (simplejwt can add a password-hash claim).
+    assert set(payload) == MINIMAL_CLAIMS
+    assert payload["sub"] == str(tokens.session.user_id)
+    assert payload["sid"] == str(tokens.session.id)
+    assert payload["token_type"] == "access"
+    assert payload["aud"] == settings.SIMPLE_JWT["AUDIENCE"] == "auth-service"
+    assert payload["iss"] == settings.SIMPLE_JWT["ISSUER"]
+    assert len(payload["jti"]) == 32
+
+
+def test_access_token_lives_300_seconds_by_default(tokens):
+    payload = claims(tokens.access)
+    assert payload["exp"] - payload["iat"] == 300
+    assert tokens.expires_in == 300
+
+
+def test_a_valid_access_token_authenticates(api, tokens):
+    response = me(api, tokens.access)
+    assert response.status_code == 200
+    assert response.json()["id"] == str(tokens.session.user_id)
+
+
+def test_exp_is_enforced_without_leeway(api, make_user):
+    with time_machine.travel(START, tick=False) as clock:
+        tokens = open_session(make_user(password=None))
+        exp = claims(tokens.access)["exp"]
+        clock.move_to(datetime.fromtimestamp(exp - 1, UTC))
+        assert me(api, tokens.access).status_code == 200
+        clock.move_to(datetime.fromtimestamp(exp + 1, UTC))
+        assert_rejected(me(api, tokens.access))
+
+
+def test_missing_header_is_not_authenticated_with_a_challenge(api):
+    response = api.get("/api/auth/me/")
+    assert_error(response, 401, "not_authenticated")
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_other_authorization_schemes_are_not_credentials(api):
+    response = api.get("/api/auth/me/", HTTP_AUTHORIZATION="Basic YWxpY2U6c2VjcmV0")
+    assert_error(response, 401, "not_authenticated")
+
+
+def forge(kind: str, tokens) -> str:
+    """A token that must be refused, built from the valid one."""
+    valid = claims(tokens.access)
+    header_b64, payload_b64, _signature = tokens.access.split(".")
+    if kind == "alg_none":
+        return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{payload_b64}."
+    if kind == "alg_none_with_key":
+        return jwt.encode(valid, None, algorithm="none")
+    if kind in ("HS384", "HS512"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PyJWT's key-length warning for HS512
+            return sign(valid, algorithm=kind)
+    if kind == "wrong_key":
+        return sign(valid, key="another-key-of-at-least-thirty-two-bytes!!")
+    if kind == "wrong_audience":
+        return sign({**valid, "aud": "someone-else"})
+    if kind == "no_audience":
+        return sign({key: value for key, value in valid.items() if key != "aud"})
+    if kind == "wrong_issuer":
+        return sign({**valid, "iss": "https://evil.example"})
+    if kind == "no_issuer":
+        return sign({key: value for key, value in valid.items() if key != "iss"})
+    if kind == "no_exp":
+        return sign({key: value for key, value in valid.items() if key != "exp"})
+    if kind == "refresh_type":
+        return sign({**valid, "token_type": "refresh"})
+    if kind == "no_token_type":
+        return sign({key: value for key, value in valid.items() if key != "token_type"})
+    if kind == "no_session":
+        return sign({key: value for key, value in valid.items() if key != "sid"})
+    if kind == "malformed_session":
+        return sign({**valid, "sid": "not-a-uuid"})
+    if kind == "tampered_payload":
+        return f"{header_b64}.{b64({**valid, 'sub': '00000000-0000-0000-0000-000000000000'})}.{_signature}"
+    if kind == "stripped_signature":
+        return f"{header_b64}.{payload_b64}."
+    if kind == "two_segments":
+        return f"{header_b64}.{payload_b64}"
+    if kind == "opaque_refresh_token":
+        return tokens.refresh
+    if kind == "garbage":
+        return "garbage"
+    if kind == "three_garbage_segments":
+        return "a.b.c"
+    raise AssertionError(kind)
+
+
+FORGERIES = [
+    "alg_none", "alg_none_with_key", "HS384", "HS512", "wrong_key", "wrong_audience", "no_audience",
+    "wrong_issuer", "no_issuer", "no_exp", "refresh_type", "no_token_type", "no_session", "malformed_session",
+    "tampered_payload", "stripped_signature", "two_segments", "opaque_refresh_token", "garbage",
+    "three_garbage_segments",
+]
+
+
+@pytest.mark.parametrize("kind", FORGERIES)
+def test_forged_or_wrong_tokens_are_rejected(api, tokens, kind):
+    forged = forge(kind, tokens)
+    assert forged != tokens.access
+    assert_rejected(me(api, forged))
+    # The valid token still works: the rejection is about the forgery, not the session.
+    assert me(api, tokens.access).status_code == 200
+
+
+def test_a_valid_token_for_another_users_session_is_rejected(api, make_user, tokens):
+    other = open_session(make_user("bob@example.com", password=None))
+    mixed = sign({**claims(tokens.access), "sid": str(other.session.id)})
+    assert_rejected(me(api, mixed))
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer a b", "Bearer  "])
+def test_malformed_bearer_headers_are_rejected(api, header):
+    response = api.get("/api/auth/me/", HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert response.json()["code"] in {"token_not_valid", "not_authenticated"}
+    assert response["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+def test_access_token_is_not_accepted_as_a_refresh_token(api, tokens):
+    response = api.post("/api/auth/refresh/", {"refresh": tokens.access})
+    body = assert_error(response, 400, "invalid")  # longer than any refresh token
+    assert body["errors"][0]["field"] == "refresh"
+    assert me(api, tokens.access).status_code == 200

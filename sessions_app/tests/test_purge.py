@@ -1,0 +1,93 @@
+"""`manage.py purge_sessions` deletes dead sessions (revoked, past the absolute lifetime, idle too long)
+with their refresh tokens, in bounded batches; live sessions and the security events survive."""
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from sessions_app.models import RefreshToken, SecurityEvent, Session
+from sessions_app.services import end_session
+
+from .helpers import open_session, refresh
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2030, 6, 1, tzinfo=UTC)
+
+
+def purge(*args) -> str:
+    out = io.StringIO()
+    call_command("purge_sessions", *args, stdout=out, stderr=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def population(api, make_user):
+    """2 live sessions and 5 dead ones of every kind (idle, past the absolute lifetime, logged out,
+    ended by reuse detection), made over a month."""
+    alice, bob = make_user(password=None), make_user("bob@example.com", password=None)
+    with time_machine.travel(START, tick=False) as clock:
+        idle = [open_session(alice), open_session(bob)]  # never used again: idle after 7 days
+        expired = open_session(alice)  # used every 5 days, but its 30 days run out at the end
+        clock.shift(timedelta(days=1))
+        logged_out = open_session(alice)
+        end_session(session=logged_out.session, reason=Session.RevokeReason.LOGOUT)
+        reused = open_session(bob)
+        refresh(api, reused.refresh)
+        refresh(api, reused.refresh)  # replay: the family is revoked
+        live = [open_session(alice), open_session(bob)]
+        current = [tokens.refresh for tokens in (*live, expired)]
+        for _ in range(5):  # days 6, 11, 16, 21, 26: each session in use stays within its idle timeout
+            clock.shift(timedelta(days=5))
+            current = [refresh(api, raw).json()["refresh"] for raw in current]
+    # 30 days and a second after START: `expired` is past its absolute lifetime, the live ones (opened a
+    # day later) are not.
+    with time_machine.travel(START + timedelta(days=30, seconds=1), tick=False):
+        yield {"live": [t.session.id for t in live],
+               "dead": [t.session.id for t in (*idle, expired, logged_out, reused)]}
+
+
+def test_purge_deletes_dead_sessions_and_their_tokens_and_keeps_live_ones(population, api):
+    live, dead = population["live"], population["dead"]
+    assert all(Session.objects.get(pk=session_id).is_alive() for session_id in live)
+    assert Session.objects.dead().count() == len(dead) == 5
+    events_before = list(SecurityEvent.objects.values_list("pk", flat=True))
+    assert events_before
+
+    output = purge("--batch-size", "2")
+
+    assert "Deleted 5 dead session(s)." in output
+    assert set(Session.objects.values_list("pk", flat=True)) == set(live)
+    assert not RefreshToken.objects.filter(session_id__in=dead).exists()
+    assert RefreshToken.objects.filter(session_id__in=live).count() > len(live)  # their histories stay
+    # The audit trail survives the purge, including events about the purged sessions.
+    assert list(SecurityEvent.objects.values_list("pk", flat=True)) == events_before
+    assert SecurityEvent.objects.filter(session_id__in=dead).exists()
+
+
+def test_purge_works_in_batches(population):
+    with CaptureQueriesContext(connection) as captured:
+        purge("--batch-size", "2")
+    session_deletes = [q["sql"] for q in captured.captured_queries
+                       if q["sql"].startswith('DELETE FROM "sessions_app_session"')]
+    # 5 dead sessions, 2 per batch: three DELETEs, never one that takes them all.
+    assert len(session_deletes) == 3
+
+
+def test_purge_default_batch_size_takes_all_at_once(population):
+    with CaptureQueriesContext(connection) as captured:
+        assert "Deleted 5" in purge()
+    assert sum(q["sql"].startswith('DELETE FROM "sessions_app_session"') for q in captured.captured_queries) == 1
+
+
+def test_purge_with_nothing_to_do(db):
+    assert "Deleted 0 dead session(s)." in purge()
+
+
+def test_purge_refuses_a_batch_size_below_one(population):
+    assert "--batch-size must be at least 1" in purge("--batch-size", "0")
+    assert Session.objects.count() == 7

@@ -1,0 +1,48 @@
+"""The cost of the cheap paths, in exact SQL statements: immediate revocation costs nothing extra per
+request (SECURITY.md 19), and a refresh stays within 4 statements (the compare-and-set rotation needs 3).
+
+`transaction=True` so that what is counted is exactly what the connection sends in production: no test
+SAVEPOINTs. (Django also logs BEGIN and COMMIT; a refresh on the happy path needs neither.)"""
+import pytest
+
+from .fixtures import bearer
+from .helpers import open_session, refresh
+
+
+@pytest.fixture
+def tokens(make_user):
+    return open_session(make_user(password=None))
+
+
+@pytest.mark.django_db
+def test_authenticated_request_is_one_query_including_the_revocation_check(api, tokens, django_assert_num_queries):
+    with django_assert_num_queries(1) as captured:
+        response = api.get("/api/auth/me/", **bearer(tokens.access))
+    assert response.status_code == 200
+    # That one query is the user lookup joined to the token's live session.
+    sql = captured.captured_queries[0]["sql"]
+    assert '"sessions_app_session"' in sql and '"revoked_at" IS NULL' in sql
+
+
+@pytest.mark.django_db
+def test_a_rejected_token_costs_at_most_one_query(api, tokens, django_assert_max_num_queries):
+    api.post("/api/auth/logout/", {"refresh": tokens.refresh})
+    with django_assert_max_num_queries(1):
+        assert api.get("/api/auth/me/", **bearer(tokens.access)).status_code == 401
+    with django_assert_max_num_queries(0):
+        assert api.get("/api/auth/me/", **bearer("garbage")).status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refresh_is_exactly_three_statements(api, tokens, django_assert_num_queries):
+    # Warm up: the first request after start-up may run one-off statements.
+    current = refresh(api, tokens.refresh).json()["refresh"]
+
+    with django_assert_num_queries(3) as captured:
+        response = refresh(api, current)
+
+    assert response.status_code == 200
+    kinds = [query["sql"].split(None, 1)[0] for query in captured.captured_queries]
+    # Read the token with its session and user; compare-and-set the session; record the new token.
+    assert kinds == ["SELECT", "UPDATE", "INSERT"]
+    assert '"current_token_hash" =' in captured.captured_queries[1]["sql"].split("WHERE", 1)[1]

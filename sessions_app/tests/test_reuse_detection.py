@@ -1,0 +1,153 @@
+"""Reuse detection (SECURITY.md 22): a spent refresh token presented again ends the whole family (its
+current refresh token and its access tokens) and is recorded; a configurable grace interval (default 0)
+covers only the immediate parent, only within the window."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+
+from sessions_app.conf import app_settings
+from sessions_app.models import SecurityEvent, Session
+
+from .helpers import assert_error, live_tokens, me, open_session, refresh, session, sha256
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def grace(settings):
+    def set_grace(seconds: int) -> None:
+        settings.SESSIONS_APP = {**settings.SESSIONS_APP, "REFRESH_REUSE_GRACE": timedelta(seconds=seconds)}
+
+    return set_grace
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def alice(make_user):
+    return make_user(password=None)
+
+
+def rotate(api, raw: str) -> dict:
+    response = refresh(api, raw)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def assert_family_ended(api, tokens, *later_pairs) -> None:
+    family = session(tokens.session.id)
+    assert family.revoked_at is not None
+    assert family.revoke_reason == Session.RevokeReason.TOKEN_REUSED
+    assert live_tokens(family.id) == []
+    for access in (tokens.access, *(pair["access"] for pair in later_pairs)):
+        assert me(api, access).status_code == 401
+
+
+def test_grace_is_strict_by_default():
+    assert app_settings.REFRESH_REUSE_GRACE == timedelta(0)
+
+
+def test_replaying_a_rotated_token_ends_the_family_and_is_recorded(api, alice, clock):
+    tokens = open_session(alice)
+    other = open_session(alice)
+    child = rotate(api, tokens.refresh)
+
+    # Even at the very same instant: strict means no window at all.
+    response = refresh(api, tokens.refresh, REMOTE_ADDR="198.51.100.66", HTTP_USER_AGENT="curl/8.0")
+
+    assert_error(response, 401, "refresh_token_reused")
+    assert_family_ended(api, tokens, child)
+    # The family's current refresh token died with it.
+    assert_error(refresh(api, child["refresh"]), 401, "token_not_valid")
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.TOKEN_REUSE)
+    assert event.user == alice
+    assert event.session_id == tokens.session.id
+    assert event.ip_address == "198.51.100.66" and event.user_agent == "curl/8.0"
+    # Only that family: the user's other session is untouched.
+    assert me(api, other.access).status_code == 200
+    assert rotate(api, other.refresh)
+
+
+def test_replaying_again_after_the_family_ended_still_says_reused(api, alice):
+    tokens = open_session(alice)
+    rotate(api, tokens.refresh)
+    assert_error(refresh(api, tokens.refresh), 401, "refresh_token_reused")
+    assert_error(refresh(api, tokens.refresh), 401, "refresh_token_reused")
+    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.TOKEN_REUSE).count() == 1
+
+
+def test_grace_lets_the_immediate_parent_be_replayed_once_more(api, alice, clock, grace):
+    grace(10)
+    tokens = open_session(alice)
+    clock.shift(timedelta(seconds=1))
+    lost_child = rotate(api, tokens.refresh)  # the response that "got lost in flight"
+    clock.shift(timedelta(seconds=5))
+
+    retry = refresh(api, tokens.refresh)
+
+    assert retry.status_code == 200
+    replacement = retry.json()
+    assert replacement["refresh"] not in (lost_child["refresh"], tokens.refresh)
+    # The unused child is retired: the family has exactly one live refresh token, the replacement.
+    assert [token.token_hash for token in live_tokens(tokens.session.id)] == [sha256(replacement["refresh"])]
+    assert session(tokens.session.id).revoked_at is None
+    assert me(api, replacement["access"]).status_code == 200
+    assert rotate(api, replacement["refresh"])
+
+
+def test_grace_retired_child_is_a_replay(api, alice, clock, grace):
+    grace(10)
+    tokens = open_session(alice)
+    lost_child = rotate(api, tokens.refresh)
+    replacement = rotate(api, tokens.refresh)
+
+    assert_error(refresh(api, lost_child["refresh"]), 401, "refresh_token_reused")
+    assert_family_ended(api, tokens, replacement)
+
+
+def test_parent_replayed_after_the_window_ends_the_family(api, alice, clock, grace):
+    grace(10)
+    tokens = open_session(alice)
+    child = rotate(api, tokens.refresh)
+    clock.shift(timedelta(seconds=11))
+
+    assert_error(refresh(api, tokens.refresh), 401, "refresh_token_reused")
+    assert_family_ended(api, tokens, child)
+
+
+def test_parent_at_the_edge_of_the_window_is_still_accepted(api, alice, clock, grace):
+    grace(10)
+    tokens = open_session(alice)
+    rotate(api, tokens.refresh)
+    clock.shift(timedelta(seconds=10))
+    assert refresh(api, tokens.refresh).status_code == 200
+
+
+def test_grandparent_within_the_window_ends_the_family(api, alice, clock, grace):
+    grace(10)
+    tokens = open_session(alice)
+    child = rotate(api, tokens.refresh)
+    clock.shift(timedelta(seconds=1))
+    grandchild = rotate(api, child["refresh"])
+    clock.shift(timedelta(seconds=1))
+
+    assert_error(refresh(api, tokens.refresh), 401, "refresh_token_reused")
+    assert_family_ended(api, tokens, child, grandchild)
+
+
+def test_grace_does_not_cover_the_token_retired_by_a_password_change(api, make_user, grace):
+    from sessions_app.services import reissue_tokens_for_session
+
+    grace(10)
+    tokens = open_session(make_user(password=None))
+    renewed = reissue_tokens_for_session(session=session(tokens.session.id))
+
+    assert_error(refresh(api, tokens.refresh), 401, "refresh_token_reused")
+    assert me(api, renewed.access).status_code == 401
