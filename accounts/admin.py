@@ -13,15 +13,15 @@ from django.contrib.auth.admin import sensitive_post_parameters_m
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.http import HttpResponse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from sessions_app.admin import SessionInline, counted
 from sessions_app.errors import ServiceError
 from sessions_app.models import Session
 from sessions_app.ratelimit import enforce_rate_limit
+from sessions_app.models import alive_session_q
 from sessions_app.requestmeta import client_info
 from sessions_app.services import end_user_sessions
 
@@ -48,7 +48,23 @@ def rate_limited_login(login_view):
     return view
 
 
+def password_change_ends_sessions(password_change_view):
+    """The operator's own "Change password" page: Django stores the new password; we then apply what any
+    password change means here (every session ends, audit record, notification email)."""
+
+    @wraps(password_change_view)
+    def view(request, extra_context=None):
+        hash_before = request.user.password if request.user.is_authenticated else None
+        response = password_change_view(request, extra_context)
+        if request.method == "POST" and hash_before is not None and request.user.password != hash_before:
+            services.apply_password_change(user=request.user, actor=request.user, client=client_info(request))
+        return response
+
+    return view
+
+
 admin.site.login = rate_limited_login(admin.site.login)
+admin.site.password_change = password_change_ends_sessions(admin.site.password_change)
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -105,9 +121,7 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_queryset(self, request):
         # One aggregate in the same query, so listing users costs the same however many there are.
-        now = timezone.now()
-        alive = Q(auth_sessions__revoked_at__isnull=True, auth_sessions__expires_at__gt=now,
-                  auth_sessions__idle_expires_at__gt=now)
+        alive = alive_session_q(prefix="auth_sessions__")
         return super().get_queryset(request).annotate(active_session_count=Count("auth_sessions", filter=alive))
 
     def get_inlines(self, request, obj):
@@ -136,7 +150,7 @@ class UserAdmin(DjangoUserAdmin):
     @admin.action(description="Deactivate the selected users (ends their sessions)", permissions=("change",))
     def deactivate(self, request, queryset):
         if queryset.filter(pk=request.user.pk).exists():
-            # An operator locking themselves out by mistake gains nothing; another operator can do it.
+            # The service refuses it too; checked first so no one in the selection is half-processed.
             self.message_user(request, "You cannot deactivate your own account.", messages.ERROR)
             return
         client = client_info(request)
@@ -162,7 +176,15 @@ class UserAdmin(DjangoUserAdmin):
         self.message_user(request, f"Marked {counted(marked, 'user')} verified ({already} already verified).",
                           messages.SUCCESS)
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        # Deactivating oneself is refused by the service; do not offer it in the form either.
+        return (*fields, "is_active") if obj is not None and obj.pk == request.user.pk else fields
+
     def save_model(self, request, obj, form, change):
+        if change and "email" in form.changed_data:
+            # A new address is unproven: the user verifies it again before the next login.
+            obj.email_verified_at = None
         super().save_model(request, obj, form, change)
         # Unticking "active" is a deactivation: it goes through the service, which ends every session and
         # records who did it, exactly like the action.
@@ -186,5 +208,5 @@ class UserAdmin(DjangoUserAdmin):
         return response
 
     def _password_set_by_admin(self, request, user: User) -> None:
-        ended = services.password_set_by_admin(user=user, actor=request.user, client=client_info(request))
+        ended = services.apply_password_change(user=user, actor=request.user, client=client_info(request))
         self.message_user(request, f"Ended {counted(ended, 'session')} of {user}.", messages.SUCCESS)

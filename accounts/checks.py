@@ -35,6 +35,12 @@ def check_account_settings(app_configs=None, **kwargs):
                     f"ACCOUNTS['{name}'] is empty but the accounts pages are not mounted: emailed links "
                     "would have nowhere to go.", hint="include('accounts.urls') or set the template.",
                     id="accounts.E005"))
+    apps = list(getattr(settings, "INSTALLED_APPS", []))
+    if "accounts" in apps and "django.contrib.auth" in apps and apps.index("accounts") > apps.index("django.contrib.auth"):
+        errors.append(checks.Error(
+            "'accounts' must come before 'django.contrib.auth' in INSTALLED_APPS.",
+            hint="Otherwise Django's own changepassword command runs, and a password set from the shell "
+                 "leaves the user's sessions alive.", id="accounts.E006"))
     hashers = getattr(settings, "PASSWORD_HASHERS", [])
     if not hashers or "argon2" not in hashers[0].lower():
         errors.append(checks.Warning("PASSWORD_HASHERS[0] should be an Argon2id hasher.", id="accounts.W002"))

@@ -103,21 +103,24 @@ def change_password(
     return tokens
 
 
-def password_set_by_admin(*, user: User, actor: User, client: ClientInfo | None = None) -> int:
-    """Django's admin password form has just stored a new password (or disabled password login): apply what
-    every password change means here. All sessions end, the change is audited with the operator as actor,
-    and the user is told. Returns how many sessions were ended."""
+def apply_password_change(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> int:
+    """A password was just stored outside our own flows (Django's admin password forms, the
+    `changepassword` command): apply what every password change means here. All sessions end, the change
+    is audited (with the operator as actor), and the user is told. Returns how many sessions were ended."""
     with transaction.atomic():
         user.password_changed_at = timezone.now()
         user.save(update_fields=["password_changed_at"])
         ended = end_user_sessions(user=user, reason=Session.RevokeReason.PASSWORD_CHANGED, actor=actor, client=client)
         record_security_event(Kind.PASSWORD_CHANGED, user=user, actor=actor, client=client, sessions_ended=ended)
-        send_on_commit(signals.password_changed, user=user, reason="changed")
+        send_on_commit(signals.password_changed, user=user, reason="set")
     return ended
 
 
 def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> int:
     """Deactivate an account and end all its sessions at once; returns how many sessions were ended."""
+    if actor is not None and actor.pk == user.pk:
+        # An operator locking themselves out by mistake gains nothing; another operator can do it.
+        raise ServiceError("permission_denied", "You cannot deactivate your own account.")
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])

@@ -55,6 +55,9 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    # Before django.contrib.auth: its `changepassword` command replaces Django's (same-named commands
+    # resolve to the first app listed), so a password set from the shell ends sessions too.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -65,7 +68,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_ratelimit",
     "sessions_app",
-    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -104,6 +106,11 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # SQLite ignores SELECT ... FOR UPDATE. Taking the write lock when a transaction begins (instead of at
+    # its first write) serialises read-then-write transactions such as a refresh-token replay, where two
+    # deferred transactions would otherwise deadlock into "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
@@ -184,7 +191,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"ErrorCodeEnum": "sessions_app.errors.ERROR_CODE_CHOICES"},
 }
 
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The console backend prints emails, links included, to the log: development only. With DEBUG off the
+# backend must be chosen explicitly (django_ses.SESBackend in production).
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG else "")
+if not EMAIL_BACKEND:
+    raise ImproperlyConfigured("EMAIL_BACKEND must be set when DEBUG is off (e.g. django_ses.SESBackend).")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Auth Service <no-reply@example.com>")
 # django-ses (EMAIL_BACKEND=django_ses.SESBackend); credentials come from the standard AWS variables.
 AWS_SES_REGION_NAME = env("AWS_SES_REGION_NAME", env("AWS_DEFAULT_REGION", "us-east-1"))

@@ -55,6 +55,14 @@ def check_session_settings(app_configs=None, **kwargs):
     if grace < timedelta(0) or grace > timedelta(minutes=1):
         errors.append(checks.Error("REFRESH_REUSE_GRACE must be between 0 and 60 seconds; a wider window lets a "
                                    "stolen parent token be exchanged.", id="sessions_app.E012"))
+    known_scopes = set(app_settings._defaults["RATE_LIMITS"])
+    for scope, rates in app_settings.RATE_LIMITS.items():
+        if scope not in known_scopes:
+            errors.append(checks.Error(f"RATE_LIMITS has an unknown scope {scope!r}.",
+                                       hint=f"Known scopes: {', '.join(sorted(known_scopes))}.", id="sessions_app.E014"))
+        elif not isinstance(rates, dict) or set(rates) - {"ip", "account"}:
+            errors.append(checks.Error(f"RATE_LIMITS[{scope!r}] must be a dict with keys 'ip' and/or 'account'.",
+                                       id="sessions_app.E015"))
     if not isinstance(app_settings.TRUSTED_PROXY_COUNT, int) or app_settings.TRUSTED_PROXY_COUNT < 0:
         errors.append(checks.Error("TRUSTED_PROXY_COUNT must be a non-negative integer.", id="sessions_app.E013"))
     return errors

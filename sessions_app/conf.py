@@ -41,6 +41,8 @@ app_settings = AppSettings(
         "RATE_LIMITS": {
             "login": {"ip": "30/m", "account": "10/m"},
             "refresh": {"ip": "120/m"},
+            # Guessing the current password with a stolen access token; "account" is the user id.
+            "change_password": {"ip": "30/m", "account": "5/m"},
             # Account lifecycle. "account" is the submitted email, or the uid part of an emailed token.
             "register": {"ip": "10/m", "account": "5/h"},
             "verify_email": {"ip": "30/m", "account": "10/h"},

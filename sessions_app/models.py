@@ -14,21 +14,28 @@ from django.db.models import Q
 from django.utils import timezone
 
 
+def alive_session_q(now: datetime | None = None, prefix: str = "") -> Q:
+    """The one definition of a live session: not revoked, not past the absolute lifetime, not idle for too
+    long. `prefix` applies it across a relation (e.g. "auth_sessions__" from the user)."""
+    now = now or timezone.now()
+    return Q(**{f"{prefix}revoked_at__isnull": True, f"{prefix}expires_at__gt": now,
+                f"{prefix}idle_expires_at__gt": now})
+
+
 class SessionQuerySet(models.QuerySet):
     def alive(self, now: datetime | None = None) -> "SessionQuerySet":
-        """Not revoked, not past the absolute lifetime, not idle for too long."""
-        now = now or timezone.now()
-        return self.filter(revoked_at__isnull=True, expires_at__gt=now, idle_expires_at__gt=now)
+        return self.filter(alive_session_q(now))
 
     def dead(self, now: datetime | None = None) -> "SessionQuerySet":
         now = now or timezone.now()
-        return self.filter(Q(revoked_at__isnull=False) | Q(expires_at__lte=now) | Q(idle_expires_at__lte=now))
+        return self.exclude(alive_session_q(now))
 
 
 class Session(models.Model):
     class RevokeReason(models.TextChoices):
         LOGOUT = "logout", "Logged out"
         LOGOUT_ALL = "logout_all", "Logged out everywhere"
+        LOGOUT_OTHERS = "logout_others", "Logged out of the other sessions"
         ENDED_BY_USER = "ended_by_user", "Ended by the user"
         ENDED_BY_ADMIN = "ended_by_admin", "Ended by an administrator"
         PASSWORD_CHANGED = "password_changed", "Password changed"
@@ -66,6 +73,7 @@ class Session(models.Model):
         return f"{self.device or 'session'} ({self.id})"
 
     def is_alive(self, now: datetime | None = None) -> bool:
+        """alive_session_q, for a row already loaded."""
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now and self.idle_expires_at > now
 

@@ -14,10 +14,19 @@ from .models import SecurityEvent
 from .requestmeta import client_info, ratelimit_client_ip
 
 
+def scope_rates(scope: str) -> dict[str, str | None]:
+    """The limits of one scope: the defaults, with what the host project's RATE_LIMITS says for that scope
+    laid over them key by key. Overriding one scope never switches off another; a key set to None is off."""
+    defaults = app_settings._defaults["RATE_LIMITS"]
+    configured = app_settings.RATE_LIMITS
+    if scope not in defaults and scope not in configured:
+        raise ValueError(f"unknown rate limit scope {scope!r}")
+    return {**defaults.get(scope, {}), **configured.get(scope, {})}
+
+
 def enforce_rate_limit(request, *, scope: str, account: str | None = None) -> None:
     """Count this request against `scope`'s limits; raise ServiceError("rate_limited") when one is spent."""
-    rates = app_settings.RATE_LIMITS.get(scope, {})
-    for key_kind, rate in rates.items():
+    for key_kind, rate in scope_rates(scope).items():
         if key_kind == "ip":
             value = ratelimit_client_ip(request)
         elif key_kind == "account":

@@ -3,9 +3,8 @@ import uuid
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
-from .models import Session
+from .models import Session, alive_session_q
 
 
 def user_for_live_session(*, user_id: str, session_id: str):
@@ -15,16 +14,13 @@ def user_for_live_session(*, user_id: str, session_id: str):
         user_uuid, session_uuid = uuid.UUID(str(user_id)), uuid.UUID(str(session_id))
     except (ValueError, TypeError, AttributeError):
         return None
-    now = timezone.now()
     user_model = get_user_model()
     try:
         return user_model._default_manager.get(
+            alive_session_q(prefix="auth_sessions__"),
             pk=user_uuid,
             is_active=True,
             auth_sessions__pk=session_uuid,
-            auth_sessions__revoked_at__isnull=True,
-            auth_sessions__expires_at__gt=now,
-            auth_sessions__idle_expires_at__gt=now,
         )
     except (user_model.DoesNotExist, ValidationError):
         return None

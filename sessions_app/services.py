@@ -33,9 +33,9 @@ def _access_for(session: Session, refresh: str) -> IssuedTokens:
     return IssuedTokens(access=access.token, refresh=refresh, expires_in=access.expires_in, session=session)
 
 
-def _next_idle_expiry(session: Session, now: datetime) -> datetime:
+def _next_idle_expiry(expires_at: datetime, now: datetime) -> datetime:
     # Activity moves the idle deadline forward but never past the absolute expiry.
-    return min(now + app_settings.IDLE_TIMEOUT, session.expires_at)
+    return min(now + app_settings.IDLE_TIMEOUT, expires_at)
 
 
 def start_session(*, user, client: ClientInfo) -> IssuedTokens:
@@ -52,7 +52,7 @@ def start_session(*, user, client: ClientInfo) -> IssuedTokens:
             created_at=now,
             last_used_at=now,
             expires_at=expires_at,
-            idle_expires_at=min(now + app_settings.IDLE_TIMEOUT, expires_at),
+            idle_expires_at=_next_idle_expiry(expires_at, now),
             ip_address=client.ip_address,
             user_agent=client.user_agent,
             device=device_label(client.user_agent),
@@ -87,7 +87,7 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
     if session.current_token_hash == presented_hash:
         refresh = new_refresh_token()
         refresh_hash = hash_refresh_token(refresh)
-        idle_expires_at = _next_idle_expiry(session, now)
+        idle_expires_at = _next_idle_expiry(session.expires_at, now)
         won = (
             Session.objects.alive(now)
             .filter(pk=session.pk, current_token_hash=presented_hash)
@@ -107,7 +107,8 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
                               now: datetime) -> IssuedTokens:
     """A token that is no longer the family's live one: the grace outcome, or the family ends."""
     with transaction.atomic():
-        session = Session.objects.select_for_update().select_related("user").get(pk=token.session_id)
+        # of=("self",): lock the session row only, not the user row the join also reads.
+        session = Session.objects.select_for_update(of=("self",)).select_related("user").get(pk=token.session_id)
         if not session.is_alive(now):
             raise _dead_session_error(session, presented_hash)
         if _within_reuse_grace(session, presented_hash, now):
@@ -117,7 +118,7 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
             refresh_hash = hash_refresh_token(refresh)
             session.current_token_hash = refresh_hash
             session.last_used_at = now
-            session.idle_expires_at = _next_idle_expiry(session, now)
+            session.idle_expires_at = _next_idle_expiry(session.expires_at, now)
             session.save(update_fields=["current_token_hash", "last_used_at", "idle_expires_at"])
             RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=token, created_at=now)
             return _access_for(session, refresh)
@@ -162,7 +163,7 @@ def reissue_tokens_for_session(*, session: Session) -> IssuedTokens:
         parent = RefreshToken.objects.filter(token_hash=session.current_token_hash).first()
         session.current_token_hash, session.previous_token_hash = refresh_hash, ""
         session.rotated_at = session.last_used_at = now
-        session.idle_expires_at = _next_idle_expiry(session, now)
+        session.idle_expires_at = _next_idle_expiry(session.expires_at, now)
         session.save(update_fields=["current_token_hash", "previous_token_hash", "rotated_at", "last_used_at",
                                     "idle_expires_at"])
         RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=parent, created_at=now)

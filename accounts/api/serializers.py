@@ -1,16 +1,16 @@
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from sessions_app.api.serializers import StrictCharField, TokenPairSerializer
 
-from ..conf import app_settings
+from ..password_validation import MaximumLengthValidator
 from ..tokens import TOKEN_MAX_LENGTH
 
 
 class PasswordField(StrictCharField):
-    """Passwords are used exactly as typed: never trimmed (DRF trims by default), capped at the documented
-    maximum (PASSWORD_MAX_LENGTH, read per request) with a 400 rather than truncated."""
-
-    default_error_messages = {"password_too_long": "Ensure this field has no more than {max_length} characters."}
+    """Passwords are used exactly as typed: never trimmed (DRF trims by default), and capped at the
+    documented maximum with a 400 rather than truncated. The cap is checked here too, not only by the
+    password validators, because login never runs those and must not hash megabytes."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("trim_whitespace", False)
@@ -19,8 +19,10 @@ class PasswordField(StrictCharField):
 
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
-        if len(value) > app_settings.PASSWORD_MAX_LENGTH:
-            self.fail("password_too_long", max_length=app_settings.PASSWORD_MAX_LENGTH)
+        try:
+            MaximumLengthValidator().validate(value)
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(error.messages, code=error.code) from None
         return value
 
 

@@ -81,7 +81,7 @@ class MeView(AuthAPIView):
 class ChangePasswordView(AuthAPIView):
     @extend_schema(
         request=ChangePasswordRequestSerializer,
-        responses={200: TokenPairSerializer, **error_responses("password_incorrect", *AUTHENTICATED_ERRORS,
+        responses={200: TokenPairSerializer, **error_responses("password_incorrect", "rate_limited", *AUTHENTICATED_ERRORS,
                                                                *COMMON_ERRORS)},
         summary="Change the password",
         description="Requires the current password. Every other session of the user ends at once; the current "
@@ -89,6 +89,7 @@ class ChangePasswordView(AuthAPIView):
         tags=["account"],
     )
     def post(self, request):
+        enforce_rate_limit(request, scope="change_password", account=str(request.user.pk))
         data = self.validated(ChangePasswordRequestSerializer)
         tokens = services.change_password(
             user=request.user,

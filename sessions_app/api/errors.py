@@ -4,11 +4,10 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404
-from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
-from ..errors import ERRORS, FIELD_ERROR_CODES, ServiceError, error_body
+from ..errors import ERRORS, ServiceError, error_body
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +50,6 @@ def api_exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         extra = {"errors": exc.field_errors} if exc.field_errors else {}
         return error_response(exc.code, exc.message, retry_after=exc.retry_after, **extra)
-    if isinstance(exc, Ratelimited):
-        return error_response("rate_limited", retry_after=60)
     if isinstance(exc, serializers.ValidationError):
         return error_response("invalid", errors=_field_errors(exc.detail))
     if isinstance(exc, RequestDataTooBig):
@@ -79,4 +76,4 @@ def api_exception_handler(exc, context):
     return error_response("server_error")
 
 
-__all__ = ["api_exception_handler", "error_response", "FIELD_ERROR_CODES"]
+__all__ = ["api_exception_handler", "error_response"]

@@ -6,6 +6,7 @@ urlpatterns = [
     path("refresh/", views.RefreshView.as_view(), name="auth-refresh"),
     path("logout/", views.LogoutView.as_view(), name="auth-logout"),
     path("logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
+    path("logout-others/", views.LogoutOthersView.as_view(), name="auth-logout-others"),
     path("sessions/", views.SessionListView.as_view(), name="auth-sessions"),
     path("sessions/<str:session_id>/", views.SessionDetailView.as_view(), name="auth-session-detail"),
 ]

@@ -105,6 +105,19 @@ class LogoutAllView(AuthAPIView):
         return Response({"revoked": count})
 
 
+class LogoutOthersView(AuthAPIView):
+    @extend_schema(
+        request=None,
+        responses={200: RevokedCountSerializer, **error_responses(*AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
+        summary="End every session of the current user except this one",
+        tags=["sessions"],
+    )
+    def post(self, request):
+        count = services.end_user_sessions(user=request.user, reason=Session.RevokeReason.LOGOUT_OTHERS,
+                                           client=client_info(request), keep_session_id=self.current_session_id())
+        return Response({"revoked": count})
+
+
 class SessionListView(AuthAPIView):
     @extend_schema(
         responses={200: SessionSerializer(many=True), **error_responses(*AUTHENTICATED_ERRORS, "server_error")},

@@ -110,9 +110,31 @@ def test_refuses_to_start_with_debug_off_and_missing_or_default_secrets(environm
 
 
 def test_starts_with_real_secrets():
-    result = start(SECRET_KEY=SECRET, JWT_SIGNING_KEY=GOOD_KEY)
+    result = start(SECRET_KEY=SECRET, JWT_SIGNING_KEY=GOOD_KEY, EMAIL_BACKEND="django_ses.SESBackend")
     assert result.returncode == 0, result.stderr
+
+
+def test_refuses_to_start_with_debug_off_and_no_email_backend():
+    """The console backend would print reset and verification links into production logs."""
+    result = start(SECRET_KEY=SECRET, JWT_SIGNING_KEY=GOOD_KEY)
+    assert result.returncode != 0
+    assert "EMAIL_BACKEND must be set" in result.stderr
 
 
 def test_debug_uses_the_development_placeholders():
     assert start(DEBUG="true").returncode == 0
+
+
+@pytest.mark.parametrize(("rate_limits", "expected"), [
+    ({"reflesh": {"ip": "10/m"}}, "sessions_app.E014"),
+    ({"login": None}, "sessions_app.E015"),
+    ({"login": {"email": "10/m"}}, "sessions_app.E015"),
+])
+def test_rate_limit_settings_are_checked(rate_limits, expected):
+    with override_settings(SESSIONS_APP={**settings.SESSIONS_APP, "RATE_LIMITS": rate_limits}):
+        assert expected in error_ids(check_session_settings())
+
+
+def test_a_valid_rate_limit_override_passes():
+    with override_settings(SESSIONS_APP={**settings.SESSIONS_APP, "RATE_LIMITS": {"login": {"account": None}}}):
+        assert error_ids(check_session_settings()) == set()

@@ -1,0 +1,148 @@
+"""SESSIONS_APP["RATE_LIMITS"] is laid over the defaults scope by scope and key by key: overriding one scope
+never switches off another, None switches one key off, and an unknown scope is a programming error.
+Also the change-password limit per account (guessing the current password with a stolen access token)."""
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from django.test import RequestFactory
+
+from sessions_app.errors import ServiceError
+from sessions_app.models import SecurityEvent
+from sessions_app.ratelimit import enforce_rate_limit, scope_rates
+
+from .fixtures import PASSWORD, bearer
+from .helpers import assert_error, open_session, refresh
+
+pytestmark = pytest.mark.django_db
+
+START = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+# Over the 1024-character cap: a 400 before any hashing, yet counted like any attempt.
+UNHASHED = "p" * 1025
+NEW_PASSWORD = "violet tundra sparrow 4417 quay"
+
+
+@pytest.fixture
+def clock():
+    """Time stands still, so no test straddles the end of a rate-limit window."""
+    with time_machine.travel(START, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def rate_limits(settings):
+    def configure(limits: dict) -> None:
+        settings.SESSIONS_APP = {**settings.SESSIONS_APP, "RATE_LIMITS": limits}
+
+    return configure
+
+
+def attempt(api, email: str = "alice@example.com", password: str = UNHASHED, ip: str = "203.0.113.1"):
+    return api.post("/api/auth/login/", {"email": email, "password": password}, REMOTE_ADDR=ip)
+
+
+# --- merging -------------------------------------------------------------------------------------------------
+def test_scope_rates_lays_the_setting_over_the_defaults_key_by_key(rate_limits):
+    rate_limits({"login": {"ip": "1000/m"}, "refresh": {"ip": None}})
+
+    assert scope_rates("login") == {"ip": "1000/m", "account": "10/m"}
+    assert scope_rates("refresh") == {"ip": None}
+    assert scope_rates("change_password") == {"ip": "30/m", "account": "5/m"}  # not mentioned: the defaults
+
+
+def test_overriding_login_keeps_the_default_refresh_limit(api, rate_limits, clock):
+    rate_limits({"login": {"ip": "1000/m"}})
+    for n in range(120):
+        assert refresh(api, "unknown").status_code == 401, n
+
+    response = refresh(api, "unknown")
+
+    assert_error(response, 429, "rate_limited")
+    assert "Retry-After" in response
+
+
+def test_overriding_refresh_keeps_the_default_login_limits(api, rate_limits, clock):
+    rate_limits({"refresh": {"ip": "3/m"}})
+    # The override applies to refresh ...
+    for _ in range(3):
+        assert refresh(api, "unknown").status_code == 401
+    assert_error(refresh(api, "unknown"), 429, "rate_limited")
+    # ... and login keeps its default 10/m per account (each attempt from another address, so only the
+    # account limit is in play).
+    for n in range(10):
+        assert attempt(api, ip=f"198.51.100.{n}").status_code == 400, n
+    assert_error(attempt(api, ip="198.51.100.99"), 429, "rate_limited")
+
+
+def test_a_key_set_to_none_is_off(api, user, rate_limits, clock):
+    rate_limits({"login": {"ip": "1000/m", "account": None}})
+
+    for _ in range(11):
+        response = attempt(api, password="a wrong password for alice")
+        assert_error(response, 401, "invalid_credentials")
+    assert attempt(api, password=PASSWORD).status_code == 200
+    assert not SecurityEvent.objects.filter(kind=SecurityEvent.Kind.RATE_LIMITED).exists()
+
+
+def test_switching_one_key_off_keeps_the_scopes_other_default(api, rate_limits, clock):
+    rate_limits({"login": {"account": None}})
+    # The account key is off (every attempt names the same email), the default 30/m per IP still holds.
+    for n in range(30):
+        assert attempt(api).status_code == 400, n
+
+    assert_error(attempt(api), 429, "rate_limited")
+    assert attempt(api, ip="203.0.113.2").status_code == 400
+
+
+def test_an_unknown_scope_is_a_value_error(rate_limits):
+    rate_limits({"login": {"ip": "1000/m"}})
+    request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.1")
+
+    with pytest.raises(ValueError, match="unknown rate limit scope 'logni'"):
+        scope_rates("logni")
+    with pytest.raises(ValueError, match="unknown rate limit scope"):
+        enforce_rate_limit(request, scope="logni", account="alice@example.com")
+
+
+def test_a_scope_the_host_project_defines_is_known(rate_limits, clock):
+    rate_limits({"export": {"ip": "1/m"}})
+    request = RequestFactory().post("/", REMOTE_ADDR="203.0.113.1")
+
+    assert scope_rates("export") == {"ip": "1/m"}
+    enforce_rate_limit(request, scope="export")
+    with pytest.raises(ServiceError) as raised:
+        enforce_rate_limit(request, scope="export")
+    assert raised.value.code == "rate_limited"
+
+
+# --- change-password, per account ----------------------------------------------------------------------------
+def change_password(api, access: str, current: str, ip: str):
+    return api.post("/api/auth/change-password/", {"current_password": current, "new_password": NEW_PASSWORD},
+                    REMOTE_ADDR=ip, **bearer(access))
+
+
+def test_change_password_is_limited_per_account(api, user, make_user, clock):
+    access = open_session(user).access
+    # Five wrong guesses, each from another address, so only the account limit is in play.
+    for n in range(5):
+        assert_error(change_password(api, access, f"wrong guess {n}", ip=f"198.51.100.{n}"), 400,
+                     "password_incorrect")
+
+    response = change_password(api, access, "wrong guess 5", ip="198.51.100.5")
+
+    assert_error(response, 429, "rate_limited")
+    assert 1 <= int(response["Retry-After"]) <= 60
+    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.RATE_LIMITED)
+    assert event.details == {"scope": "change_password", "key": "account"}
+    # Even the right password is refused now, from a fresh session and a fresh address: nothing is checked.
+    again = change_password(api, open_session(user).access, PASSWORD, ip="198.51.100.77")
+    assert_error(again, 429, "rate_limited")
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    # Another user, from the very address that was just refused, is not affected.
+    bob = make_user("bob@example.com")
+    assert_error(change_password(api, open_session(bob).access, "wrong guess", ip="198.51.100.5"), 400,
+                 "password_incorrect")
+    # The limit lifts when the window has passed.
+    clock.shift(timedelta(seconds=61))
+    assert change_password(api, access, PASSWORD, ip="198.51.100.5").status_code == 200
