@@ -1,10 +1,8 @@
 """Test helpers: reading account emails, running work concurrently."""
 import re
-import threading
 from email.message import EmailMessage
 
 from django.core import mail
-from django.db import connection
 
 LINK = re.compile(r"https?://[^\s<>\"]+")
 
@@ -35,26 +33,3 @@ def plain_text(message: EmailMessage) -> str:
     """The text/plain part of a parsed MIME message (as SES received it)."""
     part = message.get_body(preferencelist=("plain",))
     return part.get_content()
-
-
-def run_concurrently(count: int, work) -> list:
-    """Run `work()` in `count` threads released together; exceptions come back as results."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=30)
-            results[index] = work()
-        except BaseException as error:  # noqa: BLE001 - the test asserts on it
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results

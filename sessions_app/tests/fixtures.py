@@ -1,8 +1,10 @@
 """Fixtures shared by both apps' test suites (imported by each tests/conftest.py)."""
 import os
 import shutil
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
@@ -53,6 +55,22 @@ def make_user(db):
 @pytest.fixture
 def user(make_user):
     return make_user()
+
+
+@pytest.fixture
+def alice(make_user):
+    """A verified user without a password, for tests that open sessions through the services (no hashing)."""
+    return make_user(password=None)
+
+
+CLOCK_START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    """Time stands still at CLOCK_START until the test moves it (clock.move_to / clock.shift)."""
+    with time_machine.travel(CLOCK_START, tick=False) as traveller:
+        yield traveller
 
 
 def login(client: APIClient, email: str = "alice@example.com", password: str = PASSWORD, **extra) -> dict:

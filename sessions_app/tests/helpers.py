@@ -34,6 +34,13 @@ def refresh(client: APIClient, raw_refresh: str, **extra):
     return client.post("/api/auth/refresh/", {"refresh": raw_refresh}, **extra)
 
 
+def rotate(client: APIClient, raw_refresh: str) -> dict:
+    """A refresh that must succeed; returns the new pair."""
+    response = refresh(client, raw_refresh)
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
 def me(client: APIClient, access: str):
     return client.get("/api/auth/me/", **bearer(access))
 

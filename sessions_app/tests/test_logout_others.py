@@ -12,11 +12,6 @@ pytestmark = pytest.mark.django_db
 URL = "/api/auth/logout-others/"
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user(password=None)
-
-
 def logout_others(api, access: str):
     return api.post(URL, **bearer(access))
 

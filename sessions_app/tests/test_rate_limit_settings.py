@@ -1,10 +1,9 @@
 """SESSIONS_APP["RATE_LIMITS"] is laid over the defaults scope by scope and key by key: overriding one scope
 never switches off another, None switches one key off, and an unknown scope is a programming error.
 Also the change-password limit per account (guessing the current password with a stolen access token)."""
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.test import RequestFactory
 
 from sessions_app.errors import ServiceError
@@ -12,21 +11,15 @@ from sessions_app.models import SecurityEvent
 from sessions_app.ratelimit import enforce_rate_limit, scope_rates
 
 from .fixtures import PASSWORD, bearer
+from .fixtures import CLOCK_START
 from .helpers import assert_error, open_session, refresh
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+START = CLOCK_START
 # Over the 1024-character cap: a 400 before any hashing, yet counted like any attempt.
 UNHASHED = "p" * 1025
 NEW_PASSWORD = "violet tundra sparrow 4417 quay"
-
-
-@pytest.fixture
-def clock():
-    """Time stands still, so no test straddles the end of a rate-limit window."""
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture

@@ -1,31 +1,25 @@
 """Login rate limits (SECURITY.md 11): per account (the email as submitted) and per client IP, independent
 of each other, answered with 429 `rate_limited` and Retry-After; counted in the cache, not the database."""
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from sessions_app.conf import app_settings
 from sessions_app.models import SecurityEvent
 
 from .fixtures import PASSWORD
+from .fixtures import CLOCK_START
 from .helpers import assert_error, refresh
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
+START = CLOCK_START
 # Over the 1024-character cap: refused with 400 before any hashing, yet counted like any attempt.
 UNHASHED = "p" * 1025
 
 
 def attempt(api, email: str, password: str = UNHASHED, ip: str = "203.0.113.1"):
     return api.post("/api/auth/login/", {"email": email, "password": password}, REMOTE_ADDR=ip)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
 
 
 def test_default_login_limits():

@@ -1,19 +1,19 @@
 """Reuse detection (SECURITY.md 22): a spent refresh token presented again ends the whole family (its
 current refresh token and its access tokens) and is recorded; a configurable grace interval (default 0)
 covers only the immediate parent, only within the window."""
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from sessions_app.conf import app_settings
 from sessions_app.models import SecurityEvent, Session
 
-from .helpers import assert_error, live_tokens, me, open_session, refresh, session, sha256
+from .fixtures import CLOCK_START
+from .helpers import assert_error, live_tokens, me, open_session, refresh, rotate, session, sha256
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+START = CLOCK_START
 
 
 @pytest.fixture
@@ -22,23 +22,6 @@ def grace(settings):
         settings.SESSIONS_APP = {**settings.SESSIONS_APP, "REFRESH_REUSE_GRACE": timedelta(seconds=seconds)}
 
     return set_grace
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def alice(make_user):
-    return make_user(password=None)
-
-
-def rotate(api, raw: str) -> dict:
-    response = refresh(api, raw)
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def assert_family_ended(api, tokens, *later_pairs) -> None:

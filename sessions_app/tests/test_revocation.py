@@ -12,11 +12,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def alice(make_user):
-    return make_user(password=None)
-
-
-@pytest.fixture
 def sessions(alice):
     """Two sessions of alice (say, a phone and a laptop)."""
     return open_session(alice), open_session(alice)

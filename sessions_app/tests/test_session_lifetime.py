@@ -1,35 +1,18 @@
 """Session lifetimes (SECURITY.md 24): an absolute lifetime fixed at login that rotation never extends
 (default 30 days) and an idle timeout (default 7 days), both configurable."""
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-import time_machine
 
 from sessions_app.conf import app_settings
 
-from .helpers import assert_error, me, open_session, refresh, session
+from .fixtures import CLOCK_START
+from .helpers import assert_error, me, open_session, refresh, rotate, session
 
 pytestmark = pytest.mark.django_db
 
-START = datetime(2030, 3, 1, 12, 0, tzinfo=UTC)
+START = CLOCK_START
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(START, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
-def alice(make_user):
-    return make_user(password=None)
-
-
-def rotate(api, raw: str) -> dict:
-    response = refresh(api, raw)
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def test_defaults_are_30_days_absolute_and_7_days_idle():

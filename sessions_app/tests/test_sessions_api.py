@@ -18,11 +18,6 @@ SESSION_FIELDS = {"id", "created_at", "last_used_at", "expires_at", "ip_address"
 FIREFOX_UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.4; rv:125.0) Gecko/20100101 Firefox/125.0"
 
 
-@pytest.fixture
-def alice(make_user):
-    return make_user(password=None)
-
-
 def list_sessions(api, access):
     response = api.get("/api/auth/sessions/", **bearer(access))
     assert response.status_code == 200, response.content
