@@ -113,15 +113,22 @@ def verify_email_confirm(request):
     return render(request, "accounts/verify_email_confirm.html")
 
 
-@account_page
-def resend_verification(request):
+def _email_request_page(request, *, scope: str, service, done: str, template: str):
+    """A form that takes only an email address and answers the same for any address (resend
+    verification, request a reset): rate-limit, call the service, go to the "check your email" page."""
     form = EmailForm(request.POST or None)
     if request.method == "POST":
-        enforce_rate_limit(request, scope="resend_verification", account=request.POST.get("email"))
+        enforce_rate_limit(request, scope=scope, account=request.POST.get("email"))
         if form.is_valid():
-            services.resend_verification(email=form.cleaned_data["email"], client=client_info(request))
-            return redirect("accounts:verify-email-resent")
-    return render(request, "accounts/resend_verification.html", {"form": form})
+            service(email=form.cleaned_data["email"], client=client_info(request))
+            return redirect(done)
+    return render(request, template, {"form": form})
+
+
+@account_page
+def resend_verification(request):
+    return _email_request_page(request, scope="resend_verification", service=services.resend_verification,
+                               done="accounts:verify-email-resent", template="accounts/resend_verification.html")
 
 
 @account_page
@@ -132,13 +139,8 @@ def verification_resent(request):
 # --- password reset ----------------------------------------------------------------------------------------
 @account_page
 def password_reset(request):
-    form = EmailForm(request.POST or None)
-    if request.method == "POST":
-        enforce_rate_limit(request, scope="password_reset", account=request.POST.get("email"))
-        if form.is_valid():
-            services.request_password_reset(email=form.cleaned_data["email"], client=client_info(request))
-            return redirect("accounts:password-reset-sent")
-    return render(request, "accounts/password_reset.html", {"form": form})
+    return _email_request_page(request, scope="password_reset", service=services.request_password_reset,
+                               done="accounts:password-reset-sent", template="accounts/password_reset.html")
 
 
 @account_page

@@ -1,6 +1,6 @@
 """REST endpoints for the account: login, profile, password change, registration, email verification and
 password reset. Each view validates input, applies its rate limit and calls one service function."""
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -148,34 +148,48 @@ class VerifyEmailView(PublicAuthAPIView):
         return Response({"detail": EMAIL_VERIFIED})
 
 
-class ResendVerificationView(PublicAuthAPIView):
-    @extend_schema(
-        request=EmailRequestSerializer,
-        responses={202: DetailSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
-        summary="Send another verification email",
-        description="202 with the same body for any address.",
-        tags=["account lifecycle"],
-    )
+class EmailRequestView(PublicAuthAPIView):
+    """An endpoint that takes only an email address and answers 202 with the same body for any address."""
+
+    scope: str
+    answer: str
+
+    def service(self, *, email: str, client) -> None:
+        raise NotImplementedError
+
     def post(self, request):
-        enforce_rate_limit(request, scope="resend_verification", account=submitted(request, "email"))
+        enforce_rate_limit(request, scope=self.scope, account=submitted(request, "email"))
         data = self.validated(EmailRequestSerializer)
-        services.resend_verification(email=data["email"], client=client_info(request))
-        return Response({"detail": VERIFICATION_SENT}, status=status.HTTP_202_ACCEPTED)
+        self.service(email=data["email"], client=client_info(request))
+        return Response({"detail": self.answer}, status=status.HTTP_202_ACCEPTED)
 
 
-class PasswordResetRequestView(PublicAuthAPIView):
-    @extend_schema(
-        request=EmailRequestSerializer,
-        responses={202: DetailSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
-        summary="Request a password reset email",
-        description="202 with the same body, in about the same time, for any address.",
-        tags=["account lifecycle"],
-    )
-    def post(self, request):
-        enforce_rate_limit(request, scope="password_reset", account=submitted(request, "email"))
-        data = self.validated(EmailRequestSerializer)
-        services.request_password_reset(email=data["email"], client=client_info(request))
-        return Response({"detail": RESET_SENT}, status=status.HTTP_202_ACCEPTED)
+@extend_schema_view(post=extend_schema(
+    request=EmailRequestSerializer,
+    responses={202: DetailSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
+    summary="Send another verification email",
+    description="202 with the same body for any address.",
+    tags=["account lifecycle"],
+))
+class ResendVerificationView(EmailRequestView):
+    scope, answer = "resend_verification", VERIFICATION_SENT
+
+    def service(self, *, email: str, client) -> None:
+        services.resend_verification(email=email, client=client)
+
+
+@extend_schema_view(post=extend_schema(
+    request=EmailRequestSerializer,
+    responses={202: DetailSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
+    summary="Request a password reset email",
+    description="202 with the same body, in about the same time, for any address.",
+    tags=["account lifecycle"],
+))
+class PasswordResetRequestView(EmailRequestView):
+    scope, answer = "password_reset", RESET_SENT
+
+    def service(self, *, email: str, client) -> None:
+        services.request_password_reset(email=email, client=client)
 
 
 class PasswordResetConfirmView(PublicAuthAPIView):
