@@ -2,10 +2,8 @@
 services (the same functions as the API), so each rule, audit record and revocation is the same.
 
 Passwords are set only through Django's change-password form (or a reset email); no form shows or sets
-a token hash. The admin login is rate-limited like the API login.
+a token hash. The admin site itself (its throttled login) is in admin_site.py.
 """
-from functools import wraps
-
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -14,60 +12,19 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db import transaction
 from django.db.models import Count
-from django.http import HttpResponse
-from django.utils.cache import add_never_cache_headers
 
 from sessions_app.admin import SessionInline, counted
-from sessions_app.errors import ServiceError
 from sessions_app.models import Session
-from sessions_app.ratelimit import enforce_rate_limit
 from sessions_app.models import alive_session_q
 from sessions_app.requestmeta import client_info
 from sessions_app.services import end_user_sessions
 
 from . import services
+from .forms import PasswordLengthCapMixin
 from .models import User
 
 
-def rate_limited_login(login_view):
-    """The admin login counts against the same "login" limits (per IP and per submitted email) as the
-    API login, so the admin is no side door for password guessing."""
-
-    @wraps(login_view)
-    def view(request, extra_context=None):
-        if request.method == "POST":
-            try:
-                enforce_rate_limit(request, scope="login", account=request.POST.get("username"))
-            except ServiceError as error:
-                response = HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8")
-                response["Retry-After"] = str(error.retry_after)
-                add_never_cache_headers(response)
-                return response
-        return login_view(request, extra_context)
-
-    return view
-
-
-def password_change_ends_sessions(password_change_view):
-    """The operator's own "Change password" page: Django stores the new password; we then apply what any
-    password change means here (every session ends, audit record, notification email)."""
-
-    @wraps(password_change_view)
-    def view(request, extra_context=None):
-        hash_before = request.user.password if request.user.is_authenticated else None
-        response = password_change_view(request, extra_context)
-        if request.method == "POST" and hash_before is not None and request.user.password != hash_before:
-            services.apply_password_change(user=request.user, actor=request.user, client=client_info(request))
-        return response
-
-    return view
-
-
-admin.site.login = rate_limited_login(admin.site.login)
-admin.site.password_change = password_change_ends_sessions(admin.site.password_change)
-
-
-class UserCreationForm(AdminUserCreationForm):
+class UserCreationForm(PasswordLengthCapMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "name")
@@ -185,12 +142,13 @@ class UserAdmin(DjangoUserAdmin):
         if change and "email" in form.changed_data:
             # A new address is unproven: the user verifies it again before the next login.
             obj.email_verified_at = None
-        super().save_model(request, obj, form, change)
         # Unticking "active" is a deactivation: it goes through the service, which ends every session and
-        # records who did it, exactly like the action.
+        # records who did it, exactly like the action. Before the form's save: saving an inactive user ends
+        # the sessions too (User.save), but silently, so the count below would always be 0.
         if change and "is_active" in form.changed_data and not obj.is_active:
             ended = services.deactivate_user(user=obj, actor=request.user, client=client_info(request))
             self.message_user(request, f"Deactivated {obj} and ended {counted(ended, 'session')}.", messages.SUCCESS)
+        super().save_model(request, obj, form, change)
 
     @sensitive_post_parameters_m
     def user_change_password(self, request, id, form_url=""):

@@ -1,5 +1,6 @@
 from urllib.parse import urlsplit
 
+from django.apps import apps as apps_registry
 from django.conf import settings
 from django.core import checks
 from django.urls import NoReverseMatch, reverse
@@ -41,6 +42,16 @@ def check_account_settings(app_configs=None, **kwargs):
             "'accounts' must come before 'django.contrib.auth' in INSTALLED_APPS.",
             hint="Otherwise Django's own changepassword command runs, and a password set from the shell "
                  "leaves the user's sessions alive.", id="accounts.E006"))
+    if apps_registry.is_installed("django.contrib.admin"):
+        from django.contrib import admin
+
+        from .admin_site import AccountsAdminSite
+
+        if not isinstance(admin.site, AccountsAdminSite):
+            errors.append(checks.Warning(
+                "The admin login is not throttled like the API login.",
+                hint="Put 'accounts.apps.AccountsAdminConfig' in INSTALLED_APPS instead of 'django.contrib.admin'.",
+                id="accounts.W004"))
     hashers = getattr(settings, "PASSWORD_HASHERS", [])
     if not hashers or "argon2" not in hashers[0].lower():
         errors.append(checks.Warning("PASSWORD_HASHERS[0] should be an Argon2id hasher.", id="accounts.W002"))

@@ -26,5 +26,21 @@ app_settings = AppSettings(
         # provider (and a reset request takes the same time whether or not an email was sent).
         # "inline": sent in the request after commit (tests, management commands).
         "EMAIL_DELIVERY": "background",
+        # Login throttling (accounts/login_throttle.py): failures, not attempts, are counted per account.
+        # Failures for one account from one client (its network, or a device that logged in before) before
+        # that client is refused for the rest of the window.
+        "LOGIN_FAILURES_PER_CLIENT": 10,
+        "LOGIN_FAILURE_WINDOW": timedelta(minutes=15),
+        # Consecutive failures for one account from anywhere before it is locked for new devices; each
+        # further failure doubles the lock, from LOGIN_LOCKOUT_BASE up to LOGIN_LOCKOUT_MAX.
+        "LOGIN_LOCKOUT_THRESHOLD": 20,
+        "LOGIN_LOCKOUT_BASE": timedelta(minutes=1),
+        "LOGIN_LOCKOUT_MAX": timedelta(hours=1),
+        # The consecutive count is forgotten this long after the last failure.
+        "LOGIN_FAILURE_MEMORY": timedelta(days=1),
+        # The signed cookie that marks a device which has logged in to an account before; such a device
+        # is not locked out by failures from elsewhere.
+        "DEVICE_COOKIE_NAME": "auth_device",
+        "DEVICE_COOKIE_AGE": timedelta(days=365),
     },
 )

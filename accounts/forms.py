@@ -8,7 +8,27 @@ from django.utils.functional import lazy
 
 from sessions_app.errors import ServiceError
 
+from .password_validation import MaximumLengthValidator
+
 _password_help = lazy(password_validators_help_text_html, str)
+
+
+class PasswordLengthCapMixin:
+    """Every password input of the form is refused at once past ACCOUNTS PASSWORD_MAX_LENGTH (field error
+    `password_too_long`), as the API's PasswordField does. A field error keeps the value out of
+    cleaned_data, so nothing after it validates or hashes the password: not the form's clean() (where
+    Django's forms run the password validators or authenticate), not the service the view calls.
+
+    For our forms and for Django's (admin add-user, admin login), whose password fields Django declares.
+    A validator, not `max_length`: that renders an HTML maxlength, and browsers silently cut a pasted
+    password to it, so the user would save one password and hold another. The limit is read at validation
+    time (override_settings works)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.PasswordInput):
+                field.validators.insert(0, MaximumLengthValidator())
 
 
 class ServiceErrorsMixin:
@@ -29,7 +49,7 @@ def new_password_field(label: str) -> forms.CharField:
                            widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
 
-class RegisterForm(ServiceErrorsMixin, forms.Form):
+class RegisterForm(PasswordLengthCapMixin, ServiceErrorsMixin, forms.Form):
     email = email_field()
     name = forms.CharField(label="Name (optional)", max_length=150, required=False,
                            widget=forms.TextInput(attrs={"autocomplete": "name"}))
@@ -40,5 +60,5 @@ class EmailForm(ServiceErrorsMixin, forms.Form):
     email = email_field()
 
 
-class SetPasswordForm(ServiceErrorsMixin, forms.Form):
+class SetPasswordForm(PasswordLengthCapMixin, ServiceErrorsMixin, forms.Form):
     new_password = new_password_field("New password")

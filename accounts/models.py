@@ -2,21 +2,53 @@ import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from .addresses import canonical_email, canonical_email_or_none
+
 
 def normalize_email(email: str) -> str:
-    """Trim and lower-case the domain (RFC 5321: the local part may be case-sensitive, so it is kept as
-    typed and mail goes to the stored address). Uniqueness ignores case entirely (see the constraint)."""
-    return BaseUserManager.normalize_email((email or "").strip())
+    """The canonical form of an address, the one stored, looked up and mailed (accounts.addresses): the
+    local part ASCII with its case as typed, the domain in lower-case ASCII (A-labels). Uniqueness ignores
+    case entirely (see the constraint). Raises ValidationError (code `email_unsupported`) for an address
+    that has no canonical form."""
+    return canonical_email(email or "")
 
 
 class UserQuerySet(models.QuerySet):
     def with_email(self, email: str) -> "UserQuerySet":
+        canonical = canonical_email_or_none(email)
+        if canonical is None:
+            # No account can have an address without a canonical form: match nothing, and answer exactly
+            # as for an unknown address (login, reset and resend must not tell the difference).
+            return self.none()
         # Compares lower(email) so the lookup uses the same expression as the unique index.
-        return self.alias(email_lower=Lower("email")).filter(email_lower=normalize_email(email).lower())
+        return self.alias(email_lower=Lower("email")).filter(email_lower=canonical.lower())
+
+    def update(self, **kwargs) -> int:
+        """An update that deactivates users also ends their live sessions, in the same transaction, so that
+        reactivating them later does not revive their old tokens. `bulk_update` comes through here too."""
+        deactivated = self._deactivated_by(kwargs["is_active"]) if "is_active" in kwargs else None
+        if deactivated is None:
+            return super().update(**kwargs)
+        # Imported here: sessions_app's models refer to this model, so a module-level import is a cycle.
+        from sessions_app.models import Session
+        from sessions_app.services import end_sessions_of_users
+
+        with transaction.atomic(using=self.db):
+            # Sessions first: once updated, the users may no longer match the filter (is_active=True, say).
+            end_sessions_of_users(users=deactivated, reason=Session.RevokeReason.USER_DEACTIVATED)
+            return super().update(**kwargs)
+
+    def _deactivated_by(self, is_active) -> "UserQuerySet | None":
+        """The users of this queryset that `update(is_active=...)` deactivates, or None for an activation."""
+        if hasattr(is_active, "resolve_expression"):
+            # An expression (bulk_update's CASE per row): exactly the rows where it is false.
+            return self.alias(new_is_active=is_active).filter(new_is_active=False)
+        return self if self.model._meta.get_field("is_active").to_python(is_active) is False else None
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
@@ -75,9 +107,32 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    def save(self, *args, **kwargs) -> None:
+        """Saving an existing user as inactive ends their live sessions (in the same transaction), whoever
+        saves it: the admin form, a shell, a data migration. Reactivating the account later must not revive
+        tokens issued before; a deactivation that left sessions alive would let it."""
+        update_fields = kwargs.get("update_fields")
+        writes_is_active = ("is_active" not in self.get_deferred_fields() if update_fields is None
+                            else "is_active" in update_fields)
+        if self._state.adding or not writes_is_active or self.is_active:
+            super().save(*args, **kwargs)
+            return
+        # Imported here: sessions_app's models refer to this model, so a module-level import is a cycle.
+        from sessions_app.models import Session
+        from sessions_app.services import end_user_sessions
+
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            # One UPDATE; an audit record only if it ended something (deactivate_user ends them first).
+            end_user_sessions(user=self, reason=Session.RevokeReason.USER_DEACTIVATED)
+
     def clean(self) -> None:
         super().clean()
-        self.email = normalize_email(self.email)
+        if self.email:  # an empty address is the field's own "required" error
+            try:
+                self.email = normalize_email(self.email)
+            except ValidationError as error:
+                raise ValidationError({"email": error}) from None
 
     @property
     def email_verified(self) -> bool:

@@ -5,6 +5,7 @@ import re
 import unicodedata
 
 from django.contrib.auth import password_validation as django_password_validation
+from django.contrib.auth.password_validation import MinimumLengthValidator, get_default_password_validators
 from django.core.exceptions import ValidationError
 
 from .conf import app_settings
@@ -29,8 +30,31 @@ class MaximumLengthValidator:
                 params={"max_length": self.max_length},
             )
 
+    def __call__(self, password: str) -> None:
+        """As a form field validator (accounts.forms.PasswordLengthCapMixin)."""
+        self.validate(password)
+
     def get_help_text(self) -> str:
         return f"Your password must contain at most {self.max_length} characters."
+
+
+def is_over_max_length(password: str) -> bool:
+    """True for a password longer than ACCOUNTS PASSWORD_MAX_LENGTH.
+
+    Django's validate_password runs every validator even after one has failed, and Django's own forms and
+    commands (admin, createsuperuser, changepassword) call it on input of any length. So each validator
+    that does more than len() returns at once for such a password: MaximumLengthValidator reports it, and
+    nothing else spends time on megabytes."""
+    return len(password) > app_settings.PASSWORD_MAX_LENGTH
+
+
+class UserAttributeSimilarityValidator(django_password_validation.UserAttributeSimilarityValidator):
+    """Django's validator (same rule, code and message), bounded: see is_over_max_length."""
+
+    def validate(self, password: str, user=None) -> None:
+        if is_over_max_length(password):
+            return  # MaximumLengthValidator reports it
+        super().validate(password, user)
 
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -49,9 +73,13 @@ def _normalise(text: str) -> str:
 
 
 def _repeated_unit(text: str) -> str:
-    """"dragondragondragon" -> "dragon"; text that is no repetition comes back unchanged."""
-    match = re.fullmatch(r"(.+?)\1+", text)
-    return match.group(1) if match else text
+    """"dragondragondragon" -> "dragon"; text that is no repetition comes back unchanged.
+
+    The shortest unit is the first offset after 0 at which `text` occurs in `text + text`, found in linear
+    time (str.find switches to the Two-Way algorithm on hard inputs). Not a backtracking regexp such as
+    r"(.+?)\1+": that tries every unit length against the whole text, quadratic time."""
+    period = (text + text).find(text, 1)
+    return text[:period] if 0 < period < len(text) else text
 
 
 @lru_cache(maxsize=4)
@@ -81,6 +109,8 @@ class PasswordBlocklistValidator:
         return _load_password_lists(self.password_lists)
 
     def validate(self, password: str, user=None) -> None:
+        if is_over_max_length(password):
+            return  # MaximumLengthValidator reports it; see is_over_max_length
         if self._candidates(password) & self.passwords:
             raise ValidationError("This password is too common.", code="password_too_common")
         compact = _normalise(password)
@@ -112,3 +142,10 @@ class PasswordBlocklistValidator:
 
     def get_help_text(self) -> str:
         return "Your password can't be a commonly used password or contain the service name or your email address."
+
+
+def password_min_length() -> int:
+    """The shortest password the policy accepts: the MinimumLengthValidator of settings.AUTH_PASSWORD_VALIDATORS,
+    the same validator objects the services run (1, the non-blank rule, without one)."""
+    return max([1, *(validator.min_length for validator in get_default_password_validators()
+                     if isinstance(validator, MinimumLengthValidator))])

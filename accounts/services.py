@@ -16,10 +16,11 @@ from django.utils import timezone
 from sessions_app.audit import record_security_event
 from sessions_app.errors import ServiceError, validation_error
 from sessions_app.models import SecurityEvent, Session
+from sessions_app.ratelimit import with_limit_cache
 from sessions_app.requestmeta import ClientInfo
-from sessions_app.services import IssuedTokens, end_user_sessions, reissue_tokens_for_session, start_session
+from sessions_app.services import IssuedTokens, end_user_sessions, start_session
 
-from . import signals
+from . import login_throttle, signals
 from .conf import app_settings
 from .models import User, normalize_email
 from .tokens import email_verification_tokens, make_link_token, password_reset_tokens, user_for_link_token
@@ -42,16 +43,40 @@ def check_password_policy(password: str, *, user: User | None = None, field: str
         raise validation_error(field, error) from None
 
 
-def log_in(*, email: str, password: str, client: ClientInfo, request=None) -> tuple[User, IssuedTokens]:
-    """Check the credentials and open a new session.
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    tokens: IssuedTokens
+    # For the device cookie: marks this device as one that has logged in to this account before, so
+    # failures from elsewhere do not lock it out (accounts/login_throttle.py).
+    device_token: str
+
+
+def check_credentials(*, email: str, password: str, client: ClientInfo, device_token: str | None = None,
+                      request=None) -> tuple[User, str]:
+    """The password check of every login (the API's and the admin's): returns the user and a token for
+    the device cookie, or raises `invalid_credentials`, or `rate_limited` for a locked client or account.
 
     Unknown email, wrong password and inactive account all end in the same `invalid_credentials` error,
     and Django's ModelBackend hashes the password once even for an unknown email, so neither the answer
-    nor its timing tells whether the account exists."""
+    nor its timing tells whether the account exists. Failures are counted per account and client, and
+    a locked account or client is refused before any hashing (accounts/login_throttle.py)."""
+    attempt = login_throttle.LoginAttempt.start(email=email, client=client, device_token=device_token)
+    login_throttle.check(attempt)
     user = authenticate(request, email=email, password=password)
     if user is None:
+        login_throttle.record_failure(attempt)
         record_security_event(Kind.LOGIN_FAIL, client=client)
         raise ServiceError("invalid_credentials")
+    login_throttle.record_success(attempt)
+    return user, attempt.device_token()
+
+
+def log_in(*, email: str, password: str, client: ClientInfo, device_token: str | None = None,
+           request=None) -> LoginResult:
+    """Check the credentials and open a new session."""
+    user, device_token = check_credentials(email=email, password=password, client=client,
+                                           device_token=device_token, request=request)
     # Only now, with the password proven, may we say that the address is unverified.
     if app_settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
         record_security_event(Kind.LOGIN_UNVERIFIED, user=user, client=client)
@@ -62,7 +87,7 @@ def log_in(*, email: str, password: str, client: ClientInfo, request=None) -> tu
         user.save(update_fields=["last_login"])
         tokens = start_session(user=user, client=client)
         record_security_event(Kind.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id)
-    return user, tokens
+    return LoginResult(user=user, tokens=tokens, device_token=device_token)
 
 
 def update_profile(*, user: User, name: str | None = None) -> User:
@@ -84,21 +109,26 @@ def set_new_password(*, user: User, new_password: str, field: str = "new_passwor
 def change_password(
     *, user: User, session_id, current_password: str, new_password: str, client: ClientInfo
 ) -> IssuedTokens:
-    """Change the password of a logged-in user. Every other session ends; the current one gets a new pair."""
+    """Change the password of a logged-in user. Every session of the user ends, the caller's too (no token
+    issued under the old password outlives it, not even the access token of this request), and the caller
+    continues in a new session, whose pair is returned."""
     if not user.check_password(current_password):
         record_security_event(Kind.PASSWORD_CHANGE_FAIL, user=user, client=client, session_id=session_id)
         raise ServiceError("password_incorrect")
     with transaction.atomic():
         # The caller's session may have ended since authentication (another device ended it): then the
-        # token pair we would return has no session, so refuse before changing anything.
+        # request is no longer authenticated, so refuse before changing anything. The row lock queues a
+        # concurrent change from the same session, which then finds it ended.
         current = Session.objects.alive().select_for_update().filter(pk=session_id, user=user).first()
         if current is None:
             raise ServiceError("token_not_valid")
         set_new_password(user=user, new_password=new_password)
-        end_user_sessions(user=user, reason=Session.RevokeReason.PASSWORD_CHANGED, client=client,
-                          keep_session_id=session_id)
-        tokens = reissue_tokens_for_session(session=current)
-        record_security_event(Kind.PASSWORD_CHANGED, user=user, client=client, session_id=session_id)
+        end_user_sessions(user=user, reason=Session.RevokeReason.PASSWORD_CHANGED, client=client)
+        # The current password was just proven: a fresh authentication, like a login, so the new session
+        # gets a fresh absolute lifetime (and a new server-chosen id).
+        tokens = start_session(user=user, client=client)
+        record_security_event(Kind.PASSWORD_CHANGED, user=user, client=client, session_id=tokens.session.id,
+                              replaced_session_id=str(session_id))
         send_on_commit(signals.password_changed, user=user, reason="changed")
     return tokens
 
@@ -122,9 +152,11 @@ def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo
         # An operator locking themselves out by mistake gains nothing; another operator can do it.
         raise ServiceError("permission_denied", "You cannot deactivate your own account.")
     with transaction.atomic():
+        # Sessions first, so the count and the audit record (with the operator as actor) are ours; the
+        # save's own hook (User.save) then finds none left to end.
+        ended = end_user_sessions(user=user, reason=Session.RevokeReason.USER_DEACTIVATED, actor=actor, client=client)
         user.is_active = False
         user.save(update_fields=["is_active"])
-        ended = end_user_sessions(user=user, reason=Session.RevokeReason.USER_DEACTIVATED, actor=actor, client=client)
         record_security_event(Kind.USER_DEACTIVATED, user=user, actor=actor, client=client, sessions_ended=ended)
     return ended
 
@@ -148,8 +180,13 @@ def register(*, email: str, password: str, name: str = "", client: ClientInfo) -
     """Create an unverified account and email a verification link.
 
     For an address that is already registered nothing is created: its owner gets a notice instead, and
-    (with ENUMERATION_PROTECTION) the caller cannot tell the two cases apart."""
-    email = normalize_email(email)
+    (with ENUMERATION_PROTECTION) the caller cannot tell the two cases apart. An address with no canonical
+    form (accounts.addresses) is refused with the field error `email_unsupported`: that depends on the
+    address alone, never on whether an account exists, so the 400 tells nothing about accounts."""
+    try:
+        email = normalize_email(email)
+    except ValidationError as error:
+        raise validation_error("email", error) from None
     # The policy is checked before the address is looked up, so a weak password gets the same 400 whether
     # or not the address is taken. The unsaved user lets the validators compare with email and name.
     check_password_policy(password, user=User(email=email, name=name))
@@ -184,7 +221,10 @@ def _resend_verification_after_login(user: User) -> None:
     """The password was just proven, so this is the owner, who may have lost the first email: send a
     fresh one, but at most once per VERIFY_EMAIL_RESEND_INTERVAL however often they try to log in."""
     interval = app_settings.VERIFY_EMAIL_RESEND_INTERVAL.total_seconds()
-    if cache.add(f"accounts:verification-resent:{user.pk}", True, timeout=interval):
+    # With the cache unreachable: no resend, rather than one email for every attempt.
+    first = with_limit_cache("resend_verification", lambda: cache.add(
+        f"accounts:verification-resent:{user.pk}", True, timeout=interval), fallback=False, best_effort=True)
+    if first:
         _send_verification_email(user)
 
 
@@ -271,4 +311,6 @@ def confirm_password_reset(*, token: str, new_password: str, client: ClientInfo)
             record_security_event(Kind.EMAIL_VERIFIED, user=user, client=client, via="password_reset")
         record_security_event(Kind.PASSWORD_RESET, user=user, client=client, sessions_ended=ended)
         send_on_commit(signals.password_changed, user=user, reason="reset")
+        # The owner proved control of the mailbox: failures others piled up on the account are forgotten.
+        transaction.on_commit(lambda: login_throttle.clear_account(user))
     return user

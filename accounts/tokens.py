@@ -21,6 +21,10 @@ from .models import User
 
 # Longest token string accepted as input: a UUID's uidb64 (48) + "." + a timestamp and HMAC (~40).
 TOKEN_MAX_LENGTH = 128
+# The shape make_link_token writes, "<uidb64>.<timestamp>-<hmac>": the user's id in unpadded URL-safe base64,
+# Django's base36 timestamp (at most 13 digits, as base36_to_int takes) and the hex HMAC. The API refuses
+# another shape as a malformed field, and its schema declares the same pattern.
+LINK_TOKEN_PATTERN = r"^[A-Za-z0-9_-]+\.[0-9a-z]{1,13}-[0-9a-f]+$"
 
 
 def _seconds(value: datetime | None) -> str:

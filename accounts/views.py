@@ -15,11 +15,16 @@ from sessions_app.ratelimit import enforce_rate_limit
 from sessions_app.requestmeta import client_info
 
 from . import services
+from .addresses import email_identity
 from .forms import EmailForm, RegisterForm, SetPasswordForm
 from .tokens import link_token_account_key
 
 VERIFY_TOKEN_SESSION_KEY = "accounts_verify_email_token"
 RESET_TOKEN_SESSION_KEY = "accounts_password_reset_token"
+
+
+# Errors that mean "not now": a spent rate limit (429), the rate-limit cache unreachable (503).
+TRY_AGAIN_PAGES = {"rate_limited": "accounts/rate_limited.html", "service_unavailable": "accounts/unavailable.html"}
 
 
 def account_page(view):
@@ -35,9 +40,10 @@ def account_page(view):
         try:
             response = view(request, *args, **kwargs)
         except ServiceError as error:
-            if error.code != "rate_limited":
+            if error.code not in TRY_AGAIN_PAGES:
                 raise
-            response = render(request, "accounts/rate_limited.html", {"retry_after": error.retry_after}, status=429)
+            response = render(request, TRY_AGAIN_PAGES[error.code], {"retry_after": error.retry_after},
+                              status=error.status)
             response["Retry-After"] = str(error.retry_after)
         response["Referrer-Policy"] = "no-referrer" if "token" in kwargs else "same-origin"
         return response
@@ -77,7 +83,7 @@ def _stash_token(request, token: str, *, session_key: str, then: str):
 def register(request):
     form = RegisterForm(request.POST or None)
     if request.method == "POST":
-        enforce_rate_limit(request, scope="register", account=request.POST.get("email"))
+        enforce_rate_limit(request, scope="register", account=email_identity(request.POST.get("email")))
         if form.is_valid() and _submit(form, services.register, client=client_info(request), **form.cleaned_data):
             return redirect("accounts:register-sent")
     return render(request, "accounts/register.html", {"form": form})
@@ -118,7 +124,7 @@ def _email_request_page(request, *, scope: str, service, done: str, template: st
     verification, request a reset): rate-limit, call the service, go to the "check your email" page."""
     form = EmailForm(request.POST or None)
     if request.method == "POST":
-        enforce_rate_limit(request, scope=scope, account=request.POST.get("email"))
+        enforce_rate_limit(request, scope=scope, account=email_identity(request.POST.get("email")))
         if form.is_valid():
             service(email=form.cleaned_data["email"], client=client_info(request))
             return redirect(done)

@@ -29,6 +29,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value else default
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
@@ -58,7 +63,8 @@ INSTALLED_APPS = [
     # Before django.contrib.auth: its `changepassword` command replaces Django's (same-named commands
     # resolve to the first app listed), so a password set from the shell ends sessions too.
     "accounts",
-    "django.contrib.admin",
+    # The admin with the accounts' throttled login (accounts/admin_site.py), in place of "django.contrib.admin".
+    "accounts.apps.AccountsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -115,7 +121,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Short timeouts: with Redis unreachable or stalled, a request must get its answer (503 or a pass,
+    # per rate-limit scope) at once, not hang until the worker is killed.
+    CACHES = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+        "OPTIONS": {"socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT", 0.5),
+                    "socket_timeout": env_float("REDIS_TIMEOUT", 0.5)},
+    }}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -137,7 +149,9 @@ PASSWORD_HASHERS = [
 ]
 # NIST SP 800-63B-4: length, not composition (no NumericPasswordValidator).
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+    # Django's, made to skip passwords past ACCOUNTS PASSWORD_MAX_LENGTH: Django's forms and commands run every
+    # validator even after the length check failed, so each one must bound its own work.
+    {"NAME": "accounts.password_validation.UserAttributeSimilarityValidator",
      "OPTIONS": {"user_attributes": ("email", "name")}},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 15)}},

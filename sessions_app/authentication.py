@@ -3,7 +3,9 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
-from .selectors import user_for_live_session
+from .models import Session
+from .selectors import live_session_with_user
+from .services import end_session
 
 
 class SessionJWTAuthentication(JWTAuthentication):
@@ -13,9 +15,18 @@ class SessionJWTAuthentication(JWTAuthentication):
     the very next request, not when the access token expires."""
 
     def get_user(self, validated_token):
-        user = user_for_live_session(
+        session = live_session_with_user(
             user_id=validated_token.get(jwt_settings.USER_ID_CLAIM), session_id=validated_token.get("sid")
         )
-        if user is None:
-            raise InvalidToken({"detail": "Token is invalid or expired", "code": "token_not_valid"})
-        return user
+        if session is None:
+            raise self._token_not_valid()
+        if not session.user.is_active:
+            # Deactivated by a path that left the session alive (raw SQL, say): end it now, so reactivating
+            # the account later does not revive this token. A write only on this failure path.
+            end_session(session=session, reason=Session.RevokeReason.USER_DEACTIVATED)
+            raise self._token_not_valid()
+        return session.user
+
+    @staticmethod
+    def _token_not_valid() -> InvalidToken:
+        return InvalidToken({"detail": "Token is invalid or expired", "code": "token_not_valid"})

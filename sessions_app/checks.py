@@ -63,6 +63,10 @@ def check_session_settings(app_configs=None, **kwargs):
         elif not isinstance(rates, dict) or set(rates) - {"ip", "account"}:
             errors.append(checks.Error(f"RATE_LIMITS[{scope!r}] must be a dict with keys 'ip' and/or 'account'.",
                                        id="sessions_app.E015"))
+    unknown_open = set(app_settings.RATE_LIMIT_FAIL_OPEN) - known_scopes - set(app_settings.RATE_LIMITS)
+    if unknown_open:
+        errors.append(checks.Error(f"RATE_LIMIT_FAIL_OPEN names unknown scopes: {', '.join(sorted(unknown_open))}.",
+                                   id="sessions_app.E016"))
     if not isinstance(app_settings.TRUSTED_PROXY_COUNT, int) or app_settings.TRUSTED_PROXY_COUNT < 0:
         errors.append(checks.Error("TRUSTED_PROXY_COUNT must be a non-negative integer.", id="sessions_app.E013"))
     return errors

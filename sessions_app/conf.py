@@ -39,7 +39,10 @@ app_settings = AppSettings(
         "PURGE_BATCH_SIZE": 1000,
         # Rate limits per scope and key ("ip" or "account"), in django-ratelimit's "N/period" form.
         "RATE_LIMITS": {
-            "login": {"ip": "30/m", "account": "10/m"},
+            # Login attempts per client IP. Per account, login counts failures, not attempts, with its
+            # own policy (accounts/login_throttle.py), so nobody can lock a victim out by trying their
+            # address.
+            "login": {"ip": "30/m"},
             "refresh": {"ip": "120/m"},
             # Guessing the current password with a stolen access token; "account" is the user id.
             "change_password": {"ip": "30/m", "account": "5/m"},
@@ -50,5 +53,13 @@ app_settings = AppSettings(
             "password_reset": {"ip": "10/m", "account": "5/h"},
             "password_reset_confirm": {"ip": "30/m", "account": "10/h"},
         },
+        # Scopes that let requests through while the rate-limit cache is unreachable; every other scope
+        # answers 503 with Retry-After. Open: a refresh presents a 256-bit token and the token endpoints an
+        # HMAC, so nothing can be guessed there, and refusing refreshes would log every client out as its
+        # access token expires. Closed: login and change_password guard passwords against guessing, and
+        # register, resend_verification and password_reset each send an email (mail bombing).
+        "RATE_LIMIT_FAIL_OPEN": ("refresh", "verify_email", "password_reset_confirm"),
+        # Retry-After (seconds) of a 503 answered because the rate-limit cache is unreachable.
+        "CACHE_UNAVAILABLE_RETRY_AFTER": 15,
     },
 )

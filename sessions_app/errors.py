@@ -28,7 +28,7 @@ ERRORS: dict[str, ErrorSpec] = {
     # 403
     "permission_denied": ErrorSpec(403, "You do not have permission to perform this action."),
     "email_not_verified": ErrorSpec(403, "Please verify your email address before logging in."),
-    # 404 / 405 / 406 / 413 / 415 / 429 / 500
+    # 404 / 405 / 406 / 413 / 415 / 429 / 500 / 503
     "not_found": ErrorSpec(404, "Not found."),
     "method_not_allowed": ErrorSpec(405, "Method not allowed."),
     "not_acceptable": ErrorSpec(406, "The requested response format is not available."),
@@ -36,13 +36,16 @@ ERRORS: dict[str, ErrorSpec] = {
     "unsupported_media_type": ErrorSpec(415, "Send the request body as application/json."),
     "rate_limited": ErrorSpec(429, "Too many requests. Try again later."),
     "server_error": ErrorSpec(500, "Internal server error."),
+    # A dependency the request needs (the rate-limit cache) is unreachable; sent with Retry-After.
+    "service_unavailable": ErrorSpec(503, "The service is temporarily unavailable. Try again shortly."),
 }
 
 # Field-level validation codes that appear inside `errors[]` of a 400 `invalid` answer.
 FIELD_ERROR_CODES = (
     "required", "null", "blank", "invalid", "max_length", "min_length", "max_value", "min_value",
     "not_a_dict", "password_too_short", "password_too_long", "password_too_common",
-    "password_too_similar", "password_contains_context", "email_taken",
+    "password_too_similar", "password_contains_context", "email_taken", "email_unsupported",
+    "null_characters_not_allowed", "surrogate_characters_not_allowed",
 )
 
 ERROR_CODE_CHOICES = [(code, code) for code in ERRORS]

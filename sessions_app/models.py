@@ -107,6 +107,7 @@ class SecurityEvent(models.Model):
         LOGIN_SUCCESS = "authn_login_success", "Login succeeded"
         LOGIN_FAIL = "authn_login_fail", "Login failed"
         LOGIN_UNVERIFIED = "authn_login_unverified", "Login refused: email not verified"
+        LOGIN_LOCKED = "authn_login_lock", "Login locked after repeated failures"
         TOKEN_REUSE = "authn_token_reuse", "Refresh token reused"
         SESSION_REVOKED = "authn_token_revoked", "Session ended"
         PASSWORD_CHANGED = "authn_password_change", "Password changed"

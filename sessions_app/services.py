@@ -5,7 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime
 import uuid
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from .audit import record_security_event
@@ -82,6 +84,9 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
     if not session.is_alive(now):
         raise _dead_session_error(session, presented_hash)
     if not session.user.is_active:
+        # Deactivated by a path that left the session alive (raw SQL, say): end it now, so that reactivating
+        # the account later does not bring this refresh token back.
+        end_session(session=session, reason=Reason.USER_DEACTIVATED, client=client)
         raise ServiceError("token_not_valid")
 
     if session.current_token_hash == presented_hash:
@@ -153,23 +158,6 @@ def _within_reuse_grace(session: Session, presented_hash: str, now: datetime) ->
     )
 
 
-def reissue_tokens_for_session(*, session: Session) -> IssuedTokens:
-    """A new pair for a live session (after a password change). The previous refresh token stops working
-    and gets no grace: it was issued under the old password."""
-    now = timezone.now()
-    refresh = new_refresh_token()
-    refresh_hash = hash_refresh_token(refresh)
-    with transaction.atomic():
-        parent = RefreshToken.objects.filter(token_hash=session.current_token_hash).first()
-        session.current_token_hash, session.previous_token_hash = refresh_hash, ""
-        session.rotated_at = session.last_used_at = now
-        session.idle_expires_at = _next_idle_expiry(session.expires_at, now)
-        session.save(update_fields=["current_token_hash", "previous_token_hash", "rotated_at", "last_used_at",
-                                    "idle_expires_at"])
-        RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=parent, created_at=now)
-    return _access_for(session, refresh)
-
-
 def _revoke(session: Session, *, reason: str, now: datetime) -> bool:
     updated = Session.objects.filter(pk=session.pk, revoked_at__isnull=True).update(
         revoked_at=now, revoke_reason=reason
@@ -217,6 +205,26 @@ def end_user_sessions(
             record_security_event(
                 SecurityEvent.Kind.SESSION_REVOKED, user=user, actor=actor, client=client, reason=reason, count=count
             )
+    return count
+
+
+def end_sessions_of_users(*, users, reason: str, actor=None, client: ClientInfo | None = None) -> int:
+    """Revoke every live session of a set of users, given as a user queryset (a bulk deactivation): one
+    UPDATE whatever the number of users, and one audit record per user who had sessions. Returns the count."""
+    now = timezone.now()
+    with transaction.atomic():
+        sessions = Session.objects.alive(now).filter(user__in=users.values("pk"))
+        count = sessions.update(revoked_at=now, revoke_reason=reason)
+        if count:
+            # The revocation time tells exactly which sessions this UPDATE ended, for the per-user counts.
+            ended_by_user = list(
+                Session.objects.filter(user__in=users.values("pk"), revoked_at=now, revoke_reason=reason)
+                .order_by().values("user").annotate(count=Count("pk")).values_list("user", "count")
+            )
+            owners = get_user_model()._base_manager.in_bulk([user_id for user_id, _ in ended_by_user])
+            for user_id, ended in ended_by_user:
+                record_security_event(SecurityEvent.Kind.SESSION_REVOKED, user=owners[user_id], actor=actor,
+                                      client=client, reason=reason, count=ended)
     return count
 
 

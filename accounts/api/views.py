@@ -7,7 +7,6 @@ from rest_framework.response import Response
 from sessions_app.api.serializers import (
     AUTHENTICATED_ERRORS,
     COMMON_ERRORS,
-    TokenPairSerializer,
     error_responses,
     token_pair_data,
 )
@@ -16,10 +15,13 @@ from sessions_app.ratelimit import enforce_rate_limit
 from sessions_app.requestmeta import client_info
 
 from .. import services
+from ..addresses import email_identity
 from ..conf import app_settings
+from ..device_cookie import device_token_from, set_device_cookie
 from ..tokens import link_token_account_key
 from .serializers import (
     ChangePasswordRequestSerializer,
+    ChangePasswordResponseSerializer,
     DetailSerializer,
     EmailRequestSerializer,
     LoginRequestSerializer,
@@ -47,18 +49,21 @@ class LoginView(PublicAuthAPIView):
         description="Opens a new session and returns its first token pair. Unknown email, wrong password and "
         "inactive account give the same 401 `invalid_credentials`. With the right password for an unverified "
         "address: 403 `email_not_verified`, and a fresh verification email (at most one per "
-        "VERIFY_EMAIL_RESEND_INTERVAL).",
+        "VERIFY_EMAIL_RESEND_INTERVAL). Failures are counted per account: 429 `rate_limited` for a client "
+        "or an account locked by repeated failures (a device that logged in to the account before, shown by "
+        "the HttpOnly `auth_device` cookie set here, is not locked out by failures from elsewhere); 503 "
+        "`service_unavailable` while the rate-limit cache is unreachable.",
         tags=["account"],
     )
     def post(self, request):
-        enforce_rate_limit(request, scope="login", account=submitted(request, "email"))
+        enforce_rate_limit(request, scope="login", account=email_identity(submitted(request, "email")))
         data = self.validated(LoginRequestSerializer)
-        user, tokens = services.log_in(
-            email=data["email"], password=data["password"], client=client_info(request), request=request
-        )
-        return Response(
-            {**token_pair_data(tokens), "session_id": str(tokens.session.id), "user": UserSerializer(user).data}
-        )
+        result = services.log_in(email=data["email"], password=data["password"], client=client_info(request),
+                                 device_token=device_token_from(request), request=request)
+        response = Response({**token_pair_data(result.tokens), "session_id": str(result.tokens.session.id),
+                             "user": UserSerializer(result.user).data})
+        set_device_cookie(response, result.device_token)
+        return response
 
 
 class MeView(AuthAPIView):
@@ -81,11 +86,12 @@ class MeView(AuthAPIView):
 class ChangePasswordView(AuthAPIView):
     @extend_schema(
         request=ChangePasswordRequestSerializer,
-        responses={200: TokenPairSerializer, **error_responses("password_incorrect", "rate_limited", *AUTHENTICATED_ERRORS,
-                                                               *COMMON_ERRORS)},
+        responses={200: ChangePasswordResponseSerializer,
+                   **error_responses("password_incorrect", "rate_limited", *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
         summary="Change the password",
-        description="Requires the current password. Every other session of the user ends at once; the current "
-        "session continues with the new token pair returned here.",
+        description="Requires the current password. Every session of the user ends at once, the current one "
+        "too (its access token stops working immediately); the caller continues in a new session, whose id "
+        "and first token pair are returned here.",
         tags=["account"],
     )
     def post(self, request):
@@ -98,7 +104,7 @@ class ChangePasswordView(AuthAPIView):
             new_password=data["new_password"],
             client=client_info(request),
         )
-        return Response(token_pair_data(tokens))
+        return Response({**token_pair_data(tokens), "session_id": str(tokens.session.id)})
 
 
 # --- account lifecycle: registration, email verification, password reset ----------------------------------
@@ -122,7 +128,7 @@ class RegisterView(PublicAuthAPIView):
         tags=["account lifecycle"],
     )
     def post(self, request):
-        enforce_rate_limit(request, scope="register", account=submitted(request, "email"))
+        enforce_rate_limit(request, scope="register", account=email_identity(submitted(request, "email")))
         data = self.validated(RegisterRequestSerializer)
         registration = services.register(email=data["email"], password=data["password"], name=data["name"],
                                          client=client_info(request))
@@ -158,7 +164,7 @@ class EmailRequestView(PublicAuthAPIView):
         raise NotImplementedError
 
     def post(self, request):
-        enforce_rate_limit(request, scope=self.scope, account=submitted(request, "email"))
+        enforce_rate_limit(request, scope=self.scope, account=email_identity(submitted(request, "email")))
         data = self.validated(EmailRequestSerializer)
         self.service(email=data["email"], client=client_info(request))
         return Response({"detail": self.answer}, status=status.HTTP_202_ACCEPTED)

@@ -1,4 +1,5 @@
-"""Getting into the admin: rate-limited login (shared with the API login), staff only, createsuperuser."""
+"""Getting into the admin: rate-limited login (attempts per IP, failures per account and network, shared
+with the API login), staff only, createsuperuser."""
 import pytest
 from django.core.management import call_command
 from django.test import Client
@@ -10,25 +11,27 @@ from sessions_app.tests.fixtures import PASSWORD, _fresh_cache  # noqa: F401  (c
 pytestmark = pytest.mark.django_db
 
 LOGIN = "/admin/login/"
-LIMITS = {"ip": "5/m", "account": "3/m"}
+LIMITS = {"ip": "5/m"}
 SUPERUSER_PASSWORD = "orange kettles hum beneath winter stars"
 
 
 @pytest.fixture(autouse=True)
 def small_login_limits(settings):
     settings.SESSIONS_APP = {**settings.SESSIONS_APP, "RATE_LIMITS": {"login": LIMITS, "refresh": {"ip": "120/m"}}}
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_FAILURES_PER_CLIENT": 3}
 
 
 def attempt(client, email, password="wrong password, wrong password", **extra):
     return client.post(LOGIN, {"username": email, "password": password, "next": "/admin/"}, **extra)
 
 
-def test_login_is_limited_per_account_with_retry_after(client, make_user):
+def test_login_failures_are_limited_per_account_with_retry_after(client, make_user):
     make_user("staff@example.com", is_staff=True)
-    for _ in range(3):
-        assert attempt(client, "staff@example.com").status_code == 200  # the form again, with an error
+    for n in range(3):  # failures, from addresses of one network
+        assert attempt(client, "staff@example.com", REMOTE_ADDR=f"198.51.100.{n}").status_code == 200  # the form again
 
-    limited = attempt(client, "STAFF@example.com", PASSWORD)  # even the right password, in any case
+    # Even the right password, in any case, from that network.
+    limited = attempt(client, "STAFF@example.com", PASSWORD, REMOTE_ADDR="198.51.100.9")
 
     assert limited.status_code == 429
     assert int(limited["Retry-After"]) >= 1
@@ -49,7 +52,8 @@ def test_login_is_limited_per_ip_across_accounts(client):
 def test_admin_and_api_logins_share_one_budget(client, api, make_user):
     make_user("staff@example.com", is_staff=True)
     for _ in range(3):
-        api.post("/api/auth/login/", {"email": "staff@example.com", "password": "wrong password, wrong password"})
+        response = api.post("/api/auth/login/", {"email": "staff@example.com", "password": "wrong password, wrong password"})
+        assert response.status_code == 401
 
     assert attempt(client, "staff@example.com", PASSWORD).status_code == 429
 

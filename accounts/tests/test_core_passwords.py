@@ -210,7 +210,7 @@ def test_success_returns_a_new_pair_and_stores_the_new_password(api, change, use
     response = change(NEW_PASSWORD)
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"access", "refresh", "token_type", "expires_in"}
+    assert set(body) == {"access", "refresh", "token_type", "expires_in", "session_id"}
     assert body["token_type"] == "Bearer" and body["expires_in"] == 300
     assert api.get("/api/auth/me/", **bearer(body["access"])).status_code == 200
     user.refresh_from_db()

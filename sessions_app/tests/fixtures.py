@@ -63,6 +63,22 @@ def alice(make_user):
     return make_user(password=None)
 
 
+@pytest.fixture
+def sessions(alice):
+    """Two sessions of alice (say, a phone and a laptop), opened as a login opens them."""
+    from .helpers import open_session  # helpers imports this module
+
+    return open_session(alice), open_session(alice)
+
+
+@pytest.fixture
+def bystander(make_user):
+    """Another user's session, which nothing in a test about alice may touch."""
+    from .helpers import open_session
+
+    return open_session(make_user("bob@example.com", password=None))
+
+
 CLOCK_START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 

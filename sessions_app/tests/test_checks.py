@@ -138,3 +138,27 @@ def test_rate_limit_settings_are_checked(rate_limits, expected):
 def test_a_valid_rate_limit_override_passes():
     with override_settings(SESSIONS_APP={**settings.SESSIONS_APP, "RATE_LIMITS": {"login": {"account": None}}}):
         assert error_ids(check_session_settings()) == set()
+
+
+def test_fail_open_scopes_must_be_known():
+    with override_settings(SESSIONS_APP={**settings.SESSIONS_APP, "RATE_LIMIT_FAIL_OPEN": ("refesh",)}):
+        assert "sessions_app.E016" in error_ids(check_session_settings())
+
+
+def test_the_default_admin_site_is_warned_about():
+    """Installed as plain "django.contrib.admin", the admin login would escape the login throttle."""
+    from django.contrib import admin
+
+    from accounts.admin_site import AccountsAdminSite
+    from accounts.checks import check_account_settings
+
+    def warnings() -> set[str]:
+        return {message.id for message in check_account_settings()}
+
+    assert isinstance(admin.site, AccountsAdminSite) and "accounts.W004" not in warnings()
+    original = admin.site._wrapped
+    admin.site._wrapped = admin.AdminSite()
+    try:
+        assert "accounts.W004" in warnings()
+    finally:
+        admin.site._wrapped = original

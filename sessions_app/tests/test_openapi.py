@@ -1,11 +1,16 @@
 """The OpenAPI schema is valid and complete: every /api/auth/ URL pattern (read from the resolver, so new
 endpoints are covered without editing this test) and every error code of the one error table."""
+import json
 import re
+from unittest.mock import ANY
 
+import hypothesis
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+from hypothesis import strategies
 from openapi_spec_validator import validate
 
+from accounts.api.serializers import EMAIL_PATTERN
 from sessions_app.errors import ERRORS
 
 pytestmark = pytest.mark.django_db
@@ -102,3 +107,129 @@ def test_bearer_scheme_is_documented(schema):
     scheme = schema["components"]["securitySchemes"]["jwtAuth"]
     assert scheme["type"] == "http" and scheme["scheme"] == "bearer" and scheme["bearerFormat"] == "JWT"
     assert {"jwtAuth": []} in schema["paths"]["/api/auth/me/"]["get"]["security"]
+
+
+# --- request bodies state the rules the server enforces ----------------------------------------------------
+def request_body_properties(schema: dict) -> dict[str, dict]:
+    """{"<operation> <field>": property schema} for every field of every JSON request body."""
+    components = schema["components"]["schemas"]
+    properties = {}
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+            if body:
+                component = components[body["$ref"].rpartition("/")[2]]
+                for name, field in component.get("properties", {}).items():
+                    properties[f"{method.upper()} {path} {name}"] = field
+    return properties
+
+
+def body_field(schema: dict, operation: str, name: str) -> dict:
+    return request_body_properties(schema)[f"{operation} {name}"]
+
+
+def test_every_string_input_states_the_refusal_of_nul_and_unpaired_surrogates(schema):
+    """DRF refuses NUL and lone surrogates in every string field; the schema says so, by pattern where a
+    pattern can (NUL, and anything outside an ASCII-only pattern), else in words."""
+    string_fields = {key: field for key, field in request_body_properties(schema).items()
+                     if field.get("type") == "string"}
+    assert len(string_fields) >= 12
+    for key, field in string_fields.items():
+        assert "pattern" in field, key
+        assert re.search(field["pattern"], "text\x00") is None, key
+        assert re.search(field["pattern"], "\ud800") is None or "unpaired surrogate" in field["description"], key
+
+
+def test_new_password_length_bounds_come_from_the_password_validators(schema):
+    for operation, name in [("POST /api/auth/register/", "password"),
+                            ("POST /api/auth/change-password/", "new_password"),
+                            ("POST /api/auth/password-reset/confirm/", "new_password")]:
+        field = body_field(schema, operation, name)
+        assert (field["minLength"], field["maxLength"]) == (15, 1024), (operation, name)
+
+
+def test_presented_passwords_are_only_capped(schema):
+    """Login and the current password of a change take any non-empty password up to the cap: an account may
+    hold one shorter than today's minimum."""
+    for operation, name in [("POST /api/auth/login/", "password"),
+                            ("POST /api/auth/change-password/", "current_password")]:
+        field = body_field(schema, operation, name)
+        assert (field["minLength"], field["maxLength"]) == (1, 1024), (operation, name)
+
+
+def test_password_bounds_follow_changed_settings(api, settings):
+    settings.AUTH_PASSWORD_VALIDATORS = [
+        {**validator, "OPTIONS": {"min_length": 20}} if validator["NAME"].endswith("MinimumLengthValidator")
+        else validator
+        for validator in settings.AUTH_PASSWORD_VALIDATORS
+    ]
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "PASSWORD_MAX_LENGTH": 256}
+    schema = api.get("/api/schema/?format=json").json()
+
+    register = body_field(schema, "POST /api/auth/register/", "password")
+    login = body_field(schema, "POST /api/auth/login/", "password")
+    assert (register["minLength"], register["maxLength"]) == (20, 256)
+    assert (login["minLength"], login["maxLength"]) == (1, 256)
+    too_short = api.post("/api/auth/register/", {"email": "new@example.com", "password": "x" * 19})
+    assert "password_too_short" in {error["code"] for error in too_short.json()["errors"]}
+    too_long = api.post("/api/auth/login/", {"email": "new@example.com", "password": "x" * 257})
+    assert [error["code"] for error in too_long.json()["errors"]] == ["password_too_long"]
+
+
+def test_link_token_pattern_is_the_shape_of_issued_tokens_and_is_enforced(schema, api, make_user):
+    from accounts.tokens import email_verification_tokens, make_link_token, password_reset_tokens
+
+    user = make_user(verified=False)
+    for operation in ("POST /api/auth/verify-email/", "POST /api/auth/password-reset/confirm/"):
+        field = body_field(schema, operation, "token")
+        for generator in (email_verification_tokens, password_reset_tokens):
+            token = make_link_token(generator, user)
+            assert re.search(field["pattern"], token) and len(token) <= field["maxLength"], (operation, token)
+    for malformed in ("not-a-token", ".1-ab", "abc.1-AB", "abc.1-ab-cd", "abc.1_ab", "abc.12345678901234-ab"):
+        assert re.search(body_field(schema, "POST /api/auth/verify-email/", "token")["pattern"], malformed) is None
+        response = api.post("/api/auth/verify-email/", {"token": malformed})
+        assert (response.status_code, response.json()["errors"][0]) == (400, {
+            "field": "token", "code": "invalid", "message": "Enter the token exactly as it appears in the link."})
+
+
+def test_every_email_input_declares_the_promised_address_pattern(schema):
+    email_fields = {key: field for key, field in request_body_properties(schema).items() if key.endswith(" email")}
+    assert len(email_fields) == 4
+    assert all(field["pattern"] == EMAIL_PATTERN for field in email_fields.values())
+
+
+@pytest.mark.parametrize("address", [
+    "a@ab--cd.com",  # IDNA refuses "--" in the 3rd and 4th place
+    "a@-ab.com", "a@ab-.com", "a@" + "b" * 64 + ".com",  # hyphen at an end, a label over 63 characters
+    "a@b.c0m", "a@b.com.", "a@[127.0.0.1]", "a@localhost", "a..b@example.com", '"a b"@example.com',
+])
+def test_the_email_pattern_leaves_out_what_the_server_may_refuse(address):
+    assert re.search(EMAIL_PATTERN, address) is None
+
+
+# The longest and oddest addresses the pattern allows, then Hypothesis's own (which run short).
+@hypothesis.example("a@" + "a-" * 31 + "a.com")  # a hyphenated label of 63 characters
+@hypothesis.example("a@" + "b" * 32 + "." + "c" * 63)  # the longest unhyphenated label, a 63-letter TLD
+@hypothesis.example("!#$%&'*+/=?^_`{|}~-.Z9@Ex-Ample.ORG")
+@hypothesis.example("l" * 64 + "@" + ("d" * 32 + ".") * 5 + "com")
+@hypothesis.settings(max_examples=100, derandomize=True, deadline=None, database=None)
+@hypothesis.given(address=strategies.from_regex(EMAIL_PATTERN, fullmatch=True).filter(lambda text: len(text) <= 254))
+def test_every_address_of_the_email_pattern_is_accepted(address):
+    """The pattern promises acceptance: Django's EmailValidator (the field) and the canonical form that
+    registration stores must both take every address it matches."""
+    assert re.search(EMAIL_PATTERN, address)
+    from accounts.api.serializers import EmailInputField
+    from accounts.models import normalize_email
+
+    assert EmailInputField().run_validation(address) == address
+    normalize_email(address)
+
+
+def test_the_field_error_codes_of_nul_and_surrogate_refusals_are_documented(schema, api):
+    documented = schema["components"]["schemas"]["FieldError"]["properties"]["code"]["description"]
+    for text, code in [("pass\x00word", "null_characters_not_allowed"),
+                       ("pass\ud800word", "surrogate_characters_not_allowed")]:
+        body = json.dumps({"email": "a@example.com", "password": text})  # json escapes the lone surrogate
+        response = api.generic("POST", "/api/auth/login/", body, content_type="application/json")
+        assert response.json()["errors"] == [{"field": "password", "code": code, "message": ANY}]
+        assert code in documented

@@ -8,7 +8,7 @@ import pytest
 from sessions_app.conf import app_settings
 from sessions_app.models import SecurityEvent, Session
 
-from .fixtures import CLOCK_START
+from .fixtures import CLOCK_START, PASSWORD, bearer
 from .helpers import assert_error, live_tokens, me, open_session, refresh, rotate, session, sha256
 
 pytestmark = pytest.mark.django_db
@@ -125,12 +125,17 @@ def test_grandparent_within_the_window_ends_the_family(api, alice, clock, grace)
     assert_family_ended(api, tokens, child, grandchild)
 
 
-def test_grace_does_not_cover_the_token_retired_by_a_password_change(api, make_user, grace):
-    from sessions_app.services import reissue_tokens_for_session
-
+def test_grace_does_not_cover_tokens_retired_by_a_password_change(api, make_user, grace):
     grace(10)
-    tokens = open_session(make_user(password=None))
-    renewed = reissue_tokens_for_session(session=session(tokens.session.id))
+    tokens = open_session(make_user())  # with PASSWORD
+    rotated = rotate(api, tokens.refresh)  # the parent is now within the grace window
+    changed = api.post("/api/auth/change-password/",
+                       {"current_password": PASSWORD, "new_password": "violet tangerine harbour lantern"},
+                       **bearer(rotated["access"]))
+    assert changed.status_code == 200, changed.content
 
-    assert_error(refresh(api, tokens.refresh), 401, "refresh_token_reused")
-    assert me(api, renewed.access).status_code == 401
+    # The password change ended the session: neither its live token nor the parent within the window works.
+    assert_error(refresh(api, rotated["refresh"]), 401, "token_not_valid")
+    assert_error(refresh(api, tokens.refresh), 401, "token_not_valid")
+    # The new session is another family, untouched by those attempts.
+    assert me(api, changed.json()["access"]).status_code == 200

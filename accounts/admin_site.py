@@ -1,0 +1,68 @@
+"""The admin site, wired the documented way (AccountsAdminConfig in INSTALLED_APPS replaces
+"django.contrib.admin"), so that its login goes through the same credential check as the API login:
+attempts per IP, failures per account and client, lockout and the device cookie.
+"""
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.http import HttpResponse
+from django.utils.cache import add_never_cache_headers
+
+from sessions_app.errors import ServiceError
+from sessions_app.ratelimit import enforce_rate_limit
+from sessions_app.requestmeta import client_info
+
+from . import services
+from .device_cookie import device_token_from, set_device_cookie
+from .forms import PasswordLengthCapMixin
+
+
+class AdminLoginForm(PasswordLengthCapMixin, AdminAuthenticationForm):
+    """Django's admin login form, checking the password through `services.check_credentials`. A password
+    past the length cap is refused before any check, as on the API login (PasswordLengthCapMixin)."""
+
+    def clean(self):
+        email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if email is not None and password:
+            try:
+                self.user_cache, device_token = services.check_credentials(
+                    email=email, password=password, client=client_info(self.request),
+                    device_token=device_token_from(self.request), request=self.request)
+            except ServiceError as error:
+                if error.code != "invalid_credentials":
+                    raise  # rate_limited / service_unavailable: AccountsAdminSite.login answers them
+                raise self.get_invalid_login_error() from None
+            # The site sets the cookie on the response once the login has gone through.
+            self.request.login_device_token = device_token
+            self.confirm_login_allowed(self.user_cache)  # staff only
+        return self.cleaned_data
+
+
+class AccountsAdminSite(admin.AdminSite):
+    login_form = AdminLoginForm
+
+    def login(self, request, extra_context=None):
+        try:
+            if request.method == "POST":
+                # Attempts per client IP, like the API login (the per-account rules are in the form's check).
+                enforce_rate_limit(request, scope="login")
+            response = super().login(request, extra_context)
+        except ServiceError as error:
+            if error.code not in ("rate_limited", "service_unavailable"):
+                raise
+            response = HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8")
+            response["Retry-After"] = str(error.retry_after)
+            add_never_cache_headers(response)
+            return response
+        device_token = getattr(request, "login_device_token", None)
+        if device_token and request.user.is_authenticated:
+            set_device_cookie(response, device_token)
+        return response
+
+    def password_change(self, request, extra_context=None):
+        """The operator's own "Change password" page: Django stores the new password; we then apply what
+        any password change means here (every session ends, audit record, notification email)."""
+        hash_before = request.user.password if request.user.is_authenticated else None
+        response = super().password_change(request, extra_context)
+        if request.method == "POST" and hash_before is not None and request.user.password != hash_before:
+            services.apply_password_change(user=request.user, actor=request.user, client=client_info(request))
+        return response

@@ -1,0 +1,197 @@
+"""Login throttling: failures, not attempts, are counted per account, so that guessing is slowed down
+without handing an attacker a way to keep the owner out.
+
+Three counters, all in the shared cache (Redis in production):
+
+1. Attempts per client IP: the `login` rate-limit scope (SESSIONS_APP["RATE_LIMITS"]), checked by the
+   views before any of this.
+2. Failures for one account from one client: its network (IPv4 /24, IPv6 /64, so that rotating through
+   the addresses of one network does not help), or, when the request carries a device cookie that this
+   account was given at an earlier successful login, that device. LOGIN_FAILURES_PER_CLIENT failures in
+   a LOGIN_FAILURE_WINDOW refuse that client, for that account, until the window ends.
+3. Consecutive failures for one account from anywhere. From LOGIN_LOCKOUT_THRESHOLD on, each failure
+   locks the account for clients without its device cookie, for LOGIN_LOCKOUT_BASE doubling with every
+   further failure up to LOGIN_LOCKOUT_MAX: progressive, capped, and far below NIST SP 800-63B's ceiling
+   of 100 consecutive failures.
+
+The trade-off: an attacker who fails often enough from many networks can lock an account for new
+devices, for at most LOGIN_LOCKOUT_MAX at a time. They cannot lock its owner out of a device that has
+logged in to it before (the device cookie), and a password reset, which always works, clears the count,
+as does any successful login. A correct password from a new device during a lock is refused like any
+other attempt: answering differently would confirm the password to the attacker.
+
+Nothing here reveals whether an account exists: the counters are keyed by the submitted address, known
+or not, and an unknown address fails and locks exactly like a known one. Keys are HMACs of the address,
+so neither the cache nor the audit log holds the addresses people typed.
+"""
+from dataclasses import dataclass, field
+import ipaddress
+import math
+import secrets
+import time
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.utils.crypto import salted_hmac
+
+from sessions_app.audit import record_security_event
+from sessions_app.models import SecurityEvent
+from sessions_app.ratelimit import rate_limited, with_limit_cache
+from sessions_app.requestmeta import ClientInfo
+
+from .conf import app_settings
+from .addresses import email_identity
+from .models import User
+
+SCOPE = "login"  # the rate-limit scope whose cache-outage rule (fail open or closed) login follows
+DEVICE_TOKEN_SALT = "accounts.login_throttle.device"
+# A signed device token is ~100 characters; anything much longer is not ours and is not even verified.
+DEVICE_TOKEN_MAX_LENGTH = 256
+
+
+def account_key(email: str) -> str:
+    """The account an attempt is for, as the canonical address would be stored, keyed with SECRET_KEY."""
+    identity = email_identity(email or "")
+    return salted_hmac("accounts.login_throttle.account", identity.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _network(ip_address: str | None) -> str:
+    if not ip_address:
+        return "unknown"
+    address = ipaddress.ip_address(ip_address)
+    prefix = 24 if address.version == 4 else 64
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+
+
+def _device_for(account: str, device_token: str | None) -> str | None:
+    """The device id in a valid device token issued for this account, else None."""
+    if not device_token or len(device_token) > DEVICE_TOKEN_MAX_LENGTH:
+        return None
+    try:
+        payload = signing.loads(device_token, salt=DEVICE_TOKEN_SALT,
+                                max_age=app_settings.DEVICE_COOKIE_AGE.total_seconds())
+    except signing.BadSignature:  # includes an expired signature
+        return None
+    if not isinstance(payload, dict) or payload.get("account") != account:
+        return None
+    device = payload.get("device")
+    return device if isinstance(device, str) else None
+
+
+@dataclass(frozen=True)
+class LoginAttempt:
+    """Who is trying which account: the keys the counters use."""
+
+    account: str
+    client: str  # "device:<id>" for a device that logged in to this account before, else "net:<network>"
+    client_info: ClientInfo = field(repr=False)
+    email: str = field(repr=False)  # as submitted; used only to name the account in a lockout event
+    trusted_device: str | None = None
+
+    @classmethod
+    def start(cls, *, email: str, client: ClientInfo, device_token: str | None = None) -> "LoginAttempt":
+        account = account_key(email)
+        device = _device_for(account, device_token)
+        client_key = f"device:{device}" if device else f"net:{_network(client.ip_address)}"
+        return cls(account=account, client=client_key, client_info=client, email=email, trusted_device=device)
+
+    def device_token(self) -> str:
+        """The token for the device cookie after a successful login: the same device id if it had one."""
+        device = self.trusted_device or secrets.token_urlsafe(16)
+        return signing.dumps({"account": self.account, "device": device}, salt=DEVICE_TOKEN_SALT)
+
+
+def _enabled() -> bool:
+    # The same switch as every other limit (load tests turn them all off).
+    return getattr(settings, "RATELIMIT_ENABLE", True)
+
+
+def _window() -> tuple[int, float]:
+    """The current fixed window's index and the seconds left in it."""
+    length = app_settings.LOGIN_FAILURE_WINDOW.total_seconds()
+    now = time.time()
+    return int(now // length), length - now % length
+
+
+def _client_failures_key(attempt: LoginAttempt, window: int) -> str:
+    return f"login:client-failures:{attempt.account}:{attempt.client}:{window}"
+
+
+def _account_failures_key(account: str) -> str:
+    return f"login:account-failures:{account}"
+
+
+def _account_lock_key(account: str) -> str:
+    return f"login:account-lock:{account}"
+
+
+def check(attempt: LoginAttempt) -> None:
+    """Refuse the attempt (429 with Retry-After) if its client or its account is locked. Runs before the
+    password is checked, so a locked attempt costs no hash and tells nothing about the password."""
+    if not _enabled():
+        return
+    window, seconds_left = _window()
+    client_key, lock_key = _client_failures_key(attempt, window), _account_lock_key(attempt.account)
+    values = with_limit_cache(SCOPE, lambda: cache.get_many([client_key, lock_key]), fallback={})
+    if values.get(client_key, 0) >= app_settings.LOGIN_FAILURES_PER_CLIENT:
+        raise rate_limited(scope=SCOPE, key="account_client", retry_after=math.ceil(seconds_left),
+                           client=attempt.client_info)
+    locked_until = values.get(lock_key)
+    # The lock's end is stored in the value, not only as the key's expiry, so it is exact on any backend.
+    if locked_until and not attempt.trusted_device and locked_until > time.time():
+        raise rate_limited(scope=SCOPE, key="account", retry_after=math.ceil(locked_until - time.time()),
+                           client=attempt.client_info)
+
+
+def _increment(key: str, timeout: float) -> int:
+    cache.add(key, 0, timeout=timeout)
+    return cache.incr(key)
+
+
+def record_failure(attempt: LoginAttempt) -> None:
+    """Count a failed login against the client and the account; lock the account if it is time to."""
+    if not _enabled():
+        return
+    window, seconds_left = _window()
+    memory = app_settings.LOGIN_FAILURE_MEMORY.total_seconds()
+
+    def count() -> int:
+        _increment(_client_failures_key(attempt, window), seconds_left + 1)
+        key = _account_failures_key(attempt.account)
+        failures = _increment(key, memory)
+        cache.touch(key, memory)  # forgotten LOGIN_FAILURE_MEMORY after the *last* failure
+        return failures
+
+    failures = with_limit_cache(SCOPE, count, fallback=0)
+    beyond = failures - app_settings.LOGIN_LOCKOUT_THRESHOLD
+    if beyond < 0:
+        return
+    base, cap = app_settings.LOGIN_LOCKOUT_BASE.total_seconds(), app_settings.LOGIN_LOCKOUT_MAX.total_seconds()
+    lock_seconds = min(base * 2 ** min(beyond, 32), cap)
+    with_limit_cache(SCOPE, lambda: cache.set(_account_lock_key(attempt.account), time.time() + lock_seconds,
+                                              timeout=lock_seconds + 1), fallback=None)
+    # Operators want to know which account is under attack: name it if it exists (a lookup only here,
+    # on the rare lock, never on the normal path).
+    user = User.objects.with_email(attempt.email).first()
+    record_security_event(SecurityEvent.Kind.LOGIN_LOCKED, user=user, client=attempt.client_info,
+                          account=attempt.account, failures=failures, lock_seconds=int(lock_seconds))
+
+
+def _forget(keys: list[str]) -> None:
+    with_limit_cache(SCOPE, lambda: cache.delete_many(keys), fallback=None, best_effort=True)
+
+
+def record_success(attempt: LoginAttempt) -> None:
+    """The password was right: this client's and the account's failures are forgotten."""
+    if _enabled():
+        window, _ = _window()
+        _forget([_client_failures_key(attempt, window), _account_failures_key(attempt.account),
+                 _account_lock_key(attempt.account)])
+
+
+def clear_account(user: User) -> None:
+    """A password reset proved control of the mailbox: the account's failure count and lock go."""
+    if _enabled():
+        account = account_key(user.email)
+        _forget([_account_failures_key(account), _account_lock_key(account)])

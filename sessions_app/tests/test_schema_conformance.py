@@ -1,0 +1,72 @@
+"""Every request that the OpenAPI schema calls valid is accepted by the server: schemathesis generates
+schema-valid requests for every operation and sends them to the real WSGI application, in process.
+
+The check is schemathesis's `positive_data_acceptance`, restricted to what a schema can promise: that the
+body's shape is accepted. A 400 that depends on the account or on the password policy's lists (a random
+token is wrong, a random current password is incorrect, a random password may be a common one) is a
+semantic refusal, which no schema can rule out. Expected statuses per operation cannot tell the two apart:
+allowing 400 on verify-email, reset-confirm, change-password and register would also allow the 400
+`invalid` answers this test exists to catch, so the check instead skips exactly the semantic refusals below
+and judges every other answer.
+"""
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error, positive_data_acceptance
+
+from config.wsgi import application
+
+from .helpers import open_session
+
+# Error codes that refuse a well-formed request for what it means, not for its shape.
+SEMANTIC_ERROR_CODES = {"invalid_token", "password_incorrect"}
+# Field errors of the password policy and of registration that depend on lists or on existing accounts.
+SEMANTIC_FIELD_ERROR_CODES = {"password_too_common", "password_too_similar", "password_contains_context",
+                              "email_taken"}
+
+CONFIG = schemathesis.Config.from_dict({
+    # Fixed seed and Hypothesis's derandomized mode: CI generates the same requests every run.
+    "seed": 20240601,
+    "generation": {"mode": "positive", "max-examples": 25, "deterministic": True, "database": "none"},
+    # Coverage (boundary values: shortest and longest strings, ...) and fuzzing; no stateful links.
+    "phases": {"examples": {"enabled": False}, "stateful": {"enabled": False}},
+    "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
+})
+schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG)
+
+
+def semantic_refusal(response) -> bool:
+    if response.status_code != 400:
+        return False
+    body = response.json()
+    if body.get("code") in SEMANTIC_ERROR_CODES:
+        return True
+    field_codes = {error["code"] for error in body.get("errors", [])}
+    return body.get("code") == "invalid" and bool(field_codes) and field_codes <= SEMANTIC_FIELD_ERROR_CODES
+
+
+def shape_accepted(ctx, response, case):
+    """positive_data_acceptance, except for semantic refusals."""
+    if semantic_refusal(response):
+        return None
+    return positive_data_acceptance(ctx, response, case)
+
+
+@pytest.fixture
+def account(transactional_db, make_user, settings):
+    # schemathesis calls the WSGI application itself, so Django closes the database connection at the end of
+    # each request as it does in production: the test cannot run inside one rolled-back transaction.
+    settings.RATELIMIT_ENABLE = False  # a 429 would hide the answer this test judges
+    return make_user(email="schema.owner@example.com", password=None)
+
+
+@schema.parametrize()
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_requests_valid_by_the_schema_are_accepted(case, account):
+    # A fresh session for every request: logout-all or a password change ends the previous one.
+    case.headers = {**(case.headers or {}), "Authorization": f"Bearer {open_session(account).access}"}
+    response = case.call_and_validate(checks=[shape_accepted, not_a_server_error])
+    # positive_data_acceptance takes a 401 as an answer; here it would mean the session above was refused and
+    # the body never judged.
+    if {"jwtAuth": []} in case.operation.definition.raw.get("security", []):
+        assert response.status_code != 401, response.text
