@@ -56,14 +56,14 @@ migration that runs the plan again; running it twice is harmless (canonical addr
 """
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+import unicodedata
 
-import idna
 from django.core.exceptions import ValidationError
+import idna
 
 EMAIL_UNSUPPORTED = "email_unsupported"
 EMAIL_MAX_LENGTH = 254  # the email column
@@ -254,7 +254,8 @@ def email_report_lines(plan: EmailCanonicalisationPlan, *, applied: bool) -> lis
         lines += [f"  user {stored.pk}: {shown(stored.email)} -> {stored.canonical}" for stored in plan.updates]
     if plan.collisions:
         lines.append(f"COLLISIONS, left unchanged, resolve by hand ({len(plan.collisions)}): these accounts "
-                     "are one address once canonicalised; lookups by email reach only a row stored in canonical form, if any.")
+                     "are one address once canonicalised; lookups by email reach only a row stored in canonical "
+                     "form, if any.")
         for key, group in sorted(plan.collisions.items()):
             lines.append(f"  canonical {key}:")
             lines += [f"    user {stored.pk}: {shown(stored.email)}"

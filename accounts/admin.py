@@ -5,18 +5,14 @@ Passwords are set only through Django's change-password form (or a reset email);
 a token hash. The admin site itself (its throttled login) is in admin_site.py.
 """
 from django.contrib import admin, messages
-from django.contrib.admin.utils import unquote
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.admin import sensitive_post_parameters_m
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
-from django.db import transaction
 from django.db.models import Count
 
+from authcore.requestmeta import client_info
 from sessions_app.admin import SessionInline, counted
-from sessions_app.models import Session
-from sessions_app.models import alive_session_q
-from sessions_app.requestmeta import client_info
+from sessions_app.models import Session, alive_session_q
 from sessions_app.services import end_user_sessions
 
 from . import services
@@ -138,10 +134,17 @@ class UserAdmin(DjangoUserAdmin):
         # Deactivating oneself is refused by the service; do not offer it in the form either.
         return (*fields, "is_active") if obj is not None and obj.pk == request.user.pk else fields
 
+    def log_change(self, request, obj, message):
+        # Django's set-password page saves the user and then logs the change: tell the operator what the
+        # save did (User.save ends every session after a new password).
+        ended = getattr(obj, "sessions_ended_by_password_change", None)
+        if ended is not None:
+            self.message_user(request, f"Ended {counted(ended, 'session')} of {obj}.", messages.SUCCESS)
+        return super().log_change(request, obj, message)
+
     def save_model(self, request, obj, form, change):
         if change and "email" in form.changed_data:
-            # A new address is unproven: the user verifies it again before the next login.
-            obj.email_verified_at = None
+            services.email_address_changed(user=obj, previous_email=form.initial.get("email", ""))
         # Unticking "active" is a deactivation: it goes through the service, which ends every session and
         # records who did it, exactly like the action. Before the form's save: saving an inactive user ends
         # the sessions too (User.save), but silently, so the count below would always be 0.
@@ -149,22 +152,3 @@ class UserAdmin(DjangoUserAdmin):
             ended = services.deactivate_user(user=obj, actor=request.user, client=client_info(request))
             self.message_user(request, f"Deactivated {obj} and ended {counted(ended, 'session')}.", messages.SUCCESS)
         super().save_model(request, obj, form, change)
-
-    @sensitive_post_parameters_m
-    def user_change_password(self, request, id, form_url=""):
-        """Django's change-password form (set a password, or disable password login), plus what every
-        password change means here: the user's sessions end, the change is audited with the operator as
-        actor, and the user is notified."""
-        user = self.get_object(request, unquote(id))
-        with transaction.atomic():
-            response = super().user_change_password(request, id, form_url)
-            if user is not None and request.method == "POST":
-                old_hash = user.password
-                user.refresh_from_db(fields=["password"])
-                if user.password != old_hash:  # a fresh salt: any successful save changes the hash
-                    self._password_set_by_admin(request, user)
-        return response
-
-    def _password_set_by_admin(self, request, user: User) -> None:
-        ended = services.apply_password_change(user=user, actor=request.user, client=client_info(request))
-        self.message_user(request, f"Ended {counted(ended, 'session')} of {user}.", messages.SUCCESS)

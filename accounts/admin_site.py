@@ -2,14 +2,15 @@
 "django.contrib.admin"), so that its login goes through the same credential check as the API login:
 attempts per IP, failures per account and client, lockout and the device cookie.
 """
+from functools import wraps
+
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.http import HttpResponse
 from django.utils.cache import add_never_cache_headers
 
-from sessions_app.errors import ServiceError
-from sessions_app.ratelimit import enforce_rate_limit
-from sessions_app.requestmeta import client_info
+from authcore.errors import ServiceError
+from authcore.requestmeta import client_info, operator_acting
 
 from . import services
 from .device_cookie import device_token_from, set_device_cookie
@@ -40,11 +41,22 @@ class AdminLoginForm(PasswordLengthCapMixin, AdminAuthenticationForm):
 class AccountsAdminSite(admin.AdminSite):
     login_form = AdminLoginForm
 
+    def admin_view(self, view, cacheable=False):
+        """Every admin page runs with its operator named as the one acting, so that what a save does by
+        itself (User.save ending sessions after a new password, say) is audited with the operator."""
+        guarded = super().admin_view(view, cacheable)
+
+        @wraps(guarded)
+        def as_operator(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return guarded(request, *args, **kwargs)
+            with operator_acting(request.user, client_info(request)):
+                return guarded(request, *args, **kwargs)
+
+        return as_operator
+
     def login(self, request, extra_context=None):
         try:
-            if request.method == "POST":
-                # Attempts per client IP, like the API login (the per-account rules are in the form's check).
-                enforce_rate_limit(request, scope="login")
             response = super().login(request, extra_context)
         except ServiceError as error:
             if error.code not in ("rate_limited", "service_unavailable"):
@@ -56,13 +68,4 @@ class AccountsAdminSite(admin.AdminSite):
         device_token = getattr(request, "login_device_token", None)
         if device_token and request.user.is_authenticated:
             set_device_cookie(response, device_token)
-        return response
-
-    def password_change(self, request, extra_context=None):
-        """The operator's own "Change password" page: Django stores the new password; we then apply what
-        any password change means here (every session ends, audit record, notification email)."""
-        hash_before = request.user.password if request.user.is_authenticated else None
-        response = super().password_change(request, extra_context)
-        if request.method == "POST" and hash_before is not None and request.user.password != hash_before:
-            services.apply_password_change(user=request.user, actor=request.user, client=client_info(request))
         return response

@@ -10,8 +10,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.core.signals import request_finished, request_started
 
-        from . import checks  # noqa: F401  (registers system checks)
-        from . import emails, receivers
+        from . import checks, emails, errors, events, limits, receivers  # noqa: F401  (checks; codes, events, scopes declared)
 
         receivers.connect()
         request_started.connect(emails.hold_jobs_until_response_sent, dispatch_uid="accounts.emails.hold")

@@ -37,11 +37,12 @@ def check_account_settings(app_configs=None, **kwargs):
                     "would have nowhere to go.", hint="include('accounts.urls') or set the template.",
                     id="accounts.E005"))
     apps = list(getattr(settings, "INSTALLED_APPS", []))
-    if "accounts" in apps and "django.contrib.auth" in apps and apps.index("accounts") > apps.index("django.contrib.auth"):
+    if ("accounts" in apps and "django.contrib.auth" in apps
+            and apps.index("accounts") > apps.index("django.contrib.auth")):
         errors.append(checks.Error(
             "'accounts' must come before 'django.contrib.auth' in INSTALLED_APPS.",
-            hint="Otherwise Django's own changepassword command runs, and a password set from the shell "
-                 "leaves the user's sessions alive.", id="accounts.E006"))
+            hint="Otherwise Django's own changepassword command runs, which finds a user only by the exact "
+                 "stored spelling of the address.", id="accounts.E006"))
     if apps_registry.is_installed("django.contrib.admin"):
         from django.contrib import admin
 

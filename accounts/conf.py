@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from sessions_app.conf import AppSettings
+from authcore.conf import AppSettings
 
 app_settings = AppSettings(
     "ACCOUNTS",

@@ -12,8 +12,8 @@ import threading
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import connections
-from django.template.loader import render_to_string
 from django.template.defaultfilters import pluralize
+from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from .conf import app_settings

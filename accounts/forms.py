@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.core.exceptions import ValidationError
 from django.utils.functional import lazy
 
-from sessions_app.errors import ServiceError
+from authcore.errors import ServiceError
 
 from .password_validation import MaximumLengthValidator
 

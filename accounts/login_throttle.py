@@ -3,8 +3,7 @@ without handing an attacker a way to keep the owner out.
 
 Three counters, all in the shared cache (Redis in production):
 
-1. Attempts per client IP: the `login` rate-limit scope (SESSIONS_APP["RATE_LIMITS"]), checked by the
-   views before any of this.
+1. Attempts per client IP: the `login` rate-limit scope (accounts.limits), counted before any of this.
 2. Failures for one account from one client: its network (IPv4 /24, IPv6 /64, so that rotating through
    the addresses of one network does not help), or, when the request carries a device cookie that this
    account was given at an earlier successful login, that device. LOGIN_FAILURES_PER_CLIENT failures in
@@ -35,16 +34,16 @@ from django.core import signing
 from django.core.cache import cache
 from django.utils.crypto import salted_hmac
 
-from sessions_app.audit import record_security_event
-from sessions_app.models import SecurityEvent
-from sessions_app.ratelimit import rate_limited, with_limit_cache
-from sessions_app.requestmeta import ClientInfo
+from authcore.audit import record_security_event
+from authcore.ratelimit import rate_limited, with_limit_cache
+from authcore.requestmeta import ClientInfo
 
-from .conf import app_settings
+from . import events, limits
 from .addresses import email_identity
+from .conf import app_settings
 from .models import User
 
-SCOPE = "login"  # the rate-limit scope whose cache-outage rule (fail open or closed) login follows
+SCOPE = limits.LOGIN  # the rate-limit scope whose cache-outage rule (fail open or closed) login follows
 DEVICE_TOKEN_SALT = "accounts.login_throttle.device"
 # A signed device token is ~100 characters; anything much longer is not ours and is not even verified.
 DEVICE_TOKEN_MAX_LENGTH = 256
@@ -174,7 +173,7 @@ def record_failure(attempt: LoginAttempt) -> None:
     # Operators want to know which account is under attack: name it if it exists (a lookup only here,
     # on the rare lock, never on the normal path).
     user = User.objects.with_email(attempt.email).first()
-    record_security_event(SecurityEvent.Kind.LOGIN_LOCKED, user=user, client=attempt.client_info,
+    record_security_event(events.LOGIN_LOCKED, user=user, client=attempt.client_info,
                           account=attempt.account, failures=failures, lock_seconds=int(lock_seconds))
 
 

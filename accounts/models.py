@@ -107,24 +107,57 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
+    # Set by set_unusable_password(): Django's own marker of a new password (`_password`) is set only by
+    # set_password(), and disabling password login is a password change too.
+    _password_disabled = False
+    # How the password being saved was changed (services.PasswordChange), when a flow knows more than
+    # "someone set it": who, from where, and why (a reset, say). Consumed by the save.
+    pending_password_change = None
+
+    def set_unusable_password(self) -> None:
+        super().set_unusable_password()
+        self._password_disabled = True
+
     def save(self, *args, **kwargs) -> None:
-        """Saving an existing user as inactive ends their live sessions (in the same transaction), whoever
-        saves it: the admin form, a shell, a data migration. Reactivating the account later must not revive
-        tokens issued before; a deactivation that left sessions alive would let it."""
+        """Two rules hold whoever saves the user (a flow, the admin, Django's `changepassword`, a shell):
+
+        - A new password (or password login disabled) ends every session of the user, is audited and is
+          told to the user: services.password_replaced. Django sets `_password` in set_password() and
+          clears it before the hash upgrade at login, so a rehash is no password change; creating a user
+          is none either.
+        - Saving an existing user as inactive ends their live sessions, so that reactivating the account
+          later does not revive tokens issued before.
+
+        Both happen in the same transaction as the save."""
+        adding = self._state.adding
         update_fields = kwargs.get("update_fields")
+        password_replaced = not adding and (self._password is not None or self._password_disabled)
+        if password_replaced:
+            self.password_changed_at = timezone.now()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "password_changed_at"}
         writes_is_active = ("is_active" not in self.get_deferred_fields() if update_fields is None
                             else "is_active" in update_fields)
-        if self._state.adding or not writes_is_active or self.is_active:
+        deactivating = not adding and writes_is_active and not self.is_active
+        if not (password_replaced or deactivating):
             super().save(*args, **kwargs)
+            self._password_disabled = False  # as Django forgets `_password` once saved
             return
-        # Imported here: sessions_app's models refer to this model, so a module-level import is a cycle.
+        # Imported here: sessions_app's models refer to this model, and services import this module.
         from sessions_app.models import Session
         from sessions_app.services import end_user_sessions
 
+        from . import services
+
         with transaction.atomic(using=kwargs.get("using")):
             super().save(*args, **kwargs)
-            # One UPDATE; an audit record only if it ended something (deactivate_user ends them first).
-            end_user_sessions(user=self, reason=Session.RevokeReason.USER_DEACTIVATED)
+            if deactivating:
+                # One UPDATE; an audit record only if it ended something (deactivate_user ends them first).
+                end_user_sessions(user=self, reason=Session.RevokeReason.USER_DEACTIVATED)
+            if password_replaced:
+                change, self.pending_password_change = self.pending_password_change, None
+                self._password_disabled = False
+                self.sessions_ended_by_password_change = services.password_replaced(user=self, change=change)
 
     def clean(self) -> None:
         super().clean()

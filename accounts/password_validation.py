@@ -1,6 +1,6 @@
 from functools import lru_cache
-from pathlib import Path
 import gzip
+from pathlib import Path
 import re
 import unicodedata
 

@@ -1,7 +1,15 @@
 """Account services. The REST API, the browser pages, the admin and management commands call these
 functions; each rule about accounts is written here once.
 
-Dependency direction: accounts -> sessions_app (sessions know nothing about account lifecycle).
+Rules are enforced here, inside the flows, so no entry point can forget them: each flow applies its own
+rate limits (accounts.limits), and the edges only translate its errors into a response.
+
+Transactions: a flow that only ever runs on its own opens a durable transaction (its writes and audit
+records commit together, or not at all, and never inside somebody else's transaction, which could roll
+back a revocation along with an error response); what other flows and the admin's own transactions
+also call joins the caller's transaction without a savepoint.
+
+Dependency direction: accounts -> sessions_app -> authcore, and accounts -> authcore.
 """
 from dataclasses import dataclass
 
@@ -13,19 +21,24 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sessions_app.audit import record_security_event
-from sessions_app.errors import ServiceError, validation_error
-from sessions_app.models import SecurityEvent, Session
-from sessions_app.ratelimit import with_limit_cache
-from sessions_app.requestmeta import ClientInfo
+from authcore.audit import record_security_event
+from authcore.errors import ServiceError, validation_error
+from authcore.ratelimit import enforce_rate_limit, with_limit_cache
+from authcore.requestmeta import ClientInfo, acting_operator
+from sessions_app.models import Session
 from sessions_app.services import IssuedTokens, end_user_sessions, start_session
 
-from . import login_throttle, signals
+from . import events, limits, login_throttle, signals
+from .addresses import email_identity
 from .conf import app_settings
 from .models import User, normalize_email
-from .tokens import email_verification_tokens, make_link_token, password_reset_tokens, user_for_link_token
-
-Kind = SecurityEvent.Kind
+from .tokens import (
+    email_verification_tokens,
+    link_token_account_key,
+    make_link_token,
+    password_reset_tokens,
+    user_for_link_token,
+)
 
 
 def send_on_commit(signal, **kwargs) -> None:
@@ -59,14 +72,16 @@ def check_credentials(*, email: str, password: str, client: ClientInfo, device_t
 
     Unknown email, wrong password and inactive account all end in the same `invalid_credentials` error,
     and Django's ModelBackend hashes the password once even for an unknown email, so neither the answer
-    nor its timing tells whether the account exists. Failures are counted per account and client, and
-    a locked account or client is refused before any hashing (accounts/login_throttle.py)."""
+    nor its timing tells whether the account exists. Attempts are counted per client IP, failures per
+    account and client, and a locked account or client is refused before any hashing
+    (accounts/login_throttle.py)."""
+    enforce_rate_limit(scope=limits.LOGIN, client=client)
     attempt = login_throttle.LoginAttempt.start(email=email, client=client, device_token=device_token)
     login_throttle.check(attempt)
     user = authenticate(request, email=email, password=password)
     if user is None:
         login_throttle.record_failure(attempt)
-        record_security_event(Kind.LOGIN_FAIL, client=client)
+        record_security_event(events.LOGIN_FAIL, client=client)
         raise ServiceError("invalid_credentials")
     login_throttle.record_success(attempt)
     return user, attempt.device_token()
@@ -79,14 +94,14 @@ def log_in(*, email: str, password: str, client: ClientInfo, device_token: str |
                                            device_token=device_token, request=request)
     # Only now, with the password proven, may we say that the address is unverified.
     if app_settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
-        record_security_event(Kind.LOGIN_UNVERIFIED, user=user, client=client)
+        record_security_event(events.LOGIN_UNVERIFIED, user=user, client=client)
         _resend_verification_after_login(user)
         raise ServiceError("email_not_verified")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
         tokens = start_session(user=user, client=client)
-        record_security_event(Kind.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id)
+        record_security_event(events.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id)
     return LoginResult(user=user, tokens=tokens, device_token=device_token)
 
 
@@ -98,12 +113,39 @@ def update_profile(*, user: User, name: str | None = None) -> User:
     return user
 
 
-def set_new_password(*, user: User, new_password: str, field: str = "new_password") -> None:
-    """Validate and store a new password. Callers end sessions and notify as their flow requires."""
+@dataclass(frozen=True)
+class PasswordChange:
+    """How a password came to be replaced, for what follows it (User.save calls password_replaced)."""
+
+    how: str = "set"  # "changed" by its owner, "reset" with an emailed link, "set" by anyone else
+    actor: User | None = None  # an operator acting on the user's account
+    client: ClientInfo | None = None
+    session_id: str | None = None  # the session that made the change ("changed")
+
+
+def password_replaced(*, user: User, change: PasswordChange | None = None) -> int:
+    """What every password change means, whoever stored it (User.save calls this in its transaction): every
+    session of the user ends, the change is audited, and the user is told. A save outside our flows (the
+    admin's password forms, Django's `changepassword`, a shell) is a "set", by the operator acting in the
+    admin if there is one. Returns how many sessions were ended."""
+    if change is None:
+        operator = acting_operator()
+        change = PasswordChange(actor=operator.actor, client=operator.client) if operator else PasswordChange()
+    reset = change.how == "reset"
+    reason = events.PASSWORD_RESET_REASON if reset else events.PASSWORD_CHANGED_REASON
+    ended = end_user_sessions(user=user, reason=reason, actor=change.actor, client=change.client)
+    record_security_event(events.PASSWORD_RESET if reset else events.PASSWORD_CHANGED, user=user, actor=change.actor,
+                          client=change.client, session_id=change.session_id, sessions_ended=ended, how=change.how)
+    send_on_commit(signals.password_changed, user=user, reason=change.how)
+    return ended
+
+
+def set_new_password(*, user: User, new_password: str, change: PasswordChange, field: str = "new_password") -> None:
+    """Validate and store a new password; saving it ends every session of the user (password_replaced)."""
     check_password_policy(new_password, user=user, field=field)
     user.set_password(new_password)
-    user.password_changed_at = timezone.now()
-    user.save(update_fields=["password", "password_changed_at"])
+    user.pending_password_change = change
+    user.save(update_fields=["password"])
 
 
 def change_password(
@@ -112,38 +154,22 @@ def change_password(
     """Change the password of a logged-in user. Every session of the user ends, the caller's too (no token
     issued under the old password outlives it, not even the access token of this request), and the caller
     continues in a new session, whose pair is returned."""
+    enforce_rate_limit(scope=limits.CHANGE_PASSWORD, client=client, account=str(user.pk))
     if not user.check_password(current_password):
-        record_security_event(Kind.PASSWORD_CHANGE_FAIL, user=user, client=client, session_id=session_id)
+        record_security_event(events.PASSWORD_CHANGE_FAIL, user=user, client=client, session_id=session_id)
         raise ServiceError("password_incorrect")
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # The caller's session may have ended since authentication (another device ended it): then the
         # request is no longer authenticated, so refuse before changing anything. The row lock queues a
         # concurrent change from the same session, which then finds it ended.
         current = Session.objects.alive().select_for_update().filter(pk=session_id, user=user).first()
         if current is None:
             raise ServiceError("token_not_valid")
-        set_new_password(user=user, new_password=new_password)
-        end_user_sessions(user=user, reason=Session.RevokeReason.PASSWORD_CHANGED, client=client)
+        set_new_password(user=user, new_password=new_password,
+                         change=PasswordChange(how="changed", client=client, session_id=str(session_id)))
         # The current password was just proven: a fresh authentication, like a login, so the new session
         # gets a fresh absolute lifetime (and a new server-chosen id).
-        tokens = start_session(user=user, client=client)
-        record_security_event(Kind.PASSWORD_CHANGED, user=user, client=client, session_id=tokens.session.id,
-                              replaced_session_id=str(session_id))
-        send_on_commit(signals.password_changed, user=user, reason="changed")
-    return tokens
-
-
-def apply_password_change(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> int:
-    """A password was just stored outside our own flows (Django's admin password forms, the
-    `changepassword` command): apply what every password change means here. All sessions end, the change
-    is audited (with the operator as actor), and the user is told. Returns how many sessions were ended."""
-    with transaction.atomic():
-        user.password_changed_at = timezone.now()
-        user.save(update_fields=["password_changed_at"])
-        ended = end_user_sessions(user=user, reason=Session.RevokeReason.PASSWORD_CHANGED, actor=actor, client=client)
-        record_security_event(Kind.PASSWORD_CHANGED, user=user, actor=actor, client=client, sessions_ended=ended)
-        send_on_commit(signals.password_changed, user=user, reason="set")
-    return ended
+        return start_session(user=user, client=client)
 
 
 def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> int:
@@ -151,14 +177,24 @@ def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo
     if actor is not None and actor.pk == user.pk:
         # An operator locking themselves out by mistake gains nothing; another operator can do it.
         raise ServiceError("permission_denied", "You cannot deactivate your own account.")
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         # Sessions first, so the count and the audit record (with the operator as actor) are ours; the
         # save's own hook (User.save) then finds none left to end.
         ended = end_user_sessions(user=user, reason=Session.RevokeReason.USER_DEACTIVATED, actor=actor, client=client)
         user.is_active = False
         user.save(update_fields=["is_active"])
-        record_security_event(Kind.USER_DEACTIVATED, user=user, actor=actor, client=client, sessions_ended=ended)
+        record_security_event(events.USER_DEACTIVATED, user=user, actor=actor, client=client, sessions_ended=ended)
     return ended
+
+
+def email_address_changed(*, user: User, previous_email: str) -> bool:
+    """`user.email` has just been given a new value (the caller saves it). An address nobody has proven is
+    not verified: the user verifies it before the next login. Retyping the same address in another
+    spelling (case, fullwidth letters) changes nothing. Returns whether verification was cleared."""
+    if email_identity(previous_email) == email_identity(user.email):
+        return False
+    user.email_verified_at = None
+    return True
 
 
 # --- registration and email verification -----------------------------------------------------------------
@@ -183,6 +219,7 @@ def register(*, email: str, password: str, name: str = "", client: ClientInfo) -
     (with ENUMERATION_PROTECTION) the caller cannot tell the two cases apart. An address with no canonical
     form (accounts.addresses) is refused with the field error `email_unsupported`: that depends on the
     address alone, never on whether an account exists, so the 400 tells nothing about accounts."""
+    enforce_rate_limit(scope=limits.REGISTER, client=client, account=email_identity(email))
     try:
         email = normalize_email(email)
     except ValidationError as error:
@@ -193,9 +230,11 @@ def register(*, email: str, password: str, name: str = "", client: ClientInfo) -
     existing = User.objects.with_email(email).first()
     if existing is None:
         try:
+            # A savepoint, not a durable transaction: a host may register users inside its own transaction
+            # (see the tests), and a lost race must leave that transaction usable.
             with transaction.atomic():
                 user = User.objects.create_user(email, password, name=name)
-                record_security_event(Kind.USER_REGISTERED, user=user, client=client)
+                record_security_event(events.USER_REGISTERED, user=user, client=client)
                 send_on_commit(signals.user_registered, user=user,
                                token=make_link_token(email_verification_tokens, user))
             return Registration(user=user, created=True)
@@ -222,7 +261,7 @@ def _resend_verification_after_login(user: User) -> None:
     fresh one, but at most once per VERIFY_EMAIL_RESEND_INTERVAL however often they try to log in."""
     interval = app_settings.VERIFY_EMAIL_RESEND_INTERVAL.total_seconds()
     # With the cache unreachable: no resend, rather than one email for every attempt.
-    first = with_limit_cache("resend_verification", lambda: cache.add(
+    first = with_limit_cache(limits.RESEND_VERIFICATION, lambda: cache.add(
         f"accounts:verification-resent:{user.pk}", True, timeout=interval), fallback=False, best_effort=True)
     if first:
         _send_verification_email(user)
@@ -233,6 +272,7 @@ def resend_verification(*, email: str, client: ClientInfo) -> None:
 
     Returns nothing either way, so callers answer the same for any address; the email leaves after the
     response's work is done (EMAIL_DELIVERY), so the timing does not tell either."""
+    enforce_rate_limit(scope=limits.RESEND_VERIFICATION, client=client, account=email_identity(email))
     user = User.objects.with_email(email).filter(is_active=True).first()
     if user is not None and not user.email_verified:
         _send_verification_email(user)
@@ -250,10 +290,10 @@ def _set_email_verified(user: User) -> bool:
 def mark_email_verified(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> bool:
     """Mark the address verified (from the emailed link, or by an admin) and send the welcome email.
     Returns False if it already was verified."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         if not _set_email_verified(user):
             return False
-        record_security_event(Kind.EMAIL_VERIFIED, user=user, actor=actor, client=client)
+        record_security_event(events.EMAIL_VERIFIED, user=user, actor=actor, client=client)
         send_on_commit(signals.email_verified, user=user)
     return True
 
@@ -261,6 +301,7 @@ def mark_email_verified(*, user: User, actor: User | None = None, client: Client
 def verify_email(*, token: str, client: ClientInfo) -> User:
     """Verify an address with the emailed token. Logs nobody in and issues no tokens (NIST 800-63B
     §3.1.3.1: a verification link is not an authenticator)."""
+    enforce_rate_limit(scope=limits.VERIFY_EMAIL, client=client, account=link_token_account_key(token))
     user = user_for_link_token(email_verification_tokens, token)
     # The token's HMAC covers email_verified_at, so a used token no longer matches; the conditional
     # update in mark_email_verified settles a race between two uses of the same token.
@@ -272,7 +313,7 @@ def verify_email(*, token: str, client: ClientInfo) -> User:
 # --- password reset ------------------------------------------------------------------------------------------
 def send_password_reset_email(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> None:
     """Email a reset link to a known user (the reset flow, or the admin's "send password-reset email")."""
-    record_security_event(Kind.PASSWORD_RESET_REQUESTED, user=user, actor=actor, client=client)
+    record_security_event(events.PASSWORD_RESET_REQUESTED, user=user, actor=actor, client=client)
     send_on_commit(signals.password_reset_requested, user=user, token=make_link_token(password_reset_tokens, user))
 
 
@@ -282,9 +323,10 @@ def request_password_reset(*, email: str, client: ClientInfo) -> None:
     Both paths do the same work in the request (one lookup, one audit row); the email itself is sent
     after commit and, by default, off the request thread (EMAIL_DELIVERY), so neither the answer nor
     its timing shows whether the address has an account."""
+    enforce_rate_limit(scope=limits.PASSWORD_RESET, client=client, account=email_identity(email))
     user = User.objects.with_email(email).filter(is_active=True).first()
     if user is None:
-        record_security_event(Kind.PASSWORD_RESET_REQUESTED, client=client, known_account=False)
+        record_security_event(events.PASSWORD_RESET_REQUESTED, client=client, known_account=False)
         return
     send_password_reset_email(user=user, client=client)
 
@@ -297,20 +339,18 @@ def password_reset_token_is_valid(token: str) -> bool:
 
 def confirm_password_reset(*, token: str, new_password: str, client: ClientInfo) -> User:
     """Set a new password with the emailed token. Every session of the user ends, and nobody is logged
-    in: the user logs in with the new password (SECURITY 33)."""
-    with transaction.atomic():
+    in: the user logs in with the new password."""
+    enforce_rate_limit(scope=limits.PASSWORD_RESET_CONFIRM, client=client, account=link_token_account_key(token))
+    with transaction.atomic(durable=True):
         # The row lock queues two concurrent uses of one token; the second then sees the new password
         # hash, which no longer matches the token's HMAC.
         user = user_for_link_token(password_reset_tokens, token, queryset=User.objects.select_for_update())
         if user is None or not user.is_active:
             raise ServiceError("invalid_token")
-        set_new_password(user=user, new_password=new_password)
-        ended = end_user_sessions(user=user, reason=Session.RevokeReason.PASSWORD_RESET, client=client)
+        set_new_password(user=user, new_password=new_password, change=PasswordChange(how="reset", client=client))
         # Following the emailed link proves control of the address, the same proof verification asks for.
         if _set_email_verified(user):
-            record_security_event(Kind.EMAIL_VERIFIED, user=user, client=client, via="password_reset")
-        record_security_event(Kind.PASSWORD_RESET, user=user, client=client, sessions_ended=ended)
-        send_on_commit(signals.password_changed, user=user, reason="reset")
+            record_security_event(events.EMAIL_VERIFIED, user=user, client=client, via="password_reset")
         # The owner proved control of the mailbox: failures others piled up on the account are forgotten.
         transaction.on_commit(lambda: login_throttle.clear_account(user))
     return user

@@ -1,7 +1,7 @@
 """Browser pages for the account lifecycle: register, verify the email address, reset the password.
 
 They work without JavaScript and call the same service functions as the REST API (accounts/api/views.py),
-with the same rate limits; the forms only check the shape of the input.
+whose flows apply the rules (rate limits included); the forms only check the shape of the input.
 """
 from functools import wraps
 
@@ -10,14 +10,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from sessions_app.errors import ServiceError
-from sessions_app.ratelimit import enforce_rate_limit
-from sessions_app.requestmeta import client_info
+from authcore.errors import ServiceError
+from authcore.requestmeta import client_info
 
 from . import services
-from .addresses import email_identity
 from .forms import EmailForm, RegisterForm, SetPasswordForm
-from .tokens import link_token_account_key
 
 VERIFY_TOKEN_SESSION_KEY = "accounts_verify_email_token"
 RESET_TOKEN_SESSION_KEY = "accounts_password_reset_token"
@@ -82,10 +79,9 @@ def _stash_token(request, token: str, *, session_key: str, then: str):
 @account_page
 def register(request):
     form = RegisterForm(request.POST or None)
-    if request.method == "POST":
-        enforce_rate_limit(request, scope="register", account=email_identity(request.POST.get("email")))
-        if form.is_valid() and _submit(form, services.register, client=client_info(request), **form.cleaned_data):
-            return redirect("accounts:register-sent")
+    if (request.method == "POST" and form.is_valid()
+            and _submit(form, services.register, client=client_info(request), **form.cleaned_data)):
+        return redirect("accounts:register-sent")
     return render(request, "accounts/register.html", {"form": form})
 
 
@@ -107,7 +103,6 @@ def verify_email_confirm(request):
     if not token:
         return _invalid_link(request, purpose="verify")
     if request.method == "POST":
-        enforce_rate_limit(request, scope="verify_email", account=link_token_account_key(token))
         del request.session[VERIFY_TOKEN_SESSION_KEY]
         try:
             services.verify_email(token=token, client=client_info(request))
@@ -119,21 +114,19 @@ def verify_email_confirm(request):
     return render(request, "accounts/verify_email_confirm.html")
 
 
-def _email_request_page(request, *, scope: str, service, done: str, template: str):
+def _email_request_page(request, *, service, done: str, template: str):
     """A form that takes only an email address and answers the same for any address (resend
-    verification, request a reset): rate-limit, call the service, go to the "check your email" page."""
+    verification, request a reset): call the service, go to the "check your email" page."""
     form = EmailForm(request.POST or None)
-    if request.method == "POST":
-        enforce_rate_limit(request, scope=scope, account=email_identity(request.POST.get("email")))
-        if form.is_valid():
-            service(email=form.cleaned_data["email"], client=client_info(request))
-            return redirect(done)
+    if request.method == "POST" and form.is_valid():
+        service(email=form.cleaned_data["email"], client=client_info(request))
+        return redirect(done)
     return render(request, template, {"form": form})
 
 
 @account_page
 def resend_verification(request):
-    return _email_request_page(request, scope="resend_verification", service=services.resend_verification,
+    return _email_request_page(request, service=services.resend_verification,
                                done="accounts:verify-email-resent", template="accounts/resend_verification.html")
 
 
@@ -145,7 +138,7 @@ def verification_resent(request):
 # --- password reset ----------------------------------------------------------------------------------------
 @account_page
 def password_reset(request):
-    return _email_request_page(request, scope="password_reset", service=services.request_password_reset,
+    return _email_request_page(request, service=services.request_password_reset,
                                done="accounts:password-reset-sent", template="accounts/password_reset.html")
 
 
@@ -166,19 +159,17 @@ def password_reset_set(request):
         request.session.pop(RESET_TOKEN_SESSION_KEY, None)
         return _invalid_link(request, purpose="reset")
     form = SetPasswordForm(request.POST or None)
-    if request.method == "POST":
-        enforce_rate_limit(request, scope="password_reset_confirm", account=link_token_account_key(token))
-        if form.is_valid():
-            try:
-                done = _submit(form, services.confirm_password_reset, token=token,
-                               new_password=form.cleaned_data["new_password"], client=client_info(request))
-            except ServiceError as error:
-                if error.code != "invalid_token":
-                    raise
-                done = None  # spent or expired since the page was shown
-            if done is not False:
-                request.session.pop(RESET_TOKEN_SESSION_KEY, None)
-                return redirect("accounts:password-reset-done") if done else _invalid_link(request, purpose="reset")
+    if request.method == "POST" and form.is_valid():
+        try:
+            done = _submit(form, services.confirm_password_reset, token=token,
+                           new_password=form.cleaned_data["new_password"], client=client_info(request))
+        except ServiceError as error:
+            if error.code != "invalid_token":
+                raise
+            done = None  # spent or expired since the page was shown
+        if done is not False:
+            request.session.pop(RESET_TOKEN_SESSION_KEY, None)
+            return redirect("accounts:password-reset-done") if done else _invalid_link(request, purpose="reset")
     return render(request, "accounts/password_reset_set.html", {"form": form})
 
 

@@ -21,13 +21,13 @@ REDIS_URL, or local memory. BENCH_N (default 1000) sets the operations per timed
 import importlib
 import json
 import os
+from pathlib import Path
 import platform
 import re
 import statistics
 import sys
 import time
 import types
-from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))

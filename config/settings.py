@@ -1,11 +1,11 @@
 """Host project settings. Every value comes from the environment, with a default for local development.
 
-The reusable apps (`accounts`, `sessions_app`) read only their own namespaced settings (`ACCOUNTS`,
-`SESSIONS_APP`) plus standard Django/DRF/simplejwt ones; nothing here is imported by them.
+The reusable apps (`accounts`, `sessions_app`, `authcore`) read only their own namespaced settings (`ACCOUNTS`,
+`SESSIONS_APP`, `AUTHCORE`) plus standard Django/DRF/simplejwt ones; nothing here is imported by them.
 """
 from datetime import timedelta
-from pathlib import Path
 import os
+from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -48,10 +48,12 @@ SECRET_KEY = env("SECRET_KEY", DEV_SECRET_KEY if DEBUG else "")
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", DEV_JWT_SIGNING_KEY if DEBUG else "")
 if not DEBUG:
     if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
-        raise ImproperlyConfigured("SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off.")
     # RFC 8725 §3.5 / SECURITY.md 16: a dedicated key of at least 256 bits, never SECRET_KEY.
     if not JWT_SIGNING_KEY or JWT_SIGNING_KEY == DEV_JWT_SIGNING_KEY or len(JWT_SIGNING_KEY.encode()) < 32:
-        raise ImproperlyConfigured("JWT_SIGNING_KEY must be set to a random value of at least 32 bytes when DEBUG is off.")
+        raise ImproperlyConfigured(
+            "JWT_SIGNING_KEY must be set to a random value of at least 32 bytes when DEBUG is off.")
     if JWT_SIGNING_KEY == SECRET_KEY:
         raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
 
@@ -60,8 +62,8 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    # Before django.contrib.auth: its `changepassword` command replaces Django's (same-named commands
-    # resolve to the first app listed), so a password set from the shell ends sessions too.
+    # Before django.contrib.auth: its `changepassword` command (which finds a user by any spelling of the
+    # address) replaces Django's; same-named commands resolve to the first app listed.
     "accounts",
     # The admin with the accounts' throttled login (accounts/admin_site.py), in place of "django.contrib.admin".
     "accounts.apps.AccountsAdminConfig",
@@ -73,6 +75,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_ratelimit",
+    "authcore",
     "sessions_app",
 ]
 
@@ -135,7 +138,7 @@ else:
 # built-in RedisCache increments atomically too (INCR), so that warning is silenced. Local memory is fine
 # for one development process only, which is why its error is silenced only when no REDIS_URL is given.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
-RATELIMIT_IP_META_KEY = "sessions_app.requestmeta.ratelimit_client_ip"
+RATELIMIT_IP_META_KEY = "authcore.requestmeta.ratelimit_client_ip"
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + ([] if REDIS_URL else ["django_ratelimit.E003"])
 
 AUTH_USER_MODEL = "accounts.User"
@@ -178,6 +181,8 @@ SESSIONS_APP = {
     "ABSOLUTE_LIFETIME": timedelta(days=env_int("SESSION_ABSOLUTE_LIFETIME_DAYS", 30)),
     "IDLE_TIMEOUT": timedelta(days=env_int("SESSION_IDLE_TIMEOUT_DAYS", 7)),
     "REFRESH_REUSE_GRACE": timedelta(seconds=env_int("REFRESH_REUSE_GRACE_SECONDS", 0)),
+}
+AUTHCORE = {
     "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", 0),
 }
 ACCOUNTS = {
@@ -189,9 +194,9 @@ REST_FRAMEWORK = {
     # are for any further API a host project adds.
     "DEFAULT_AUTHENTICATION_CLASSES": ["sessions_app.authentication.SessionJWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["sessions_app.api.parsers.BoundedJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["authcore.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "EXCEPTION_HANDLER": "sessions_app.api.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "authcore.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -202,7 +207,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ErrorCodeEnum": "sessions_app.errors.ERROR_CODE_CHOICES"},
+    "ENUM_NAME_OVERRIDES": {"ErrorCodeEnum": "authcore.errors.ERROR_CODE_CHOICES"},
 }
 
 # The console backend prints emails, links included, to the log: development only. With DEBUG off the

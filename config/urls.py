@@ -4,7 +4,7 @@ from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from sessions_app.errors import error_body
+from authcore.errors import error_body
 
 urlpatterns = [
     path("api/auth/", include("accounts.api.urls")),

@@ -1,4 +1,4 @@
-"""Admin for operators: sessions and the security log.
+"""Admin for operators: sessions (the security log is authcore's).
 
 Sessions are read-only here; the one change an operator can make is to end them, and that goes through
 `services.end_session` / `services.end_sessions`, the same functions as the API, so the audit record and
@@ -17,11 +17,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from .models import SecurityEvent, Session
-from .requestmeta import client_info
+from authcore.admin import ReadOnlyAdminMixin, user_email_lookup
+from authcore.requestmeta import client_info
+
+from .models import Session
 from .services import end_session, end_sessions
 
-USER_EMAIL_LOOKUP = f"user__{get_user_model().get_email_field_name()}"
+USER_EMAIL_LOOKUP = user_email_lookup()
 
 
 def counted(number: int, noun: str) -> str:
@@ -73,19 +75,6 @@ class SessionStateFilter(admin.SimpleListFilter):
         if self.value() == "expired":
             return queryset.filter(revoked_at__isnull=True).dead(now)
         return queryset
-
-
-class ReadOnlyAdminMixin:
-    """Nothing added, edited or deleted by hand."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Session)
@@ -167,15 +156,3 @@ class SessionInline(SessionDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline
         user_opts = get_user_model()._meta
         return reverse(f"{self.admin_site.name}:{user_opts.app_label}_{user_opts.model_name}_change",
                        args=[session.user_id])
-
-
-@admin.register(SecurityEvent)
-class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    """The audit log: operators read it; nobody edits or deletes it through the admin."""
-
-    list_display = ("created_at", "kind", "user", "actor", "ip_address", "session_id")
-    list_filter = ("kind", "created_at")
-    search_fields = (USER_EMAIL_LOOKUP, "ip_address")
-    date_hierarchy = "created_at"
-    list_select_related = ("user", "actor")
-    fields = ("created_at", "kind", "user", "actor", "ip_address", "user_agent", "session_id", "details")

@@ -7,5 +7,5 @@ class SessionsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import checks, errors, limits  # noqa: F401  (system checks; error codes and scopes declared)
         from .api import schema  # noqa: F401  (registers the OpenAPI auth scheme)

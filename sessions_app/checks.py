@@ -51,22 +51,13 @@ def check_session_settings(app_configs=None, **kwargs):
     elif idle > absolute:
         errors.append(checks.Warning("IDLE_TIMEOUT is longer than ABSOLUTE_LIFETIME and so has no effect.",
                                      id="sessions_app.W010"))
+    if any(database.get("ATOMIC_REQUESTS") for database in settings.DATABASES.values()):
+        errors.append(checks.Error(
+            "ATOMIC_REQUESTS must be off: the flows commit on their own, and a request-wide transaction would "
+            "roll back what an error response must keep (ending a family whose refresh token was replayed).",
+            id="sessions_app.E013"))
     grace = app_settings.REFRESH_REUSE_GRACE
     if grace < timedelta(0) or grace > timedelta(minutes=1):
         errors.append(checks.Error("REFRESH_REUSE_GRACE must be between 0 and 60 seconds; a wider window lets a "
                                    "stolen parent token be exchanged.", id="sessions_app.E012"))
-    known_scopes = set(app_settings._defaults["RATE_LIMITS"])
-    for scope, rates in app_settings.RATE_LIMITS.items():
-        if scope not in known_scopes:
-            errors.append(checks.Error(f"RATE_LIMITS has an unknown scope {scope!r}.",
-                                       hint=f"Known scopes: {', '.join(sorted(known_scopes))}.", id="sessions_app.E014"))
-        elif not isinstance(rates, dict) or set(rates) - {"ip", "account"}:
-            errors.append(checks.Error(f"RATE_LIMITS[{scope!r}] must be a dict with keys 'ip' and/or 'account'.",
-                                       id="sessions_app.E015"))
-    unknown_open = set(app_settings.RATE_LIMIT_FAIL_OPEN) - known_scopes - set(app_settings.RATE_LIMITS)
-    if unknown_open:
-        errors.append(checks.Error(f"RATE_LIMIT_FAIL_OPEN names unknown scopes: {', '.join(sorted(unknown_open))}.",
-                                   id="sessions_app.E016"))
-    if not isinstance(app_settings.TRUSTED_PROXY_COUNT, int) or app_settings.TRUSTED_PROXY_COUNT < 0:
-        errors.append(checks.Error("TRUSTED_PROXY_COUNT must be a non-negative integer.", id="sessions_app.E013"))
     return errors

@@ -5,8 +5,8 @@ of its one live token (`current_token_hash`) and of the token it replaced (`prev
 grace interval). Every token ever issued has a RefreshToken row pointing at the token it replaced
 (`parent`): that history is how a spent token presented again is recognised as a replay.
 """
-import uuid
 from datetime import datetime
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -31,17 +31,30 @@ class SessionQuerySet(models.QuerySet):
         return self.exclude(alive_session_q(now))
 
 
+# Why a session ended: a plain string, with a label for people. Sessions declare their own reasons here;
+# the apps that end sessions for reasons of their own (a password reset, say) declare theirs with
+# `declare_revoke_reason`, so this module never has to change for them.
+REVOKE_REASON_LABELS: dict[str, str] = {}
+
+
+def declare_revoke_reason(value: str, label: str) -> str:
+    REVOKE_REASON_LABELS[value] = label
+    return value
+
+
+class RevokeReason:
+    LOGOUT = declare_revoke_reason("logout", "Logged out")
+    LOGOUT_ALL = declare_revoke_reason("logout_all", "Logged out everywhere")
+    LOGOUT_OTHERS = declare_revoke_reason("logout_others", "Logged out of the other sessions")
+    ENDED_BY_USER = declare_revoke_reason("ended_by_user", "Ended by the user")
+    ENDED_BY_ADMIN = declare_revoke_reason("ended_by_admin", "Ended by an administrator")
+    # The user's is_active went false (Django's auth model, whatever set it).
+    USER_DEACTIVATED = declare_revoke_reason("user_deactivated", "User deactivated")
+    TOKEN_REUSED = declare_revoke_reason("refresh_token_reused", "Refresh token reused")
+
+
 class Session(models.Model):
-    class RevokeReason(models.TextChoices):
-        LOGOUT = "logout", "Logged out"
-        LOGOUT_ALL = "logout_all", "Logged out everywhere"
-        LOGOUT_OTHERS = "logout_others", "Logged out of the other sessions"
-        ENDED_BY_USER = "ended_by_user", "Ended by the user"
-        ENDED_BY_ADMIN = "ended_by_admin", "Ended by an administrator"
-        PASSWORD_CHANGED = "password_changed", "Password changed"
-        PASSWORD_RESET = "password_reset", "Password reset"
-        USER_DEACTIVATED = "user_deactivated", "User deactivated"
-        TOKEN_REUSED = "refresh_token_reused", "Refresh token reused"
+    RevokeReason = RevokeReason
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_sessions")
@@ -50,7 +63,7 @@ class Session(models.Model):
     expires_at = models.DateTimeField(help_text="Absolute expiry, fixed at login; rotation never extends it.")
     idle_expires_at = models.DateTimeField(help_text="Moves forward with each refresh, never past expires_at.")
     revoked_at = models.DateTimeField(null=True, blank=True)
-    revoke_reason = models.CharField(max_length=32, choices=RevokeReason.choices, blank=True)
+    revoke_reason = models.CharField(max_length=32, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     device = models.CharField(max_length=128, blank=True)
@@ -77,6 +90,9 @@ class Session(models.Model):
         now = now or timezone.now()
         return self.revoked_at is None and self.expires_at > now and self.idle_expires_at > now
 
+    def get_revoke_reason_display(self) -> str:
+        return REVOKE_REASON_LABELS.get(self.revoke_reason, self.revoke_reason)
+
     @property
     def state(self) -> str:
         if self.revoked_at is not None:
@@ -98,44 +114,3 @@ class RefreshToken(models.Model):
 
     def __str__(self) -> str:
         return f"refresh token {self.pk} of session {self.session_id}"
-
-
-class SecurityEvent(models.Model):
-    """An audit record; kinds use OWASP Logging Vocabulary names."""
-
-    class Kind(models.TextChoices):
-        LOGIN_SUCCESS = "authn_login_success", "Login succeeded"
-        LOGIN_FAIL = "authn_login_fail", "Login failed"
-        LOGIN_UNVERIFIED = "authn_login_unverified", "Login refused: email not verified"
-        LOGIN_LOCKED = "authn_login_lock", "Login locked after repeated failures"
-        TOKEN_REUSE = "authn_token_reuse", "Refresh token reused"
-        SESSION_REVOKED = "authn_token_revoked", "Session ended"
-        PASSWORD_CHANGED = "authn_password_change", "Password changed"
-        PASSWORD_CHANGE_FAIL = "authn_password_change_fail", "Password change failed"
-        PASSWORD_RESET_REQUESTED = "authn_password_reset_request", "Password reset requested"
-        PASSWORD_RESET = "authn_password_reset", "Password reset"
-        USER_REGISTERED = "user_created", "User registered"
-        EMAIL_VERIFIED = "user_email_verified", "Email verified"
-        USER_DEACTIVATED = "user_deactivated", "User deactivated"
-        RATE_LIMITED = "excess_rate_limit_exceeded", "Rate limit exceeded"
-
-    id = models.BigAutoField(primary_key=True)
-    kind = models.CharField(max_length=40, choices=Kind.choices)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="security_events"
-    )
-    # The operator who acted, for admin actions.
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True)
-    # A plain value, not a foreign key: the event outlives the purged session.
-    session_id = models.UUIDField(null=True, blank=True)
-    details = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["kind", "created_at"], name="securityevent_kind_idx")]
-
-    def __str__(self) -> str:
-        return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,5 +1,9 @@
 """Session services: start, rotate, end. API views, browser views, the admin and management commands
 all go through these functions, so every rule about sessions lives here once.
+
+Transactions: a flow that only ever runs on its own (a refresh) opens a durable transaction; the
+functions other flows also call (start a session, end sessions) join their caller's transaction without
+a savepoint (`savepoint=False`), or open one when called on their own.
 """
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,11 +14,13 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from .audit import record_security_event
+from authcore.audit import record_security_event
+from authcore.errors import ServiceError
+from authcore.requestmeta import ClientInfo
+
+from . import events
 from .conf import app_settings
-from .errors import ServiceError
-from .models import RefreshToken, SecurityEvent, Session
-from .requestmeta import ClientInfo
+from .models import RefreshToken, Session
 from .tokens import device_label, hash_refresh_token, mint_access_token, new_refresh_token
 
 Reason = Session.RevokeReason
@@ -48,7 +54,7 @@ def start_session(*, user, client: ClientInfo) -> IssuedTokens:
     expires_at = now + app_settings.ABSOLUTE_LIFETIME
     refresh = new_refresh_token()
     refresh_hash = hash_refresh_token(refresh)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         session = Session.objects.create(
             user=user,
             created_at=now,
@@ -111,7 +117,7 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
 def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, client: ClientInfo,
                               now: datetime) -> IssuedTokens:
     """A token that is no longer the family's live one: the grace outcome, or the family ends."""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # of=("self",): lock the session row only, not the user row the join also reads.
         session = Session.objects.select_for_update(of=("self",)).select_related("user").get(pk=token.session_id)
         if not session.is_alive(now):
@@ -128,11 +134,12 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
             RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=token, created_at=now)
             return _access_for(session, refresh)
         # A spent token came back: a thief or the legitimate client holds a copy, and we cannot tell
-        # which, so the whole family ends (RFC 9700 §4.14.2). Committed before the error is raised.
+        # which, so the whole family ends (RFC 9700 §4.14.2), with its audit record in the same
+        # transaction; both are committed before the error is raised.
         _revoke(session, reason=Reason.TOKEN_REUSED, now=now)
-    record_security_event(
-        SecurityEvent.Kind.TOKEN_REUSE, user=session.user, client=client, session_id=session.id, token_id=token.pk
-    )
+        record_security_event(
+            events.TOKEN_REUSE, user=session.user, client=client, session_id=session.id, token_id=token.pk
+        )
     raise ServiceError("refresh_token_reused")
 
 
@@ -169,11 +176,11 @@ def _revoke(session: Session, *, reason: str, now: datetime) -> bool:
 def end_session(*, session: Session, reason: str, actor=None, client: ClientInfo | None = None) -> bool:
     """Revoke one session. Its refresh token and its access tokens stop working on their next use,
     because authentication checks the session on every request. Returns False if it was already ended."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         ended = _revoke(session, reason=reason, now=timezone.now())
         if ended:
             record_security_event(
-                SecurityEvent.Kind.SESSION_REVOKED, user=session.user, actor=actor, client=client,
+                events.SESSION_REVOKED, user=session.user, actor=actor, client=client,
                 session_id=session.id, reason=reason,
             )
     return ended
@@ -196,14 +203,14 @@ def end_user_sessions(
     *, user, reason: str, actor=None, client: ClientInfo | None = None, keep_session_id: uuid.UUID | None = None
 ) -> int:
     """Revoke every live session of a user (except `keep_session_id`); returns how many were ended."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         sessions = Session.objects.alive().filter(user=user)
         if keep_session_id is not None:
             sessions = sessions.exclude(pk=keep_session_id)
         count = sessions.update(revoked_at=timezone.now(), revoke_reason=reason)
         if count:
             record_security_event(
-                SecurityEvent.Kind.SESSION_REVOKED, user=user, actor=actor, client=client, reason=reason, count=count
+                events.SESSION_REVOKED, user=user, actor=actor, client=client, reason=reason, count=count
             )
     return count
 
@@ -212,7 +219,7 @@ def end_sessions_of_users(*, users, reason: str, actor=None, client: ClientInfo 
     """Revoke every live session of a set of users, given as a user queryset (a bulk deactivation): one
     UPDATE whatever the number of users, and one audit record per user who had sessions. Returns the count."""
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         sessions = Session.objects.alive(now).filter(user__in=users.values("pk"))
         count = sessions.update(revoked_at=now, revoke_reason=reason)
         if count:
@@ -223,7 +230,7 @@ def end_sessions_of_users(*, users, reason: str, actor=None, client: ClientInfo 
             )
             owners = get_user_model()._base_manager.in_bulk([user_id for user_id, _ in ended_by_user])
             for user_id, ended in ended_by_user:
-                record_security_event(SecurityEvent.Kind.SESSION_REVOKED, user=owners[user_id], actor=actor,
+                record_security_event(events.SESSION_REVOKED, user=owners[user_id], actor=actor,
                                       client=client, reason=reason, count=ended)
     return count
 

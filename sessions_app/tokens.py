@@ -1,8 +1,8 @@
 """Token material: opaque refresh tokens (random, stored hashed) and JWT access tokens (simplejwt)."""
+from dataclasses import dataclass
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
 
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken

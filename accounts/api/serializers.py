@@ -2,7 +2,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from sessions_app.api.serializers import DocumentedInputField, RequestSerializer, StrictCharField, TokenPairSerializer
+from authcore.api.serializers import DocumentedInputField, RequestSerializer, StrictCharField
+from sessions_app.api.serializers import TokenPairSerializer
 
 from ..password_validation import MaximumLengthValidator, password_min_length
 from ..tokens import LINK_TOKEN_PATTERN, TOKEN_MAX_LENGTH

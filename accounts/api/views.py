@@ -1,24 +1,19 @@
 """REST endpoints for the account: login, profile, password change, registration, email verification and
-password reset. Each view validates input, applies its rate limit and calls one service function."""
+password reset. Each view validates the shape of its input and calls one service function, which applies
+the rules (rate limits included); errors become the JSON envelope in authcore.api.errors."""
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
-from sessions_app.api.serializers import (
-    AUTHENTICATED_ERRORS,
-    COMMON_ERRORS,
-    error_responses,
-    token_pair_data,
-)
-from sessions_app.api.views import AuthAPIView, PublicAuthAPIView
-from sessions_app.ratelimit import enforce_rate_limit
-from sessions_app.requestmeta import client_info
+from authcore.api.serializers import COMMON_ERRORS, error_responses
+from authcore.api.views import PublicJSONAPIView
+from authcore.requestmeta import client_info
+from sessions_app.api.serializers import AUTHENTICATED_ERRORS, token_pair_data
+from sessions_app.api.views import AuthAPIView
 
 from .. import services
-from ..addresses import email_identity
 from ..conf import app_settings
 from ..device_cookie import device_token_from, set_device_cookie
-from ..tokens import link_token_account_key
 from .serializers import (
     ChangePasswordRequestSerializer,
     ChangePasswordResponseSerializer,
@@ -34,13 +29,7 @@ from .serializers import (
 )
 
 
-def submitted(request, field: str) -> str | None:
-    """A raw string field of the body, for rate-limit keys (read before validation, like the login view)."""
-    value = request.data.get(field) if isinstance(request.data, dict) else None
-    return value if isinstance(value, str) else None
-
-
-class LoginView(PublicAuthAPIView):
+class LoginView(PublicJSONAPIView):
     @extend_schema(
         request=LoginRequestSerializer,
         responses={200: LoginResponseSerializer, **error_responses("invalid_credentials", "email_not_verified",
@@ -56,7 +45,6 @@ class LoginView(PublicAuthAPIView):
         tags=["account"],
     )
     def post(self, request):
-        enforce_rate_limit(request, scope="login", account=email_identity(submitted(request, "email")))
         data = self.validated(LoginRequestSerializer)
         result = services.log_in(email=data["email"], password=data["password"], client=client_info(request),
                                  device_token=device_token_from(request), request=request)
@@ -95,7 +83,6 @@ class ChangePasswordView(AuthAPIView):
         tags=["account"],
     )
     def post(self, request):
-        enforce_rate_limit(request, scope="change_password", account=str(request.user.pk))
         data = self.validated(ChangePasswordRequestSerializer)
         tokens = services.change_password(
             user=request.user,
@@ -116,7 +103,7 @@ EMAIL_VERIFIED = "Your email address is verified. You can log in now."
 PASSWORD_RESET = "Your password has been changed and every session has been ended. Log in with the new password."
 
 
-class RegisterView(PublicAuthAPIView):
+class RegisterView(PublicJSONAPIView):
     @extend_schema(
         request=RegisterRequestSerializer,
         responses={202: DetailSerializer, 201: UserSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
@@ -128,7 +115,6 @@ class RegisterView(PublicAuthAPIView):
         tags=["account lifecycle"],
     )
     def post(self, request):
-        enforce_rate_limit(request, scope="register", account=email_identity(submitted(request, "email")))
         data = self.validated(RegisterRequestSerializer)
         registration = services.register(email=data["email"], password=data["password"], name=data["name"],
                                          client=client_info(request))
@@ -137,7 +123,7 @@ class RegisterView(PublicAuthAPIView):
         return Response(UserSerializer(registration.user).data, status=status.HTTP_201_CREATED)
 
 
-class VerifyEmailView(PublicAuthAPIView):
+class VerifyEmailView(PublicJSONAPIView):
     @extend_schema(
         request=VerifyEmailRequestSerializer,
         responses={200: DetailSerializer, **error_responses("invalid_token", "rate_limited", *COMMON_ERRORS)},
@@ -147,24 +133,20 @@ class VerifyEmailView(PublicAuthAPIView):
         tags=["account lifecycle"],
     )
     def post(self, request):
-        token = submitted(request, "token")
-        enforce_rate_limit(request, scope="verify_email", account=link_token_account_key(token))
         data = self.validated(VerifyEmailRequestSerializer)
         services.verify_email(token=data["token"], client=client_info(request))
         return Response({"detail": EMAIL_VERIFIED})
 
 
-class EmailRequestView(PublicAuthAPIView):
+class EmailRequestView(PublicJSONAPIView):
     """An endpoint that takes only an email address and answers 202 with the same body for any address."""
 
-    scope: str
     answer: str
 
     def service(self, *, email: str, client) -> None:
         raise NotImplementedError
 
     def post(self, request):
-        enforce_rate_limit(request, scope=self.scope, account=email_identity(submitted(request, "email")))
         data = self.validated(EmailRequestSerializer)
         self.service(email=data["email"], client=client_info(request))
         return Response({"detail": self.answer}, status=status.HTTP_202_ACCEPTED)
@@ -178,7 +160,7 @@ class EmailRequestView(PublicAuthAPIView):
     tags=["account lifecycle"],
 ))
 class ResendVerificationView(EmailRequestView):
-    scope, answer = "resend_verification", VERIFICATION_SENT
+    answer = VERIFICATION_SENT
 
     def service(self, *, email: str, client) -> None:
         services.resend_verification(email=email, client=client)
@@ -192,13 +174,13 @@ class ResendVerificationView(EmailRequestView):
     tags=["account lifecycle"],
 ))
 class PasswordResetRequestView(EmailRequestView):
-    scope, answer = "password_reset", RESET_SENT
+    answer = RESET_SENT
 
     def service(self, *, email: str, client) -> None:
         services.request_password_reset(email=email, client=client)
 
 
-class PasswordResetConfirmView(PublicAuthAPIView):
+class PasswordResetConfirmView(PublicJSONAPIView):
     @extend_schema(
         request=PasswordResetConfirmRequestSerializer,
         responses={200: DetailSerializer, **error_responses("invalid_token", "rate_limited", *COMMON_ERRORS)},
@@ -209,8 +191,6 @@ class PasswordResetConfirmView(PublicAuthAPIView):
         tags=["account lifecycle"],
     )
     def post(self, request):
-        token = submitted(request, "token")
-        enforce_rate_limit(request, scope="password_reset_confirm", account=link_token_account_key(token))
         data = self.validated(PasswordResetConfirmRequestSerializer)
         services.confirm_password_reset(token=data["token"], new_password=data["new_password"],
                                         client=client_info(request))

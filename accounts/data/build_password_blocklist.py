@@ -15,9 +15,9 @@ The validator compares after normalisation (case, spaces and punctuation removed
 the core stripped, repetitions collapsed), so padded forms ("Dragon dragon 2024!") need no entries here.
 Entries are stored in that normalised form. Deterministic: the same Django version gives the same file.
 """
+import gzip
 from itertools import product
 from pathlib import Path
-import gzip
 import re
 
 from django.contrib.auth.password_validation import CommonPasswordValidator
@@ -59,11 +59,7 @@ i love you with all my heart|i miss you|i miss you so much|i need you|i want you
 you are my everything|you are the best|you are beautiful|forever and always|forever and ever|together forever|best friends forever
 true love|true love forever|my one and only|my true love|love of my life|the love of my life|love you forever|love you always
 """
-PEOPLE = """mom mother dad father mum mummy daddy mommy family kids children son sons daughter daughters wife husband boyfriend
-girlfriend baby babies babygirl babyboy sister brother sisters brothers grandma grandpa grandmother grandfather nana papa
-friends friend bestfriend bff life god jesus lord jesuschrist country job work car cars house home dog dogs cat cats puppy
-kitty horse horses money music football soccer basketball baseball hockey tennis golf pizza chocolate computer games
-myself you him her them boo hubby wifey princess angel honey sweetie darling lover""".split()
+PEOPLE = ["mom", "mother", "dad", "father", "mum", "mummy", "daddy", "mommy", "family", "kids", "children", "son", "sons", "daughter", "daughters", "wife", "husband", "boyfriend", "girlfriend", "baby", "babies", "babygirl", "babyboy", "sister", "brother", "sisters", "brothers", "grandma", "grandpa", "grandmother", "grandfather", "nana", "papa", "friends", "friend", "bestfriend", "bff", "life", "god", "jesus", "lord", "jesuschrist", "country", "job", "work", "car", "cars", "house", "home", "dog", "dogs", "cat", "cats", "puppy", "kitty", "horse", "horses", "money", "music", "football", "soccer", "basketball", "baseball", "hockey", "tennis", "golf", "pizza", "chocolate", "computer", "games", "myself", "you", "him", "her", "them", "boo", "hubby", "wifey", "princess", "angel", "honey", "sweetie", "darling", "lover"]
 LOVE_PREFIXES = ["i love", "i love my", "i love you", "i miss my", "i miss", "we love", "love my", "my", "my little",
                  "my beautiful", "my precious", "my sweet", "my dear", "my lovely", "for my"]
 LOVE_SUFFIXES = ["forever", "so much", "very much", "always", "more than anything", "more than life", "to death",

@@ -1,8 +1,4 @@
-from sessions_app.tests.fixtures import *  # noqa: F401,F403
-from sessions_app.tests.fixtures import pytest_collection_modifyitems  # noqa: F401
-# `import *` skips underscore names, so the autouse cache reset must be imported by name.
-from sessions_app.tests.fixtures import _fresh_cache  # noqa: F401
-
+"""Fixtures of the accounts tests (the shared ones are in the root conftest.py)."""
 from email import message_from_bytes, policy
 from email.utils import parseaddr
 

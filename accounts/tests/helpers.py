@@ -1,6 +1,6 @@
 """Test helpers: reading account emails, running work concurrently."""
-import re
 from email.message import EmailMessage
+import re
 
 from django.core import mail
 

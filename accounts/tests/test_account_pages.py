@@ -1,14 +1,14 @@
 """The browser pages (Django test client): forms, headers, CSRF, and the reset token leaving the URL."""
 import re
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
+import pytest
 from rest_framework.test import APIClient
 
 from accounts.tokens import email_verification_tokens, make_link_token, password_reset_tokens
-from sessions_app.tests.fixtures import login
+from authcore.testing import login
 
 from .helpers import link_in, only_email_to
 
@@ -156,7 +156,7 @@ def test_resend_page(browser, make_user):
 
 
 def test_forms_are_rate_limited_with_a_page(browser, settings):
-    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "RATE_LIMITS": {"password_reset": {"account": "2/h"}}}
+    settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {"password_reset": {"account": "2/h"}}}
     for _ in range(2):
         browser.post("/accounts/password-reset/", {"email": "alice@example.com"})
     response = browser.post("/accounts/password-reset/", {"email": "ALICE@example.com"})

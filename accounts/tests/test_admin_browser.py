@@ -1,12 +1,12 @@
 """An operator ends a session in a real browser (headless Chromium), and the API stops honouring it."""
 from pathlib import Path
 
-import pytest
 from django.conf import settings as django_settings
+import pytest
 from rest_framework.test import APIClient
 
+from authcore.testing import PASSWORD, bearer, login
 from sessions_app.models import Session
-from sessions_app.tests.fixtures import PASSWORD, _fresh_cache, bearer, login  # noqa: F401  (see test_admin_login)
 
 ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
 

@@ -1,12 +1,13 @@
 """Getting into the admin: rate-limited login (attempts per IP, failures per account and network, shared
 with the API login), staff only, createsuperuser."""
-import pytest
 from django.core.management import call_command
 from django.test import Client
+import pytest
 
 from accounts.models import User
-from sessions_app.models import SecurityEvent
-from sessions_app.tests.fixtures import PASSWORD, _fresh_cache  # noqa: F401  (conftest's `import *` skips it)
+from authcore.models import SecurityEvent
+from authcore.ratelimit import RATE_LIMITED
+from authcore.testing import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,7 @@ SUPERUSER_PASSWORD = "orange kettles hum beneath winter stars"
 
 @pytest.fixture(autouse=True)
 def small_login_limits(settings):
-    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "RATE_LIMITS": {"login": LIMITS, "refresh": {"ip": "120/m"}}}
+    settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {"login": LIMITS, "refresh": {"ip": "120/m"}}}
     settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_FAILURES_PER_CLIENT": 3}
 
 
@@ -38,7 +39,7 @@ def test_login_failures_are_limited_per_account_with_retry_after(client, make_us
     assert limited["Content-Type"].startswith("text/plain")
     assert b"Too many requests" in limited.content
     assert "_auth_user_id" not in client.session
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.RATE_LIMITED, details__scope="login").exists()
+    assert SecurityEvent.objects.filter(kind=RATE_LIMITED, details__scope="login").exists()
 
 
 def test_login_is_limited_per_ip_across_accounts(client):
@@ -52,7 +53,8 @@ def test_login_is_limited_per_ip_across_accounts(client):
 def test_admin_and_api_logins_share_one_budget(client, api, make_user):
     make_user("staff@example.com", is_staff=True)
     for _ in range(3):
-        response = api.post("/api/auth/login/", {"email": "staff@example.com", "password": "wrong password, wrong password"})
+        response = api.post("/api/auth/login/",
+                            {"email": "staff@example.com", "password": "wrong password, wrong password"})
         assert response.status_code == 401
 
     assert attempt(client, "staff@example.com", PASSWORD).status_code == 429

@@ -1,25 +1,27 @@
 """The user admin: list with live-session counts, actions through the services, forms and the sessions inline."""
 from datetime import timedelta
 
-import pytest
 from django.contrib.messages import get_messages
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+import pytest
 
+from accounts import events as account_events
 from accounts import signals
 from accounts.models import User
-from sessions_app.models import SecurityEvent, Session
-from sessions_app.tests.fixtures import _fresh_cache, bearer, login  # noqa: F401  (conftest's `import *` skips _fresh_cache)
+from authcore.models import SecurityEvent
+from authcore.testing import bearer, login
+from sessions_app import events as session_events
+from sessions_app.models import Session
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:accounts_user_changelist")
 ADD = reverse("admin:accounts_user_add")
 NEW_PASSWORD = "violet umbrellas drift over quiet harbours"
-Kind = SecurityEvent.Kind
 
 
 def change_url(user) -> str:
@@ -145,7 +147,7 @@ def test_end_all_sessions_of_selected_users(admin_client, admin_user, api, make_
     assert "Ended 3 sessions of 2 users." in messages_of(response)
     assert set(Session.objects.filter(user__in=[alice, bob]).values_list("revoke_reason", flat=True)) == {
         "ended_by_admin"}
-    events = SecurityEvent.objects.filter(kind=Kind.SESSION_REVOKED)
+    events = SecurityEvent.objects.filter(kind=session_events.SESSION_REVOKED)
     assert {(e.user_id, e.actor_id, e.details["count"]) for e in events} == {
         (alice.pk, admin_user.pk, 2), (bob.pk, admin_user.pk, 1)}
     assert all(api_rejects(api, tokens) for tokens in [*alices, bobs])
@@ -163,7 +165,7 @@ def test_deactivate_selected_users(admin_client, admin_user, api, make_user):
     bob.refresh_from_db()
     assert not alice.is_active and not bob.is_active
     assert Session.objects.get(pk=tokens["session_id"]).revoke_reason == "user_deactivated"
-    assert SecurityEvent.objects.filter(kind=Kind.USER_DEACTIVATED, actor=admin_user).count() == 2
+    assert SecurityEvent.objects.filter(kind=account_events.USER_DEACTIVATED, actor=admin_user).count() == 2
     assert api_rejects(api, tokens)
 
 
@@ -186,7 +188,7 @@ def test_send_password_reset_email(admin_client, admin_user, make_user, settings
 
     assert "Sent a password-reset email to 2 users." in messages_of(response)
     assert sorted(message.to[0] for message in mail.outbox) == ["alice@example.com", "bob@example.com"]
-    events = SecurityEvent.objects.filter(kind=Kind.PASSWORD_RESET_REQUESTED)
+    events = SecurityEvent.objects.filter(kind=account_events.PASSWORD_RESET_REQUESTED)
     assert {(e.user_id, e.actor_id) for e in events} == {(alice.pk, admin_user.pk), (bob.pk, admin_user.pk)}
 
 
@@ -207,7 +209,7 @@ def test_mark_email_verified_goes_through_the_verification_service(admin_client,
     unverified.refresh_from_db()
     assert unverified.email_verified
     assert verified_signals == [unverified]
-    event = SecurityEvent.objects.get(kind=Kind.EMAIL_VERIFIED)
+    event = SecurityEvent.objects.get(kind=account_events.EMAIL_VERIFIED)
     assert (event.user_id, event.actor_id) == (unverified.pk, admin_user.pk)
 
 
@@ -271,7 +273,7 @@ def test_unticking_active_deactivates_through_the_service(admin_client, admin_us
 
     assert f"Deactivated {user.email} and ended 1 session." in messages_of(response)
     assert Session.objects.get(pk=tokens["session_id"]).revoke_reason == "user_deactivated"
-    assert SecurityEvent.objects.filter(kind=Kind.USER_DEACTIVATED, actor=admin_user).exists()
+    assert SecurityEvent.objects.filter(kind=account_events.USER_DEACTIVATED, actor=admin_user).exists()
     assert api_rejects(api, tokens)
 
 
@@ -289,7 +291,7 @@ def test_setting_a_password_in_the_admin_ends_the_users_sessions(admin_client, a
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD) and user.password_changed_at is not None
     assert Session.objects.get(pk=tokens["session_id"]).revoke_reason == "password_changed"
-    assert SecurityEvent.objects.filter(kind=Kind.PASSWORD_CHANGED, user=user, actor=admin_user).exists()
+    assert SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGED, user=user, actor=admin_user).exists()
     assert [message.to for message in mail.outbox] == [["alice@example.com"]]  # the user is told
     assert api_rejects(api, tokens)
 
@@ -340,7 +342,7 @@ def test_end_control_ends_the_session_and_returns_to_the_user(admin_client, admi
 
     assert response.redirect_chain[-1][0] == change_url(user)
     assert "Ended 1 session." in messages_of(response)
-    event = SecurityEvent.objects.get(kind=Kind.SESSION_REVOKED)
+    event = SecurityEvent.objects.get(kind=session_events.SESSION_REVOKED)
     assert (str(event.session_id), event.actor_id, event.details["reason"]) == (
         tokens["session_id"], admin_user.pk, "ended_by_admin")
     assert api_rejects(api, tokens)

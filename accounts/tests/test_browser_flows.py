@@ -1,11 +1,11 @@
 """End to end in headless Chromium against the live server: register, verify, reset."""
 import re
 
-import pytest
 from django.core import mail
+import pytest
 from rest_framework.test import APIClient
 
-from sessions_app.tests.fixtures import PASSWORD, bearer, login
+from authcore.testing import PASSWORD, bearer, login
 
 from .helpers import link_in, only_email_to
 

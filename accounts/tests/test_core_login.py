@@ -5,10 +5,12 @@ import uuid
 
 import pytest
 
+from accounts import events as account_events
 from accounts.hashers import Argon2idPasswordHasher
-from sessions_app.models import SecurityEvent, Session
-from sessions_app.tests.fixtures import PASSWORD, bearer, login
-from sessions_app.tests.helpers import assert_error, claims
+from authcore.models import SecurityEvent
+from authcore.testing import PASSWORD, assert_error, bearer, login
+from sessions_app.models import Session
+from sessions_app.tests.helpers import claims
 
 pytestmark = pytest.mark.django_db
 
@@ -75,7 +77,7 @@ def test_a_client_supplied_session_id_is_ignored(api, user):
 def test_a_successful_login_costs_one_hash_and_is_recorded(api, user, hash_calls):
     body = login(api)
     assert hash_calls == ["verify"]
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.LOGIN_SUCCESS)
+    event = SecurityEvent.objects.get(kind=account_events.LOGIN_SUCCESS)
     assert event.user == user and str(event.session_id) == body["session_id"]
 
 
@@ -126,7 +128,7 @@ def test_each_failure_costs_exactly_one_hash(api, make_user, hash_calls, case):
 
 def test_failures_are_recorded_without_revealing_the_account(failures):
     failures()
-    events = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_FAIL)
+    events = SecurityEvent.objects.filter(kind=account_events.LOGIN_FAIL)
     assert events.count() == 3
     assert all(event.user is None for event in events)
 

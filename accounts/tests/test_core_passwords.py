@@ -4,13 +4,14 @@ Argon2id first at the OWASP baseline, older hashes upgraded at login; 15 to 1024
 truncated or trimmed, no composition rules, Unicode and spaces welcome."""
 import re
 
-import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher, get_hasher, make_password
+import pytest
 
-from sessions_app.models import SecurityEvent
-from sessions_app.tests.fixtures import PASSWORD, bearer, login
-from sessions_app.tests.helpers import assert_error, open_session
+from accounts import events as account_events
+from authcore.models import SecurityEvent
+from authcore.testing import PASSWORD, assert_error, bearer, login
+from sessions_app.tests.helpers import open_session
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +188,7 @@ def test_wrong_current_password_is_400_password_incorrect(change, user):
     assert "errors" not in body
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.PASSWORD_CHANGE_FAIL, user=user).count() == 1
+    assert SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGE_FAIL, user=user).count() == 1
 
 
 def test_current_password_is_used_exactly_as_typed(change, user):
@@ -216,7 +217,7 @@ def test_success_returns_a_new_pair_and_stores_the_new_password(api, change, use
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD) and not user.check_password(PASSWORD)
     assert_at_least_owasp_baseline(user.password)
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.PASSWORD_CHANGED, user=user).count() == 1
+    assert SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGED, user=user).count() == 1
 
 
 def test_change_password_needs_a_bearer_token(api, user):

@@ -1,18 +1,17 @@
 """The user model (SECURITY.md 41): email is the login, unique regardless of case in the database, with
 the local part kept as typed; the manager and `createsuperuser` work."""
-import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import IntegrityError, transaction
-
 from django.utils import timezone
+import pytest
 
 from accounts import services
 from accounts.models import normalize_email
-from sessions_app.errors import ServiceError
+from authcore.errors import ServiceError
+from authcore.requestmeta import ClientInfo
+from authcore.testing import PASSWORD, bearer, login
 from sessions_app.models import Session
-from sessions_app.requestmeta import ClientInfo
-from sessions_app.tests.fixtures import PASSWORD, bearer, login
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +34,8 @@ def test_the_local_part_is_kept_as_typed_and_the_domain_lower_cased():
     assert user.email == "Alice.Smith@example.com"
 
 
-@pytest.mark.parametrize("typed", ["alice@example.com", "ALICE@EXAMPLE.COM", "Alice@Example.com", " alice@example.com "])
+@pytest.mark.parametrize("typed", ["alice@example.com", "ALICE@EXAMPLE.COM", "Alice@Example.com",
+                                   " alice@example.com "])
 def test_login_works_with_any_case_of_the_email(api, make_user, typed):
     make_user("Alice@example.com")
     assert login(api, typed)["user"]["email"] == "Alice@example.com"

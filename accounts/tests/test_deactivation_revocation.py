@@ -1,13 +1,15 @@
 """Deactivation ends the user's sessions for good, whichever way `is_active` is set to false: reactivating
 the account later never brings the old access or refresh tokens back."""
-import pytest
 from django.db import connection
+import pytest
 
 from accounts import services
 from accounts.models import User
-from sessions_app.models import SecurityEvent, Session
-from sessions_app.tests.fixtures import _fresh_cache  # noqa: F401  (autouse fixture)
-from sessions_app.tests.helpers import assert_error, me, refresh, session
+from authcore.models import SecurityEvent
+from authcore.testing import assert_error
+from sessions_app import events as session_events
+from sessions_app.models import Session
+from sessions_app.tests.helpers import me, refresh, session
 
 from .test_admin_users import change_form_data, change_url, messages_of
 
@@ -42,7 +44,7 @@ def test_unticking_active_in_the_admin(admin_client, admin_user, api, alice, ses
     response = admin_client.post(change_url(alice), data, follow=True)
     # The operator is told how many sessions ended (the save hook must not have ended them first, silently).
     assert f"Deactivated {alice.email} and ended 2 sessions." in messages_of(response)
-    assert SecurityEvent.objects.get(kind=SecurityEvent.Kind.SESSION_REVOKED, user=alice).actor == admin_user
+    assert SecurityEvent.objects.get(kind=session_events.SESSION_REVOKED, user=alice).actor == admin_user
 
     data["is_active"] = "on"
     assert admin_client.post(change_url(alice), data).status_code == 302
@@ -61,7 +63,7 @@ def test_saving_the_user_inactive(api, alice, sessions, bystander, save_kwargs):
 
     assert_ended_for_good(api, *sessions)
     assert_alive(api, bystander)
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.SESSION_REVOKED, user=alice)
+    event = SecurityEvent.objects.get(kind=session_events.SESSION_REVOKED, user=alice)
     assert event.details == {"reason": DEACTIVATED, "count": 2}
 
 
@@ -71,7 +73,7 @@ def test_saving_an_inactive_user_again_ends_nothing_and_records_nothing(alice, s
     alice.name = "Alice"
     alice.save()
 
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.SESSION_REVOKED).count() == 1
+    assert SecurityEvent.objects.filter(kind=session_events.SESSION_REVOKED).count() == 1
 
 
 def test_saving_an_active_user_or_other_fields_of_an_inactive_one_ends_nothing(api, alice, sessions):
@@ -128,7 +130,7 @@ def test_the_service(api, alice, sessions, bystander, make_user):
     assert_ended_for_good(api, *sessions)
     assert_alive(api, bystander)
     # One record of the ended sessions, naming the operator: the save hook found nothing left to end.
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.SESSION_REVOKED, user=alice)
+    event = SecurityEvent.objects.get(kind=session_events.SESSION_REVOKED, user=alice)
     assert (event.actor, event.details["count"]) == (operator, 2)
 
 

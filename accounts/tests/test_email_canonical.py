@@ -1,18 +1,18 @@
 """One canonical form per email address (accounts.addresses): the rule itself, then what it means for
 registration, login, reset, the browser pages, the admin and createsuperuser."""
-import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+import pytest
 
 from accounts import services
 from accounts.addresses import canonical_email
-from sessions_app.errors import FIELD_ERROR_CODES, ServiceError
-from sessions_app.requestmeta import ClientInfo
-from sessions_app.tests.fixtures import PASSWORD, login
+from authcore.errors import FIELD_ERROR_CODES, ServiceError
+from authcore.requestmeta import ClientInfo
+from authcore.testing import PASSWORD, login
 
 from .helpers import only_email_to, token_in
 
@@ -112,7 +112,8 @@ def addresses_mailed() -> set[str]:
 @transactional
 def test_case_variants_are_one_account(api):
     answers = [register(api, email).json()
-               for email in ("Alice@Example.COM", "alice@example.com", "ALICE@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com")]
+               for email in ("Alice@Example.COM", "alice@example.com",
+                             "ALICE@\uff25\uff38\uff21\uff2d\uff30\uff2c\uff25.com")]
 
     assert answers == [REGISTERED] * 3
     assert list(User.objects.values_list("email", flat=True)) == ["Alice@example.com"]

@@ -1,12 +1,12 @@
 """The data migration to canonical email addresses, and `find_email_collisions`: colliding and
 non-canonicalisable rows are reported and left alone; the others are rewritten."""
-import logging
 from io import StringIO
+import logging
 
-import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+import pytest
 
 from accounts.models import User
 

@@ -1,16 +1,18 @@
 """Email verification: the emailed token, POST /api/auth/verify-email/, resend, and the 403 at login."""
 from datetime import timedelta
 
-import pytest
-import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.utils import timezone
+import pytest
+import time_machine
 
+from accounts import events as account_events
 from accounts import services
 from accounts.tokens import email_verification_tokens, make_link_token, password_reset_tokens
-from sessions_app.models import SecurityEvent, Session
-from sessions_app.tests.fixtures import PASSWORD, login
+from authcore.models import SecurityEvent
+from authcore.testing import PASSWORD, login
+from sessions_app.models import Session
 
 from .helpers import emails_to, only_email_to, token_in
 
@@ -38,7 +40,7 @@ def test_emailed_link_verifies_without_logging_in(api, register_user):
     user = User.objects.get(email="new@example.com")
     assert user.email_verified
     assert not Session.objects.exists()  # no session, no tokens (NIST 800-63B §3.1.3.1)
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.EMAIL_VERIFIED, user=user).count() == 1
+    assert SecurityEvent.objects.filter(kind=account_events.EMAIL_VERIFIED, user=user).count() == 1
     welcome = emails_to("new@example.com")[-1]
     assert welcome.subject == "Welcome to Auth Service"
     assert login(api, "new@example.com", "plum tree orbit cascade")["access"]
@@ -148,7 +150,7 @@ def test_mark_email_verified_records_the_admin_and_welcomes_once(unverified, mak
     assert services.mark_email_verified(user=unverified, actor=admin) is True
     assert services.mark_email_verified(user=unverified, actor=admin) is False
 
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.EMAIL_VERIFIED)
+    event = SecurityEvent.objects.get(kind=account_events.EMAIL_VERIFIED)
     assert (event.user, event.actor) == (unverified, admin)
     assert [m.subject for m in emails_to("una@example.com")] == ["Welcome to Auth Service"]
 

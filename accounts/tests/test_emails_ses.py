@@ -3,16 +3,16 @@ delivered messages are followed through the API and the browser pages."""
 import logging
 
 import boto3
-import pytest
 from django.contrib.auth import get_user_model
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
+import pytest
 
 from accounts import emails
 from accounts.api.views import PasswordResetRequestView
-from sessions_app.tests.fixtures import PASSWORD, login
+from authcore.testing import PASSWORD, login
 
 from .helpers import link_in, plain_text, token_in
 
@@ -144,7 +144,7 @@ def test_emails_outside_a_request_leave_at_once(ses, user, settings):
     """A management command or the shell has no response to wait for."""
     settings.ACCOUNTS = {**settings.ACCOUNTS, "EMAIL_DELIVERY": "background"}
     from accounts import services
-    from sessions_app.requestmeta import ClientInfo
+    from authcore.requestmeta import ClientInfo
 
     services.request_password_reset(email="alice@example.com", client=ClientInfo())
     emails.wait_for_background_emails()

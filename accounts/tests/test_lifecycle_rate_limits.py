@@ -1,7 +1,7 @@
 """Rate limits on the lifecycle endpoints (SECURITY 11): per IP and per account, 429 with Retry-After."""
 import pytest
 
-from sessions_app.conf import app_settings as sessions_settings
+from authcore.ratelimit import scope_rates
 
 pytestmark = pytest.mark.django_db
 
@@ -17,12 +17,12 @@ ENDPOINTS = {
 
 def test_every_lifecycle_scope_has_ip_and_account_limits():
     for scope in ENDPOINTS:
-        assert set(sessions_settings.RATE_LIMITS[scope]) == {"ip", "account"}, scope
+        assert set(scope_rates(scope)) == {"ip", "account"}, scope
 
 
 @pytest.mark.parametrize("scope", ENDPOINTS)
 def test_account_limit(api, settings, scope):
-    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "RATE_LIMITS": {scope: {"account": "2/h"}}}
+    settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {scope: {"account": "2/h"}}}
     url, body = ENDPOINTS[scope]
     answers = [api.post(url, body(n)) for n in range(3)]
     assert 429 not in [a.status_code for a in answers[:2]]
@@ -33,7 +33,7 @@ def test_account_limit(api, settings, scope):
 
 @pytest.mark.parametrize("scope", ENDPOINTS)
 def test_ip_limit(api, settings, scope):
-    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "RATE_LIMITS": {scope: {"ip": "2/m"}}}
+    settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {scope: {"ip": "2/m"}}}
     url, body = ENDPOINTS[scope]
     statuses = [api.post(url, body(n), REMOTE_ADDR="203.0.113.7").status_code for n in range(3)]
     assert statuses[2] == 429
@@ -41,7 +41,7 @@ def test_ip_limit(api, settings, scope):
 
 
 def test_account_limit_ignores_case_and_spaces(api, settings):
-    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "RATE_LIMITS": {"password_reset": {"account": "2/h"}}}
+    settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {"password_reset": {"account": "2/h"}}}
     for email in ("a@example.com", "A@EXAMPLE.com"):
         api.post("/api/auth/password-reset/", {"email": email})
     assert api.post("/api/auth/password-reset/", {"email": " a@example.COM "}).status_code == 429

@@ -30,3 +30,22 @@ def test_human_duration():
     assert human_duration(timedelta(hours=24)) == "24 hours"
     assert human_duration(timedelta(hours=1)) == "1 hour"
     assert human_duration(timedelta(minutes=90)) == "90 minutes"
+
+
+def test_the_default_admin_site_is_warned_about():
+    """Installed as plain "django.contrib.admin", the admin login would escape the login throttle."""
+    from django.contrib import admin
+
+    from accounts.admin_site import AccountsAdminSite
+    from accounts.checks import check_account_settings
+
+    def warnings() -> set[str]:
+        return {message.id for message in check_account_settings()}
+
+    assert isinstance(admin.site, AccountsAdminSite) and "accounts.W004" not in warnings()
+    original = admin.site._wrapped
+    admin.site._wrapped = admin.AdminSite()
+    try:
+        assert "accounts.W004" in warnings()
+    finally:
+        admin.site._wrapped = original

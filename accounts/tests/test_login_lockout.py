@@ -4,15 +4,15 @@ which logged in before (the device cookie), and a password reset or a successful
 from datetime import timedelta
 from http.cookies import SimpleCookie
 
-import pytest
 from django.core import mail
 from django.test import Client
+import pytest
 from rest_framework.test import APIClient
 
+from accounts import events as account_events
 from accounts.conf import app_settings
-from sessions_app.models import SecurityEvent
-from sessions_app.tests.fixtures import PASSWORD
-from sessions_app.tests.helpers import assert_error
+from authcore.models import SecurityEvent
+from authcore.testing import PASSWORD, assert_error
 
 from .helpers import only_email_to, token_in
 
@@ -110,7 +110,7 @@ def test_the_lock_grows_with_each_failure_and_is_capped(user, lockout, clock):
         attacker_fails(1, start=100 + step)  # one more failure as soon as the lock ends
 
     assert retry_afters == [60, 120, 240, 240]
-    locks = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_LOCKED).order_by("created_at")
+    locks = SecurityEvent.objects.filter(kind=account_events.LOGIN_LOCKED).order_by("created_at")
     assert [event.details["lock_seconds"] for event in locks] == [60, 120, 240, 240, 240]
     assert {event.user_id for event in locks} == {user.pk}  # operators see which account is attacked
 
@@ -171,7 +171,7 @@ def test_the_admin_login_shares_the_lockout_and_sets_the_device_cookie(client, m
     laptop = Client()  # the same browser, logged out of the admin but keeping its device cookie
     laptop.cookies[DEVICE_COOKIE] = client.cookies[DEVICE_COOKIE].value
     assert laptop.post("/admin/login/", admin_login, REMOTE_ADDR="203.0.113.5").status_code == 302
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.LOGIN_FAIL).count() == 5
+    assert SecurityEvent.objects.filter(kind=account_events.LOGIN_FAIL).count() == 5
 
 
 def test_no_email_goes_out_for_a_lockout(user, lockout):

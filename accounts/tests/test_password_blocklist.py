@@ -1,15 +1,15 @@
 """The password blocklist (SECURITY 6): common and breached passwords, and context words."""
 import gzip
 
-import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core import mail
 from django.core.exceptions import ValidationError
+import pytest
 
 from accounts.models import User
 from accounts.password_validation import DEFAULT_PASSWORD_LISTS, PasswordBlocklistValidator
-from sessions_app.errors import FIELD_ERROR_CODES
-from sessions_app.tests.fixtures import PASSWORD, bearer, login
+from authcore.errors import FIELD_ERROR_CODES
+from authcore.testing import PASSWORD, bearer, login
 
 from .helpers import token_in
 

@@ -5,10 +5,12 @@ from datetime import timedelta
 
 import pytest
 
+from accounts import events as account_events
+from authcore.models import SecurityEvent
+from authcore.testing import PASSWORD, assert_error, bearer
 from sessions_app.conf import app_settings
-from sessions_app.models import SecurityEvent, Session
-from sessions_app.tests.fixtures import PASSWORD, bearer
-from sessions_app.tests.helpers import assert_error, claims, me, open_session, refresh, rotate, session
+from sessions_app.models import Session
+from sessions_app.tests.helpers import claims, me, open_session, refresh, rotate, session
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +35,7 @@ def test_the_tokens_from_before_the_change_stop_working_and_the_new_session_work
     assert_error(me(api, before.access), 401, "token_not_valid")
     assert_error(refresh(api, before.refresh), 401, "token_not_valid")
     old = session(before.session.id)
-    assert (old.state, old.revoke_reason) == ("revoked", Session.RevokeReason.PASSWORD_CHANGED)
+    assert (old.state, old.revoke_reason) == ("revoked", account_events.PASSWORD_CHANGED_REASON)
     # The pair returned belongs to a new session with a server-chosen id, and it works (and rotates).
     assert body["session_id"] != str(before.session.id)
     assert claims(body["access"])["sid"] == body["session_id"]
@@ -51,7 +53,7 @@ def test_every_other_session_ends_too(api, user, make_user):
     assert set(Session.objects.filter(user=user).alive().values_list("pk", flat=True)) == {
         session(body["session_id"]).pk}
     for old in (phone, laptop):
-        assert session(old.session.id).revoke_reason == Session.RevokeReason.PASSWORD_CHANGED
+        assert session(old.session.id).revoke_reason == account_events.PASSWORD_CHANGED_REASON
         assert_error(me(api, old.access), 401, "token_not_valid")
     assert me(api, bystander.access).status_code == 200
 
@@ -69,11 +71,11 @@ def test_the_new_session_has_a_fresh_absolute_lifetime(api, user, clock):
     assert renewed.expires_at == session(before.session.id).expires_at + timedelta(days=5)
 
 
-def test_the_audit_record_names_the_new_session(api, user):
+def test_the_audit_record_names_the_session_that_changed_it(api, user):
     before = open_session(user)
 
     body = change_password(api, before.access).json()
 
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.PASSWORD_CHANGED, user=user)
-    assert str(event.session_id) == body["session_id"]
-    assert event.details["replaced_session_id"] == str(before.session.id)
+    event = SecurityEvent.objects.get(kind=account_events.PASSWORD_CHANGED, user=user)
+    assert str(event.session_id) == str(before.session.id) != body["session_id"]
+    assert (event.details["how"], event.details["sessions_ended"]) == ("changed", 1)

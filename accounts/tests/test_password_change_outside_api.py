@@ -1,15 +1,18 @@
-"""A password stored outside the API (the admin's own "Change password" page, `manage.py changepassword`)
-means what any password change means: every API session of the user ends, the change is audited and
-the user is told by email."""
-import pytest
+"""A password stored outside the API (the admin's own "Change password" page, `manage.py changepassword`,
+a plain `set_password(); save()` in a shell) means what any password change means: every API session of
+the user ends, the change is audited and the user is told by email. One hook does it (User.save)."""
+from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.core import mail
 from django.core.management import CommandError, call_command, get_commands
 from django.test import Client
 from django.urls import reverse
+import pytest
 
+from accounts import events as account_events
 from accounts.models import User
-from sessions_app.models import SecurityEvent, Session
-from sessions_app.tests.fixtures import PASSWORD, _fresh_cache, bearer, login  # noqa: F401  (autouse fixture)
+from authcore.models import SecurityEvent
+from authcore.testing import PASSWORD, bearer, login
+from sessions_app.models import Session
 
 from .helpers import emails_to
 
@@ -17,7 +20,6 @@ pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "violet tundra sparrow 4417 quay"
 OPERATOR = "operator@example.com"
-Kind = SecurityEvent.Kind
 
 
 def api_rejects(api, tokens: dict) -> bool:
@@ -66,8 +68,8 @@ def test_changing_ones_own_password_in_the_admin_ends_every_api_session(
     assert operator.check_password(NEW_PASSWORD) and operator.password_changed_at > changed_before
     assert api_rejects(api, laptop) and api_rejects(api, phone)
     assert set(Session.objects.filter(user=operator).values_list("revoke_reason", flat=True)) == {
-        Session.RevokeReason.PASSWORD_CHANGED}
-    event = SecurityEvent.objects.get(kind=Kind.PASSWORD_CHANGED)
+        account_events.PASSWORD_CHANGED_REASON}
+    event = SecurityEvent.objects.get(kind=account_events.PASSWORD_CHANGED)
     assert (event.user_id, event.actor_id, event.details["sessions_ended"]) == (operator.pk, operator.pk, 2)
     assert len(password_changed_emails(OPERATOR)) == 1
     # The new password works over the API; the admin's own browser session is kept (Django's behaviour).
@@ -88,7 +90,7 @@ def test_a_wrong_old_password_in_the_admin_ends_nothing(
     operator.refresh_from_db()
     assert operator.check_password(PASSWORD) and operator.password_changed_at == changed_before
     assert api_accepts_access(api, tokens)
-    assert not SecurityEvent.objects.filter(kind=Kind.PASSWORD_CHANGED).exists()
+    assert not SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGED).exists()
     assert mail.outbox == []
 
 
@@ -114,12 +116,12 @@ def typed_password(monkeypatch):
 
 def test_changepassword_is_our_command():
     # Django runs the command of the first app in INSTALLED_APPS that has one: `accounts` must come before
-    # `django.contrib.auth`, or `manage.py changepassword` silently skips ending the sessions.
+    # `django.contrib.auth`, or `manage.py changepassword` finds users by the exact stored address only.
     assert get_commands()["changepassword"] == "accounts"
 
 
 def test_changepassword_ends_the_users_sessions_and_tells_them(
-        api, user, typed_password, django_capture_on_commit_callbacks, capsys):
+        api, user, typed_password, django_capture_on_commit_callbacks):
     sessions = [login(api), login(api)]
     changed_before = user.password_changed_at
 
@@ -129,10 +131,9 @@ def test_changepassword_ends_the_users_sessions_and_tells_them(
     user.refresh_from_db()
     assert user.check_password(NEW_PASSWORD) and user.password_changed_at > changed_before
     assert all(api_rejects(api, tokens) for tokens in sessions)
-    event = SecurityEvent.objects.get(kind=Kind.PASSWORD_CHANGED)
+    event = SecurityEvent.objects.get(kind=account_events.PASSWORD_CHANGED)
     assert (event.user_id, event.actor_id, event.details["sessions_ended"]) == (user.pk, None, 2)
     assert len(password_changed_emails(user.email)) == 1
-    assert "Ended 2 session(s) of alice@example.com." in capsys.readouterr().out
 
 
 def test_changepassword_leaves_other_users_alone(api, make_user, user, typed_password,
@@ -176,3 +177,41 @@ def test_a_system_check_refuses_accounts_after_django_auth(settings):
     apps = [app for app in settings.INSTALLED_APPS if app != "accounts"]
     settings.INSTALLED_APPS = [*apps, "accounts"]
     assert "accounts.E006" in {message.id for message in check_account_settings()}
+
+
+# --- anything else that saves a password --------------------------------------------------------------------
+def test_a_password_saved_from_a_shell_ends_every_session(api, user, django_capture_on_commit_callbacks):
+    sessions = [login(api), login(api)]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user.set_password(NEW_PASSWORD)
+        user.save()
+
+    assert all(api_rejects(api, tokens) for tokens in sessions)
+    event = SecurityEvent.objects.get(kind=account_events.PASSWORD_CHANGED)
+    assert (event.user_id, event.actor_id, event.details["how"], event.details["sessions_ended"]) == (
+        user.pk, None, "set", 2)
+    assert len(password_changed_emails(user.email)) == 1
+
+
+def test_disabling_password_login_from_a_shell_ends_every_session(api, user):
+    tokens = login(api)
+
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+
+    assert api_rejects(api, tokens)
+    assert User.objects.get(pk=user.pk).password_changed_at is not None
+
+
+def test_the_hash_upgrade_at_login_is_no_password_change(api, make_user):
+    """Django stores a rehashed password when a login finds an old hasher or parameters: nothing ends."""
+    make_user("old@example.com", password=None)
+    User.objects.filter(email="old@example.com").update(password=PBKDF2PasswordHasher().encode(PASSWORD, "salt1234"))
+    first = login(api, "old@example.com")
+
+    second = login(api, "old@example.com")  # the first login upgraded the hash to Argon2id
+
+    assert User.objects.get(email="old@example.com").password.startswith("argon2")
+    assert api_accepts_access(api, first) and api_accepts_access(api, second)
+    assert not SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGED).exists()

@@ -5,25 +5,24 @@ PASSWORD_MAX_LENGTH characters. That is observed by spying on the steps that do 
 (the blocklist's normalisation and repetition check, Django's similarity check, the hasher), not by timing.
 """
 import builtins
-import itertools
 from collections import defaultdict
+import itertools
 
-import pytest
 from django.contrib.auth import password_validation as django_password_validation
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+import pytest
 
 from accounts import password_validation
 from accounts.conf import app_settings
 from accounts.hashers import Argon2idPasswordHasher
 from accounts.models import User
-from accounts.password_validation import (PasswordBlocklistValidator, UserAttributeSimilarityValidator,
-                                          _repeated_unit)
+from accounts.password_validation import PasswordBlocklistValidator, UserAttributeSimilarityValidator, _repeated_unit
 from accounts.tokens import make_link_token, password_reset_tokens
-from sessions_app.tests.fixtures import PASSWORD, _fresh_cache, bearer, login  # noqa: F401  (autouse fixture)
+from authcore.testing import PASSWORD, bearer, login
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +72,7 @@ def large_bodies(settings):
     would stop two such fields, and the API's MAX_JSON_BODY_BYTES (64 KiB) any one, before they get
     there; the password cap must hold whatever a host project sets those to."""
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
-    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "MAX_JSON_BODY_BYTES": 8 * 1024 * 1024}
+    settings.AUTHCORE = {**settings.AUTHCORE, "MAX_JSON_BODY_BYTES": 8 * 1024 * 1024}
 
 
 def longest(work) -> int:

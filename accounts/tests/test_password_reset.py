@@ -1,17 +1,19 @@
 """Password reset: request, the emailed token, confirm; sessions end, nobody is logged in."""
 from datetime import timedelta
 
-import pytest
-import time_machine
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import transaction
 from django.utils import timezone
+import pytest
+import time_machine
 
+from accounts import events as account_events
 from accounts import services
 from accounts.tokens import make_link_token, password_reset_tokens
-from sessions_app.models import SecurityEvent, Session
-from sessions_app.tests.fixtures import PASSWORD, bearer, login
+from authcore.models import SecurityEvent
+from authcore.testing import PASSWORD, bearer, login
+from sessions_app.models import Session
 
 from .helpers import emails_to, link_in, only_email_to, token_in
 
@@ -43,7 +45,7 @@ def test_request_answers_the_same_for_every_address(api, user, make_user):
     assert len({(a.status_code, a.content) for a in answers}) == 1
     assert [m.to for m in mail.outbox] == [["alice@example.com"], ["alice@example.com"]]
     # The same work for a known and an unknown address: one audit row each.
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.PASSWORD_RESET_REQUESTED).count() == 4
+    assert SecurityEvent.objects.filter(kind=account_events.PASSWORD_RESET_REQUESTED).count() == 4
 
 
 def test_reset_email(api, user):
@@ -80,13 +82,13 @@ def test_confirm_sets_the_password_ends_every_session_and_logs_nobody_in(api, us
     assert response.status_code == 200
     assert set(response.json()) == {"detail"}  # no tokens
     assert not Session.objects.alive().exists()
-    assert set(Session.objects.values_list("revoke_reason", flat=True)) == {Session.RevokeReason.PASSWORD_RESET}
+    assert set(Session.objects.values_list("revoke_reason", flat=True)) == {account_events.PASSWORD_RESET_REASON}
     for old in (first, second):
         assert api.post("/api/auth/refresh/", {"refresh": old["refresh"]}).status_code == 401
         assert api.get("/api/auth/me/", **bearer(old["access"])).status_code == 401
     assert api.post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD}).status_code == 401
     assert login(api, password=NEW)["access"]
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.PASSWORD_RESET, user=user).count() == 1
+    assert SecurityEvent.objects.filter(kind=account_events.PASSWORD_RESET, user=user).count() == 1
 
 
 def test_confirm_sends_the_password_changed_notice(api, user):
@@ -153,7 +155,7 @@ def test_reset_proves_the_address_so_an_unverified_account_can_log_in(api, make_
 def test_admin_sends_a_reset_email(api, user, make_user):
     admin = make_user(email="admin@example.com", is_staff=True)
     services.send_password_reset_email(user=user, actor=admin)
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.PASSWORD_RESET_REQUESTED)
+    event = SecurityEvent.objects.get(kind=account_events.PASSWORD_RESET_REQUESTED)
     assert (event.user, event.actor) == (user, admin)
     assert confirm(api, token_in(only_email_to("alice@example.com").body)).status_code == 200
 

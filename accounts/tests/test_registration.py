@@ -1,13 +1,15 @@
 """Registration: POST /api/auth/register/ and accounts.services.register."""
-import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import transaction
+import pytest
 
+from accounts import events as account_events
 from accounts import services
-from sessions_app.models import SecurityEvent, Session
-from sessions_app.requestmeta import ClientInfo
-from sessions_app.tests.fixtures import PASSWORD
+from authcore.models import SecurityEvent
+from authcore.requestmeta import ClientInfo
+from authcore.testing import PASSWORD
+from sessions_app.models import Session
 
 from .helpers import emails_to, only_email_to, token_in
 
@@ -25,7 +27,7 @@ def test_register_creates_an_unverified_account_and_emails_a_link(register_user)
     user = User.objects.get()
     assert (user.email, user.name, user.email_verified) == ("New@example.com", "Nina", False)
     assert user.check_password(NEW_PASSWORD)
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.USER_REGISTERED, user=user).count() == 1
+    assert SecurityEvent.objects.filter(kind=account_events.USER_REGISTERED, user=user).count() == 1
     message = only_email_to("New@example.com")
     assert message.subject == "Verify your email address for Auth Service"
     assert "/accounts/verify-email/" in message.body

@@ -1,35 +1,7 @@
-"""OpenAPI (drf-spectacular) description of the authentication scheme and of the input fields' rules."""
+"""OpenAPI (drf-spectacular) description of the authentication scheme."""
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
-from drf_spectacular.extensions import OpenApiSerializerExtension
-from drf_spectacular.plumbing import force_instance
-
-from .serializers import DocumentedInputField
 
 
 class SessionJWTScheme(SimpleJWTScheme):
     target_class = "sessions_app.authentication.SessionJWTAuthentication"
     name = "jwtAuth"
-
-
-class RequestSerializerExtension(OpenApiSerializerExtension):
-    """Lays each DocumentedInputField's `schema_constraints()` over drf-spectacular's mapping of the body."""
-
-    target_class = "sessions_app.api.serializers.RequestSerializer"
-    match_subclasses = True
-
-    def map_serializer(self, auto_schema, direction):
-        schema = auto_schema._map_serializer(self.target, direction, bypass_extensions=True)
-        if direction != "request":
-            return schema
-        properties = schema.get("properties", {})
-        for name, field in force_instance(self.target).fields.items():
-            if name in properties and isinstance(field, DocumentedInputField):
-                properties[name] = with_constraints(properties[name], field.schema_constraints())
-        return schema
-
-
-def with_constraints(field_schema: dict, constraints: dict) -> dict:
-    constraints = dict(constraints)
-    rules = constraints.pop("description", "")
-    description = " ".join(text for text in (field_schema.get("description", ""), rules) if text)
-    return {**field_schema, **constraints, **({"description": description} if description else {})}

@@ -1,78 +1,12 @@
-from drf_spectacular.utils import OpenApiResponse
+"""The sessions API's request and response bodies."""
 from rest_framework import serializers
 
-from ..errors import ERROR_CODE_CHOICES, ERRORS, FIELD_ERROR_CODES
+from authcore.api.serializers import RequestSerializer, StrictCharField
+
 from ..services import IssuedTokens
 from ..tokens import REFRESH_TOKEN_MAX_LENGTH
 
-
-# --- the error envelope -------------------------------------------------------------------------------
-class FieldErrorSerializer(serializers.Serializer):
-    field = serializers.CharField(allow_null=True, help_text="The input field, or null for the whole body.")
-    code = serializers.CharField(help_text="One of: " + ", ".join(FIELD_ERROR_CODES))
-    message = serializers.CharField()
-
-
-class ErrorSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    code = serializers.ChoiceField(choices=ERROR_CODE_CHOICES)
-    errors = FieldErrorSerializer(many=True, required=False, help_text="Only on 400 `invalid`.")
-
-
-def error_responses(*codes: str) -> dict[int, OpenApiResponse]:
-    """OpenAPI responses for the given error codes, grouped by HTTP status. A rate-limited endpoint can also
-    answer 503 while the rate-limit cache is unreachable (sessions_app.ratelimit)."""
-    if "rate_limited" in codes and "service_unavailable" not in codes:
-        codes = (*codes, "service_unavailable")
-    by_status: dict[int, list[str]] = {}
-    for code in codes:
-        by_status.setdefault(ERRORS[code].status, []).append(code)
-    return {
-        status: OpenApiResponse(ErrorSerializer, description="Error codes: " + ", ".join(f"`{c}`" for c in status_codes))
-        for status, status_codes in by_status.items()
-    }
-
-
-COMMON_ERRORS = ("parse_error", "invalid", "request_too_large", "unsupported_media_type", "method_not_allowed",
-                 "not_acceptable", "server_error")
 AUTHENTICATED_ERRORS = ("not_authenticated", "token_not_valid")
-
-
-# --- requests and responses ----------------------------------------------------------------------------
-# Every DRF string field refuses NUL characters (PostgreSQL cannot store them) and unpaired UTF-16 surrogates
-# such as "\ud800" (no UTF-8 encoding exists for them), with 400 `invalid`. The schema says so: a pattern for
-# NUL and a sentence for surrogates, because JSON Schema regex engines cannot name surrogates (they are not
-# Unicode scalar values; Rust-based validators refuse such a pattern outright).
-NO_NUL_PATTERN = r"^[^\u0000]*$"
-TEXT_RULES = "Must not contain NUL (U+0000) or an unpaired surrogate (U+D800 to U+DFFF)."
-
-
-class DocumentedInputField:
-    """A request field that states in the OpenAPI schema every rule it enforces, in `schema_constraints()`:
-    JSON Schema keywords (and a `description` sentence) that sessions_app.api.schema lays over what
-    drf-spectacular derives from the field. Computed at each schema generation from the objects that
-    enforce the rules (settings, validators), so the schema follows a changed setting."""
-
-    def schema_constraints(self) -> dict:
-        return {"pattern": NO_NUL_PATTERN, "description": TEXT_RULES}
-
-
-# A request body: its schema carries the `schema_constraints()` of its DocumentedInputFields. They are applied
-# per serializer, after drf-spectacular's own field mapping, whose non-blank `minLength: 1` would otherwise
-# overwrite a field's real minimum. (A comment, not a docstring: drf-spectacular would publish a docstring as
-# the description of every request body.)
-class RequestSerializer(serializers.Serializer):
-    pass
-
-
-class StrictCharField(DocumentedInputField, serializers.CharField):
-    """A CharField that takes only JSON strings. DRF's CharField turns numbers into strings (123 -> "123"),
-    so a wrongly typed credential would otherwise be processed as if the client had sent text."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class RefreshTokenField(StrictCharField):

@@ -1,67 +1,40 @@
 """REST endpoints for sessions: refresh, logout, logout-all, list and end sessions."""
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import JSONRenderer
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
+
+from authcore.api.serializers import COMMON_ERRORS, error_responses
+from authcore.api.views import JSONAPIView, PublicJSONAPIView
+from authcore.errors import ServiceError
+from authcore.ratelimit import enforce_rate_limit
+from authcore.requestmeta import client_info
 
 from .. import selectors, services
 from ..authentication import SessionJWTAuthentication
-from ..errors import ServiceError
+from ..limits import REFRESH
 from ..models import Session
-from ..ratelimit import enforce_rate_limit
-from ..requestmeta import client_info
-from .errors import api_exception_handler
-from .parsers import BoundedJSONParser
 from .serializers import (
     AUTHENTICATED_ERRORS,
-    COMMON_ERRORS,
     RefreshRequestSerializer,
     RevokedCountSerializer,
     SessionSerializer,
     TokenPairSerializer,
-    error_responses,
     token_pair_data,
 )
 
 
-class AuthAPIView(APIView):
-    """Base for every endpoint of the auth API: JSON in and out, JWT + live-session authentication,
-    one error envelope, and `Cache-Control: no-store` (tokens and account data must never be cached)."""
+class AuthAPIView(JSONAPIView):
+    """An endpoint for a signed-in caller: JWT + live-session authentication (SessionJWTAuthentication)."""
 
     authentication_classes = [SessionJWTAuthentication]
     permission_classes = [IsAuthenticated]
-    parser_classes = [BoundedJSONParser]
-    renderer_classes = [JSONRenderer]
-    throttle_classes: list = []
-
-    def get_exception_handler(self):
-        return api_exception_handler
-
-    def finalize_response(self, request, response, *args, **kwargs):
-        response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "no-store"
-        response["Pragma"] = "no-cache"
-        return response
-
-    def validated(self, serializer_class, **kwargs) -> dict:
-        serializer = serializer_class(data=self.request.data, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
 
     def current_session_id(self):
         return self.request.auth.get("sid") if self.request.auth is not None else None
 
 
-class PublicAuthAPIView(AuthAPIView):
-    """Endpoints that take their credential in the body (a refresh token, a password) and need no Bearer."""
-
-    authentication_classes: list = []
-    permission_classes = [AllowAny]
-
-
-class RefreshView(PublicAuthAPIView):
+class RefreshView(PublicJSONAPIView):
     @extend_schema(
         request=RefreshRequestSerializer,
         responses={200: TokenPairSerializer, **error_responses("token_not_valid", "refresh_token_reused",
@@ -72,13 +45,13 @@ class RefreshView(PublicAuthAPIView):
         tags=["sessions"],
     )
     def post(self, request):
-        enforce_rate_limit(request, scope="refresh")
+        enforce_rate_limit(scope=REFRESH, client=client_info(request))
         data = self.validated(RefreshRequestSerializer)
         tokens = services.rotate_refresh_token(raw_refresh=data["refresh"], client=client_info(request))
         return Response(token_pair_data(tokens))
 
 
-class LogoutView(PublicAuthAPIView):
+class LogoutView(PublicJSONAPIView):
     @extend_schema(
         request=RefreshRequestSerializer,
         responses={204: OpenApiResponse(description="The session is ended (also when it already was)."),

@@ -1,23 +1,18 @@
-"""Helpers for the session-core tests (pytest fixtures live in fixtures.py).
+"""Helpers for the session tests (the shared fixtures are in the root conftest.py).
 
 Most tests open sessions with `open_session` (the service the login view calls) instead of logging in over
 the API: the API login costs an Argon2 hash (~30 ms), and only the login tests need to pay for it.
 """
 import hashlib
-import threading
-from collections.abc import Callable
 
-import jwt
 from django.conf import settings
-from django.db import connection
+import jwt
 from rest_framework.test import APIClient
 
+from authcore.requestmeta import ClientInfo
+from authcore.testing import bearer
 from sessions_app import services
-from sessions_app.errors import ERRORS
 from sessions_app.models import RefreshToken, Session
-from sessions_app.requestmeta import ClientInfo
-
-from .fixtures import bearer
 
 CHROME_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
@@ -69,40 +64,3 @@ def live_tokens(session_id) -> list[RefreshToken]:
 
 def session(session_id) -> Session:
     return Session.objects.get(pk=session_id)
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    """The response is the error envelope {detail, code} with this status and code."""
-    assert response.status_code == status, response.content
-    body = response.json()
-    assert body["code"] == code, body
-    assert ERRORS[code].status == status
-    assert isinstance(body["detail"], str) and body["detail"]
-    return body
-
-
-def run_at_once(count: int, work: Callable[[int], object]) -> list:
-    """Run `work(i)` in `count` real threads released together by a barrier; returns the results in order.
-
-    Each thread opens its own database connection before the barrier (so connecting does not spread the
-    threads out) and closes it at the end. An exception in a thread is returned as its result."""
-    barrier = threading.Barrier(count)
-    results: list = [None] * count
-
-    def target(index: int) -> None:
-        try:
-            connection.ensure_connection()
-            barrier.wait(timeout=60)
-            results[index] = work(index)
-        except BaseException as error:  # noqa: BLE001 - reported to the test, which fails on it
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=target, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    return results

@@ -2,16 +2,18 @@
 leeway, one algorithm, iss and aud checked, only access-type tokens authenticate, and every 401 is the
 `token_not_valid` envelope with a WWW-Authenticate challenge."""
 import base64
+from datetime import UTC, datetime
 import json
 import warnings
-from datetime import UTC, datetime
 
+from django.conf import settings
 import jwt
 import pytest
 import time_machine
-from django.conf import settings
 
-from .helpers import assert_error, claims, me, open_session, sign
+from authcore.testing import assert_error
+
+from .helpers import claims, me, open_session, sign
 
 pytestmark = pytest.mark.django_db
 

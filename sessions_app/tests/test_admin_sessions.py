@@ -2,7 +2,6 @@
 from datetime import timedelta
 import hashlib
 
-import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.db import connection
@@ -10,10 +9,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+import pytest
 
+from authcore.models import SecurityEvent
+from authcore.testing import bearer, login
+from sessions_app import events as session_events
 from sessions_app.admin import SessionAdmin
-from sessions_app.models import SecurityEvent, Session
-from sessions_app.tests.fixtures import _fresh_cache, bearer, login  # noqa: F401  (conftest's `import *` skips _fresh_cache)
+from sessions_app.models import Session
 
 pytestmark = pytest.mark.django_db
 
@@ -112,7 +114,7 @@ def test_end_selected_sessions_revokes_them_and_the_api_rejects_their_tokens(adm
     assert "Ended 2 sessions." in messages_of(response)
     ended = Session.objects.filter(pk__in=[first["session_id"], second["session_id"]])
     assert {(s.state, s.revoke_reason) for s in ended} == {("revoked", "ended_by_admin")}
-    events = SecurityEvent.objects.filter(kind=SecurityEvent.Kind.SESSION_REVOKED)
+    events = SecurityEvent.objects.filter(kind=session_events.SESSION_REVOKED)
     assert {(str(e.session_id), e.actor_id, e.details["reason"]) for e in events} == {
         (first["session_id"], admin_user.pk, "ended_by_admin"),
         (second["session_id"], admin_user.pk, "ended_by_admin"),
@@ -156,7 +158,7 @@ def test_end_view_post_ends_the_session_and_returns_to_next(admin_client, admin_
     assert "Ended 1 session." in messages_of(response)
     session.refresh_from_db()
     assert (session.state, session.revoke_reason) == ("revoked", "ended_by_admin")
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.SESSION_REVOKED)
+    event = SecurityEvent.objects.get(kind=session_events.SESSION_REVOKED)
     assert (event.actor_id, event.user_id, str(event.session_id)) == (admin_user.pk, user.pk, tokens["session_id"])
     assert api_rejects(api, tokens)
 
@@ -248,7 +250,7 @@ def test_staff_with_view_permission_only_cannot_end_sessions(make_user, user):
     assert session.state == "active"
 
 
-@pytest.mark.parametrize("path", [CHANGELIST, "/admin/sessions_app/securityevent/"])
+@pytest.mark.parametrize("path", [CHANGELIST, "/admin/authcore/securityevent/"])
 def test_non_staff_are_sent_to_the_login_page(client, user, path):
     client.force_login(user)
 
@@ -297,8 +299,8 @@ def test_no_refresh_token_or_hash_in_any_admin_page(admin_client, api, user):
         reverse("admin:accounts_user_changelist"),
         reverse("admin:accounts_user_change", args=[user.pk]),
         reverse("admin:auth_user_password_change", args=[user.pk]),
-        reverse("admin:sessions_app_securityevent_changelist"),
-        reverse("admin:sessions_app_securityevent_change", args=[event.pk]),
+        reverse("admin:authcore_securityevent_changelist"),
+        reverse("admin:authcore_securityevent_change", args=[event.pk]),
     ]
 
     for path in pages:

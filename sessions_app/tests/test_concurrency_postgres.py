@@ -7,12 +7,15 @@ from datetime import timedelta
 import pytest
 from rest_framework.test import APIClient
 
+from authcore.errors import ServiceError
+from authcore.models import SecurityEvent
+from authcore.requestmeta import ClientInfo
+from authcore.testing import run_at_once
+from sessions_app import events as session_events
 from sessions_app import services
-from sessions_app.errors import ServiceError
-from sessions_app.models import RefreshToken, SecurityEvent, Session
-from sessions_app.requestmeta import ClientInfo
+from sessions_app.models import RefreshToken, Session
 
-from .helpers import live_tokens, open_session, run_at_once, sha256
+from .helpers import live_tokens, open_session, sha256
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -61,7 +64,7 @@ def test_strict_concurrent_refresh_has_one_winner_and_ends_the_family(make_user,
     assert RefreshToken.objects.filter(session=family).count() == 2
     assert family.revoked_at is not None and family.revoke_reason == Session.RevokeReason.TOKEN_REUSED
     assert live_tokens(family.id) == []
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.TOKEN_REUSE, session_id=family.id).exists()
+    assert SecurityEvent.objects.filter(kind=session_events.TOKEN_REUSE, session_id=family.id).exists()
     with pytest.raises(ServiceError):
         services.rotate_refresh_token(raw_refresh=winners[0], client=ClientInfo())
 

@@ -1,11 +1,13 @@
 """POST /api/auth/logout-others/: the caller ends every other live session of their own; theirs goes on."""
 import pytest
 
-from sessions_app.models import SecurityEvent, Session
+from authcore.models import SecurityEvent
+from authcore.testing import assert_error, bearer
+from sessions_app import events as session_events
+from sessions_app.models import Session
 from sessions_app.services import end_session
 
-from .fixtures import bearer
-from .helpers import assert_error, me, open_session, refresh, session
+from .helpers import me, open_session, refresh, session
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +55,7 @@ def test_alone_it_revokes_nothing(api, alice):
 
     assert logout_others(api, current.access).json() == {"revoked": 0}
     assert me(api, current.access).status_code == 200
-    assert not SecurityEvent.objects.filter(kind=SecurityEvent.Kind.SESSION_REVOKED).exists()
+    assert not SecurityEvent.objects.filter(kind=session_events.SESSION_REVOKED).exists()
 
 
 def test_leaves_other_users_sessions_alone(api, alice, make_user):
@@ -76,7 +78,7 @@ def test_is_audited_once_for_the_user(api, alice):
 
     logout_others(api, current.access)
 
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.SESSION_REVOKED)
+    event = SecurityEvent.objects.get(kind=session_events.SESSION_REVOKED)
     assert (event.user_id, event.details["count"]) == (alice.pk, 2)
 
 

@@ -1,15 +1,16 @@
 """`manage.py purge_sessions` deletes dead sessions (revoked, past the absolute lifetime, idle too long)
 with their refresh tokens, in bounded batches; live sessions and the security events survive."""
-import io
 from datetime import UTC, datetime, timedelta
+import io
 
-import pytest
-import time_machine
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+import pytest
+import time_machine
 
-from sessions_app.models import RefreshToken, SecurityEvent, Session
+from authcore.models import SecurityEvent
+from sessions_app.models import RefreshToken, Session
 from sessions_app.services import end_session
 
 from .helpers import open_session, refresh

@@ -5,7 +5,8 @@ request (SECURITY.md 19), and a refresh stays within 4 statements (the compare-a
 SAVEPOINTs. (Django also logs BEGIN and COMMIT; a refresh on the happy path needs neither.)"""
 import pytest
 
-from .fixtures import bearer
+from authcore.testing import bearer
+
 from .helpers import open_session, refresh
 
 

@@ -4,10 +4,11 @@ import re
 
 import pytest
 
+from authcore.testing import assert_error
 from sessions_app.models import RefreshToken
 from sessions_app.tokens import new_refresh_token
 
-from .helpers import assert_error, claims, me, open_session, refresh, session, sha256
+from .helpers import claims, me, open_session, refresh, session, sha256
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def test_every_use_rotates_and_spends_the_presented_token(api, tokens):
     # The family's history: one row per token, each pointing at the token it replaced.
     rows = {row.token_hash: row for row in RefreshToken.objects.filter(session=tokens.session.id)}
     assert set(rows) == {sha256(raw) for raw in issued}
-    for parent, child in zip(issued, issued[1:]):
+    for parent, child in zip(issued, issued[1:], strict=False):
         assert rows[sha256(child)].parent_id == rows[sha256(parent)].pk
     assert session(tokens.session.id).current_token_hash == sha256(current)
     # The presented token is spent: using it again is a replay.

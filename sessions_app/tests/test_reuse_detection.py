@@ -5,11 +5,13 @@ from datetime import timedelta
 
 import pytest
 
+from authcore.models import SecurityEvent
+from authcore.testing import CLOCK_START, PASSWORD, assert_error, bearer
+from sessions_app import events as session_events
 from sessions_app.conf import app_settings
-from sessions_app.models import SecurityEvent, Session
+from sessions_app.models import Session
 
-from .fixtures import CLOCK_START, PASSWORD, bearer
-from .helpers import assert_error, live_tokens, me, open_session, refresh, rotate, session, sha256
+from .helpers import live_tokens, me, open_session, refresh, rotate, session, sha256
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +36,7 @@ def assert_family_ended(api, tokens, *later_pairs) -> None:
 
 
 def test_grace_is_strict_by_default():
-    assert app_settings.REFRESH_REUSE_GRACE == timedelta(0)
+    assert timedelta(0) == app_settings.REFRESH_REUSE_GRACE
 
 
 def test_replaying_a_rotated_token_ends_the_family_and_is_recorded(api, alice, clock):
@@ -49,7 +51,7 @@ def test_replaying_a_rotated_token_ends_the_family_and_is_recorded(api, alice, c
     assert_family_ended(api, tokens, child)
     # The family's current refresh token died with it.
     assert_error(refresh(api, child["refresh"]), 401, "token_not_valid")
-    event = SecurityEvent.objects.get(kind=SecurityEvent.Kind.TOKEN_REUSE)
+    event = SecurityEvent.objects.get(kind=session_events.TOKEN_REUSE)
     assert event.user == alice
     assert event.session_id == tokens.session.id
     assert event.ip_address == "198.51.100.66" and event.user_agent == "curl/8.0"
@@ -63,7 +65,7 @@ def test_replaying_again_after_the_family_ended_still_says_reused(api, alice):
     rotate(api, tokens.refresh)
     assert_error(refresh(api, tokens.refresh), 401, "refresh_token_reused")
     assert_error(refresh(api, tokens.refresh), 401, "refresh_token_reused")
-    assert SecurityEvent.objects.filter(kind=SecurityEvent.Kind.TOKEN_REUSE).count() == 1
+    assert SecurityEvent.objects.filter(kind=session_events.TOKEN_REUSE).count() == 1
 
 
 def test_grace_lets_the_immediate_parent_be_replayed_once_more(api, alice, clock, grace):

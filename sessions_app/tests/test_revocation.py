@@ -1,12 +1,12 @@
 """Immediate revocation (SECURITY.md 19): whatever ends a session makes its access tokens fail on the very
 next request, not when they expire, and sessions that did not end keep working."""
-import pytest
 from django.contrib.auth import get_user_model
+import pytest
 
 from accounts.services import deactivate_user
+from authcore.testing import PASSWORD, assert_error, bearer
 
-from .fixtures import PASSWORD, bearer
-from .helpers import assert_error, me, open_session, refresh
+from .helpers import me, open_session, refresh
 
 pytestmark = pytest.mark.django_db
 

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 
+from authcore.testing import CLOCK_START, assert_error
 from sessions_app.conf import app_settings
 
-from .fixtures import CLOCK_START
-from .helpers import assert_error, me, open_session, refresh, rotate, session
+from .helpers import me, open_session, refresh, rotate, session
 
 pytestmark = pytest.mark.django_db
 
@@ -16,8 +16,8 @@ SECOND = timedelta(seconds=1)
 
 
 def test_defaults_are_30_days_absolute_and_7_days_idle():
-    assert app_settings.ABSOLUTE_LIFETIME == timedelta(days=30)
-    assert app_settings.IDLE_TIMEOUT == timedelta(days=7)
+    assert timedelta(days=30) == app_settings.ABSOLUTE_LIFETIME
+    assert timedelta(days=7) == app_settings.IDLE_TIMEOUT
 
 
 def test_rotation_never_extends_the_absolute_lifetime(api, alice, clock):

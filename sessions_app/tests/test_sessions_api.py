@@ -2,15 +2,15 @@
 response, and in particular every token response, carries Cache-Control: no-store (SECURITY.md 25)."""
 import uuid
 
-import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+import pytest
 
+from authcore.requestmeta import ClientInfo
+from authcore.testing import PASSWORD, assert_error, bearer, login
 from sessions_app.models import Session
-from sessions_app.requestmeta import ClientInfo
 from sessions_app.services import end_session
 
-from .fixtures import PASSWORD, bearer, login
-from .helpers import CHROME_UA, assert_error, me, open_session, refresh, session
+from .helpers import CHROME_UA, me, open_session, refresh, session
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +70,8 @@ def test_login_records_the_client_ip_and_user_agent(api, make_user):
     pair = login(api, "alice@example.com", PASSWORD, REMOTE_ADDR="192.0.2.55", HTTP_USER_AGENT=FIREFOX_UA)
     (entry,) = list_sessions(api, pair["access"])
     assert entry["id"] == pair["session_id"]
-    assert (entry["ip_address"], entry["user_agent"], entry["device"]) == ("192.0.2.55", FIREFOX_UA, "Firefox on Mac OS X")
+    assert (entry["ip_address"], entry["user_agent"], entry["device"]) == (
+        "192.0.2.55", FIREFOX_UA, "Firefox on Mac OS X")
 
 
 def test_ending_another_session_of_ones_own(api, alice):

@@ -2,13 +2,13 @@
 token (and no access token) appears anywhere in the database, whichever way it is read."""
 import io
 
-import pytest
 from django.core.management import call_command
 from django.db import connection
+import pytest
 
+from authcore.testing import login
 from sessions_app.models import RefreshToken, Session
 
-from .fixtures import login
 from .helpers import refresh, sha256
 
 pytestmark = pytest.mark.django_db

@@ -13,12 +13,12 @@ import sys
 import threading
 import time
 
-import pytest
 from django.test import Client
+import pytest
 from rest_framework.test import APIClient
 
-from .fixtures import PASSWORD
-from .helpers import assert_error, open_session, refresh
+from authcore.testing import PASSWORD, assert_error
+from sessions_app.tests.helpers import open_session, refresh
 
 pytestmark = pytest.mark.django_db
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -137,7 +137,7 @@ def test_change_password_fails_closed(api, alice, redis_server):
 
 
 def test_a_scope_can_be_switched_to_fail_open(api, user, redis_server, settings):
-    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "RATE_LIMIT_FAIL_OPEN": ("login",)}
+    settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMIT_FAIL_OPEN": ("login",)}
     redis_server.stop()
     assert log_in(api).status_code == 200
 

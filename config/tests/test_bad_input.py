@@ -6,14 +6,13 @@ import io
 import json
 import uuid
 
-import pytest
 from drf_spectacular.generators import SchemaGenerator
+import pytest
 
-from sessions_app.conf import app_settings
-from sessions_app.errors import ERRORS
-
-from .fixtures import bearer
-from .helpers import assert_error, open_session
+from authcore.conf import app_settings
+from authcore.errors import ERRORS
+from authcore.testing import assert_error, bearer
+from sessions_app.tests.helpers import open_session
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +209,7 @@ def test_body_at_the_limit_is_parsed(send):
 
 
 def test_limit_is_configurable(send, settings):
-    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "MAX_JSON_BODY_BYTES": 100}
+    settings.AUTHCORE = {**settings.AUTHCORE, "MAX_JSON_BODY_BYTES": 100}
     assert_error(send("post", "/api/auth/refresh/", json.dumps({"refresh": "y" * 101}).encode()), 413,
                  "request_too_large")
 
@@ -309,7 +308,7 @@ def test_djangos_own_body_cap_is_413_not_500():
     DATA_UPLOAD_MAX_MEMORY_SIZE goes through the same handler."""
     from django.core.exceptions import RequestDataTooBig
 
-    from sessions_app.api.errors import api_exception_handler
+    from authcore.api.errors import api_exception_handler
 
     response = api_exception_handler(RequestDataTooBig("too big"), {})
     assert response.status_code == 413

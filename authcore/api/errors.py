@@ -7,24 +7,9 @@ from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
-from ..errors import ERRORS, ServiceError, error_body
+from ..errors import DRF_CODE_ALIASES, ERRORS, ServiceError, error_body
 
 logger = logging.getLogger(__name__)
-
-# DRF's own exception codes mapped onto ours.
-DRF_CODES = {
-    "not_authenticated": "not_authenticated",
-    "authentication_failed": "token_not_valid",
-    "token_not_valid": "token_not_valid",
-    "permission_denied": "permission_denied",
-    "not_found": "not_found",
-    "method_not_allowed": "method_not_allowed",
-    "not_acceptable": "not_acceptable",
-    "unsupported_media_type": "unsupported_media_type",
-    "parse_error": "parse_error",
-    "throttled": "rate_limited",
-}
-
 
 def _field_errors(detail, field: str | None = None) -> list[dict]:
     """Flatten DRF's nested ValidationError detail into [{"field", "code", "message"}]."""
@@ -61,9 +46,10 @@ def api_exception_handler(exc, context):
         return error_response("permission_denied")
     if isinstance(exc, exceptions.APIException):
         raw_code = exc.detail.get("code") if isinstance(exc.detail, dict) else getattr(exc.detail, "code", None)
-        code = DRF_CODES.get(str(raw_code), None) or DRF_CODES.get(exc.default_code, "server_error")
+        # DRF's own codes mapped onto ours (each app adds its aliases with authcore.errors.register_errors).
+        code = DRF_CODE_ALIASES.get(str(raw_code)) or DRF_CODE_ALIASES.get(exc.default_code, "server_error")
         response = error_response(code)
-        if code == "not_authenticated" or code == "token_not_valid":
+        if response.status_code == 401:
             # Keep the WWW-Authenticate challenge DRF would have sent with its 401.
             authenticate_header = context["view"].get_authenticate_header(context["request"])
             if authenticate_header:

@@ -1,6 +1,10 @@
 """Who is on the other end of a request: client IP (proxy-aware) and user agent."""
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 import ipaddress
+from typing import Any
 
 from .conf import app_settings
 
@@ -30,8 +34,35 @@ def client_ip(request) -> str | None:
 
 
 def ratelimit_client_ip(request) -> str:
-    """django-ratelimit's IP source (settings.RATELIMIT_IP_META_KEY), so limits see the same client IP."""
+    """django-ratelimit's IP source (settings.RATELIMIT_IP_META_KEY), so its decorators, if a host project
+    uses them, see the same client IP as our limits."""
     return client_ip(request) or "0.0.0.0"
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who is acting on someone else's behalf (an operator in the admin), and from where."""
+
+    actor: Any
+    client: ClientInfo
+
+
+_operator: ContextVar[Operator | None] = ContextVar("acting_operator", default=None)
+
+
+@contextmanager
+def operator_acting(actor, client: ClientInfo) -> Iterator[None]:
+    """Within this block, changes that happen as side effects of a save (a model hook, say) can name the
+    operator who caused them in the audit log; see `acting_operator`."""
+    token = _operator.set(Operator(actor=actor, client=client))
+    try:
+        yield
+    finally:
+        _operator.reset(token)
+
+
+def acting_operator() -> Operator | None:
+    return _operator.get()
 
 
 def client_info(request) -> ClientInfo:

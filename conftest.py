@@ -1,20 +1,16 @@
-"""Fixtures shared by both apps' test suites (imported by each tests/conftest.py)."""
+"""Fixtures every app's tests share. Importable helpers and constants are in authcore/testing.py."""
 import os
 import shutil
-from datetime import UTC, datetime
 
-import pytest
-import time_machine
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+import pytest
 from rest_framework.test import APIClient
+import time_machine
 
-PASSWORD = "correct horse battery staple"
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
+from authcore.testing import CHROMIUM, CHROMIUM_ARGS, CLOCK_START, PASSWORD
 
 
 def pytest_collection_modifyitems(config, items):
@@ -66,7 +62,7 @@ def alice(make_user):
 @pytest.fixture
 def sessions(alice):
     """Two sessions of alice (say, a phone and a laptop), opened as a login opens them."""
-    from .helpers import open_session  # helpers imports this module
+    from sessions_app.tests.helpers import open_session
 
     return open_session(alice), open_session(alice)
 
@@ -74,12 +70,9 @@ def sessions(alice):
 @pytest.fixture
 def bystander(make_user):
     """Another user's session, which nothing in a test about alice may touch."""
-    from .helpers import open_session
+    from sessions_app.tests.helpers import open_session
 
     return open_session(make_user("bob@example.com", password=None))
-
-
-CLOCK_START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -87,16 +80,6 @@ def clock():
     """Time stands still at CLOCK_START until the test moves it (clock.move_to / clock.shift)."""
     with time_machine.travel(CLOCK_START, tick=False) as traveller:
         yield traveller
-
-
-def login(client: APIClient, email: str = "alice@example.com", password: str = PASSWORD, **extra) -> dict:
-    response = client.post("/api/auth/login/", {"email": email, "password": password}, **extra)
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def bearer(access: str) -> dict:
-    return {"HTTP_AUTHORIZATION": f"Bearer {access}"}
 
 
 @pytest.fixture(scope="session")

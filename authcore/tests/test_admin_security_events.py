@@ -1,21 +1,23 @@
 """The security-event admin: a read-only audit log with filters, search and the acting operator."""
 from datetime import timedelta
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+import pytest
 
-from sessions_app.models import SecurityEvent, Session
+from accounts import events as account_events
+from authcore.models import SecurityEvent
+from sessions_app import events as session_events
+from sessions_app.models import Session
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = reverse("admin:sessions_app_securityevent_changelist")
-Kind = SecurityEvent.Kind
+CHANGELIST = reverse("admin:authcore_securityevent_changelist")
 
 
-def event(kind=Kind.LOGIN_FAIL, **fields) -> SecurityEvent:
+def event(kind=account_events.LOGIN_FAIL, **fields) -> SecurityEvent:
     return SecurityEvent.objects.create(kind=kind, **fields)
 
 
@@ -25,25 +27,26 @@ def listed(response) -> list[int]:
 
 def test_events_cannot_be_added_changed_or_deleted(admin_client, user):
     recorded = event(user=user, ip_address="203.0.113.9")
-    change = reverse("admin:sessions_app_securityevent_change", args=[recorded.pk])
+    change = reverse("admin:authcore_securityevent_change", args=[recorded.pk])
 
-    assert admin_client.get(reverse("admin:sessions_app_securityevent_add")).status_code == 403
-    assert admin_client.post(change, {"kind": Kind.LOGIN_SUCCESS, "details": "{}"}).status_code == 403
-    assert admin_client.post(reverse("admin:sessions_app_securityevent_delete", args=[recorded.pk]),
+    assert admin_client.get(reverse("admin:authcore_securityevent_add")).status_code == 403
+    assert admin_client.post(change, {"kind": account_events.LOGIN_SUCCESS, "details": "{}"}).status_code == 403
+    assert admin_client.post(reverse("admin:authcore_securityevent_delete", args=[recorded.pk]),
                              {"post": "yes"}).status_code == 403
     assert admin_client.get(CHANGELIST).context["action_form"] is None  # no delete_selected either
     page = admin_client.get(change)
     assert page.status_code == 200 and b'name="_save"' not in page.content  # view only
     recorded.refresh_from_db()
-    assert recorded.kind == Kind.LOGIN_FAIL
+    assert recorded.kind == account_events.LOGIN_FAIL
 
 
 def test_an_admin_action_shows_up_with_its_actor(admin_client, admin_user, user):
     now = timezone.now()
-    session = Session.objects.create(user=user, expires_at=now + timedelta(days=1), idle_expires_at=now + timedelta(hours=1))
+    session = Session.objects.create(user=user, expires_at=now + timedelta(days=1),
+                                     idle_expires_at=now + timedelta(hours=1))
     admin_client.post(reverse("admin:sessions_app_session_end", args=[session.pk]))
 
-    response = admin_client.get(CHANGELIST, {"kind__exact": Kind.SESSION_REVOKED})
+    response = admin_client.get(CHANGELIST, {"kind__exact": session_events.SESSION_REVOKED})
 
     [revoked] = response.context["cl"].result_list
     assert (revoked.user, revoked.actor) == (user, admin_user)
@@ -53,9 +56,9 @@ def test_an_admin_action_shows_up_with_its_actor(admin_client, admin_user, user)
 
 
 def test_filter_by_kind(admin_client):
-    fail, _ = event(Kind.LOGIN_FAIL), event(Kind.LOGIN_SUCCESS)
+    fail, _ = event(account_events.LOGIN_FAIL), event(account_events.LOGIN_SUCCESS)
 
-    assert listed(admin_client.get(CHANGELIST, {"kind__exact": Kind.LOGIN_FAIL})) == [fail.pk]
+    assert listed(admin_client.get(CHANGELIST, {"kind__exact": account_events.LOGIN_FAIL})) == [fail.pk]
 
 
 def test_filter_by_date(admin_client):
@@ -85,7 +88,8 @@ def test_changelist_queries_do_not_grow_with_events(admin_client, make_user, adm
 
     def create(count):
         SecurityEvent.objects.bulk_create(
-            SecurityEvent(kind=Kind.SESSION_REVOKED, user=users[i % len(users)], actor=admin_user) for i in range(count)
+            SecurityEvent(kind=session_events.SESSION_REVOKED, user=users[i % len(users)], actor=admin_user)
+            for i in range(count)
         )
 
     create(3)

@@ -4,14 +4,14 @@ import json
 import re
 from unittest.mock import ANY
 
-import hypothesis
-import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
+import hypothesis
 from hypothesis import strategies
 from openapi_spec_validator import validate
+import pytest
 
 from accounts.api.serializers import EMAIL_PATTERN
-from sessions_app.errors import ERRORS
+from authcore.errors import ERRORS
 
 pytestmark = pytest.mark.django_db
 

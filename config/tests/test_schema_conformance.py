@@ -9,14 +9,13 @@ allowing 400 on verify-email, reset-confirm, change-password and register would 
 `invalid` answers this test exists to catch, so the check instead skips exactly the semantic refusals below
 and judges every other answer.
 """
+from hypothesis import HealthCheck, settings
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error, positive_data_acceptance
 
 from config.wsgi import application
-
-from .helpers import open_session
+from sessions_app.tests.helpers import open_session
 
 # Error codes that refuse a well-formed request for what it means, not for its shape.
 SEMANTIC_ERROR_CODES = {"invalid_token", "password_incorrect"}

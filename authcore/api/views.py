@@ -1,0 +1,37 @@
+"""The base of every JSON endpoint: JSON in and out with a bounded parser, one error envelope, and
+`Cache-Control: no-store` (tokens and account data must never be cached)."""
+from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
+from rest_framework.views import APIView
+
+from .errors import api_exception_handler
+from .parsers import BoundedJSONParser
+
+
+class JSONAPIView(APIView):
+    """Authentication and permissions are DRF's defaults (settings.REST_FRAMEWORK) unless a subclass says."""
+
+    parser_classes = [BoundedJSONParser]
+    renderer_classes = [JSONRenderer]
+    throttle_classes: list = []
+
+    def get_exception_handler(self):
+        return api_exception_handler
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "no-store"
+        response["Pragma"] = "no-cache"
+        return response
+
+    def validated(self, serializer_class, **kwargs) -> dict:
+        serializer = serializer_class(data=self.request.data, **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class PublicJSONAPIView(JSONAPIView):
+    """Endpoints that take their credential in the body (a refresh token, a password) and need no Bearer."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]

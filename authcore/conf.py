@@ -1,0 +1,39 @@
+"""Namespaced settings with defaults in code, read on every access so `override_settings` works."""
+from typing import Any
+
+from django.conf import settings
+
+
+class AppSettings:
+    """Reads `settings.<namespace>[name]`, falling back to the default declared here."""
+
+    def __init__(self, namespace: str, defaults: dict[str, Any]) -> None:
+        self._namespace = namespace
+        self._defaults = defaults
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self._defaults:
+            raise AttributeError(f"{self._namespace} has no setting {name!r}")
+        return getattr(settings, self._namespace, {}).get(name, self._defaults[name])
+
+    def defined(self) -> dict[str, Any]:
+        return getattr(settings, self._namespace, {})
+
+
+app_settings = AppSettings(
+    "AUTHCORE",
+    {
+        # How many reverse proxies in front of the app append to X-Forwarded-For. 0 = use REMOTE_ADDR.
+        "TRUSTED_PROXY_COUNT": 0,
+        # Largest JSON body the API parses; larger ones get 413 before any parsing.
+        "MAX_JSON_BODY_BYTES": 64 * 1024,
+        # Rate limits, laid over the defaults each app declares for its scopes (authcore.ratelimit), scope
+        # by scope and key by key ("ip" or "account"), in django-ratelimit's "N/period" form; None = off.
+        "RATE_LIMITS": {},
+        # The scopes that let requests through while the rate-limit cache is unreachable (every other
+        # scope answers 503 with Retry-After). None: each scope's own default, declared with it.
+        "RATE_LIMIT_FAIL_OPEN": None,
+        # Retry-After (seconds) of a 503 answered because the rate-limit cache is unreachable.
+        "CACHE_UNAVAILABLE_RETRY_AFTER": 15,
+    },
+)

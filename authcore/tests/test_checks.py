@@ -1,0 +1,43 @@
+"""Start-up checks of the kernel's settings (AUTHCORE): rate limits and proxies."""
+from django.conf import settings
+from django.test import override_settings
+import pytest
+
+from authcore.checks import check_kernel_settings
+
+
+def error_ids(messages) -> set[str]:
+    return {message.id for message in messages if message.is_serious()}
+
+
+def test_the_project_settings_pass():
+    assert error_ids(check_kernel_settings()) == set()
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"TRUSTED_PROXY_COUNT": -1}, "authcore.E002"),
+    ({"TRUSTED_PROXY_COUN": 1}, "authcore.E001"),  # a typo is not silently ignored
+], ids=["proxies", "typo"])
+def test_kernel_checks_refuse_bad_settings(changes, expected):
+    with override_settings(AUTHCORE={**settings.AUTHCORE, **changes}):
+        assert expected in error_ids(check_kernel_settings())
+
+
+@pytest.mark.parametrize(("rate_limits", "expected"), [
+    ({"reflesh": {"ip": "10/m"}}, "authcore.E003"),
+    ({"login": None}, "authcore.E004"),
+    ({"login": {"email": "10/m"}}, "authcore.E004"),
+])
+def test_rate_limit_settings_are_checked(rate_limits, expected):
+    with override_settings(AUTHCORE={**settings.AUTHCORE, "RATE_LIMITS": rate_limits}):
+        assert expected in error_ids(check_kernel_settings())
+
+
+def test_a_valid_rate_limit_override_passes():
+    with override_settings(AUTHCORE={**settings.AUTHCORE, "RATE_LIMITS": {"login": {"account": None}}}):
+        assert error_ids(check_kernel_settings()) == set()
+
+
+def test_fail_open_scopes_must_be_known():
+    with override_settings(AUTHCORE={**settings.AUTHCORE, "RATE_LIMIT_FAIL_OPEN": ("refesh",)}):
+        assert "authcore.E005" in error_ids(check_kernel_settings())
