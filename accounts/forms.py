@@ -1,23 +1,25 @@
-"""Browser forms. They check only the shape of the input; every account rule (password policy, taken
-address, token validity) is enforced by the service the view calls, and its errors are shown here
-next to the fields they concern."""
+"""The inputs of the account flows: one form per flow, used by its browser page and by its JSON endpoint
+(authcore.inputs), so each field rule is written once. They check the shape of the input; every account
+rule (password policy, taken address, token validity, rate limits) is enforced by the flow (services),
+and its errors are shown next to the fields they concern."""
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
-from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.utils.functional import lazy
 
-from authcore.errors import ServiceError
+from authcore.inputs import DocumentedInputField, InputForm, TextField, refuse_surrogates
 
-from .password_validation import MaximumLengthValidator
+from .password_validation import MaximumLengthValidator, password_min_length
+from .tokens import LINK_TOKEN_PATTERN, TOKEN_MAX_LENGTH
 
 _password_help = lazy(password_validators_help_text_html, str)
 
 
 class PasswordLengthCapMixin:
     """Every password input of the form is refused at once past ACCOUNTS PASSWORD_MAX_LENGTH (field error
-    `password_too_long`), as the API's PasswordField does. A field error keeps the value out of
-    cleaned_data, so nothing after it validates or hashes the password: not the form's clean() (where
-    Django's forms run the password validators or authenticate), not the service the view calls.
+    `password_too_long`). A field error keeps the value out of cleaned_data, so nothing after it validates
+    or hashes the password: not the form's clean() (where Django's forms run the password validators or
+    authenticate), not the flow the view calls.
 
     For our forms and for Django's (admin add-user, admin login), whose password fields Django declares.
     A validator, not `max_length`: that renders an HTML maxlength, and browsers silently cut a pasted
@@ -31,34 +33,114 @@ class PasswordLengthCapMixin:
                 field.validators.insert(0, MaximumLengthValidator())
 
 
-class ServiceErrorsMixin:
-    def add_service_error(self, error: ServiceError) -> None:
-        """Put a ServiceError's field errors next to their fields (the rest above the form)."""
-        for item in error.field_errors or [{"field": None, "code": error.code, "message": error.message}]:
-            field = item["field"] if item["field"] in self.fields else None
-            self.add_error(field, ValidationError(item["message"], code=item["code"]))
+# --- fields ---------------------------------------------------------------------------------------------
+# The addresses the schema promises to accept: an ASCII dot-atom local part and an ASCII host name with a
+# letter TLD, each label 1 to 63 characters with no hyphen at either end or doubled (IDNA refuses "ab--c").
+# Every such address passes Django's EmailValidator and has a canonical form (accounts.addresses). The server
+# accepts some others too (quoted local parts, internationalised domains); the schema does not promise them.
+EMAIL_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL_LABEL = r"[A-Za-z0-9](?:-?[A-Za-z0-9]){0,31}"
+EMAIL_PATTERN = rf"^{EMAIL_ATOM}(?:\.{EMAIL_ATOM})*@(?:{EMAIL_LABEL}\.)+[A-Za-z]{{2,63}}$"
 
 
-def email_field(**kwargs) -> forms.EmailField:
-    return forms.EmailField(max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"}), **kwargs)
+class EmailAddressField(DocumentedInputField, forms.EmailField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.EmailInput(attrs={"autocomplete": "email"}))
+        super().__init__(max_length=254, **kwargs)
+        self.validators.append(refuse_surrogates)
+
+    def schema_constraints(self) -> dict:
+        return {"pattern": EMAIL_PATTERN, "description": "Every address of this pattern is taken as an email "
+                "address; so are some others (quoted local parts, internationalised domain names)."}
 
 
-def new_password_field(label: str) -> forms.CharField:
-    # strip=False: passwords are used exactly as typed (SECURITY 5).
-    return forms.CharField(label=label, strip=False, help_text=_password_help(),
-                           widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
+class PasswordField(TextField):
+    """A password being presented (login, the current password of change-password): used exactly as typed
+    (never trimmed), and capped (the form's PasswordLengthCapMixin) with a 400 rather than truncated, since
+    login never runs the password validators and must not hash megabytes. Its only bound is the cap: an
+    account may hold a password shorter than today's minimum (set before the minimum was raised, or by an
+    operator), and must still be able to log in and change it."""
+
+    def __init__(self, *, autocomplete: str = "current-password", **kwargs):
+        kwargs.setdefault("widget", forms.PasswordInput(attrs={"autocomplete": autocomplete}))
+        super().__init__(strip=False, **kwargs)
+
+    def schema_constraints(self) -> dict:
+        return {**super().schema_constraints(), "maxLength": MaximumLengthValidator().max_length}
 
 
-class RegisterForm(PasswordLengthCapMixin, ServiceErrorsMixin, forms.Form):
-    email = email_field()
-    name = forms.CharField(label="Name (optional)", max_length=150, required=False,
-                           widget=forms.TextInput(attrs={"autocomplete": "name"}))
-    password = new_password_field("Password")
+class NewPasswordField(PasswordField):
+    """A password being set (register, change, reset). The flows check it against the whole policy
+    (settings.AUTH_PASSWORD_VALIDATORS), so that one answer names every rule it breaks; the schema states
+    the policy's length bounds, read from the same validators."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", _password_help())
+        super().__init__(autocomplete="new-password", **kwargs)
+
+    def schema_constraints(self) -> dict:
+        constraints = super().schema_constraints()
+        return {**constraints, "minLength": password_min_length(),
+                "description": constraints["description"] + " Also refused (400 `invalid`): common passwords, "
+                "and passwords too close to the email address, the name or the service name."}
 
 
-class EmailForm(ServiceErrorsMixin, forms.Form):
-    email = email_field()
+class LinkTokenField(TextField):
+    """The opaque token from an emailed link, exactly as it appears in the link. A string of another shape
+    cannot be a token we sent: it is refused as a malformed field before any lookup, with the same pattern
+    the schema declares."""
+
+    def __init__(self, **kwargs):
+        # Never shown on a page: the pages keep the token in the session (accounts.views).
+        kwargs.setdefault("widget", forms.HiddenInput())
+        super().__init__(max_length=TOKEN_MAX_LENGTH, **kwargs)
+        self.validators.append(RegexValidator(
+            LINK_TOKEN_PATTERN, message="Enter the token exactly as it appears in the link.", code="invalid"))
+
+    def schema_constraints(self) -> dict:
+        return {"pattern": LINK_TOKEN_PATTERN, "description": "The token from the emailed link. Another "
+                "shape: 400 `invalid`; a well-formed token that is wrong, used or expired: 400 `invalid_token`."}
 
 
-class SetPasswordForm(PasswordLengthCapMixin, ServiceErrorsMixin, forms.Form):
-    new_password = new_password_field("New password")
+def name_field(**kwargs) -> TextField:
+    return TextField(label="Name (optional)", max_length=150, required=False,
+                     widget=forms.TextInput(attrs={"autocomplete": "name"}), **kwargs)
+
+
+# --- one input per flow -----------------------------------------------------------------------------------
+class LoginForm(PasswordLengthCapMixin, InputForm):
+    email = EmailAddressField()
+    password = PasswordField()
+
+
+class RegisterForm(PasswordLengthCapMixin, InputForm):
+    email = EmailAddressField()
+    name = name_field()
+    password = NewPasswordField(label="Password")
+
+
+class EmailForm(InputForm):
+    """Resend the verification email; request a password reset."""
+
+    email = EmailAddressField()
+
+
+class VerifyEmailForm(InputForm):
+    token = LinkTokenField()
+
+
+class PasswordResetConfirmForm(PasswordLengthCapMixin, InputForm):
+    """The page takes the token from the session (the emailed link put it there) and shows only the new
+    password; the API takes both from the body."""
+
+    token = LinkTokenField()
+    new_password = NewPasswordField(label="New password")
+
+
+class ChangePasswordForm(PasswordLengthCapMixin, InputForm):
+    current_password = PasswordField()
+    new_password = NewPasswordField(label="New password")
+
+
+class ProfileForm(InputForm):
+    name = name_field()

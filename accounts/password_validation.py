@@ -93,7 +93,7 @@ def _load_password_lists(paths: tuple[str, ...]) -> frozenset[str]:
 
 
 class PasswordBlocklistValidator:
-    """Refuse common and breached passwords, and passwords built from context words (SECURITY 6;
+    """Refuse common and breached passwords, and passwords built from context words (docs/security.md 6;
     NIST SP 800-63B §3.1.1.2).
 
     Passwords are compared in the disguises people use to reach a length rule: any case, spaces and

@@ -14,7 +14,7 @@ from authcore.errors import ServiceError
 from authcore.requestmeta import client_info
 
 from . import services
-from .forms import EmailForm, RegisterForm, SetPasswordForm
+from .forms import EmailForm, PasswordResetConfirmForm, RegisterForm, VerifyEmailForm
 
 VERIFY_TOKEN_SESSION_KEY = "accounts_verify_email_token"
 RESET_TOKEN_SESSION_KEY = "accounts_password_reset_token"
@@ -28,7 +28,7 @@ def account_page(view):
     """A CSRF-checked GET/POST page that is never cached, with a 429 page for rate limits.
 
     Referrer policy: an emailed link's URL carries a credential, so its response says "no-referrer"
-    (SECURITY 32) and only moves the token into the session, redirecting to a token-less page. The form
+    (docs/security.md 32) and only moves the token into the session, redirecting to a token-less page. The form
     pages say "same-origin": with "no-referrer" browsers send `Origin: null` on the form's POST, which
     Django's CSRF check rightly refuses; their URLs hold no token, and no Referer leaves the site."""
 
@@ -98,14 +98,17 @@ def verify_email_link(request, token: str):
 
 @account_page
 def verify_email_confirm(request):
-    # GET only shows a button: mail scanners that prefetch links must not verify anybody (SECURITY 28).
+    # GET only shows a button: mail scanners that prefetch links must not verify anybody (docs/security.md 28).
     token = request.session.get(VERIFY_TOKEN_SESSION_KEY)
     if not token:
         return _invalid_link(request, purpose="verify")
     if request.method == "POST":
         del request.session[VERIFY_TOKEN_SESSION_KEY]
+        form = VerifyEmailForm({"token": token})  # the same input as the API's, from the session
         try:
-            services.verify_email(token=token, client=client_info(request))
+            if not form.is_valid():
+                return _invalid_link(request, purpose="verify")
+            services.verify_email(token=form.cleaned_data["token"], client=client_info(request))
         except ServiceError as error:
             if error.code != "invalid_token":
                 raise
@@ -158,11 +161,11 @@ def password_reset_set(request):
     if not token or not services.password_reset_token_is_valid(token):
         request.session.pop(RESET_TOKEN_SESSION_KEY, None)
         return _invalid_link(request, purpose="reset")
-    form = SetPasswordForm(request.POST or None)
+    # The same input as the API's; the token comes from the session, never from the page.
+    form = PasswordResetConfirmForm({**request.POST.dict(), "token": token} if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            done = _submit(form, services.confirm_password_reset, token=token,
-                           new_password=form.cleaned_data["new_password"], client=client_info(request))
+            done = _submit(form, services.confirm_password_reset, client=client_info(request), **form.cleaned_data)
         except ServiceError as error:
             if error.code != "invalid_token":
                 raise

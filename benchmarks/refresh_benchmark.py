@@ -46,8 +46,8 @@ def configure() -> None:
     values = {name: getattr(base, name) for name in dir(base) if name.isupper()}
     values["INSTALLED_APPS"] = [*values["INSTALLED_APPS"], "rest_framework_simplejwt.token_blacklist"]
     values["SIMPLE_JWT"] = {**values["SIMPLE_JWT"], "ROTATE_REFRESH_TOKENS": True, "BLACKLIST_AFTER_ROTATION": True}
-    values["SESSIONS_APP"] = {
-        **values["SESSIONS_APP"],
+    values["AUTHCORE"] = {
+        **values["AUTHCORE"],
         "RATE_LIMITS": {"login": {"ip": "1000000000/m"}, "refresh": {"ip": "1000000000/m"}},
     }
     values["ROOT_URLCONF"] = "refresh_benchmark_urls"
@@ -125,8 +125,8 @@ def main() -> None:
     from rest_framework_simplejwt.tokens import RefreshToken as SimpleJWTRefreshToken
 
     from accounts.models import User
+    from authcore.requestmeta import ClientInfo
     from sessions_app import services
-    from sessions_app.requestmeta import ClientInfo
 
     setup_test_environment()
     old_config = setup_databases(verbosity=0, interactive=False)

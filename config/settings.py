@@ -50,7 +50,7 @@ if not DEBUG:
     if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
         raise ImproperlyConfigured(
             "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off.")
-    # RFC 8725 §3.5 / SECURITY.md 16: a dedicated key of at least 256 bits, never SECRET_KEY.
+    # RFC 8725 §3.5 / docs/security.md 16: a dedicated key of at least 256 bits, never SECRET_KEY.
     if not JWT_SIGNING_KEY or JWT_SIGNING_KEY == DEV_JWT_SIGNING_KEY or len(JWT_SIGNING_KEY.encode()) < 32:
         raise ImproperlyConfigured(
             "JWT_SIGNING_KEY must be set to a random value of at least 32 bytes when DEBUG is off.")
@@ -159,7 +159,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 15)}},
     {"NAME": "accounts.password_validation.MaximumLengthValidator"},
-    # Django's common-password list plus long common passphrases, and context words (SECURITY 6).
+    # Django's common-password list plus long common passphrases, and context words (docs/security.md 6).
     {"NAME": "accounts.password_validation.PasswordBlocklistValidator"},
 ]
 

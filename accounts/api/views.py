@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
+from authcore.api.inputs import request_serializer
 from authcore.api.serializers import COMMON_ERRORS, error_responses
 from authcore.api.views import PublicJSONAPIView
 from authcore.requestmeta import client_info
@@ -14,24 +15,21 @@ from sessions_app.api.views import AuthAPIView
 from .. import services
 from ..conf import app_settings
 from ..device_cookie import device_token_from, set_device_cookie
-from .serializers import (
-    ChangePasswordRequestSerializer,
-    ChangePasswordResponseSerializer,
-    DetailSerializer,
-    EmailRequestSerializer,
-    LoginRequestSerializer,
-    LoginResponseSerializer,
-    PasswordResetConfirmRequestSerializer,
-    ProfileUpdateSerializer,
-    RegisterRequestSerializer,
-    UserSerializer,
-    VerifyEmailRequestSerializer,
+from ..forms import (
+    ChangePasswordForm,
+    EmailForm,
+    LoginForm,
+    PasswordResetConfirmForm,
+    ProfileForm,
+    RegisterForm,
+    VerifyEmailForm,
 )
+from .serializers import ChangePasswordResponseSerializer, DetailSerializer, LoginResponseSerializer, UserSerializer
 
 
 class LoginView(PublicJSONAPIView):
     @extend_schema(
-        request=LoginRequestSerializer,
+        request=request_serializer(LoginForm),
         responses={200: LoginResponseSerializer, **error_responses("invalid_credentials", "email_not_verified",
                                                                    "rate_limited", *COMMON_ERRORS)},
         summary="Log in with email and password",
@@ -45,7 +43,7 @@ class LoginView(PublicJSONAPIView):
         tags=["account"],
     )
     def post(self, request):
-        data = self.validated(LoginRequestSerializer)
+        data = self.validated(LoginForm)
         result = services.log_in(email=data["email"], password=data["password"], client=client_info(request),
                                  device_token=device_token_from(request), request=request)
         response = Response({**token_pair_data(result.tokens), "session_id": str(result.tokens.session.id),
@@ -61,19 +59,19 @@ class MeView(AuthAPIView):
         return Response(UserSerializer(request.user).data)
 
     @extend_schema(
-        request=ProfileUpdateSerializer,
+        request=request_serializer(ProfileForm),
         responses={200: UserSerializer, **error_responses(*AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
         summary="Update the current user's profile", tags=["account"],
     )
     def patch(self, request):
-        data = self.validated(ProfileUpdateSerializer, partial=True)
+        data = self.validated(ProfileForm, partial=True)
         user = services.update_profile(user=request.user, **data)
         return Response(UserSerializer(user).data)
 
 
 class ChangePasswordView(AuthAPIView):
     @extend_schema(
-        request=ChangePasswordRequestSerializer,
+        request=request_serializer(ChangePasswordForm),
         responses={200: ChangePasswordResponseSerializer,
                    **error_responses("password_incorrect", "rate_limited", *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
         summary="Change the password",
@@ -83,7 +81,7 @@ class ChangePasswordView(AuthAPIView):
         tags=["account"],
     )
     def post(self, request):
-        data = self.validated(ChangePasswordRequestSerializer)
+        data = self.validated(ChangePasswordForm)
         tokens = services.change_password(
             user=request.user,
             session_id=self.current_session_id(),
@@ -105,7 +103,7 @@ PASSWORD_RESET = "Your password has been changed and every session has been ende
 
 class RegisterView(PublicJSONAPIView):
     @extend_schema(
-        request=RegisterRequestSerializer,
+        request=request_serializer(RegisterForm),
         responses={202: DetailSerializer, 201: UserSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
         summary="Register a new account",
         description="Creates an unverified account and emails a verification link. With ENUMERATION_PROTECTION "
@@ -115,7 +113,7 @@ class RegisterView(PublicJSONAPIView):
         tags=["account lifecycle"],
     )
     def post(self, request):
-        data = self.validated(RegisterRequestSerializer)
+        data = self.validated(RegisterForm)
         registration = services.register(email=data["email"], password=data["password"], name=data["name"],
                                          client=client_info(request))
         if app_settings.ENUMERATION_PROTECTION:
@@ -125,7 +123,7 @@ class RegisterView(PublicJSONAPIView):
 
 class VerifyEmailView(PublicJSONAPIView):
     @extend_schema(
-        request=VerifyEmailRequestSerializer,
+        request=request_serializer(VerifyEmailForm),
         responses={200: DetailSerializer, **error_responses("invalid_token", "rate_limited", *COMMON_ERRORS)},
         summary="Verify an email address",
         description="Takes the token from the emailed link. Logs nobody in and returns no tokens. A wrong, "
@@ -133,7 +131,7 @@ class VerifyEmailView(PublicJSONAPIView):
         tags=["account lifecycle"],
     )
     def post(self, request):
-        data = self.validated(VerifyEmailRequestSerializer)
+        data = self.validated(VerifyEmailForm)
         services.verify_email(token=data["token"], client=client_info(request))
         return Response({"detail": EMAIL_VERIFIED})
 
@@ -147,13 +145,13 @@ class EmailRequestView(PublicJSONAPIView):
         raise NotImplementedError
 
     def post(self, request):
-        data = self.validated(EmailRequestSerializer)
+        data = self.validated(EmailForm)
         self.service(email=data["email"], client=client_info(request))
         return Response({"detail": self.answer}, status=status.HTTP_202_ACCEPTED)
 
 
 @extend_schema_view(post=extend_schema(
-    request=EmailRequestSerializer,
+    request=request_serializer(EmailForm),
     responses={202: DetailSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
     summary="Send another verification email",
     description="202 with the same body for any address.",
@@ -167,7 +165,7 @@ class ResendVerificationView(EmailRequestView):
 
 
 @extend_schema_view(post=extend_schema(
-    request=EmailRequestSerializer,
+    request=request_serializer(EmailForm),
     responses={202: DetailSerializer, **error_responses("rate_limited", *COMMON_ERRORS)},
     summary="Request a password reset email",
     description="202 with the same body, in about the same time, for any address.",
@@ -182,7 +180,7 @@ class PasswordResetRequestView(EmailRequestView):
 
 class PasswordResetConfirmView(PublicJSONAPIView):
     @extend_schema(
-        request=PasswordResetConfirmRequestSerializer,
+        request=request_serializer(PasswordResetConfirmForm),
         responses={200: DetailSerializer, **error_responses("invalid_token", "rate_limited", *COMMON_ERRORS)},
         summary="Set a new password with a reset token",
         description="Takes the token from the emailed link. Every session of the user ends; no tokens are "
@@ -191,7 +189,7 @@ class PasswordResetConfirmView(PublicJSONAPIView):
         tags=["account lifecycle"],
     )
     def post(self, request):
-        data = self.validated(PasswordResetConfirmRequestSerializer)
+        data = self.validated(PasswordResetConfirmForm)
         services.confirm_password_reset(token=data["token"], new_password=data["new_password"],
                                         client=client_info(request))
         return Response({"detail": PASSWORD_RESET})

@@ -1,4 +1,4 @@
-"""Login (SECURITY.md 8-10): one generic 401 for unknown email, wrong password and inactive account, with
+"""Login (docs/security.md 8-10): one generic 401 for unknown email, wrong password and inactive account, with
 the same cost (one Argon2 hash) in every case; `email_not_verified` only once the password is proven; a new
 server-chosen session on every login; the documented response shape."""
 import uuid

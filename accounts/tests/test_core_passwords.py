@@ -1,4 +1,4 @@
-"""Password storage and policy (SECURITY.md 1-5) and the password change (SECURITY.md 33, the core part).
+"""Password storage and policy (docs/security.md 1-5) and the password change (docs/security.md 33, the core part).
 
 Argon2id first at the OWASP baseline, older hashes upgraded at login; 15 to 1024 characters, never
 truncated or trimmed, no composition rules, Unicode and spaces welcome."""

@@ -1,4 +1,4 @@
-"""The user model (SECURITY.md 41): email is the login, unique regardless of case in the database, with
+"""The user model (docs/security.md 41): email is the login, unique regardless of case in the database, with
 the local part kept as typed; the manager and `createsuperuser` work."""
 from django.contrib.auth import get_user_model
 from django.core.management import call_command

@@ -1,4 +1,4 @@
-"""Rate limits on the lifecycle endpoints (SECURITY 11): per IP and per account, 429 with Retry-After."""
+"""Rate limits on the lifecycle endpoints (docs/security.md 11): per IP and per account, 429 with Retry-After."""
 import pytest
 
 from authcore.ratelimit import scope_rates

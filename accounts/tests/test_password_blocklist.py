@@ -1,4 +1,4 @@
-"""The password blocklist (SECURITY 6): common and breached passwords, and context words."""
+"""The password blocklist (docs/security.md 6): common and breached passwords, and context words."""
 import gzip
 
 from django.contrib.auth.password_validation import validate_password

@@ -2,7 +2,7 @@
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.plumbing import force_instance
 
-from .serializers import DocumentedInputField
+from ..inputs import DocumentedInputField
 
 
 class RequestSerializerExtension(OpenApiSerializerExtension):

@@ -1,4 +1,4 @@
-"""Serializers and fields every API shares: the error envelope and strict, self-documenting input fields."""
+"""Serializers every API shares: the error envelope, and the base of the request-body schemas."""
 from django.utils.text import format_lazy
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -44,38 +44,10 @@ COMMON_ERRORS = ("parse_error", "invalid", "request_too_large", "unsupported_med
                  "not_acceptable", "server_error")
 
 
-# --- requests and responses ----------------------------------------------------------------------------
-# Every DRF string field refuses NUL characters (PostgreSQL cannot store them) and unpaired UTF-16 surrogates
-# such as "\ud800" (no UTF-8 encoding exists for them), with 400 `invalid`. The schema says so: a pattern for
-# NUL and a sentence for surrogates, because JSON Schema regex engines cannot name surrogates (they are not
-# Unicode scalar values; Rust-based validators refuse such a pattern outright).
-NO_NUL_PATTERN = r"^[^\u0000]*$"
-TEXT_RULES = "Must not contain NUL (U+0000) or an unpaired surrogate (U+D800 to U+DFFF)."
-
-
-class DocumentedInputField:
-    """A request field that states in the OpenAPI schema every rule it enforces, in `schema_constraints()`:
-    JSON Schema keywords (and a `description` sentence) that authcore.api.schema lays over what
-    drf-spectacular derives from the field. Computed at each schema generation from the objects that
-    enforce the rules (settings, validators), so the schema follows a changed setting."""
-
-    def schema_constraints(self) -> dict:
-        return {"pattern": NO_NUL_PATTERN, "description": TEXT_RULES}
-
-
-# A request body: its schema carries the `schema_constraints()` of its DocumentedInputFields. They are applied
-# per serializer, after drf-spectacular's own field mapping, whose non-blank `minLength: 1` would otherwise
-# overwrite a field's real minimum. (A comment, not a docstring: drf-spectacular would publish a docstring as
-# the description of every request body.)
+# --- request bodies ------------------------------------------------------------------------------------
+# The base of the schema-only serializers generated from the flows' forms (authcore.api.inputs); their
+# fields' `schema_constraints()` are laid over drf-spectacular's mapping (authcore.api.schema), after its
+# own field mapping, whose non-blank `minLength: 1` would otherwise overwrite a field's real minimum.
+# (A comment, not a docstring: drf-spectacular would publish a docstring as every request body's description.)
 class RequestSerializer(serializers.Serializer):
     pass
-
-
-class StrictCharField(DocumentedInputField, serializers.CharField):
-    """A CharField that takes only JSON strings. DRF's CharField turns numbers into strings (123 -> "123"),
-    so a wrongly typed credential would otherwise be processed as if the client had sent text."""
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)

@@ -4,6 +4,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
+from ..inputs import json_input
 from .errors import api_exception_handler
 from .parsers import BoundedJSONParser
 
@@ -24,10 +25,9 @@ class JSONAPIView(APIView):
         response["Pragma"] = "no-cache"
         return response
 
-    def validated(self, serializer_class, **kwargs) -> dict:
-        serializer = serializer_class(data=self.request.data, **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+    def validated(self, form_class, *, partial: bool = False) -> dict:
+        """The body, validated with the flow's form (the same one its browser page uses)."""
+        return json_input(form_class, self.request.data, partial=partial)
 
 
 class PublicJSONAPIView(JSONAPIView):

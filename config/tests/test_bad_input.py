@@ -1,4 +1,4 @@
-"""Malformed input gets a 4xx with the error envelope, never a 500 or a stack trace (SECURITY.md 42).
+"""Malformed input gets a 4xx with the error envelope, never a 500 or a stack trace (docs/security.md 42).
 
 The endpoints and their body fields are read from the OpenAPI schema, which is generated from the URL
 resolver, so endpoints added later are attacked here too without editing this file."""

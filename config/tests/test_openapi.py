@@ -10,7 +10,7 @@ from hypothesis import strategies
 from openapi_spec_validator import validate
 import pytest
 
-from accounts.api.serializers import EMAIL_PATTERN
+from accounts.forms import EMAIL_PATTERN
 from authcore.errors import ERRORS
 
 pytestmark = pytest.mark.django_db
@@ -218,10 +218,10 @@ def test_every_address_of_the_email_pattern_is_accepted(address):
     """The pattern promises acceptance: Django's EmailValidator (the field) and the canonical form that
     registration stores must both take every address it matches."""
     assert re.search(EMAIL_PATTERN, address)
-    from accounts.api.serializers import EmailInputField
+    from accounts.forms import EmailAddressField
     from accounts.models import normalize_email
 
-    assert EmailInputField().run_validation(address) == address
+    assert EmailAddressField().clean(address) == address
     normalize_email(address)
 
 

@@ -1,21 +1,9 @@
-"""The sessions API's request and response bodies."""
+"""The sessions API's response bodies (requests: sessions_app.forms)."""
 from rest_framework import serializers
 
-from authcore.api.serializers import RequestSerializer, StrictCharField
-
 from ..services import IssuedTokens
-from ..tokens import REFRESH_TOKEN_MAX_LENGTH
 
 AUTHENTICATED_ERRORS = ("not_authenticated", "token_not_valid")
-
-
-class RefreshTokenField(StrictCharField):
-    def __init__(self, **kwargs):
-        super().__init__(max_length=REFRESH_TOKEN_MAX_LENGTH, trim_whitespace=False, **kwargs)
-
-
-class RefreshRequestSerializer(RequestSerializer):
-    refresh = RefreshTokenField()
 
 
 class TokenPairSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
+from authcore.api.inputs import request_serializer
 from authcore.api.serializers import COMMON_ERRORS, error_responses
 from authcore.api.views import JSONAPIView, PublicJSONAPIView
 from authcore.errors import ServiceError
@@ -12,11 +13,11 @@ from authcore.requestmeta import client_info
 
 from .. import selectors, services
 from ..authentication import SessionJWTAuthentication
+from ..forms import RefreshForm
 from ..limits import REFRESH
 from ..models import Session
 from .serializers import (
     AUTHENTICATED_ERRORS,
-    RefreshRequestSerializer,
     RevokedCountSerializer,
     SessionSerializer,
     TokenPairSerializer,
@@ -36,7 +37,7 @@ class AuthAPIView(JSONAPIView):
 
 class RefreshView(PublicJSONAPIView):
     @extend_schema(
-        request=RefreshRequestSerializer,
+        request=request_serializer(RefreshForm),
         responses={200: TokenPairSerializer, **error_responses("token_not_valid", "refresh_token_reused",
                                                                "rate_limited", *COMMON_ERRORS)},
         summary="Rotate a refresh token",
@@ -46,21 +47,21 @@ class RefreshView(PublicJSONAPIView):
     )
     def post(self, request):
         enforce_rate_limit(scope=REFRESH, client=client_info(request))
-        data = self.validated(RefreshRequestSerializer)
+        data = self.validated(RefreshForm)
         tokens = services.rotate_refresh_token(raw_refresh=data["refresh"], client=client_info(request))
         return Response(token_pair_data(tokens))
 
 
 class LogoutView(PublicJSONAPIView):
     @extend_schema(
-        request=RefreshRequestSerializer,
+        request=request_serializer(RefreshForm),
         responses={204: OpenApiResponse(description="The session is ended (also when it already was)."),
                    **error_responses(*COMMON_ERRORS)},
         summary="End the session of a refresh token",
         tags=["sessions"],
     )
     def post(self, request):
-        data = self.validated(RefreshRequestSerializer)
+        data = self.validated(RefreshForm)
         services.end_session_by_refresh_token(raw_refresh=data["refresh"], client=client_info(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

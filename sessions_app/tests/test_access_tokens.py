@@ -1,4 +1,4 @@
-"""Access tokens (SECURITY.md 14-18): HS256 JWTs with the minimal claims, 5 minutes, exp enforced without
+"""Access tokens (docs/security.md 14-18): HS256 JWTs with the minimal claims, 5 minutes, exp enforced without
 leeway, one algorithm, iss and aud checked, only access-type tokens authenticate, and every 401 is the
 `token_not_valid` envelope with a WWW-Authenticate challenge."""
 import base64

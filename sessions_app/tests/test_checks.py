@@ -1,4 +1,4 @@
-"""Start-up safety (SECURITY.md 14-17): system checks refuse settings that weaken the tokens, and the
+"""Start-up safety (docs/security.md 14-17): system checks refuse settings that weaken the tokens, and the
 project refuses to start with DEBUG off and a missing or placeholder secret."""
 from datetime import timedelta
 import os

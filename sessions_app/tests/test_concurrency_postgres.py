@@ -1,4 +1,4 @@
-"""Rotation is atomic under real concurrency (SECURITY.md 23): N simultaneous refreshes with one token yield
+"""Rotation is atomic under real concurrency (docs/security.md 23): N simultaneous refreshes with one token yield
 one new token (or the documented grace outcome) and never two live branches.
 
 Real threads against real PostgreSQL; skipped on SQLite, which serialises writers anyway."""

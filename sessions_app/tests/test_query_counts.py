@@ -1,5 +1,5 @@
 """The cost of the cheap paths, in exact SQL statements: immediate revocation costs nothing extra per
-request (SECURITY.md 19), and a refresh stays within 4 statements (the compare-and-set rotation needs 3).
+request (docs/security.md 19), and a refresh stays within 4 statements (the compare-and-set rotation needs 3).
 
 `transaction=True` so that what is counted is exactly what the connection sends in production: no test
 SAVEPOINTs. (Django also logs BEGIN and COMMIT; a refresh on the happy path needs neither.)"""

@@ -1,10 +1,11 @@
-"""Refresh tokens (SECURITY.md 20-21): opaque 256-bit values from `secrets`, rotated on every use."""
+"""Refresh tokens (docs/security.md 20-21): opaque 256-bit values from `secrets`, rotated on every use."""
 import base64
+from datetime import timedelta
 import re
 
 import pytest
 
-from authcore.testing import assert_error
+from authcore.testing import CLOCK_START, assert_error
 from sessions_app.models import RefreshToken
 from sessions_app.tokens import new_refresh_token
 
@@ -61,12 +62,16 @@ def test_every_use_rotates_and_spends_the_presented_token(api, tokens):
     assert_error(refresh(api, issued[-2]), 401, "refresh_token_reused")
 
 
-def test_a_refresh_moves_last_used_at(api, tokens):
-    before = session(tokens.session.id)
+def test_a_refresh_moves_last_used_at(api, alice, clock):
+    tokens = open_session(alice)
+    opened_at = session(tokens.session.id).last_used_at
+    clock.shift(timedelta(hours=3))
+
     assert refresh(api, tokens.refresh).status_code == 200
+
     after = session(tokens.session.id)
-    assert after.last_used_at >= before.last_used_at
-    assert after.rotated_at is not None
+    assert opened_at == CLOCK_START
+    assert after.last_used_at == after.rotated_at == CLOCK_START + timedelta(hours=3)
 
 
 @pytest.mark.parametrize("raw", ["garbage", "x" * 43, "A" * 128, "\u00e9" * 20, "null"])

@@ -1,4 +1,4 @@
-"""Reuse detection (SECURITY.md 22): a spent refresh token presented again ends the whole family (its
+"""Reuse detection (docs/security.md 22): a spent refresh token presented again ends the whole family (its
 current refresh token and its access tokens) and is recorded; a configurable grace interval (default 0)
 covers only the immediate parent, only within the window."""
 from datetime import timedelta

@@ -1,4 +1,4 @@
-"""Immediate revocation (SECURITY.md 19): whatever ends a session makes its access tokens fail on the very
+"""Immediate revocation (docs/security.md 19): whatever ends a session makes its access tokens fail on the very
 next request, not when they expire, and sessions that did not end keep working."""
 from django.contrib.auth import get_user_model
 import pytest

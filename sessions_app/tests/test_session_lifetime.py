@@ -1,4 +1,4 @@
-"""Session lifetimes (SECURITY.md 24): an absolute lifetime fixed at login that rotation never extends
+"""Session lifetimes (docs/security.md 24): an absolute lifetime fixed at login that rotation never extends
 (default 30 days) and an idle timeout (default 7 days), both configurable."""
 from datetime import timedelta
 

@@ -1,5 +1,5 @@
-"""Users see their sessions and end them (SECURITY.md 26); no hashes are ever exposed; every /api/auth/
-response, and in particular every token response, carries Cache-Control: no-store (SECURITY.md 25)."""
+"""Users see their sessions and end them (docs/security.md 26); no hashes are ever exposed; every /api/auth/
+response, and in particular every token response, carries Cache-Control: no-store (docs/security.md 25)."""
 import uuid
 
 from django.urls import URLPattern, URLResolver, get_resolver

@@ -1,4 +1,4 @@
-"""Refresh tokens are stored only as hashes (SECURITY.md 20): after logins and refreshes, no raw refresh
+"""Refresh tokens are stored only as hashes (docs/security.md 20): after logins and refreshes, no raw refresh
 token (and no access token) appears anywhere in the database, whichever way it is read."""
 import io
 

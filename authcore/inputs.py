@@ -1,0 +1,88 @@
+"""Inputs: one Django form per flow states what the flow accepts, and both the browser page and the JSON
+endpoint validate with it, so a field rule (a length cap, the email syntax, a token's shape) is written
+once. The page renders the form and its errors; the API takes a JSON object (`json_input`), refuses
+values that are not strings, and turns the form's errors into the 400 envelope. The OpenAPI schema of a
+request body is generated from the same form (authcore.api.inputs).
+"""
+from collections.abc import Mapping
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .errors import ServiceError
+
+# Every text input refuses NUL (PostgreSQL cannot store it; Django's CharField refuses it) and unpaired
+# UTF-16 surrogates such as "\ud800" (no UTF-8 encoding exists for them; JSON can carry them). The schema
+# says so: a pattern for NUL and a sentence for surrogates, because JSON Schema regex engines cannot name
+# surrogates (they are not Unicode scalar values; Rust-based validators refuse such a pattern outright).
+NO_NUL_PATTERN = r"^[^\u0000]*$"
+TEXT_RULES = "Must not contain NUL (U+0000) or an unpaired surrogate (U+D800 to U+DFFF)."
+
+
+def refuse_surrogates(value: str) -> None:
+    if any("\ud800" <= character <= "\udfff" for character in value):
+        raise ValidationError("Surrogate characters are not allowed.", code="surrogate_characters_not_allowed")
+
+
+class DocumentedInputField:
+    """A form field that states in the OpenAPI schema every rule it enforces, in `schema_constraints()`:
+    JSON Schema keywords (and a `description` sentence), computed when the schema is generated from the
+    objects that enforce the rules (settings, validators), so the schema follows a changed setting."""
+
+    def schema_constraints(self) -> dict:
+        return {"pattern": NO_NUL_PATTERN, "description": TEXT_RULES}
+
+
+class TextField(DocumentedInputField, forms.CharField):
+    """A text input: NUL and unpaired surrogates refused."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(refuse_surrogates)
+
+
+class InputForm(forms.Form):
+    """The input of one flow. `add_service_error` shows a flow's own field errors (a taken address, a
+    password the policy refuses) next to the fields they concern on a page."""
+
+    def add_service_error(self, error: ServiceError) -> None:
+        for item in error.field_errors or [{"field": None, "code": error.code, "message": error.message}]:
+            field = item["field"] if item["field"] in self.fields else None
+            self.add_error(field, ValidationError(item["message"], code=item["code"]))
+
+
+def form_errors(form: forms.Form) -> list[dict]:
+    """A bound, invalid form's errors as the envelope's [{"field", "code", "message"}] (field None for the
+    whole input)."""
+    return [
+        {"field": None if field == forms.forms.NON_FIELD_ERRORS else field, "code": error.code or "invalid",
+         "message": message}
+        for field, errors in form.errors.as_data().items()
+        for error in errors
+        for message in error.messages
+    ]
+
+
+def json_input(form_class: type[forms.Form], data, *, partial: bool = False) -> dict:
+    """Validate a parsed JSON body with a flow's form: the cleaned values, or ServiceError("invalid").
+
+    JSON can carry what a form post cannot (numbers, null, lists): a field given anything but a string is
+    refused as `invalid`, never turned into text (123 would become "123"), so a wrongly typed credential is
+    not processed as if the client had sent text. With `partial` (PATCH), fields left out are not in the
+    result, so they keep their stored value."""
+    if not isinstance(data, Mapping):
+        raise ServiceError("invalid", field_errors=[
+            {"field": None, "code": "not_a_dict", "message": "Send the fields as a JSON object."}])
+    not_text = [
+        {"field": name, "code": "invalid", "message": "Not a valid string."}
+        for name in form_class.base_fields if name in data and not isinstance(data[name], str)
+    ]
+    if not_text:
+        raise ServiceError("invalid", field_errors=not_text)
+    form = form_class(data={name: data[name] for name in form_class.base_fields if name in data})
+    if partial:
+        for name, field in form.fields.items():
+            field.required = field.required and name in data
+    if not form.is_valid():
+        raise ServiceError("invalid", field_errors=form_errors(form))
+    return {name: value for name, value in form.cleaned_data.items() if not partial or name in data}
