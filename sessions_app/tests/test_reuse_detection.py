@@ -3,6 +3,8 @@ current refresh token and its access tokens) and is recorded; a configurable gra
 covers only the immediate parent, only within the window."""
 from datetime import timedelta
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 import pytest
 
 from authcore.models import SecurityEvent
@@ -141,3 +143,21 @@ def test_grace_does_not_cover_tokens_retired_by_a_password_change(api, make_user
     assert_error(refresh(api, tokens.refresh), 401, "token_not_valid")
     # The new session is another family, untouched by those attempts.
     assert me(api, changed.json()["access"]).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ending_the_family_and_its_audit_record_commit_together(api, alice):
+    """One transaction: the revocation and the `authn_token_reuse` record are written, or neither is."""
+    tokens = open_session(alice)
+    rotate(api, tokens.refresh)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert_error(refresh(api, tokens.refresh), 401, "refresh_token_reused")
+
+    sqls = [query["sql"] for query in queries]
+    begin = next(index for index, sql in enumerate(sqls) if sql.startswith("BEGIN"))  # SQLite: BEGIN IMMEDIATE
+    commit = sqls.index("COMMIT", begin)
+    inside, after = sqls[begin + 1:commit], sqls[commit + 1:]
+    assert any(sql.startswith('UPDATE "sessions_app_session" SET "revoked_at"') for sql in inside)
+    assert any(sql.startswith('INSERT INTO "sessions_app_securityevent"') for sql in inside)
+    assert not any("securityevent" in sql for sql in after)
