@@ -4,7 +4,7 @@ from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from .models import Session
-from .selectors import live_session_with_user
+from .selectors import user_for_live_session
 from .services import end_session
 
 
@@ -15,17 +15,18 @@ class SessionJWTAuthentication(JWTAuthentication):
     the very next request, not when the access token expires."""
 
     def get_user(self, validated_token):
-        session = live_session_with_user(
-            user_id=validated_token.get(jwt_settings.USER_ID_CLAIM), session_id=validated_token.get("sid")
-        )
-        if session is None:
+        session_id = validated_token.get("sid")
+        user = user_for_live_session(user_id=validated_token.get(jwt_settings.USER_ID_CLAIM), session_id=session_id)
+        if user is None:
             raise self._token_not_valid()
-        if not session.user.is_active:
+        if not user.is_active:
             # Deactivated by a path that left the session alive (raw SQL, say): end it now, so reactivating
-            # the account later does not revive this token. A write only on this failure path.
-            end_session(session=session, reason=Session.RevokeReason.USER_DEACTIVATED)
+            # the account later does not revive this token. Queries and a write only on this failure path.
+            session = Session.objects.select_related("user").filter(pk=session_id).first()
+            if session is not None:
+                end_session(session=session, reason=Session.RevokeReason.USER_DEACTIVATED)
             raise self._token_not_valid()
-        return session.user
+        return user
 
     @staticmethod
     def _token_not_valid() -> InvalidToken:
