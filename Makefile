@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint migrate benchmark
+.PHONY: install run test lint migrate benchmark bench
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,3 +25,13 @@ test: install lint
 
 lint: install
 	$(BIN)/ruff check .
+
+# The benchmark against the simplejwt peer (bench/README.md). Installs wrk and redis-server (Debian) if missing
+# and bench/requirements.txt into the virtualenv, starts and stops all it needs on 127.0.0.1 (PostgreSQL must
+# be running there). BENCH_ARGS passes options to bench/run.py, e.g. BENCH_ARGS="--duration 20 --rounds 3".
+bench: install
+	@command -v wrk >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 || { \
+	  s=$$([ "$$(id -u)" = 0 ] || echo sudo); $$s apt-get update -qq && \
+	  $$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk redis-server; }
+	$(BIN)/pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/run.py $(BENCH_ARGS)

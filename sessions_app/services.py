@@ -10,16 +10,18 @@ from datetime import datetime
 import uuid
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError
+from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
 
 from . import events
 from .conf import app_settings
+from .limits import REFRESH
 from .models import RefreshToken, Session
 from .tokens import device_label, hash_refresh_token, mint_access_token, new_refresh_token
 
@@ -73,15 +75,22 @@ def start_session(*, user, client: ClientInfo) -> IssuedTokens:
 def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedTokens:
     """Exchange a refresh token for a new pair; the presented token is spent.
 
-    The usual case is three autocommit statements and no explicit transaction: read the token with its
-    session and user, compare-and-set the session's live token hash, record the new token. The
-    compare-and-set is a single UPDATE guarded by `current_token_hash = <presented>` and the liveness
-    conditions, so PostgreSQL lets exactly one of any number of concurrent refreshes win; the others fall
-    through to the spent-token path. If the process dies between the UPDATE and the INSERT the session
-    fails closed: the client must log in again.
+    The usual case is a compare-and-set of the session's live token hash, guarded by
+    `current_token_hash = <presented>` and the liveness conditions, so that of any number of concurrent
+    refreshes with one token exactly one wins (PostgreSQL re-checks the guard of a waiting UPDATE); the
+    others fall through to the spent-token path. On PostgreSQL the whole usual case is one statement, so
+    one round trip and one commit (_rotate_in_one_statement); elsewhere it is three autocommit statements:
+    read the token with its session and user, compare-and-set, record the new token (a crash between the
+    last two fails closed: the client must log in again).
     """
+    enforce_rate_limit(scope=REFRESH, client=client)
     now = timezone.now()
     presented_hash = hash_refresh_token(raw_refresh)
+    if connection.vendor == "postgresql":
+        rotated = _rotate_in_one_statement(presented_hash, now)
+        if rotated is not None:
+            return rotated
+        # Unknown token, spent token, dead session or inactive user: the general path below tells which.
     try:
         token = RefreshToken.objects.select_related("session__user").get(token_hash=presented_hash)
     except RefreshToken.DoesNotExist:
@@ -112,6 +121,52 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
             return _access_for(session, refresh)
         # Lost the race to a concurrent refresh (or the session just died): the token is spent now.
     return _refresh_with_spent_token(token, presented_hash, client=client, now=now)
+
+
+def _one_statement_rotation_sql() -> str:
+    """The compare-and-set and the new token's history row in one PostgreSQL statement: find the presented
+    token, rotate its session if that token is the live one, the session alive (the conditions of
+    models.alive_session_q) and its user active, insert the child token, and return the session."""
+    user_model = get_user_model()
+    quote = connection.ops.quote_name
+    session_table, token_table = quote(Session._meta.db_table), quote(RefreshToken._meta.db_table)
+    user_table, user_pk = quote(user_model._meta.db_table), quote(user_model._meta.pk.column)
+    is_active = quote(user_model._meta.get_field("is_active").column)
+    return f"""
+        WITH presented AS (
+            SELECT id AS token_id, session_id FROM {token_table} WHERE token_hash = %(presented)s
+        ), rotated AS (
+            UPDATE {session_table} AS s
+               SET current_token_hash = %(new)s, previous_token_hash = %(presented)s, rotated_at = %(now)s,
+                   last_used_at = %(now)s, idle_expires_at = LEAST(%(idle_deadline)s, s.expires_at)
+              FROM presented
+             WHERE s.id = presented.session_id AND s.current_token_hash = %(presented)s
+               AND s.revoked_at IS NULL AND s.expires_at > %(now)s AND s.idle_expires_at > %(now)s
+               AND EXISTS (SELECT 1 FROM {user_table} AS u WHERE u.{user_pk} = s.user_id AND u.{is_active})
+         RETURNING s.id, s.user_id, presented.token_id
+        ), recorded AS (
+            INSERT INTO {token_table} (session_id, token_hash, parent_id, created_at)
+            SELECT id, %(new)s, token_id, %(now)s FROM rotated
+            RETURNING session_id
+        )
+        SELECT rotated.id, rotated.user_id FROM rotated JOIN recorded ON recorded.session_id = rotated.id"""
+
+
+def _rotate_in_one_statement(presented_hash: str, now: datetime) -> IssuedTokens | None:
+    """The usual refresh on PostgreSQL; None when the presented token is not the live token of a live
+    session of an active user (the caller's general path then answers)."""
+    refresh = new_refresh_token()
+    with connection.cursor() as cursor:
+        cursor.execute(_one_statement_rotation_sql(), {
+            "presented": presented_hash, "new": hash_refresh_token(refresh), "now": now,
+            "idle_deadline": now + app_settings.IDLE_TIMEOUT,
+        })
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    session_id, user_id = row
+    # Only the ids go into the access token; the session row itself is not read again.
+    return _access_for(Session(id=session_id, user_id=user_id), refresh)
 
 
 def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, client: ClientInfo,

@@ -8,13 +8,11 @@ from authcore.api.inputs import request_serializer
 from authcore.api.serializers import COMMON_ERRORS, error_responses
 from authcore.api.views import JSONAPIView, PublicJSONAPIView
 from authcore.errors import ServiceError
-from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import client_info
 
 from .. import selectors, services
 from ..authentication import SessionJWTAuthentication
 from ..forms import RefreshForm
-from ..limits import REFRESH
 from ..models import Session
 from .serializers import (
     AUTHENTICATED_ERRORS,
@@ -46,7 +44,6 @@ class RefreshView(PublicJSONAPIView):
         tags=["sessions"],
     )
     def post(self, request):
-        enforce_rate_limit(scope=REFRESH, client=client_info(request))
         data = self.validated(RefreshForm)
         tokens = services.rotate_refresh_token(raw_refresh=data["refresh"], client=client_info(request))
         return Response(token_pair_data(tokens))

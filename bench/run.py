@@ -1,0 +1,662 @@
+"""The benchmark: this project against a djangorestframework-simplejwt peer (bench/peer), side by side.
+
+    make bench                                  # installs what it needs, then runs this with the defaults
+    make bench BENCH_ARGS="--duration 20 --rounds 3 --vus 16"
+    .venv/bin/python bench/run.py --help
+
+Starts everything on 127.0.0.1 and stops everything it started (by process id, also on Ctrl-C and errors):
+two fresh PostgreSQL databases, a private redis-server for the project, both projects under the same server
+command. Seeds the same users into both, runs each scenario in rounds that alternate between the two
+projects, with wrk (bench/wrk/scenario.lua) as the load generator, and writes bench/results/<timestamp>.json
+and .md. bench/README.md says what is measured and how to read it.
+"""
+import argparse
+from concurrent.futures import ThreadPoolExecutor
+import contextlib
+from datetime import UTC, datetime
+import json
+import math
+import os
+from pathlib import Path
+import platform
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+PEER_ROOT = BENCH / "peer"
+LUA = BENCH / "wrk" / "scenario.lua"
+SCENARIOS = ("login", "refresh", "me", "logout", "mixed")
+PROJECTS = ("ours", "peer")
+# Every seeded user's password (seeding stores one precomputed hash and runs no password validation).
+PASSWORD = "bench-correct-horse-battery-staple"
+# Scenarios whose virtual users each start from one minted session (logout spends its own pool).
+SESSION_SCENARIOS = ("refresh", "me", "mixed")
+APPS = {
+    "ours": {"root": ROOT, "wsgi": "config.wsgi:application", "asgi": "config.asgi:application",
+             "manage": ROOT / "manage.py", "settings": "config.settings"},
+    "peer": {"root": PEER_ROOT, "wsgi": "peerproject.wsgi:application", "asgi": "peerproject.asgi:application",
+             "manage": PEER_ROOT / "manage.py", "settings": "peerproject.settings"},
+}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+# --- processes we start, and only those -------------------------------------------------------------------
+
+class Service:
+    """A long-running process we started, in its own process group so that its workers go with it."""
+
+    def __init__(self, name: str, command: list[str], *, env: dict, cwd: Path, log_path: Path):
+        self.name = name
+        self.command = command
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.process = subprocess.Popen(command, env=env, cwd=cwd, stdout=self._log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        self.pid = self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """SIGTERM to the process we started (gunicorn, uvicorn and granian stop their workers on it), then
+        SIGKILL to its process group if anything of it is left after a grace period."""
+        if self.alive():
+            os.kill(self.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=15)
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.pid, 0)  # anything left in the group we created?
+            except (ProcessLookupError, PermissionError):
+                break
+            os.killpg(self.pid, sig)
+            time.sleep(1)
+        if self.alive():
+            self.process.wait(timeout=5)
+        self._log.close()
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_checked(command: list[str], *, env: dict, cwd: Path, what: str) -> str:
+    result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise BenchError(f"{what} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result.stdout
+
+
+# --- PostgreSQL and Redis ---------------------------------------------------------------------------------
+
+class Databases:
+    def __init__(self, admin_url: str):
+        import psycopg  # the project's driver, already in the virtualenv
+
+        self._psycopg = psycopg
+        self.admin_url = admin_url
+        self.created: list[str] = []
+
+    def _execute(self, sql: str) -> list:
+        with self._psycopg.connect(self.admin_url, autocommit=True) as connection:
+            cursor = connection.execute(sql)
+            return cursor.fetchall() if cursor.description else []
+
+    def server_version(self) -> str:
+        return self._execute("SHOW server_version")[0][0]
+
+    def create(self, name: str) -> None:
+        self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self._execute(f'CREATE DATABASE "{name}"')
+        self.created.append(name)
+
+    def drop_all(self) -> None:
+        for name in self.created:
+            self._execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.created.clear()
+
+    def url_for(self, name: str) -> str:
+        base, _, _ = self.admin_url.rpartition("/")
+        return f"{base}/{name}"
+
+
+def wait_for_redis(port: int, service: Service, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not service.alive():
+            raise BenchError(f"redis-server exited:\n{service.log_tail()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise BenchError("redis-server did not answer PING")
+
+
+# --- the two projects -------------------------------------------------------------------------------------
+
+def project_env(project: str, *, port: int, database_url: str, redis_url: str | None, args) -> dict:
+    env = {key: value for key, value in os.environ.items()
+           if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "PYTHONPATH"}}
+    env.update({
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "SITE_URL": f"http://127.0.0.1:{port}",
+        "DATABASE_URL": database_url,
+        # Long enough that the access tokens minted before the first round outlive the last one; the
+        # same lifetime on both sides.
+        "JWT_ACCESS_TOKEN_LIFETIME": "86400",
+        "DJANGO_SETTINGS_MODULE": APPS[project]["settings"],
+        "PYTHONUNBUFFERED": "1",
+    })
+    if project == "ours":
+        env.update({
+            "REDIS_URL": redis_url,
+            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+            # Rate limits and the login lockout off: the scenarios hammer a few accounts from one address,
+            # which the limits exist to refuse; the peer has none. The bench measures the auth path itself.
+            "RATELIMIT_ENABLE": "false",
+            # Plain HTTP on loopback: no redirect to https (the production proxy terminates TLS).
+            "SECURE_SSL_REDIRECT": "false",
+        })
+    else:
+        env["DATABASE_CONN_HEALTH_CHECKS"] = "true" if args.peer_health_checks else "false"
+    return env
+
+
+def server_command(project: str, port: int | str, args) -> list[str]:
+    app = APPS[project]
+    python = sys.executable
+    if args.server == "gunicorn":
+        asgi = "uvicorn" in args.worker_class
+        command = [python, "-m", "gunicorn", app["asgi"] if asgi else app["wsgi"],
+                   "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+                   "--worker-class", args.worker_class, "--chdir", str(app["root"]),
+                   # gunicorn's control socket has one default path per user: two masters would share it.
+                   "--no-control-socket"]
+        if args.threads:
+            command += ["--threads", str(args.threads)]
+    elif args.server == "uvicorn":
+        command = [python, "-m", "uvicorn", app["asgi"], "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", str(args.workers), "--no-access-log", "--app-dir", str(app["root"])]
+    elif args.server == "granian":
+        command = [str(Path(python).parent / "granian"), "--interface", "wsgi", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", str(args.workers), "--working-dir", str(app["root"]),
+                   app["wsgi"]]
+        if args.threads:
+            command[-1:-1] = ["--blocking-threads", str(args.threads)]
+    else:
+        raise BenchError(f"unknown server {args.server}")
+    return command + shlex.split(args.server_args)
+
+
+def display_command(command: list[str]) -> str:
+    """The command as a person would type it from the repository root."""
+    return " ".join("python" if part == sys.executable
+                    else os.path.relpath(part, ROOT) if part.startswith("/") else part for part in command)
+
+
+def http(method: str, url: str, *, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Accept", "application/json")
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(request, timeout=30) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw) if raw else {}
+    except ValueError:
+        return status, {"raw": raw[:200].decode(errors="replace")}
+
+
+def wait_until_answering(name: str, base_url: str, service: Service, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not service.alive():
+            raise BenchError(f"{name} server exited:\n{service.log_tail()}")
+        try:
+            status, _ = http("GET", f"{base_url}/api/auth/me/")
+        except OSError:
+            time.sleep(0.2)
+            continue
+        if status != 401:
+            raise BenchError(f"{name}: GET /api/auth/me/ without a token answered {status}, expected 401 "
+                             f"(a redirect means the settings are wrong for plain HTTP):\n{service.log_tail()}")
+        return
+    raise BenchError(f"{name} did not answer within {timeout:.0f} s:\n{service.log_tail()}")
+
+
+def smoke_test(name: str, base_url: str) -> None:
+    """One pass through every endpoint, so that a misconfiguration fails loudly instead of as a table of
+    errors: login, me, refresh, me with the new token, logout."""
+    steps = []
+    status, body = http("POST", f"{base_url}/api/auth/login/", body={"email": "user0@bench.example",
+                                                                      "password": PASSWORD})
+    steps.append(("login", status, 200))
+    if status == 200:
+        steps.append(("me", http("GET", f"{base_url}/api/auth/me/", token=body["access"])[0], 200))
+        status, pair = http("POST", f"{base_url}/api/auth/refresh/", body={"refresh": body["refresh"]})
+        steps.append(("refresh", status, 200))
+        if status == 200:
+            steps.append(("me after refresh", http("GET", f"{base_url}/api/auth/me/", token=pair["access"])[0], 200))
+            # The project answers 204, simplejwt's blacklist view 200: any 2xx is a logout.
+            logout_status = http("POST", f"{base_url}/api/auth/logout/", body={"refresh": pair["refresh"]})[0]
+            steps.append(("logout", logout_status, "2xx"))
+    failed = [f"{step}: {got} (expected {want})" for step, got, want in steps
+              if not (got == want or (want == "2xx" and 200 <= got < 300))]
+    if failed:
+        raise BenchError(f"{name} smoke test failed: " + "; ".join(failed) + f"; login answer: {body}")
+
+
+# --- wrk ----------------------------------------------------------------------------------------------------
+
+def run_wrk(base_url: str, scenario: str, tokens: Path | None, *, duration: float, max_per_vu: int, args,
+            log_path: Path) -> dict:
+    command = ["wrk", "-t", str(args.vus), "-c", str(args.vus), "-d", f"{max(1, math.ceil(duration))}s",
+               "--timeout", f"{args.timeout}s", "-s", str(LUA), base_url, "--",
+               f"scenario={scenario}", f"vus={args.vus}", f"users={args.users}", f"password={PASSWORD}",
+               f"max={max_per_vu}", f"mix={args.mix}"]
+    if tokens is not None:
+        command.append(f"tokens={tokens}")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    # wrk runs for its duration; the count bound is each VU stopping itself, after which wrk is told to
+    # finish (SIGINT: it then prints its results at once). A watchdog ends a wrk that hangs.
+    watchdog = threading.Timer(duration + args.timeout + 30, lambda: process.poll() is None and process.kill())
+    watchdog.start()
+    done_vus, result, output = 0, None, []
+    try:
+        for line in process.stdout:
+            if line.startswith("VU_DONE"):
+                done_vus += 1
+                if done_vus == args.vus:
+                    threading.Thread(target=_interrupt_until_exit, args=(process,), daemon=True).start()
+            elif line.startswith("BENCH_JSON "):
+                result = json.loads(line[len("BENCH_JSON "):])
+            else:
+                output.append(line)
+        process.wait()
+    finally:
+        watchdog.cancel()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    with log_path.open("a") as wrk_log:
+        wrk_log.write(f"$ {shlex.join(command)}\n{''.join(output)}\n")
+    if result is None:
+        raise BenchError(f"wrk gave no result for {scenario} ({process.returncode}):\n{''.join(output)[-3000:]}")
+    result["errors"] = result["unexpected_status"] + sum(result["socket_errors"].values())
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6) if result["duration_us"] else 0.0
+    result["p50_us"], result["p90_us"], result["p99_us"] = (pooled_percentiles([result])[q] for q in (50, 90, 99))
+    return result
+
+
+def _interrupt_until_exit(process: subprocess.Popen) -> None:
+    # wrk ignores SIGINT for a moment while it starts its threads, so repeat until it is gone.
+    while process.poll() is None:
+        try:
+            os.kill(process.pid, signal.SIGINT)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+
+
+def pooled_percentiles(runs: list[dict], wanted=(50, 90, 99)) -> dict:
+    """Percentiles over the requests of several wrk runs: each run's percentile grid stands for the share
+    of its requests between two grid points, so larger runs weigh more. Exact for a single run."""
+    samples = []
+    for run in runs:
+        count, latency = run["requests"], run["latency_us"]
+        if not count or not latency["percentiles"]:
+            continue
+        previous = 0.0
+        for percent, value in latency["percentiles"]:
+            samples.append((value, count * (percent - previous) / 100))
+            previous = percent
+        samples.append((latency["max"], count * (100 - previous) / 100))
+    samples.sort()
+    total = sum(weight for _, weight in samples)
+    found = {}
+    for q in wanted:
+        target, seen = total * q / 100, 0.0
+        found[q] = None
+        for value, weight in samples:
+            seen += weight
+            if seen >= target - 1e-9:
+                found[q] = value
+                break
+    return found
+
+
+# --- results ------------------------------------------------------------------------------------------------
+
+def summarise(runs: list[dict]) -> dict:
+    requests = sum(run["requests"] for run in runs)
+    seconds = sum(run["duration_us"] for run in runs) / 1e6
+    percentiles = pooled_percentiles(runs)
+    return {
+        "rounds": len(runs),
+        "requests": requests,
+        "errors": sum(run["errors"] for run in runs),
+        "seconds": round(seconds, 3),
+        "rps": round(requests / seconds, 1) if seconds else 0.0,
+        "rps_by_round": [round(run["rps"], 1) for run in runs],
+        "p50_ms": _ms(percentiles[50]), "p90_ms": _ms(percentiles[90]), "p99_ms": _ms(percentiles[99]),
+    }
+
+
+def _ms(microseconds) -> float | None:
+    return None if microseconds is None else round(microseconds / 1000, 2)
+
+
+def _ratio(ours, peer) -> str:
+    if not ours or not peer:
+        return "-"
+    return f"{ours / peer:.2f}x"
+
+
+def markdown_table(summary: dict, meta: dict) -> str:
+    lines = [
+        f"Benchmark {meta['started_at']} | commit {meta['commit']}{' (+ uncommitted changes)' if meta['dirty'] else ''}"
+        f" | {meta['machine']['cpus']} CPUs ({meta['machine']['cpu_model']}), PostgreSQL {meta['postgresql']}"
+        f" | {meta['server_command']} | wrk, {meta['config']['vus']} connections, "
+        f"{meta['config']['rounds']} alternating rounds of {meta['config']['duration']} s (or "
+        f"{meta['config']['max_requests']} requests) per project",
+        "",
+        "| scenario | project | requests | errors | rps | p50 ms | p90 ms | p99 ms | rps by round |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for scenario, by_project in summary.items():
+        for project in PROJECTS:
+            row = by_project[project]
+            lines.append(f"| {scenario} | {project} | {row['requests']} | {row['errors']} | {row['rps']:.1f} | "
+                         f"{row['p50_ms']} | {row['p90_ms']} | {row['p99_ms']} | "
+                         f"{' / '.join(f'{rps:.0f}' for rps in row['rps_by_round'])} |")
+        ours, peer = by_project["ours"], by_project["peer"]
+        lines.append(f"| {scenario} | **ours/peer** | | | **{_ratio(ours['rps'], peer['rps'])}** | "
+                     f"{_ratio(ours['p50_ms'], peer['p50_ms'])} | {_ratio(ours['p90_ms'], peer['p90_ms'])} | "
+                     f"{_ratio(ours['p99_ms'], peer['p99_ms'])} | |")
+    lines += ["", "rps ratio above 1 and latency ratios below 1 favour ours. A row with errors is not a "
+              "valid comparison (see bench/results/*-logs/)."]
+    return "\n".join(lines) + "\n"
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _first_line(command: list[str]) -> str:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    return (result.stdout or result.stderr).strip().splitlines()[0] if (result.stdout or result.stderr) else "?"
+
+
+def machine_info() -> dict:
+    cpu_model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory_gib = None
+    with contextlib.suppress(ValueError, OSError):
+        memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    return {"cpus": os.cpu_count(), "cpu_model": cpu_model, "memory_gib": memory_gib,
+            "platform": platform.platform(), "python": platform.python_version()}
+
+
+# --- the run ------------------------------------------------------------------------------------------------
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Benchmark this project against the simplejwt peer (bench/peer).",
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+                        help="comma-separated, from " + ", ".join(SCENARIOS))
+    parser.add_argument("--duration", type=float, default=5, help="seconds per round per project (time bound)")
+    parser.add_argument("--max-requests", type=int, default=20000, help="requests per round per project (count bound)")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="rounds per scenario, alternating which project goes first")
+    parser.add_argument("--vus", type=int, default=8, help="virtual users = wrk connections = wrk threads")
+    parser.add_argument("--users", type=int, default=1000, help="seeded users (same in both projects)")
+    parser.add_argument("--logout-tokens", type=int, default=1500,
+                        help="sessions minted per logout round (each logout spends one)")
+    parser.add_argument("--mix", default="40,9,1", help="mixed scenario weights: GET me, refresh, login")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of untimed mixed load per project first")
+    parser.add_argument("--pause", type=float, default=1, help="seconds of rest between two timed runs")
+    parser.add_argument("--timeout", type=int, default=10, help="wrk's per-request timeout, seconds")
+    parser.add_argument("--server", choices=("gunicorn", "uvicorn", "granian"), default="gunicorn")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread, ...)")
+    parser.add_argument("--threads", type=int, default=0, help="gunicorn --threads / granian --blocking-threads")
+    parser.add_argument("--server-args", default="", help="extra arguments for the server command (both projects)")
+    parser.add_argument("--peer-health-checks", action="store_true",
+                        help="turn on Django's connection health checks in the peer too (the project has them on)")
+    parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/postgres",
+                        help="PostgreSQL URL with the right to create databases")
+    parser.add_argument("--results-dir", type=Path, default=BENCH / "results")
+    parser.add_argument("--keep-databases", action="store_true", help="do not drop the two databases at the end")
+    args = parser.parse_args(argv)
+    args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
+    unknown = set(args.scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    if len([weight for weight in args.mix.split(",") if weight.strip().isdigit()]) != 3:
+        parser.error("--mix takes three integers: me,refresh,login")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    for tool in ("wrk", "redis-server"):
+        if shutil.which(tool) is None:
+            raise BenchError(f"{tool} is not installed (make bench installs it: apt-get install {tool})")
+    started = datetime.now(UTC)
+    stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    logs = args.results_dir / f"{stamp}-logs"
+    logs.mkdir()
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+    suffix = f"{os.getpid()}_{secrets.token_hex(3)}"
+    databases = Databases(args.pg)
+    services: list[Service] = []
+
+    def interrupted(signum, _frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGHUP, interrupted)
+    try:
+        meta = {"started_at": started.isoformat(timespec="seconds"), "commit": _git("rev-parse", "--short=12", "HEAD"),
+                "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+                "machine": machine_info(), "postgresql": databases.server_version(),
+                "wrk": _first_line(["wrk", "--version"]), "redis": _first_line(["redis-server", "--version"]),
+                "config": {key: (str(value) if isinstance(value, Path) else value)
+                           for key, value in vars(args).items()}}
+        ports = {"ours": free_port(), "peer": free_port(), "redis": free_port()}
+        urls = {project: f"http://127.0.0.1:{ports[project]}" for project in PROJECTS}
+
+        log(f"databases bench_ours_{suffix}, bench_peer_{suffix}; redis on {ports['redis']}")
+        db_names = {project: f"bench_{project}_{suffix}" for project in PROJECTS}
+        for name in db_names.values():
+            databases.create(name)
+        redis = Service("redis", ["redis-server", "--port", str(ports["redis"]), "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", "no", "--dir", str(work), "--loglevel", "warning"],
+                        env=dict(os.environ), cwd=work, log_path=logs / "redis.log")
+        services.append(redis)
+        wait_for_redis(ports["redis"], redis)
+        envs = {project: project_env(project, port=ports[project], database_url=databases.url_for(db_names[project]),
+                                     redis_url=f"redis://127.0.0.1:{ports['redis']}/0", args=args)
+                for project in PROJECTS}
+
+        log("migrating both databases")
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda project: run_checked(
+                [sys.executable, str(APPS[project]["manage"]), "migrate", "--noinput"], env=envs[project],
+                cwd=APPS[project]["root"], what=f"{project} migrate"), PROJECTS))
+
+        log(f"seeding {args.users} users (one password hash, made by the project's hasher, in both)")
+        tasks = [sys.executable, str(BENCH / "project_tasks.py")]
+        seeded = json.loads(run_checked([*tasks, "ours", "seed", "--users", str(args.users), "--password", PASSWORD],
+                                        env=envs["ours"], cwd=ROOT, what="ours seed"))
+        run_checked([*tasks, "peer", "seed", "--users", str(args.users), "--hash", seeded["hash"]],
+                    env=envs["peer"], cwd=ROOT, what="peer seed")
+        meta["password_hash_parameters"] = seeded["hash"].split("$")[3] if seeded["hash"].count("$") >= 4 else "?"
+
+        # Sessions for the scenarios that start signed in: one per VU per round, plus the logout pools.
+        plan = [("warmup", 0, args.vus)]
+        for scenario in args.scenarios:
+            for round_index in range(args.rounds):
+                if scenario in SESSION_SCENARIOS:
+                    plan.append((scenario, round_index, args.vus))
+                elif scenario == "logout":
+                    plan.append((scenario, round_index, args.logout_tokens))
+        total = sum(count for _, _, count in plan)
+        log(f"minting {total} sessions in each project (its own session code, untimed)")
+        pools = {project: work / f"{project}-tokens.txt" for project in PROJECTS}
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda project: run_checked(
+                [*tasks, project, "mint", "--users", str(args.users), "--count", str(total),
+                 "--out", str(pools[project])],
+                env=envs[project], cwd=ROOT, what=f"{project} mint"), PROJECTS))
+        token_files = {}
+        for project in PROJECTS:
+            lines = pools[project].read_text().splitlines(keepends=True)
+            offset = 0
+            for scenario, round_index, count in plan:
+                path = work / f"{project}-{scenario}-{round_index}.txt"
+                path.write_text("".join(lines[offset:offset + count]))
+                token_files[project, scenario, round_index] = path
+                offset += count
+
+        meta["server_command"] = display_command(server_command("ours", "PORT", args))
+        for project in PROJECTS:
+            command = server_command(project, ports[project], args)
+            log(f"starting {project}: {shlex.join(command)}")
+            services.append(Service(project, command, env=envs[project], cwd=APPS[project]["root"],
+                                    log_path=logs / f"{project}.log"))
+        servers = {service.name: service for service in services if service.name in PROJECTS}
+        for project in PROJECTS:
+            wait_until_answering(project, urls[project], servers[project])
+            smoke_test(project, urls[project])
+
+        wrk_log = logs / "wrk.log"
+        if args.warmup > 0:
+            for project in PROJECTS:
+                log(f"warm-up {project} ({args.warmup:g} s, mixed, untimed)")
+                run_wrk(urls[project], "mixed", token_files[project, "warmup", 0], duration=args.warmup,
+                        max_per_vu=10**9, args=args, log_path=wrk_log)
+
+        max_per_vu = max(1, math.ceil(args.max_requests / args.vus))
+        rounds: list[dict] = []
+        turn = 0
+        for scenario in args.scenarios:
+            for round_index in range(args.rounds):
+                order = PROJECTS if turn % 2 == 0 else tuple(reversed(PROJECTS))
+                turn += 1
+                for project in order:
+                    time.sleep(args.pause)
+                    tokens = token_files.get((project, scenario, round_index))
+                    result = run_wrk(urls[project], scenario, tokens, duration=args.duration,
+                                     max_per_vu=max_per_vu, args=args, log_path=wrk_log)
+                    for name, service in servers.items():
+                        if not service.alive():
+                            raise BenchError(f"{name} server died during {scenario}:\n{service.log_tail()}")
+                    rounds.append({"scenario": scenario, "round": round_index, "project": project, **result})
+                    log(f"{scenario:8} round {round_index + 1}/{args.rounds} {project}: {result['requests']} requests, "
+                        f"{result['errors']} errors, {result['rps']:.1f} rps, p50 {result['p50_us'] / 1000:.2f} ms, "
+                        f"p99 {result['p99_us'] / 1000:.2f} ms")
+
+        summary = {scenario: {project: summarise([run for run in rounds
+                                                  if run["scenario"] == scenario and run["project"] == project])
+                              for project in PROJECTS}
+                   for scenario in args.scenarios}
+        for by_project in summary.values():
+            ours, peer = by_project["ours"], by_project["peer"]
+            by_project["ratio_ours_over_peer"] = {
+                key: round(ours[key] / peer[key], 3) if ours[key] and peer[key] else None
+                for key in ("rps", "p50_ms", "p90_ms", "p99_ms")}
+        table = markdown_table({scenario: {p: summary[scenario][p] for p in PROJECTS} for scenario in summary}, meta)
+        json_path = args.results_dir / f"{stamp}.json"
+        json_path.write_text(json.dumps({"meta": meta, "summary": summary, "rounds": rounds}, indent=2) + "\n")
+        (args.results_dir / f"{stamp}.md").write_text(table)
+        print()
+        print(table)
+        log(f"results: {json_path} and {json_path.with_suffix('.md')}; server logs: {logs}")
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+        for service in reversed(services):
+            try:
+                service.stop()
+            except Exception as error:  # noqa: BLE001 - keep stopping the others
+                log(f"could not stop {service.name} (pid {service.pid}): {error}")
+        if args.keep_databases:
+            log(f"kept databases: {', '.join(databases.created)}")
+        else:
+            try:
+                databases.drop_all()
+            except Exception as error:  # noqa: BLE001
+                log(f"could not drop the databases {databases.created}: {error}")
+        shutil.rmtree(work, ignore_errors=True)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BenchError as error:
+        log(f"error: {error}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        log("interrupted; everything started was stopped")
+        sys.exit(130)
