@@ -59,6 +59,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+import re
 from typing import Any
 import unicodedata
 
@@ -138,6 +139,23 @@ def canonical_domain(domain: str) -> str:
     return ascii_domain
 
 
+# RFC 5322 dot-atom: atext runs separated by single dots.
+DOT_ATOM = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def _unquoted(local: str) -> str:
+    """A quoted local part names the same mailbox as its unquoted content (RFC 5321 §2.4: `"alice"` is
+    `alice`), so `"alice"@example.com` must not be a second account next to alice@example.com. Quoted
+    content that is a plain dot-atom is unquoted; any other quoted form (spaces, escapes) is refused,
+    since which unquoted spellings it equals is not something we can settle safely."""
+    if not local.startswith('"'):
+        return local
+    content = local[1:-1] if len(local) >= 2 and local.endswith('"') else ""
+    if "\\" not in content and DOT_ATOM.fullmatch(content):
+        return content
+    raise unsupported("Quoted email addresses are not supported; enter the address without quotes.")
+
+
 def canonical_email(raw: str) -> str:
     """The canonical form of an email address (the rule is in the module docstring).
 
@@ -156,6 +174,7 @@ def canonical_email(raw: str) -> str:
                           "(A-Z, a-z, digits and punctuation); we cannot tell such addresses apart safely.")
     if any(ord(character) < 0x20 or ord(character) == 0x7F for character in local):
         raise unsupported("This email address contains control characters.")
+    local = _unquoted(local)
     canonical = f"{local}@{canonical_domain(domain)}"
     if len(canonical) > EMAIL_MAX_LENGTH:
         raise unsupported(f"This email address is longer than {EMAIL_MAX_LENGTH} characters once its domain "

@@ -143,8 +143,6 @@ class UserAdmin(DjangoUserAdmin):
         return super().log_change(request, obj, message)
 
     def save_model(self, request, obj, form, change):
-        if change and "email" in form.changed_data:
-            services.email_address_changed(user=obj, previous_email=form.initial.get("email", ""))
         # Unticking "active" is a deactivation: it goes through the service, which ends every session and
         # records who did it, exactly like the action. Before the form's save: saving an inactive user ends
         # the sessions too (User.save), but silently, so the count below would always be 0.

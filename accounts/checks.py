@@ -1,3 +1,4 @@
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.apps import apps as apps_registry
@@ -53,6 +54,23 @@ def check_account_settings(app_configs=None, **kwargs):
                 "The admin login is not throttled like the API login.",
                 hint="Put 'accounts.apps.AccountsAdminConfig' in INSTALLED_APPS instead of 'django.contrib.admin'.",
                 id="accounts.W004"))
+    positive = ("LOGIN_FAILURE_WINDOW", "LOGIN_LOCKOUT_BASE", "LOGIN_LOCKOUT_MAX", "LOGIN_FAILURE_MEMORY",
+                "DEVICE_COOKIE_AGE")
+    for name in positive:
+        if getattr(app_settings, name) <= timedelta(0):
+            errors.append(checks.Error(f"ACCOUNTS['{name}'] must be a positive duration.", id="accounts.E007"))
+    for name in ("LOGIN_FAILURES_PER_CLIENT", "LOGIN_LOCKOUT_THRESHOLD"):
+        if not isinstance(getattr(app_settings, name), int) or getattr(app_settings, name) < 1:
+            errors.append(checks.Error(f"ACCOUNTS['{name}'] must be a whole number of at least 1.", id="accounts.E008"))
+    if app_settings.LOGIN_LOCKOUT_MAX < app_settings.LOGIN_LOCKOUT_BASE:
+        errors.append(checks.Error("ACCOUNTS['LOGIN_LOCKOUT_MAX'] must not be shorter than LOGIN_LOCKOUT_BASE.",
+                                   id="accounts.E009"))
+    validator_names = [validator.get("NAME", "") for validator in getattr(settings, "AUTH_PASSWORD_VALIDATORS", [])]
+    if "accounts.password_validation.MaximumLengthValidator" not in validator_names:
+        errors.append(checks.Error(
+            "AUTH_PASSWORD_VALIDATORS must include accounts.password_validation.MaximumLengthValidator.",
+            hint="The other validators skip a password over the length cap and leave refusing it to that one; "
+                 "without it, Django's own forms would accept such a password unchecked.", id="accounts.E010"))
     hashers = getattr(settings, "PASSWORD_HASHERS", [])
     if not hashers or "argon2" not in hashers[0].lower():
         errors.append(checks.Warning("PASSWORD_HASHERS[0] should be an Argon2id hasher.", id="accounts.W002"))

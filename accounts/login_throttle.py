@@ -65,8 +65,14 @@ def _network(ip_address: str | None) -> str:
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
-def _device_for(account: str, device_token: str | None) -> str | None:
-    """The device id in a valid device token issued for this account, else None."""
+def _password_generation(user: User) -> int:
+    """Changes with every password change: a device token carries the one it was issued under, so that a
+    device trusted before a reset (a thief's, say) is trusted no more after it."""
+    return int(user.password_changed_at.timestamp() * 1_000_000) if user.password_changed_at else 0
+
+
+def _device_for(account: str, device_token: str | None) -> tuple[str, int] | None:
+    """The device id and password generation of a valid device token issued for this account, else None."""
     if not device_token or len(device_token) > DEVICE_TOKEN_MAX_LENGTH:
         return None
     try:
@@ -76,8 +82,15 @@ def _device_for(account: str, device_token: str | None) -> str | None:
         return None
     if not isinstance(payload, dict) or payload.get("account") != account:
         return None
-    device = payload.get("device")
-    return device if isinstance(device, str) else None
+    device, generation = payload.get("device"), payload.get("generation")
+    return (device, generation) if isinstance(device, str) and isinstance(generation, int) else None
+
+
+def device_token_for(user: User, *, device: str | None = None) -> str:
+    """The token for the device cookie of a device that has just proven the password (a login) or control
+    of the mailbox (a password reset)."""
+    return signing.dumps({"account": account_key(user.email), "device": device or secrets.token_urlsafe(16),
+                          "generation": _password_generation(user)}, salt=DEVICE_TOKEN_SALT)
 
 
 @dataclass(frozen=True)
@@ -87,20 +100,27 @@ class LoginAttempt:
     account: str
     client: str  # "device:<id>" for a device that logged in to this account before, else "net:<network>"
     client_info: ClientInfo = field(repr=False)
-    email: str = field(repr=False)  # as submitted; used only to name the account in a lockout event
-    trusted_device: str | None = None
+    email: str = field(repr=False)  # as submitted; names the account in a lockout event, finds its user
+    device: tuple[str, int] | None = None  # (id, password generation) of a device cookie for this account
 
     @classmethod
     def start(cls, *, email: str, client: ClientInfo, device_token: str | None = None) -> "LoginAttempt":
         account = account_key(email)
         device = _device_for(account, device_token)
-        client_key = f"device:{device}" if device else f"net:{_network(client.ip_address)}"
-        return cls(account=account, client=client_key, client_info=client, email=email, trusted_device=device)
+        client_key = f"device:{device[0]}" if device else f"net:{_network(client.ip_address)}"
+        return cls(account=account, client=client_key, client_info=client, email=email, device=device)
 
-    def device_token(self) -> str:
+    def device_token(self, user: User) -> str:
         """The token for the device cookie after a successful login: the same device id if it had one."""
-        device = self.trusted_device or secrets.token_urlsafe(16)
-        return signing.dumps({"account": self.account, "device": device}, salt=DEVICE_TOKEN_SALT)
+        return device_token_for(user, device=self.device[0] if self.device else None)
+
+    def from_trusted_device(self) -> bool:
+        """Whether the device cookie still vouches for this device: issued under the current password. Asked
+        only while the account is locked, so the lookup it costs is not on the ordinary path."""
+        if self.device is None:
+            return False
+        user = User.objects.with_email(self.email).only("password_changed_at").first()
+        return user is not None and self.device[1] == _password_generation(user)
 
 
 def _enabled() -> bool:
@@ -140,14 +160,18 @@ def check(attempt: LoginAttempt) -> None:
                            client=attempt.client_info)
     locked_until = values.get(lock_key)
     # The lock's end is stored in the value, not only as the key's expiry, so it is exact on any backend.
-    if locked_until and not attempt.trusted_device and locked_until > time.time():
+    if locked_until and locked_until > time.time() and not attempt.from_trusted_device():
         raise rate_limited(scope=SCOPE, key="account", retry_after=math.ceil(locked_until - time.time()),
                            client=attempt.client_info)
 
 
 def _increment(key: str, timeout: float) -> int:
     cache.add(key, 0, timeout=timeout)
-    return cache.incr(key)
+    try:
+        return cache.incr(key)
+    except ValueError:  # the key went in between (a success cleared it, or it expired): start again
+        cache.add(key, 1, timeout=timeout)
+        return 1
 
 
 def record_failure(attempt: LoginAttempt) -> None:
@@ -191,8 +215,11 @@ def record_success(attempt: LoginAttempt) -> None:
                  _account_lock_key(attempt.account)])
 
 
-def clear_account(user: User) -> None:
-    """A password reset proved control of the mailbox: the account's failure count and lock go."""
+def clear_account(user: User, client: ClientInfo) -> None:
+    """A password reset proved control of the mailbox: the account's failure count and lock go, and so do
+    the failures counted against the network the reset came from (the owner's, as far as we can tell)."""
     if _enabled():
-        account = account_key(user.email)
-        _forget([_account_failures_key(account), _account_lock_key(account)])
+        attempt = LoginAttempt.start(email=user.email, client=client)
+        window, _ = _window()
+        _forget([_account_failures_key(attempt.account), _account_lock_key(attempt.account),
+                 _client_failures_key(attempt, window)])

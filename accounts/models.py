@@ -1,6 +1,7 @@
 import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import PermissionsMixin
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -29,19 +30,29 @@ class UserQuerySet(models.QuerySet):
         return self.alias(email_lower=Lower("email")).filter(email_lower=canonical.lower())
 
     def update(self, **kwargs) -> int:
-        """An update that deactivates users also ends their live sessions, in the same transaction, so that
-        reactivating them later does not revive their old tokens. `bulk_update` comes through here too."""
+        """The user rules of User.save hold for updates too (`bulk_update` comes through here): an update
+        that deactivates users ends their live sessions, and one that writes password hashes ends every
+        session of those users, audits it and tells them; in the same transaction."""
         deactivated = self._deactivated_by(kwargs["is_active"]) if "is_active" in kwargs else None
-        if deactivated is None:
+        if deactivated is None and "password" not in kwargs:
             return super().update(**kwargs)
         # Imported here: sessions_app's models refer to this model, so a module-level import is a cycle.
         from sessions_app.models import Session
         from sessions_app.services import end_sessions_of_users
 
-        with transaction.atomic(using=self.db):
-            # Sessions first: once updated, the users may no longer match the filter (is_active=True, say).
-            end_sessions_of_users(users=deactivated, reason=Session.RevokeReason.USER_DEACTIVATED)
-            return super().update(**kwargs)
+        from . import services
+
+        with transaction.atomic(using=self.db, savepoint=False):
+            # Picked before the update: once updated, the users may no longer match the filter.
+            if deactivated is not None:
+                end_sessions_of_users(users=deactivated, reason=Session.RevokeReason.USER_DEACTIVATED)
+            new_passwords = list(self) if "password" in kwargs else []
+            if new_passwords:
+                kwargs.setdefault("password_changed_at", timezone.now())
+            updated = super().update(**kwargs)
+            for user in new_passwords:
+                services.password_replaced(user=user)
+            return updated
 
     def _deactivated_by(self, is_active) -> "UserQuerySet | None":
         """The users of this queryset that `update(is_active=...)` deactivates, or None for an activation."""
@@ -107,41 +118,87 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
-    # Set by set_unusable_password(): Django's own marker of a new password (`_password`) is set only by
-    # set_password(), and disabling password login is a password change too.
-    _password_disabled = False
     # How the password being saved was changed (services.PasswordChange), when a flow knows more than
-    # "someone set it": who, from where, and why (a reset, say). Consumed by the save.
+    # "someone set it": who, from where, and why (a reset, say). Consumed by the save that stores it.
     pending_password_change = None
+    # Set only while Django stores a rehash of the same password at login (check_password below).
+    _rehashing = False
 
-    def set_unusable_password(self) -> None:
-        super().set_unusable_password()
-        self._password_disabled = True
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._remember_stored_state()
+        return user
+
+    def refresh_from_db(self, *args, **kwargs) -> None:
+        super().refresh_from_db(*args, **kwargs)
+        self._remember_stored_state()
+
+    def _remember_stored_state(self) -> None:
+        """What the row holds, to tell in save() what this save changes."""
+        stored = self.__dict__
+        self._stored = {name: stored[name] for name in ("password", "is_active", "email") if name in stored}
+
+    def check_password(self, raw_password: str) -> bool:
+        """Django's check, marking its hash upgrade (a rehash of the same password, at login) as no password
+        change: that save must not end the sessions of the user who is just logging in."""
+
+        def store_rehash(raw: str) -> None:
+            self.set_password(raw)
+            self._password = None
+            self._rehashing = True
+            try:
+                self.save(update_fields=["password"])
+            finally:
+                self._rehashing = False
+
+        return check_password(raw_password, self.password, store_rehash)
+
+    def _writes(self, field: str, update_fields) -> bool:
+        return field not in self.get_deferred_fields() if update_fields is None else field in update_fields
 
     def save(self, *args, **kwargs) -> None:
-        """Two rules hold whoever saves the user (a flow, the admin, Django's `changepassword`, a shell):
+        """Three rules hold whoever saves the user (a flow, the admin, Django's `changepassword`, a shell):
 
-        - A new password (or password login disabled) ends every session of the user, is audited and is
-          told to the user: services.password_replaced. Django sets `_password` in set_password() and
-          clears it before the hash upgrade at login, so a rehash is no password change; creating a user
-          is none either.
-        - Saving an existing user as inactive ends their live sessions, so that reactivating the account
-          later does not revive tokens issued before.
+        - A new password hash (set_password, set_unusable_password, or a hash assigned directly) ends every
+          session of the user, is audited and is told to the user: services.password_replaced. Django's
+          rehash of the same password at login is none; creating a user is none either.
+        - Saving an existing user as inactive ends their live sessions, and so does reactivating one that
+          was stored inactive: whatever path deactivated it (raw SQL, say), no token issued before comes
+          back to life.
+        - A new email address (not merely another spelling of the same) is unverified: the user proves it
+          again before the next login. Addresses are stored in their canonical form.
 
-        Both happen in the same transaction as the save."""
+        All of it happens in the same transaction as the save (joined without a savepoint)."""
         adding = self._state.adding
         update_fields = kwargs.get("update_fields")
-        password_replaced = not adding and (self._password is not None or self._password_disabled)
+        stored = getattr(self, "_stored", {})
+        changes = []
+        if update_fields is not None:
+            update_fields = set(update_fields)
+        if not adding and self._writes("email", update_fields) and self.email != stored.get("email", self.email):
+            from . import services  # services import this module
+
+            self.email = normalize_email(self.email)
+            if services.email_address_changed(user=self, previous_email=stored.get("email", "")) and (
+                    update_fields is not None):
+                update_fields.add("email_verified_at")
+        password_replaced = (not adding and not self._rehashing and self._writes("password", update_fields)
+                             and self.password != stored.get("password", self.password))
         if password_replaced:
             self.password_changed_at = timezone.now()
             if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "password_changed_at"}
-        writes_is_active = ("is_active" not in self.get_deferred_fields() if update_fields is None
-                            else "is_active" in update_fields)
-        deactivating = not adding and writes_is_active and not self.is_active
-        if not (password_replaced or deactivating):
+                update_fields.add("password_changed_at")
+            changes.append("password")
+        if not adding and self._writes("is_active", update_fields) and (
+                not self.is_active or stored.get("is_active") is False):
+            changes.append("active")
+        if update_fields is not None:
+            kwargs["update_fields"] = update_fields
+        change, self.pending_password_change = self.pending_password_change, None
+        if not changes:
             super().save(*args, **kwargs)
-            self._password_disabled = False  # as Django forgets `_password` once saved
+            self._remember_stored_state()
             return
         # Imported here: sessions_app's models refer to this model, and services import this module.
         from sessions_app.models import Session
@@ -149,15 +206,14 @@ class User(AbstractBaseUser, PermissionsMixin):
 
         from . import services
 
-        with transaction.atomic(using=kwargs.get("using")):
+        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
             super().save(*args, **kwargs)
-            if deactivating:
+            if "active" in changes:
                 # One UPDATE; an audit record only if it ended something (deactivate_user ends them first).
                 end_user_sessions(user=self, reason=Session.RevokeReason.USER_DEACTIVATED)
-            if password_replaced:
-                change, self.pending_password_change = self.pending_password_change, None
-                self._password_disabled = False
+            if "password" in changes:
                 self.sessions_ended_by_password_change = services.password_replaced(user=self, change=change)
+        self._remember_stored_state()
 
     def clean(self) -> None:
         super().clean()

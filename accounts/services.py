@@ -84,7 +84,7 @@ def check_credentials(*, email: str, password: str, client: ClientInfo, device_t
         record_security_event(events.LOGIN_FAIL, client=client)
         raise ServiceError("invalid_credentials")
     login_throttle.record_success(attempt)
-    return user, attempt.device_token()
+    return user, attempt.device_token(user)
 
 
 def log_in(*, email: str, password: str, client: ClientInfo, device_token: str | None = None,
@@ -188,8 +188,8 @@ def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo
 
 
 def email_address_changed(*, user: User, previous_email: str) -> bool:
-    """`user.email` has just been given a new value (the caller saves it). An address nobody has proven is
-    not verified: the user verifies it before the next login. Retyping the same address in another
+    """`user.email` has just been given a new value (User.save calls this as it saves it). An address
+    nobody has proven is not verified: the user verifies it before the next login. Retyping the same address in another
     spelling (case, fullwidth letters) changes nothing. Returns whether verification was cleared."""
     if email_identity(previous_email) == email_identity(user.email):
         return False
@@ -352,5 +352,5 @@ def confirm_password_reset(*, token: str, new_password: str, client: ClientInfo)
         if _set_email_verified(user):
             record_security_event(events.EMAIL_VERIFIED, user=user, client=client, via="password_reset")
         # The owner proved control of the mailbox: failures others piled up on the account are forgotten.
-        transaction.on_commit(lambda: login_throttle.clear_account(user))
+        transaction.on_commit(lambda: login_throttle.clear_account(user, client))
     return user

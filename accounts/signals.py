@@ -11,8 +11,8 @@ user_registered = Signal()
 verification_email_requested = Signal()
 # user
 email_verified = Signal()
-# user, reason: "changed" (by the user, other sessions end), "reset" (emailed link) or "set" (by an
-# operator or the changepassword command; every session ends)
+# user, reason: "changed" (by the user), "reset" (emailed link) or "set" (by an operator, a command or
+# anything else that saved a new password); every session of the user has ended
 password_changed = Signal()
 # user, token (raw reset token, for the email)
 password_reset_requested = Signal()

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods
 from authcore.errors import ServiceError
 from authcore.requestmeta import client_info
 
-from . import services
+from . import login_throttle, services
+from .device_cookie import set_device_cookie
 from .forms import EmailForm, PasswordResetConfirmForm, RegisterForm, VerifyEmailForm
 
 VERIFY_TOKEN_SESSION_KEY = "accounts_verify_email_token"
@@ -165,14 +166,20 @@ def password_reset_set(request):
     form = PasswordResetConfirmForm({**request.POST.dict(), "token": token} if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            done = _submit(form, services.confirm_password_reset, client=client_info(request), **form.cleaned_data)
+            user = services.confirm_password_reset(client=client_info(request), **form.cleaned_data)
         except ServiceError as error:
+            if error.code == "invalid":  # the password policy: shown next to the field
+                form.add_service_error(error)
+                return render(request, "accounts/password_reset_set.html", {"form": form})
             if error.code != "invalid_token":
                 raise
-            done = None  # spent or expired since the page was shown
-        if done is not False:
             request.session.pop(RESET_TOKEN_SESSION_KEY, None)
-            return redirect("accounts:password-reset-done") if done else _invalid_link(request, purpose="reset")
+            return _invalid_link(request, purpose="reset")  # spent or expired since the page was shown
+        request.session.pop(RESET_TOKEN_SESSION_KEY, None)
+        response = redirect("accounts:password-reset-done")
+        # The mailbox was proven: this browser is one of the owner's devices (accounts/login_throttle.py).
+        set_device_cookie(response, login_throttle.device_token_for(user))
+        return response
     return render(request, "accounts/password_reset_set.html", {"form": form})
 
 

@@ -17,11 +17,14 @@ class _CompiledLookup:
     sql: str
     slots: tuple[str, ...]  # which value goes to each placeholder: "session", "user" or "now"
     field_names: tuple[str, ...]
-    compiler: object  # the SQL compiler, for its converters (database values to Python values)
-    converters: dict
+    # Per column that needs one: the functions that turn a database value into the field's Python value,
+    # and the column expression they take. Called with the calling thread's own connection.
+    converters: tuple[tuple[int, tuple, object], ...]
 
 
-_compiled: dict[str, _CompiledLookup] = {}
+# Per database alias: the compiled lookup, or None where it cannot be compiled (a user manager that adds
+# conditions of its own, say), in which case the ORM runs the same query every time.
+_compiled: dict[str, _CompiledLookup | None] = {}
 _compile_lock = threading.Lock()
 
 
@@ -51,10 +54,14 @@ def _compile_live_user_lookup(alias: str) -> _CompiledLookup:
         "user": user_model._meta.pk.get_db_prep_value(stand_in["user"], connection),
         "now": _prepared(Session, "expires_at", stand_in["now"], connection),
     }
-    slots = tuple(next(name for name, value in prepared.items() if value == param) for param in params)
+    slots = tuple(next((name for name, value in prepared.items() if value == param), None) for param in params)
+    if None in slots:
+        return None
     columns = [column for column, _, _ in compiler.select]
+    converters = tuple((position, tuple(functions), expression)
+                       for position, (functions, expression) in compiler.get_converters(columns).items())
     return _CompiledLookup(sql=sql, slots=slots, field_names=tuple(column.target.attname for column in columns),
-                           compiler=compiler, converters=compiler.get_converters(columns))
+                           converters=converters)
 
 
 def user_for_live_session(*, user_id: str, session_id: str):
@@ -68,10 +75,15 @@ def user_for_live_session(*, user_id: str, session_id: str):
         return None
     alias = router.db_for_read(user_model)
     connection = connections[alias]
-    lookup = _compiled.get(alias)
-    if lookup is None:
+    if alias not in _compiled:
         with _compile_lock:
-            lookup = _compiled.setdefault(alias, _compile_live_user_lookup(alias))
+            if alias not in _compiled:
+                _compiled[alias] = _compile_live_user_lookup(alias)
+    lookup = _compiled[alias]
+    if lookup is None:
+        return (user_model._default_manager.using(alias)
+                .filter(alive_session_q(prefix="auth_sessions__"), auth_sessions__pk=session_uuid, pk=user_pk)
+                .first())
     values = {
         "session": _prepared(Session, "id", session_uuid, connection),
         "user": user_model._meta.pk.get_db_prep_value(user_pk, connection),
@@ -82,7 +94,10 @@ def user_for_live_session(*, user_id: str, session_id: str):
         row = cursor.fetchone()
     if row is None:
         return None
-    [row] = lookup.compiler.apply_converters([row], lookup.converters) if lookup.converters else [row]
+    row = list(row)
+    for position, functions, expression in lookup.converters:
+        for convert in functions:
+            row[position] = convert(row[position], expression, connection)
     return user_model.from_db(alias, lookup.field_names, tuple(row))
 
 

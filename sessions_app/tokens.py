@@ -1,5 +1,6 @@
 """Token material: opaque refresh tokens (random, stored hashed) and JWT access tokens (simplejwt)."""
 from dataclasses import dataclass
+from functools import lru_cache
 import hashlib
 import secrets
 import uuid
@@ -39,8 +40,11 @@ def mint_access_token(*, user_id: uuid.UUID, session_id: uuid.UUID) -> AccessTok
     return AccessTokenGrant(token=str(token), expires_in=int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
 
 
+@lru_cache(maxsize=2048)
 def device_label(user_agent: str) -> str:
-    """A readable label such as "Chrome on Linux" for the sessions list."""
+    """A readable label such as "Chrome on Linux" for the sessions list. Cached: parsing a user agent
+    costs over a millisecond, and a service sees the same few hundred agents again and again (the input
+    is capped at 512 characters, so the cache is bounded in memory too)."""
     if not user_agent:
         return "Unknown device"
     parsed = parse_user_agent(user_agent)

@@ -12,7 +12,7 @@ from authcore.requestmeta import client_info
 from sessions_app.api.serializers import AUTHENTICATED_ERRORS, token_pair_data
 from sessions_app.api.views import AuthAPIView
 
-from .. import services
+from .. import login_throttle, services
 from ..conf import app_settings
 from ..device_cookie import device_token_from, set_device_cookie
 from ..forms import (
@@ -184,12 +184,15 @@ class PasswordResetConfirmView(PublicJSONAPIView):
         responses={200: DetailSerializer, **error_responses("invalid_token", "rate_limited", *COMMON_ERRORS)},
         summary="Set a new password with a reset token",
         description="Takes the token from the emailed link. Every session of the user ends; no tokens are "
-        "returned (log in with the new password). 400 `invalid_token` for a wrong, used or expired token, "
-        "400 `invalid` for a password the policy refuses.",
+        "returned (log in with the new password). The device that reset it gets the device cookie (the "
+        "mailbox was proven), so a lockout others cause does not keep it out. 400 `invalid_token` for a wrong, "
+        "used or expired token, 400 `invalid` for a password the policy refuses.",
         tags=["account lifecycle"],
     )
     def post(self, request):
         data = self.validated(PasswordResetConfirmForm)
-        services.confirm_password_reset(token=data["token"], new_password=data["new_password"],
-                                        client=client_info(request))
-        return Response({"detail": PASSWORD_RESET})
+        user = services.confirm_password_reset(token=data["token"], new_password=data["new_password"],
+                                               client=client_info(request))
+        response = Response({"detail": PASSWORD_RESET})
+        set_device_cookie(response, login_throttle.device_token_for(user))
+        return response

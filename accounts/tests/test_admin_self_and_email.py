@@ -131,3 +131,12 @@ def test_an_unverified_user_stays_unverified_when_the_email_changes(admin_client
 
     assert admin_client.post(change_url(bob), data).status_code == 302
     assert User.objects.get(pk=bob.pk).email_verified_at is None
+
+
+def test_a_new_address_saved_from_a_shell_is_unverified_and_canonical(user):
+    """The rule is the model's, whoever saves: not only the admin."""
+    user.email = "Alice.New@\uff45xample.com"
+    user.save()
+
+    user.refresh_from_db()
+    assert user.email == "Alice.New@example.com" and user.email_verified_at is None

@@ -157,3 +157,14 @@ def test_using_a_token_of_a_deactivated_user_ends_its_session(api, alice, sessio
 
     assert_ended_for_good(api, phone)
     assert_alive(api, bystander)
+
+
+def test_reactivating_after_a_raw_sql_deactivation_ends_the_sessions_left_alive(api, alice, sessions, bystander):
+    """No token was used while the account was inactive, so nothing ended its sessions then: saving it
+    active again does."""
+    deactivate_with_raw_sql(alice)
+
+    reactivate(alice)
+
+    assert_ended_for_good(api, *sessions)
+    assert_alive(api, bystander)

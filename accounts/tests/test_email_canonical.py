@@ -364,3 +364,30 @@ def test_login_failures_for_look_alike_spellings_count_together(api, make_user, 
     refused = api.post("/api/auth/login/", {"email": "kate@example.com", "password": PASSWORD})
 
     assert refused.status_code == 429
+
+
+# --- quoted local parts ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("raw, canonical", [
+    ('"alice"@example.com', "alice@example.com"),
+    ('"alice.smith"@Example.COM', "alice.smith@example.com"),
+])
+def test_a_quoted_dot_atom_is_the_same_mailbox_unquoted(raw, canonical):
+    assert canonical_email(raw) == canonical
+
+
+@pytest.mark.parametrize("raw", ['"al\\\\ice"@example.com', '"a b"@example.com', '"a@b"@example.com', '""@example.com'])
+def test_other_quoted_local_parts_are_refused(raw):
+    with pytest.raises(ValidationError) as raised:
+        canonical_email(raw)
+    assert raised.value.code == "email_unsupported"
+
+
+@transactional  # the notice goes out on commit
+def test_registering_a_quoted_spelling_reaches_the_existing_account(api, make_user):
+    make_user("alice@example.com")
+
+    response = api.post("/api/auth/register/", {"email": '"alice"@example.com', "password": NEW_PASSWORD})
+
+    assert response.status_code == 202
+    assert User.objects.count() == 1
+    assert only_email_to("alice@example.com").subject == NOTICE_SUBJECT

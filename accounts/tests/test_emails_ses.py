@@ -79,9 +79,8 @@ def test_failed_send_keeps_the_registration_and_logs_no_link(api, ses, register_
 
 @pytest.fixture(autouse=True)
 def _no_held_emails_left_behind():
-    # A test-client request whose view raised never sends request_finished (a real server always does),
-    # so an earlier test may have left this thread "in a request"; and a failed test here must not leave
-    # jobs held for the next one.
+    # These tests send request_started by hand: whatever an earlier test left held on this thread goes
+    # first, and a test that fails half-way must not leave jobs held for the next one.
     emails.release_jobs_after_response()
     yield
     emails.release_jobs_after_response()

@@ -50,3 +50,16 @@ def test_the_reset_page_never_renders_the_token(client, user):
 
     assert page.status_code == 200 and 'name="new_password"' in page.content.decode()
     assert token not in page.content.decode() and 'name="token"' not in page.content.decode()
+
+
+def test_the_reset_page_shown_again_with_errors_never_renders_the_token(client, user):
+    from accounts.tokens import make_link_token, password_reset_tokens
+
+    token = make_link_token(password_reset_tokens, user)
+    form_page = client.get(f"/accounts/password-reset/{token}/", follow=True)
+
+    refused = client.post(form_page.request["PATH_INFO"], {"new_password": "short", "token": "forged.1-ab"})
+
+    assert refused.status_code == 200 and "password_too_short" in {
+        error.code for error in refused.context["form"].errors.as_data()["new_password"]}
+    assert token not in refused.content.decode() and 'name="token"' not in refused.content.decode()

@@ -1,6 +1,8 @@
 """System checks for the lifecycle settings."""
 from datetime import timedelta
 
+import pytest
+
 from accounts.checks import check_account_settings
 from accounts.emails import human_duration
 
@@ -49,3 +51,19 @@ def test_the_default_admin_site_is_warned_about():
         assert "accounts.W004" in warnings()
     finally:
         admin.site._wrapped = original
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"LOGIN_FAILURE_WINDOW": timedelta(0)}, "accounts.E007"),
+    ({"LOGIN_LOCKOUT_THRESHOLD": 0}, "accounts.E008"),
+    ({"LOGIN_LOCKOUT_BASE": timedelta(hours=2)}, "accounts.E009"),
+], ids=["zero-window", "zero-threshold", "base-over-max"])
+def test_login_throttle_settings_are_checked(settings, changes, expected):
+    settings.ACCOUNTS = {**settings.ACCOUNTS, **changes}
+    assert expected in ids()
+
+
+def test_the_password_length_cap_validator_is_required(settings):
+    settings.AUTH_PASSWORD_VALIDATORS = [validator for validator in settings.AUTH_PASSWORD_VALIDATORS
+                                         if not validator["NAME"].endswith("MaximumLengthValidator")]
+    assert "accounts.E010" in ids()

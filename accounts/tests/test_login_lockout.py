@@ -177,3 +177,47 @@ def test_the_admin_login_shares_the_lockout_and_sets_the_device_cookie(client, m
 def test_no_email_goes_out_for_a_lockout(user, lockout):
     attacker_fails(5)
     assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)  # the reset email and the clearing happen on commit
+def test_the_device_that_resets_the_password_is_trusted_even_if_the_lock_is_renewed(api, user, lockout):
+    attacker_fails(5)
+    assert api.post("/api/auth/password-reset/", {"email": "alice@example.com"}, REMOTE_ADDR="198.51.100.5")
+    token = token_in(only_email_to("alice@example.com").body)
+    reset = api.post("/api/auth/password-reset/confirm/", {"token": token, "new_password": NEW_PASSWORD},
+                     REMOTE_ADDR="198.51.100.5")
+    assert reset.status_code == 200 and reset.cookies[DEVICE_COOKIE]["httponly"]
+
+    attacker_fails(5, start=30)  # the attacker locks the account again at once
+
+    assert_error(attempt(APIClient(), password=NEW_PASSWORD, ip="203.0.113.5"), 429, "rate_limited")
+    assert attempt(api, password=NEW_PASSWORD, ip="203.0.113.5").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reset_clears_the_failures_counted_against_the_owners_network(api, user, lockout):
+    for host in (1, 2, 3):  # someone on the owner's network (an office, a carrier NAT) fails three times
+        assert attempt(APIClient(), ip=f"198.51.100.{host}").status_code == 401
+    assert_error(attempt(APIClient(), password=PASSWORD, ip="198.51.100.9"), 429, "rate_limited")
+
+    api.post("/api/auth/password-reset/", {"email": "alice@example.com"}, REMOTE_ADDR="198.51.100.9")
+    token = token_in(only_email_to("alice@example.com").body)
+    api.post("/api/auth/password-reset/confirm/", {"token": token, "new_password": NEW_PASSWORD},
+             REMOTE_ADDR="198.51.100.9")
+
+    assert attempt(APIClient(), password=NEW_PASSWORD, ip="198.51.100.9").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_device_trusted_before_a_password_reset_is_trusted_no_more(api, user, lockout):
+    """A device cookie from before the reset (a thief's laptop, say) no longer skips the lock."""
+    thief = APIClient()
+    assert attempt(thief, password=PASSWORD, ip="192.0.2.66").status_code == 200
+    api.post("/api/auth/password-reset/", {"email": "alice@example.com"})
+    token = token_in(only_email_to("alice@example.com").body)
+    api.post("/api/auth/password-reset/confirm/", {"token": token, "new_password": NEW_PASSWORD})
+
+    attacker_fails(5)
+
+    assert_error(attempt(thief, ip="192.0.2.66"), 429, "rate_limited")
+    assert attempt(api, password=NEW_PASSWORD, ip="203.0.113.5").status_code == 200  # the owner's

@@ -1,7 +1,7 @@
 """A password stored outside the API (the admin's own "Change password" page, `manage.py changepassword`,
 a plain `set_password(); save()` in a shell) means what any password change means: every API session of
 the user ends, the change is audited and the user is told by email. One hook does it (User.save)."""
-from django.contrib.auth.hashers import PBKDF2PasswordHasher
+from django.contrib.auth.hashers import PBKDF2PasswordHasher, make_password
 from django.core import mail
 from django.core.management import CommandError, call_command, get_commands
 from django.test import Client
@@ -208,10 +208,41 @@ def test_the_hash_upgrade_at_login_is_no_password_change(api, make_user):
     """Django stores a rehashed password when a login finds an old hasher or parameters: nothing ends."""
     make_user("old@example.com", password=None)
     User.objects.filter(email="old@example.com").update(password=PBKDF2PasswordHasher().encode(PASSWORD, "salt1234"))
+    changes_before = SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGED).count()
     first = login(api, "old@example.com")
 
     second = login(api, "old@example.com")  # the first login upgraded the hash to Argon2id
 
     assert User.objects.get(email="old@example.com").password.startswith("argon2")
     assert api_accepts_access(api, first) and api_accepts_access(api, second)
-    assert not SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGED).exists()
+    assert SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGED).count() == changes_before
+
+
+@pytest.mark.parametrize("store", [
+    pytest.param(lambda user: (setattr(user, "password", make_password(NEW_PASSWORD)), user.save()), id="assigned"),
+    pytest.param(lambda user: User.objects.filter(pk=user.pk).update(password=make_password(NEW_PASSWORD)),
+                 id="update"),
+    pytest.param(lambda user: (setattr(user, "password", make_password(NEW_PASSWORD)),
+                               User.objects.bulk_update([user], ["password"])), id="bulk_update"),
+])
+def test_a_hash_stored_any_other_way_ends_every_session(api, user, store):
+    tokens = login(api)
+
+    store(User.objects.get(pk=user.pk))
+
+    assert api_rejects(api, tokens)
+    assert User.objects.get(pk=user.pk).check_password(NEW_PASSWORD)
+    assert SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGED, user=user).count() == 1
+
+
+def test_a_new_password_not_written_by_the_save_changes_nothing(api, user):
+    """set_password() then a save of other fields stores no password: nothing ends, nobody is told."""
+    tokens = login(api)
+    loaded = User.objects.get(pk=user.pk)
+    loaded.set_password(NEW_PASSWORD)
+    loaded.name = "Alice"
+
+    loaded.save(update_fields=["name"])
+
+    assert api_accepts_access(api, tokens)
+    assert User.objects.get(pk=user.pk).check_password(PASSWORD)

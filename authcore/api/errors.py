@@ -11,6 +11,7 @@ from ..errors import DRF_CODE_ALIASES, ERRORS, ServiceError, error_body
 
 logger = logging.getLogger(__name__)
 
+
 def _field_errors(detail, field: str | None = None) -> list[dict]:
     """Flatten DRF's nested ValidationError detail into [{"field", "code", "message"}]."""
     if isinstance(detail, dict):

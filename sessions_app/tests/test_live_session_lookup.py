@@ -49,3 +49,14 @@ def test_the_user_comes_back_with_every_field_converted(alice):
     for field in type(alice)._meta.concrete_fields:
         assert getattr(user, field.attname) == getattr(alice, field.attname), field.name
     assert user._state.adding is False and user._state.db == "default"
+
+
+def test_where_the_lookup_cannot_be_compiled_the_orm_answers_the_same(alice, monkeypatch):
+    """A user manager that adds conditions of its own leaves parameters no stand-in explains: the lookup
+    is then not compiled, and the ORM runs the query on each request."""
+    session = services.start_session(user=alice, client=ClientInfo()).session
+    monkeypatch.setitem(selectors._compiled, "default", None)
+
+    assert lookup(session).pk == alice.pk
+    services.end_session(session=session, reason=Session.RevokeReason.LOGOUT)
+    assert lookup(session) is None
