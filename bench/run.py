@@ -19,6 +19,7 @@ import math
 import os
 from pathlib import Path
 import platform
+import resource
 import secrets
 import shlex
 import shutil
@@ -32,6 +33,8 @@ import time
 import urllib.error
 import urllib.request
 
+from project_tasks import USER_AGENT  # bench/ is on sys.path when this runs as a script
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PEER_ROOT = BENCH / "peer"
@@ -40,6 +43,8 @@ SCENARIOS = ("login", "refresh", "me", "logout", "mixed")
 PROJECTS = ("ours", "peer")
 # Every seeded user's password (seeding stores one precomputed hash and runs no password validation).
 PASSWORD = "bench-correct-horse-battery-staple"
+# Above this share of the machine's CPU used by other processes during a round, the table warns.
+NOISY_OTHER_CPU_PERCENT = 10
 # Scenarios whose virtual users each start from one minted session (logout spends its own pool).
 SESSION_SCENARIOS = ("refresh", "me", "mixed")
 APPS = {
@@ -100,6 +105,52 @@ class Service:
         self._log.close()
 
 
+class CpuMeter:
+    """The share of the machine's CPU that went to processes other than the benchmark's during a run: the
+    machine may be shared, and a round that lost CPU to someone else says little. The benchmark's own are
+    the process groups it started (servers, Redis), its databases' PostgreSQL backends, wrk and itself."""
+
+    def __init__(self, databases: "Databases", groups: list[int]):
+        self.databases, self.groups = databases, set(groups)
+        self.ticks_per_second = os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _busy_ticks() -> int:
+        # Interrupt time is left out: on loopback it is mostly the benchmark's own traffic, and belongs to
+        # no process. Time the hypervisor stole counts: the benchmark did not get it.
+        user, nice, system, _idle, _iowait, _irq, _softirq, steal = (
+            int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+        return user + nice + system + steal
+
+    def _our_process_ticks(self) -> dict[int, int]:
+        backends = set(self.databases.backend_pids())
+        ticks = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp ...
+            pid = int(entry.name)
+            if int(fields[2]) in self.groups or pid in backends:
+                ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+        return ticks
+
+    def snapshot(self) -> dict:
+        children, itself = resource.getrusage(resource.RUSAGE_CHILDREN), resource.getrusage(resource.RUSAGE_SELF)
+        return {"at": time.monotonic(), "busy": self._busy_ticks(), "processes": self._our_process_ticks(),
+                "waited": children.ru_utime + children.ru_stime + itself.ru_utime + itself.ru_stime}
+
+    def other_percent(self, start: dict) -> float:
+        end = self.snapshot()
+        ours = sum(ticks - start["processes"].get(pid, 0) for pid, ticks in end["processes"].items())
+        ours += (end["waited"] - start["waited"]) * self.ticks_per_second  # wrk (waited for) and run.py
+        capacity = (end["at"] - start["at"]) * self.ticks_per_second * (os.cpu_count() or 1)
+        return round(max(0.0, end["busy"] - start["busy"] - ours) * 100 / capacity, 1) if capacity else 0.0
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -124,9 +175,18 @@ class Databases:
         self.created: list[str] = []
 
     def _execute(self, sql: str) -> list:
-        with self._psycopg.connect(self.admin_url, autocommit=True) as connection:
-            cursor = connection.execute(sql)
-            return cursor.fetchall() if cursor.description else []
+        try:
+            with self._psycopg.connect(self.admin_url, autocommit=True) as connection:
+                cursor = connection.execute(sql)
+                return cursor.fetchall() if cursor.description else []
+        except self._psycopg.Error as error:
+            raise BenchError(f"PostgreSQL ({self.admin_url}): {error}") from None
+
+    def backend_pids(self) -> list[int]:
+        if not self.created:
+            return []
+        names = ", ".join(f"'{name}'" for name in self.created)
+        return [row[0] for row in self._execute(f"SELECT pid FROM pg_stat_activity WHERE datname IN ({names})")]
 
     def server_version(self) -> str:
         return self._execute("SHOW server_version")[0][0]
@@ -178,6 +238,7 @@ def project_env(project: str, *, port: int, database_url: str, redis_url: str | 
         # same lifetime on both sides.
         "JWT_ACCESS_TOKEN_LIFETIME": "86400",
         "DJANGO_SETTINGS_MODULE": APPS[project]["settings"],
+        "DATABASE_CONN_MAX_AGE": str(args.conn_max_age),
         "PYTHONUNBUFFERED": "1",
     })
     if project == "ours":
@@ -195,12 +256,15 @@ def project_env(project: str, *, port: int, database_url: str, redis_url: str | 
     return env
 
 
+def serves_asgi(args) -> bool:
+    return args.server == "uvicorn" or "uvicorn" in args.worker_class.lower()
+
+
 def server_command(project: str, port: int | str, args) -> list[str]:
     app = APPS[project]
     python = sys.executable
     if args.server == "gunicorn":
-        asgi = "uvicorn" in args.worker_class
-        command = [python, "-m", "gunicorn", app["asgi"] if asgi else app["wsgi"],
+        command = [python, "-m", "gunicorn", app["asgi"] if serves_asgi(args) else app["wsgi"],
                    "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
                    "--worker-class", args.worker_class, "--chdir", str(app["root"]),
                    # gunicorn's control socket has one default path per user: two masters would share it.
@@ -298,22 +362,23 @@ def run_wrk(base_url: str, scenario: str, tokens: Path | None, *, duration: floa
     command = ["wrk", "-t", str(args.vus), "-c", str(args.vus), "-d", f"{max(1, math.ceil(duration))}s",
                "--timeout", f"{args.timeout}s", "-s", str(LUA), base_url, "--",
                f"scenario={scenario}", f"vus={args.vus}", f"users={args.users}", f"password={PASSWORD}",
-               f"max={max_per_vu}", f"mix={args.mix}"]
+               f"max={max_per_vu}", f"mix={args.mix}", f"agent={USER_AGENT}"]
     if tokens is not None:
         command.append(f"tokens={tokens}")
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                stdin=subprocess.DEVNULL, start_new_session=True)
-    # wrk runs for its duration; the count bound is each VU stopping itself, after which wrk is told to
-    # finish (SIGINT: it then prints its results at once). A watchdog ends a wrk that hangs.
+    # wrk runs for its duration (the time bound). The count bound: the first VU to reach its share says so,
+    # and wrk is told to finish (SIGINT: it stops within 0.1 s and reports the time it actually ran). The
+    # VUs progress alike, so the others have then made about as many requests. A watchdog ends a hung wrk.
     watchdog = threading.Timer(duration + args.timeout + 30, lambda: process.poll() is None and process.kill())
     watchdog.start()
-    done_vus, result, output = 0, None, []
+    interrupting, result, output = None, None, []
     try:
         for line in process.stdout:
             if line.startswith("VU_DONE"):
-                done_vus += 1
-                if done_vus == args.vus:
-                    threading.Thread(target=_interrupt_until_exit, args=(process,), daemon=True).start()
+                if interrupting is None:
+                    interrupting = threading.Thread(target=_interrupt_until_exit, args=(process,), daemon=True)
+                    interrupting.start()
             elif line.startswith("BENCH_JSON "):
                 result = json.loads(line[len("BENCH_JSON "):])
             else:
@@ -384,6 +449,7 @@ def summarise(runs: list[dict]) -> dict:
         "seconds": round(seconds, 3),
         "rps": round(requests / seconds, 1) if seconds else 0.0,
         "rps_by_round": [round(run["rps"], 1) for run in runs],
+        "other_cpu_percent_by_round": [run["other_cpu_percent"] for run in runs],
         "p50_ms": _ms(percentiles[50]), "p90_ms": _ms(percentiles[90]), "p99_ms": _ms(percentiles[99]),
     }
 
@@ -399,28 +465,43 @@ def _ratio(ours, peer) -> str:
 
 
 def markdown_table(summary: dict, meta: dict) -> str:
+    machine, config = meta["machine"], meta["config"]
     lines = [
-        f"Benchmark {meta['started_at']} | commit {meta['commit']}{' (+ uncommitted changes)' if meta['dirty'] else ''}"
-        f" | {meta['machine']['cpus']} CPUs ({meta['machine']['cpu_model']}), PostgreSQL {meta['postgresql']}"
-        f" | {meta['server_command']} | wrk, {meta['config']['vus']} connections, "
-        f"{meta['config']['rounds']} alternating rounds of {meta['config']['duration']} s (or "
-        f"{meta['config']['max_requests']} requests) per project",
+        f"- {meta['started_at']}, commit {meta['commit']}{' + uncommitted changes' if meta['dirty'] else ''}",
+        f"- {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB, PostgreSQL "
+        f"{meta['postgresql']}, load average at start {machine['load_average_at_start'][0]}",
+        f"- server (both): `{meta['server_command']}`",
+        f"- load: wrk, {config['vus']} connections (one virtual user each); rounds per scenario: "
+        f"{config['rounds']}, alternating which project goes first, each {config['duration']:g} s or "
+        f"{config['max_requests']} requests; {config['users']} users; mixed = me,refresh,login {config['mix']}; "
+        f"DATABASE_CONN_MAX_AGE {config['conn_max_age']} (both)",
         "",
-        "| scenario | project | requests | errors | rps | p50 ms | p90 ms | p99 ms | rps by round |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| scenario | project | requests | errors | rps | p50 ms | p90 ms | p99 ms | rps by round "
+        "| other CPU by round |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for scenario, by_project in summary.items():
         for project in PROJECTS:
             row = by_project[project]
             lines.append(f"| {scenario} | {project} | {row['requests']} | {row['errors']} | {row['rps']:.1f} | "
                          f"{row['p50_ms']} | {row['p90_ms']} | {row['p99_ms']} | "
-                         f"{' / '.join(f'{rps:.0f}' for rps in row['rps_by_round'])} |")
+                         f"{' / '.join(f'{rps:.0f}' for rps in row['rps_by_round'])} | "
+                         f"{' / '.join(f'{share:.0f}%' for share in row['other_cpu_percent_by_round'])} |")
         ours, peer = by_project["ours"], by_project["peer"]
         lines.append(f"| {scenario} | **ours/peer** | | | **{_ratio(ours['rps'], peer['rps'])}** | "
                      f"{_ratio(ours['p50_ms'], peer['p50_ms'])} | {_ratio(ours['p90_ms'], peer['p90_ms'])} | "
-                     f"{_ratio(ours['p99_ms'], peer['p99_ms'])} | |")
+                     f"{_ratio(ours['p99_ms'], peer['p99_ms'])} | | |")
     lines += ["", "rps ratio above 1 and latency ratios below 1 favour ours. A row with errors is not a "
-              "valid comparison (see bench/results/*-logs/)."]
+              "valid comparison (see bench/results/*-logs/). Other CPU: the share of the machine's CPU used "
+              "by processes outside the benchmark during the round; rounds where it is high are unreliable."]
+    noisy = [f"{scenario} {project} round {index + 1}" for scenario, by_project in summary.items()
+             for project in PROJECTS
+             for index, share in enumerate(by_project[project]["other_cpu_percent_by_round"])
+             if share > NOISY_OTHER_CPU_PERCENT]
+    if noisy:
+        lines += ["", f"**Warning**: other processes used more than {NOISY_OTHER_CPU_PERCENT}% of the CPU during "
+                  f"{len(noisy)} of the rounds ({', '.join(noisy)}); run again on a quiet machine before "
+                  "drawing conclusions."]
     return "\n".join(lines) + "\n"
 
 
@@ -452,7 +533,9 @@ def machine_info() -> dict:
     with contextlib.suppress(ValueError, OSError):
         memory_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     return {"cpus": os.cpu_count(), "cpu_model": cpu_model, "memory_gib": memory_gib,
-            "platform": platform.platform(), "python": platform.python_version()}
+            "platform": platform.platform(), "python": platform.python_version(),
+            # Other work on the machine skews both projects, though not always equally: worth a look.
+            "load_average_at_start": [round(load, 2) for load in os.getloadavg()]}
 
 
 # --- the run ------------------------------------------------------------------------------------------------
@@ -462,13 +545,13 @@ def parse_args(argv=None):
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS),
                         help="comma-separated, from " + ", ".join(SCENARIOS))
-    parser.add_argument("--duration", type=float, default=5, help="seconds per round per project (time bound)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per round per project (time bound)")
     parser.add_argument("--max-requests", type=int, default=20000, help="requests per round per project (count bound)")
     parser.add_argument("--rounds", type=int, default=2,
                         help="rounds per scenario, alternating which project goes first")
     parser.add_argument("--vus", type=int, default=8, help="virtual users = wrk connections = wrk threads")
     parser.add_argument("--users", type=int, default=1000, help="seeded users (same in both projects)")
-    parser.add_argument("--logout-tokens", type=int, default=1500,
+    parser.add_argument("--logout-tokens", type=int, default=2500,
                         help="sessions minted per logout round (each logout spends one)")
     parser.add_argument("--mix", default="40,9,1", help="mixed scenario weights: GET me, refresh, login")
     parser.add_argument("--warmup", type=float, default=2, help="seconds of untimed mixed load per project first")
@@ -479,6 +562,9 @@ def parse_args(argv=None):
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread, ...)")
     parser.add_argument("--threads", type=int, default=0, help="gunicorn --threads / granian --blocking-threads")
     parser.add_argument("--server-args", default="", help="extra arguments for the server command (both projects)")
+    parser.add_argument("--conn-max-age", type=int, default=None,
+                        help="DATABASE_CONN_MAX_AGE for both projects (default: 60, the project's own default; "
+                        "0 under ASGI, where Django's persistent connections pile up one per thread)")
     parser.add_argument("--peer-health-checks", action="store_true",
                         help="turn on Django's connection health checks in the peer too (the project has them on)")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/postgres",
@@ -492,6 +578,8 @@ def parse_args(argv=None):
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if len([weight for weight in args.mix.split(",") if weight.strip().isdigit()]) != 3:
         parser.error("--mix takes three integers: me,refresh,login")
+    if args.conn_max_age is None:
+        args.conn_max_age = 0 if serves_asgi(args) else 60
     return args
 
 
@@ -513,8 +601,9 @@ def main(argv=None) -> int:
     def interrupted(signum, _frame):
         raise KeyboardInterrupt(f"signal {signum}")
 
-    signal.signal(signal.SIGTERM, interrupted)
-    signal.signal(signal.SIGHUP, interrupted)
+    # SIGINT too: a process started in the background inherits it ignored, and must still clean up.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupted)
     try:
         meta = {"started_at": started.isoformat(timespec="seconds"), "commit": _git("rev-parse", "--short=12", "HEAD"),
                 "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
@@ -597,6 +686,7 @@ def main(argv=None) -> int:
                         max_per_vu=10**9, args=args, log_path=wrk_log)
 
         max_per_vu = max(1, math.ceil(args.max_requests / args.vus))
+        cpu = CpuMeter(databases, [service.pid for service in services])
         rounds: list[dict] = []
         turn = 0
         for scenario in args.scenarios:
@@ -606,15 +696,18 @@ def main(argv=None) -> int:
                 for project in order:
                     time.sleep(args.pause)
                     tokens = token_files.get((project, scenario, round_index))
+                    cpu_at_start = cpu.snapshot()
                     result = run_wrk(urls[project], scenario, tokens, duration=args.duration,
                                      max_per_vu=max_per_vu, args=args, log_path=wrk_log)
+                    result["other_cpu_percent"] = cpu.other_percent(cpu_at_start)
                     for name, service in servers.items():
                         if not service.alive():
                             raise BenchError(f"{name} server died during {scenario}:\n{service.log_tail()}")
-                    rounds.append({"scenario": scenario, "round": round_index, "project": project, **result})
+                    rounds.append({"scenario": scenario, "round": round_index, "project": project,
+                                   "load_average_after": round(os.getloadavg()[0], 2), **result})
                     log(f"{scenario:8} round {round_index + 1}/{args.rounds} {project}: {result['requests']} requests, "
                         f"{result['errors']} errors, {result['rps']:.1f} rps, p50 {result['p50_us'] / 1000:.2f} ms, "
-                        f"p99 {result['p99_us'] / 1000:.2f} ms")
+                        f"p99 {result['p99_us'] / 1000:.2f} ms; other processes: {result['other_cpu_percent']}% CPU")
 
         summary = {scenario: {project: summarise([run for run in rounds
                                                   if run["scenario"] == scenario and run["project"] == project])

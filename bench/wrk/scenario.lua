@@ -6,12 +6,21 @@
 -- other: a refresh can then present the token its own previous refresh returned. Arguments (key=value):
 --   scenario  login | refresh | me | logout | mixed
 --   tokens    file of "access refresh" lines minted by bench/project_tasks.py; VU v starts from line v+1
---             (logout: VU v spends lines v+1, v+1+N, v+1+2N, ... one per request, and stops when out)
+--             (logout: VU v spends lines v+1, v+1+N, v+1+2N, ... one per request)
 --   users     how many seeded users there are (user<i>@bench.example), password: their password
---   max       requests per VU after which the VU stops (the count bound; the time bound is -d)
+--   max       requests per VU that make the count bound (the time bound is -d)
+--   vus       the number of VUs (threads): a thread does not see the others
 --   mix       mixed scenario weights "me,refresh,login" (default 40,9,1)
--- Each VU prints VU_DONE when it reaches its bound; done() prints one line "BENCH_JSON {...}" with the
--- counts, the status codes seen and a grid of latency percentiles (wrk's own histogram).
+--   agent     the User-Agent header of every request (the one the minted sessions were opened with)
+-- A VU that reaches its bound prints VU_DONE, and bench/run.py then ends the whole run (SIGINT). The VU
+-- carries on until then: a VU that stopped on its own would leave behind the connection wrk opens after
+-- every closed one, and a sync server worker would sit on that idle connection, stalling the other VUs.
+-- Logout therefore ends with a reserve of sessions still unspent (RESERVE); a VU that runs out anyway
+-- sends an empty logout, a 400 on both projects, counted as an error.
+-- done() prints one line "BENCH_JSON {...}" with the counts, the status codes seen and a grid of latency
+-- percentiles (wrk's own histogram).
+-- wrk calls request() once on the first thread before the run to check the request parses: that spends
+-- one logout session and one mixed draw of VU 0, the same on both projects.
 
 local vus = {}
 local next_vu = 0
@@ -30,13 +39,14 @@ local logout_next = 1
 local login_count = 0
 local responses = 0
 local pending = nil
+local reported_done = false
+local RESERVE = 0.2 -- share of each VU's logout sessions left when it reports done
 local weights = {}
-local user_agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+local user_agent
 
 -- Copied out by done() through thread:get (string keys: wrk copies plain tables between Lua states).
 status_counts = {}
 unexpected = 0
-stopped_at = ""
 
 local function json_body(key, value)
    return '{"' .. key .. '":"' .. value .. '"}'
@@ -59,11 +69,17 @@ local function me_request()
    })
 end
 
+-- The number of VUs (wrk threads).
+local function vu_count()
+   return tonumber(cfg.vus)
+end
+
 function init(args)
    for i = 0, #args do
       local key, value = string.match(args[i] or "", "^(%w+)=(.*)$")
       if key then cfg[key] = value end
    end
+   user_agent = cfg.agent or "wrk"
    cfg.users = tonumber(cfg.users or "1")
    cfg.max = tonumber(cfg.max or "1000000000")
    local mix = {}
@@ -76,7 +92,7 @@ function init(args)
       local line_number = 0
       for line in io.lines(cfg.tokens) do
          if cfg.scenario == "logout" then
-            if line_number % next_vu_count() == vu then
+            if line_number % vu_count() == vu then
                table.insert(logout_tokens, string.match(line, "^%S+ (%S+)$"))
             end
          elseif line_number == vu then
@@ -85,11 +101,6 @@ function init(args)
          line_number = line_number + 1
       end
    end
-end
-
--- The number of VUs (wrk threads), passed as vus=N since a thread does not see the others.
-function next_vu_count()
-   return tonumber(cfg.vus)
 end
 
 local function choose_mixed()
@@ -106,7 +117,7 @@ function request()
    if op == "login" then
       local user_index
       if cfg.scenario == "login" then
-         user_index = (vu + login_count * next_vu_count()) % cfg.users
+         user_index = (vu + login_count * vu_count()) % cfg.users
       else
          user_index = vu % cfg.users
       end
@@ -115,18 +126,18 @@ function request()
    elseif op == "refresh" then
       return post("/api/auth/refresh/", json_body("refresh", refresh))
    elseif op == "logout" then
-      local token = logout_tokens[logout_next] or "spent"
+      local token = logout_tokens[logout_next]
       logout_next = logout_next + 1
+      if token == nil then return post("/api/auth/logout/", "{}") end
       return post("/api/auth/logout/", json_body("refresh", token))
    end
    return me_request()
 end
 
-local function stop(reason)
-   stopped_at = reason
+local function report_done()
+   reported_done = true
    io.write("VU_DONE\n")
    io.flush()
-   wrk.thread:stop()
 end
 
 function response(status, headers, body)
@@ -142,10 +153,11 @@ function response(status, headers, body)
       access = string.match(body, '"access"%s*:%s*"([^"]+)"') or access
       refresh = string.match(body, '"refresh"%s*:%s*"([^"]+)"') or refresh
    end
+   if reported_done then return end
    if responses >= cfg.max then
-      stop("max")
-   elseif cfg.scenario == "logout" and logout_next > #logout_tokens then
-      stop("tokens")
+      report_done()
+   elseif cfg.scenario == "logout" and #logout_tokens - logout_next < RESERVE * #logout_tokens then
+      report_done()
    end
 end
 
