@@ -9,6 +9,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import Count
+from django.utils.html import format_html
 
 from authcore.requestmeta import client_info
 from sessions_app.admin import SessionInline, counted
@@ -57,13 +58,14 @@ class UserAdmin(DjangoUserAdmin):
         ("Status", {"fields": ("is_active", "email_verified_at")}),
         ("Permissions", {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Important dates", {"fields": ("last_login", "date_joined", "password_changed_at")}),
+        ("Sessions", {"fields": ("sessions_overview",)}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "name", "usable_password", "password1", "password2")}),
     )
     # Verification goes through the "mark email verified" action (the service sends the signal and writes
     # the audit record), never through a date typed into the form.
-    readonly_fields = ("email_verified_at", "last_login", "date_joined", "password_changed_at")
+    readonly_fields = ("email_verified_at", "last_login", "date_joined", "password_changed_at", "sessions_overview")
     list_display = ("email", "name", "verified", "is_active", "is_staff", "date_joined", "last_login",
                     "active_sessions")
     list_filter = (EmailVerifiedFilter, "is_active", "is_staff", "date_joined")
@@ -79,6 +81,22 @@ class UserAdmin(DjangoUserAdmin):
 
     def get_inlines(self, request, obj):
         return self.inlines if obj is not None else ()
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, SessionInline) and obj is not None:
+            kwargs["queryset"] = inline.live_sessions_of(obj)
+        return kwargs
+
+    @admin.display(description="sessions")
+    def sessions_overview(self, user: User) -> str:
+        if user.pk is None:
+            return "-"
+        live = getattr(user, "active_session_count", None)
+        shown = min(live, SessionInline.LIVE_SESSIONS_SHOWN) if live is not None else SessionInline.LIVE_SESSIONS_SHOWN
+        url = SessionInline(self.model, self.admin_site).sessions_changelist_url(user)
+        return format_html('{} live (the {} most recently used are listed below). <a href="{}">All sessions of '
+                           'this user, ended ones included</a>', live, shown, url)
 
     @admin.display(boolean=True, description="verified", ordering="email_verified_at")
     def verified(self, user: User) -> bool:

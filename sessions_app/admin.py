@@ -143,7 +143,12 @@ class SessionAdmin(SessionDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 class SessionInline(SessionDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline):
-    """A user's sessions on the user's change page, each with a link to end it."""
+    """A user's live sessions on the user's change page (the most recently used LIVE_SESSIONS_SHOWN of
+    them: a user's page must not grow with years of sessions), each with a link to end it. The user admin
+    passes the queryset (`live_sessions_of`) and links to the full, filtered session list
+    (`sessions_changelist_url`)."""
+
+    LIVE_SESSIONS_SHOWN = 20
 
     model = Session
     fields = ("device", "ip_address", "created_at", "last_used_at", "expires_at", "state_display", "end_control")
@@ -151,6 +156,14 @@ class SessionInline(SessionDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline
     extra = 0
     can_delete = False
     show_change_link = True
+
+    @classmethod
+    def live_sessions_of(cls, user):
+        shown = Session.objects.alive().filter(user=user).order_by("-last_used_at").values("pk")
+        return Session.objects.filter(pk__in=shown[:cls.LIVE_SESSIONS_SHOWN]).order_by("-last_used_at")
+
+    def sessions_changelist_url(self, user) -> str:
+        return reverse(f"{self.admin_site.name}:sessions_app_session_changelist") + f"?user__id__exact={user.pk}"
 
     def end_next_url(self, session: Session) -> str:
         user_opts = get_user_model()._meta
