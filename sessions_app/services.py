@@ -132,7 +132,7 @@ def _one_statement_rotation_sql() -> str:
     session_table, token_table = quote(Session._meta.db_table), quote(RefreshToken._meta.db_table)
     user_table, user_pk = quote(user_model._meta.db_table), quote(user_model._meta.pk.column)
     is_active = quote(user_model._meta.get_field("is_active").column)
-    return f"""
+    sql = f"""
         WITH presented AS (
             SELECT id AS token_id, session_id FROM {token_table} WHERE token_hash = %(presented)s
         ), rotated AS (
@@ -150,6 +150,7 @@ def _one_statement_rotation_sql() -> str:
             RETURNING session_id
         )
         SELECT rotated.id, rotated.user_id FROM rotated JOIN recorded ON recorded.session_id = rotated.id"""
+    return " ".join(sql.split())  # one line in logs and traces
 
 
 def _rotate_in_one_statement(presented_hash: str, now: datetime) -> IssuedTokens | None:
