@@ -86,6 +86,13 @@ def _device_for(account: str, device_token: str | None) -> tuple[str, int] | Non
     return (device, generation) if isinstance(device, str) and isinstance(generation, int) else None
 
 
+def device_token_after_password_change(user: User, device_token: str | None) -> str:
+    """A device cookie renewed for the new password, for the device that changed it (its own change must
+    not cost it its exemption from the lock); the same device id when its old cookie was this account's."""
+    device = _device_for(account_key(user.email), device_token)
+    return device_token_for(user, device=device[0] if device else None)
+
+
 def device_token_for(user: User, *, device: str | None = None) -> str:
     """The token for the device cookie of a device that has just proven the password (a login) or control
     of the mailbox (a password reset)."""

@@ -30,11 +30,13 @@ class UserQuerySet(models.QuerySet):
         return self.alias(email_lower=Lower("email")).filter(email_lower=canonical.lower())
 
     def update(self, **kwargs) -> int:
-        """The user rules of User.save hold for updates too (`bulk_update` comes through here): an update
-        that deactivates users ends their live sessions, and one that writes password hashes ends every
-        session of those users, audits it and tells them; in the same transaction."""
+        """The user rules of User.save hold for updates too (`bulk_update` comes through here), in the same
+        transaction: an update that deactivates users, or reactivates users stored inactive, ends their
+        live sessions; one that gives users a new password hash ends every session of those users, audits
+        it and tells them (compared row by row: listing the field is not changing it)."""
         deactivated = self._deactivated_by(kwargs["is_active"]) if "is_active" in kwargs else None
-        if deactivated is None and "password" not in kwargs:
+        reactivated = self._reactivated_by(kwargs["is_active"]) if "is_active" in kwargs else None
+        if deactivated is None and reactivated is None and "password" not in kwargs:
             return super().update(**kwargs)
         # Imported here: sessions_app's models refer to this model, so a module-level import is a cycle.
         from sessions_app.models import Session
@@ -44,15 +46,30 @@ class UserQuerySet(models.QuerySet):
 
         with transaction.atomic(using=self.db, savepoint=False):
             # Picked before the update: once updated, the users may no longer match the filter.
-            if deactivated is not None:
-                end_sessions_of_users(users=deactivated, reason=Session.RevokeReason.USER_DEACTIVATED)
-            new_passwords = list(self) if "password" in kwargs else []
-            if new_passwords:
-                kwargs.setdefault("password_changed_at", timezone.now())
+            for users in (deactivated, reactivated):
+                if users is not None:
+                    end_sessions_of_users(users=users, reason=Session.RevokeReason.USER_DEACTIVATED)
+            hashes_before = dict(self.values_list("pk", "password")) if "password" in kwargs else {}
             updated = super().update(**kwargs)
-            for user in new_passwords:
-                services.password_replaced(user=user)
+            if hashes_before:
+                stored = self.model._base_manager.using(self.db).filter(pk__in=hashes_before)
+                replaced = [user for user in stored if user.password != hashes_before[user.pk]]
+                if replaced:
+                    now = timezone.now()
+                    self.model._base_manager.using(self.db).filter(pk__in=[user.pk for user in replaced]).update(
+                        password_changed_at=now)
+                for user in replaced:
+                    user.password_changed_at = now
+                    services.password_replaced(user=user)
             return updated
+
+    def _reactivated_by(self, is_active) -> "UserQuerySet | None":
+        """The users of this queryset, stored inactive, that `update(is_active=...)` makes active."""
+        if hasattr(is_active, "resolve_expression"):
+            return self.alias(new_is_active=is_active).filter(new_is_active=True, is_active=False)
+        if self.model._meta.get_field("is_active").to_python(is_active) is True:
+            return self.filter(is_active=False)
+        return None
 
     def _deactivated_by(self, is_active) -> "UserQuerySet | None":
         """The users of this queryset that `update(is_active=...)` deactivates, or None for an activation."""
@@ -124,20 +141,31 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set only while Django stores a rehash of the same password at login (check_password below).
     _rehashing = False
 
+    # The values of the watched fields as the row holds them (what save() compares with), per field: only
+    # what was loaded, refreshed or written is known.
+    WATCHED_FIELDS = ("password", "is_active", "email")
+
     @classmethod
     def from_db(cls, db, field_names, values):
         user = super().from_db(db, field_names, values)
-        user._remember_stored_state()
+        user._remember_stored(field_names)
         return user
 
-    def refresh_from_db(self, *args, **kwargs) -> None:
-        super().refresh_from_db(*args, **kwargs)
-        self._remember_stored_state()
+    def refresh_from_db(self, *args, fields=None, **kwargs) -> None:
+        super().refresh_from_db(*args, fields=fields, **kwargs)
+        # Only what was read again is known to be stored (Django refreshes a deferred field this way too).
+        self._remember_stored(fields if fields is not None else self.WATCHED_FIELDS)
 
-    def _remember_stored_state(self) -> None:
-        """What the row holds, to tell in save() what this save changes."""
-        stored = self.__dict__
-        self._stored = {name: stored[name] for name in ("password", "is_active", "email") if name in stored}
+    def _remember_stored(self, field_names) -> None:
+        stored = self.__dict__.setdefault("_stored", {})
+        for name in field_names:
+            if name in self.WATCHED_FIELDS and name in self.__dict__:
+                stored[name] = self.__dict__[name]
+
+    def _changes_stored(self, name: str) -> bool:
+        """Whether the value about to be written differs from the stored one; unknown counts as changed."""
+        stored = self.__dict__.get("_stored", {})
+        return name not in stored or stored[name] != getattr(self, name)
 
     def check_password(self, raw_password: str) -> bool:
         """Django's check, marking its hash upgrade (a rehash of the same password, at login) as no password
@@ -169,36 +197,37 @@ class User(AbstractBaseUser, PermissionsMixin):
         - A new email address (not merely another spelling of the same) is unverified: the user proves it
           again before the next login. Addresses are stored in their canonical form.
 
-        All of it happens in the same transaction as the save (joined without a savepoint)."""
-        adding = self._state.adding
+        A value this instance did not load (deferred, or an instance built by hand and saved with
+        force_update) counts as changed. All of it happens in the same transaction as the save (joined
+        without a savepoint)."""
         update_fields = kwargs.get("update_fields")
-        stored = getattr(self, "_stored", {})
-        changes = []
+        adding = self._state.adding and not kwargs.get("force_update") and update_fields is None
         if update_fields is not None:
             update_fields = set(update_fields)
-        if not adding and self._writes("email", update_fields) and self.email != stored.get("email", self.email):
+        writes = {name: self._writes(name, update_fields) for name in self.WATCHED_FIELDS}
+        changes = []
+        if writes["email"] and (adding or self._changes_stored("email")):
             from . import services  # services import this module
 
+            previous = self.__dict__.get("_stored", {}).get("email", "")
             self.email = normalize_email(self.email)
-            if services.email_address_changed(user=self, previous_email=stored.get("email", "")) and (
+            if not adding and services.email_address_changed(user=self, previous_email=previous) and (
                     update_fields is not None):
                 update_fields.add("email_verified_at")
-        password_replaced = (not adding and not self._rehashing and self._writes("password", update_fields)
-                             and self.password != stored.get("password", self.password))
-        if password_replaced:
+        if not adding and not self._rehashing and writes["password"] and (
+                self._password is not None or self._changes_stored("password")):
             self.password_changed_at = timezone.now()
             if update_fields is not None:
                 update_fields.add("password_changed_at")
             changes.append("password")
-        if not adding and self._writes("is_active", update_fields) and (
-                not self.is_active or stored.get("is_active") is False):
+        if not adding and writes["is_active"] and (
+                not self.is_active or self.__dict__.get("_stored", {}).get("is_active", False) is False):
             changes.append("active")
         if update_fields is not None:
             kwargs["update_fields"] = update_fields
-        change, self.pending_password_change = self.pending_password_change, None
         if not changes:
             super().save(*args, **kwargs)
-            self._remember_stored_state()
+            self._remember_written(update_fields)
             return
         # Imported here: sessions_app's models refer to this model, and services import this module.
         from sessions_app.models import Session
@@ -212,8 +241,14 @@ class User(AbstractBaseUser, PermissionsMixin):
                 # One UPDATE; an audit record only if it ended something (deactivate_user ends them first).
                 end_user_sessions(user=self, reason=Session.RevokeReason.USER_DEACTIVATED)
             if "password" in changes:
+                change, self.pending_password_change = self.pending_password_change, None
                 self.sessions_ended_by_password_change = services.password_replaced(user=self, change=change)
-        self._remember_stored_state()
+        self._remember_written(update_fields)
+
+    def _remember_written(self, update_fields) -> None:
+        written = self.WATCHED_FIELDS if update_fields is None else [name for name in self.WATCHED_FIELDS
+                                                                       if name in update_fields]
+        self._remember_stored([name for name in written if name not in self.get_deferred_fields()])
 
     def clean(self) -> None:
         super().clean()

@@ -4,6 +4,7 @@ bench/run.py as a subprocess with that project's environment:
     python bench/project_tasks.py ours seed --users 1000 --password ...     # prints {"hash": ...}
     python bench/project_tasks.py peer seed --users 1000 --hash ...         # the same hash, not recomputed
     python bench/project_tasks.py ours mint --users 1000 --count 500 --out tokens.txt
+    python bench/project_tasks.py ours history --sessions 1000000 --tokens-per-session 5 --users 1000
 
 `seed` bulk-inserts N verified users user<i>@bench.example sharing one password hash: hashing once keeps the
 setup fast, and the peer receives the hash the project made, so both verify exactly the same bytes.
@@ -82,6 +83,47 @@ def mint(project: str, users: int, count: int, out: Path) -> None:
             lines.write(f"{access} {refresh}\n")
 
 
+def history(sessions: int, tokens_per_session: int, users: int) -> None:
+    """Grow our session tables (growth test): `sessions` ended sessions of the seeded users, each with
+    `tokens_per_session` spent refresh tokens, written with PostgreSQL COPY (a million sessions and five
+    million tokens take a minute or two). They are dead, as a long-running service's history mostly is:
+    the hot queries must find the few live rows by index whatever lies around them."""
+    from datetime import timedelta
+    import secrets
+    import uuid
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from sessions_app.models import RefreshToken, Session
+
+    user_ids = list(get_user_model().objects.filter(email__in=[email_of(i) for i in range(users)])
+                    .values_list("pk", flat=True))
+    now = timezone.now()
+    ended = now - timedelta(days=40)
+    session_columns = ("id", "user_id", "created_at", "last_used_at", "expires_at", "idle_expires_at",
+                       "revoked_at", "revoke_reason", "ip_address", "user_agent", "device",
+                       "current_token_hash", "previous_token_hash", "rotated_at")
+    token_columns = ("session_id", "token_hash", "created_at")
+    batch = 50_000
+    with connection.cursor() as cursor:
+        for start in range(0, sessions, batch):
+            ids = [uuid.uuid4() for _ in range(min(batch, sessions - start))]
+            with cursor.copy(f"COPY {Session._meta.db_table} ({', '.join(session_columns)}) FROM STDIN") as copy:
+                for index, session_id in enumerate(ids):
+                    copy.write_row((session_id, user_ids[(start + index) % len(user_ids)], ended, ended,
+                                    ended + timedelta(days=30), ended + timedelta(days=7), ended, "logout",
+                                    "127.0.0.1", USER_AGENT, "Chrome on Linux", secrets.token_hex(32), "", None))
+            with cursor.copy(f"COPY {RefreshToken._meta.db_table} ({', '.join(token_columns)}) FROM STDIN") as copy:
+                for session_id in ids:
+                    for _ in range(tokens_per_session):
+                        copy.write_row((session_id, secrets.token_hex(32), ended))
+        cursor.execute(f"ANALYZE {Session._meta.db_table}")
+        cursor.execute(f"ANALYZE {RefreshToken._meta.db_table}")
+    print(json.dumps({"sessions": sessions, "tokens": sessions * tokens_per_session}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", choices=sorted(PROJECTS))
@@ -94,9 +136,15 @@ def main() -> None:
     mint_parser.add_argument("--users", type=int, required=True)
     mint_parser.add_argument("--count", type=int, required=True)
     mint_parser.add_argument("--out", type=Path, required=True)
+    history_parser = commands.add_parser("history")
+    history_parser.add_argument("--sessions", type=int, required=True)
+    history_parser.add_argument("--tokens-per-session", type=int, default=5)
+    history_parser.add_argument("--users", type=int, required=True)
     args = parser.parse_args()
     setup_django(args.project)
-    if args.command == "seed":
+    if args.command == "history":
+        history(args.sessions, args.tokens_per_session, args.users)
+    elif args.command == "seed":
         if not (args.password or args.hash):
             parser.error("seed needs --password or --hash")
         seed(args.users, args.password, args.hash)

@@ -475,6 +475,8 @@ def markdown_table(summary: dict, meta: dict) -> str:
         f"{config['rounds']}, alternating which project goes first, each {config['duration']:g} s or "
         f"{config['max_requests']} requests; {config['users']} users; mixed = me,refresh,login {config['mix']}; "
         f"DATABASE_CONN_MAX_AGE {config['conn_max_age']} (both)",
+        *([f"- growth: our tables also hold {meta['history']['sessions']} ended sessions and "
+           f"{meta['history']['tokens']} spent refresh tokens"] if meta.get("history") else []),
         "",
         "| scenario | project | requests | errors | rps | p50 ms | p90 ms | p99 ms | rps by round "
         "| other CPU by round |",
@@ -570,6 +572,10 @@ def parse_args(argv=None):
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/postgres",
                         help="PostgreSQL URL with the right to create databases")
     parser.add_argument("--results-dir", type=Path, default=BENCH / "results")
+    parser.add_argument("--history", type=int, default=0,
+                        help="ended sessions to add to our tables before measuring (growth test), e.g. 1000000")
+    parser.add_argument("--history-tokens", type=int, default=5,
+                        help="spent refresh tokens per added session (default: 5)")
     parser.add_argument("--keep-databases", action="store_true", help="do not drop the two databases at the end")
     args = parser.parse_args(argv)
     args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
@@ -640,6 +646,14 @@ def main(argv=None) -> int:
         run_checked([*tasks, "peer", "seed", "--users", str(args.users), "--hash", seeded["hash"]],
                     env=envs["peer"], cwd=ROOT, what="peer seed")
         meta["password_hash_parameters"] = seeded["hash"].split("$")[3] if seeded["hash"].count("$") >= 4 else "?"
+        if args.history:
+            # The growth test: our tables as a long-running service's, full of ended sessions and spent
+            # tokens, so the hot queries are measured with their indexes under real size.
+            log(f"growing our tables: {args.history} ended sessions, {args.history_tokens} tokens each (COPY)")
+            run_checked([*tasks, "ours", "history", "--sessions", str(args.history), "--tokens-per-session",
+                         str(args.history_tokens), "--users", str(args.users)],
+                        env=envs["ours"], cwd=ROOT, what="ours history")
+            meta["history"] = {"sessions": args.history, "tokens": args.history * args.history_tokens}
 
         # Sessions for the scenarios that start signed in: one per VU per round, plus the logout pools.
         plan = [("warmup", 0, args.vus)]

@@ -18,7 +18,8 @@ class _CompiledLookup:
     slots: tuple[str, ...]  # which value goes to each placeholder: "session", "user" or "now"
     field_names: tuple[str, ...]
     # Per column that needs one: the functions that turn a database value into the field's Python value,
-    # and the column expression they take. Called with the calling thread's own connection.
+    # and the column expression they take. Called with the calling thread's connection (the backend's own
+    # converters stay bound to the compiling connection's operations, which hold no per-thread state).
     converters: tuple[tuple[int, tuple, object], ...]
 
 
@@ -55,8 +56,8 @@ def _compile_live_user_lookup(alias: str) -> _CompiledLookup:
         "now": _prepared(Session, "expires_at", stand_in["now"], connection),
     }
     slots = tuple(next((name for name, value in prepared.items() if value == param), None) for param in params)
-    if None in slots:
-        return None
+    if None in slots or set(slots) != {"session", "user", "now"}:
+        return None  # a parameter no stand-in explains, or a condition missing: not this query
     columns = [column for column, _, _ in compiler.select]
     converters = tuple((position, tuple(functions), expression)
                        for position, (functions, expression) in compiler.get_converters(columns).items())

@@ -89,7 +89,12 @@ class ChangePasswordView(AuthAPIView):
             new_password=data["new_password"],
             client=client_info(request),
         )
-        return Response({**token_pair_data(tokens), "session_id": str(tokens.session.id)})
+        response = Response({**token_pair_data(tokens), "session_id": str(tokens.session.id)})
+        # The device that changed the password keeps its exemption from the login lock (a device cookie is
+        # bound to the password it was issued under).
+        set_device_cookie(response, login_throttle.device_token_after_password_change(
+            request.user, device_token_from(request)))
+        return response
 
 
 # --- account lifecycle: registration, email verification, password reset ----------------------------------

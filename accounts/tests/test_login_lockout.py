@@ -221,3 +221,15 @@ def test_a_device_trusted_before_a_password_reset_is_trusted_no_more(api, user, 
 
     assert_error(attempt(thief, ip="192.0.2.66"), 429, "rate_limited")
     assert attempt(api, password=NEW_PASSWORD, ip="203.0.113.5").status_code == 200  # the owner's
+
+
+def test_changing_the_password_keeps_the_devices_own_exemption(api, user, lockout):
+    login = attempt(api, password=PASSWORD, ip="192.0.2.10").json()
+    changed = api.post("/api/auth/change-password/", {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+                       HTTP_AUTHORIZATION=f"Bearer {login['access']}", REMOTE_ADDR="192.0.2.10")
+    assert changed.status_code == 200 and changed.cookies[DEVICE_COOKIE]["httponly"]
+
+    attacker_fails(5)
+
+    assert_error(attempt(APIClient(), password=NEW_PASSWORD, ip="203.0.113.6"), 429, "rate_limited")
+    assert attempt(api, password=NEW_PASSWORD, ip="203.0.113.5").status_code == 200
