@@ -177,8 +177,9 @@ def _increment(key: str, timeout: float) -> int:
     try:
         return cache.incr(key)
     except ValueError:  # the key went in between (a success cleared it, or it expired): start again
-        cache.add(key, 1, timeout=timeout)
-        return 1
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        return cache.incr(key)  # another request started it first: count on top of it
 
 
 def record_failure(attempt: LoginAttempt) -> None:
