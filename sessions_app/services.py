@@ -7,6 +7,7 @@ a savepoint (`savepoint=False`), or open one when called on their own.
 """
 from dataclasses import dataclass
 from datetime import datetime
+import time
 import uuid
 
 from django.contrib.auth import get_user_model
@@ -299,8 +300,9 @@ def end_sessions(*, sessions, reason: str, actor=None, client: ClientInfo | None
     return ended
 
 
-def purge_dead_sessions(*, batch_size: int | None = None) -> int:
+def purge_dead_sessions(*, batch_size: int | None = None, pause: float = 0.0) -> int:
     """Delete revoked and expired sessions (and their tokens) in bounded batches; returns the count.
+    `pause` (seconds) between batches leaves the database to the live traffic while a large history goes.
 
     Security events keep the session id as a plain value, so the audit trail survives the purge."""
     batch_size = batch_size or app_settings.PURGE_BATCH_SIZE
@@ -312,3 +314,5 @@ def purge_dead_sessions(*, batch_size: int | None = None) -> int:
             return deleted
         Session.objects.filter(pk__in=batch).delete()  # cascades to the family's refresh tokens
         deleted += len(batch)
+        if pause:
+            time.sleep(pause)

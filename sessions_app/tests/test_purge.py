@@ -92,3 +92,13 @@ def test_purge_with_nothing_to_do(db):
 def test_purge_refuses_a_batch_size_below_one(population):
     assert "--batch-size must be at least 1" in purge("--batch-size", "0")
     assert Session.objects.count() == 7
+
+
+def test_purge_pauses_between_batches(population, monkeypatch):
+    pauses = []
+    monkeypatch.setattr("sessions_app.services.time.sleep", pauses.append)  # record instead of waiting
+
+    assert "Deleted 5" in purge("--batch-size", "2", "--pause", "0.25")
+
+    assert pauses == [0.25, 0.25, 0.25]  # after each of the three batches
+    assert "--pause must not be negative" in purge("--pause", "-1")

@@ -11,10 +11,15 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=None,
                             help=f"Sessions per DELETE (default SESSIONS_APP['PURGE_BATCH_SIZE'], "
                                  f"{app_settings._defaults['PURGE_BATCH_SIZE']}).")
+        parser.add_argument("--pause", type=float, default=0.0,
+                            help="Seconds to wait between batches, so a large purge leaves room for live traffic.")
 
-    def handle(self, *args, batch_size=None, **options):
+    def handle(self, *args, batch_size=None, pause=0.0, **options):
         if batch_size is not None and batch_size < 1:
             self.stderr.write("--batch-size must be at least 1.")
             return
-        deleted = purge_dead_sessions(batch_size=batch_size)
+        if pause < 0:
+            self.stderr.write("--pause must not be negative.")
+            return
+        deleted = purge_dead_sessions(batch_size=batch_size, pause=pause)
         self.stdout.write(f"Deleted {deleted} dead session(s).")
