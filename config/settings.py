@@ -115,6 +115,14 @@ DATABASES = {
         conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend, with a connection health check that reads the socket instead of sending SELECT 1,
+    # and the hot paths' fixed statements prepared once per connection (authcore/backends/postgresql).
+    # Behind a transaction-mode pooler that cannot keep prepared statements (PgBouncer before 1.21), set
+    # DATABASE_PREPARED_STATEMENTS=false.
+    DATABASES["default"]["ENGINE"] = "authcore.backends.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {})["prepared_statements"] = env_bool(
+        "DATABASE_PREPARED_STATEMENTS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite ignores SELECT ... FOR UPDATE. Taking the write lock when a transaction begins (instead of at
     # its first write) serialises read-then-write transactions such as a refresh-token replay, where two
@@ -127,16 +135,17 @@ if REDIS_URL:
     # Short timeouts: with Redis unreachable or stalled, a request must get its answer (503 or a pass,
     # per rate-limit scope) at once, not hang until the worker is killed.
     CACHES = {"default": {
-        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+        # Django's Redis cache with a one-round-trip, atomic increment (authcore/backends/redis_cache.py).
+        "BACKEND": "authcore.backends.redis_cache.RedisCache", "LOCATION": REDIS_URL,
         "OPTIONS": {"socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT", 0.5),
                     "socket_timeout": env_float("REDIS_TIMEOUT", 0.5)},
     }}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-# django-ratelimit counts in the default cache. Its check lists only django-redis as supported; Django's
-# built-in RedisCache increments atomically too (INCR), so that warning is silenced. Local memory is fine
-# for one development process only, which is why its error is silenced only when no REDIS_URL is given.
+# django-ratelimit counts in the default cache. Its check lists only django-redis as supported; our Redis
+# cache (Django's, with an atomic one-script increment) is as good, so that warning is silenced. Local memory
+# is fine for one development process only, which is why its error is silenced only when no REDIS_URL is given.
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_IP_META_KEY = "authcore.requestmeta.ratelimit_client_ip"
 SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001"] + ([] if REDIS_URL else ["django_ratelimit.E003"])

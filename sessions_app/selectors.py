@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models, router
 from django.utils import timezone
 
+from authcore.backends import prepared_cursor
+
 from .models import Session, alive_session_q
 
 
@@ -90,7 +92,7 @@ def user_for_live_session(*, user_id: str, session_id: str):
         "user": user_model._meta.pk.get_db_prep_value(user_pk, connection),
         "now": _prepared(Session, "expires_at", timezone.now(), connection),
     }
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:  # planned once per connection, not on every request
         cursor.execute(lookup.sql, [values[slot] for slot in lookup.slots])
         row = cursor.fetchone()
     if row is None:

@@ -7,6 +7,7 @@ a savepoint (`savepoint=False`), or open one when called on their own.
 """
 from dataclasses import dataclass
 from datetime import datetime
+import functools
 import time
 import uuid
 
@@ -16,6 +17,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from authcore.audit import record_security_event
+from authcore.backends import prepared_cursor
 from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
@@ -124,6 +126,7 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
     return _refresh_with_spent_token(token, presented_hash, client=client, now=now)
 
 
+@functools.cache
 def _one_statement_rotation_sql() -> str:
     """The compare-and-set and the new token's history row in one PostgreSQL statement: find the presented
     token, rotate its session if that token is the live one, the session alive (the conditions of
@@ -158,7 +161,7 @@ def _rotate_in_one_statement(presented_hash: str, now: datetime) -> IssuedTokens
     """The usual refresh on PostgreSQL; None when the presented token is not the live token of a live
     session of an active user (the caller's general path then answers)."""
     refresh = new_refresh_token()
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:  # planned once per connection, not on every refresh
         cursor.execute(_one_statement_rotation_sql(), {
             "presented": presented_hash, "new": hash_refresh_token(refresh), "now": now,
             "idle_deadline": now + app_settings.IDLE_TIMEOUT,

@@ -1,47 +1,83 @@
 """What goes over the wire per request, counted where the test client cannot see it: every message the
 database driver sends to PostgreSQL (libpq's own trace, through Django's real WSGI handler, so the
-connection health check and transaction statements count) and every command Redis processes."""
+connection health check and transaction statements count) and every request written to Redis's socket
+(one round trip each; a script's inner commands run on the server and cost none).
+
+PostgreSQL round trips are the frontend's Query messages (simple protocol) and Sync messages (the end of
+each extended-protocol exchange). A prepared statement is parsed once per connection (a round trip of its
+own, on the first request only) and then only bound and executed by name; the trace of a later request
+shows the name, which is mapped back to the text parsed earlier on the same connection."""
 import json
 import os
 import re
 import tempfile
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection
 from django.test import RequestFactory
 import pytest
+from redis.connection import AbstractConnection
 
 from authcore.testing import PASSWORD
 from sessions_app.tests.helpers import open_session
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-FRONTEND_STATEMENT = re.compile(r"\tF\t\d+\t(?:Query|Parse)\t \"(.*)\"$")
+FRONTEND_MESSAGE = re.compile(r"\tF\t\d+\t(\w+)\t?(.*)$")
+QUERY = re.compile(r' "(.*)"$')
+PARSE = re.compile(r' "([^"]*)" "(.*)" \d+(?: \d+)*$')
+BIND = re.compile(r' "[^"]*" "([^"]*)"')
 
 
-def redis_client():
-    if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
-        pytest.skip("needs Redis (set REDIS_URL)")
-    return cache._cache.get_client(write=True)
+class PostgresTrace:
+    """Reads libpq traces of one connection: statements executed and round trips, in order."""
 
+    def __init__(self) -> None:
+        self.parsed: dict[str, str] = {}  # statement name -> text, kept across requests
 
-def redis_commands_processed(client) -> int:
-    # INFO itself is one command: the caller subtracts it.
-    return client.info("stats")["total_commands_processed"]
+    def read(self, lines) -> tuple[list[str], int]:
+        statements, round_trips, bound = [], 0, None
+        for line in lines:
+            match = FRONTEND_MESSAGE.search(line.rstrip("\n"))
+            if not match:
+                continue
+            kind, rest = match.groups()
+            if kind == "Query":
+                statements.append(QUERY.match(rest).group(1))
+                round_trips += 1
+            elif kind == "Parse":
+                name, text = PARSE.match(rest).groups()
+                self.parsed[name] = text
+            elif kind == "Bind":
+                bound = self.parsed[BIND.match(rest).group(1)]
+            elif kind == "Execute":
+                statements.append(bound)
+            elif kind == "Sync":
+                round_trips += 1
+        return statements, round_trips
 
 
 class Wire:
-    def __init__(self) -> None:
+    def __init__(self, monkeypatch) -> None:
+        if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+            pytest.skip("needs Redis (set REDIS_URL)")
         self.handler = WSGIHandler()
+        self.postgres = PostgresTrace()
+        self.redis_requests = 0
+        send = AbstractConnection.send_packed_command
+
+        def counted(connection, command, *args, **kwargs):
+            self.redis_requests += 1  # one write of one request (or one pipeline) to the socket
+            return send(connection, command, *args, **kwargs)
+
+        monkeypatch.setattr(AbstractConnection, "send_packed_command", counted)
 
     def send(self, request):
-        """One request through the WSGI handler; returns (status, statements sent to PostgreSQL, Redis
-        commands processed)."""
-        client = redis_client()
+        """One request through the WSGI handler; returns (status, body, statements sent to PostgreSQL,
+        PostgreSQL round trips, Redis round trips)."""
         connection.ensure_connection()
         descriptor, path = tempfile.mkstemp()
-        before = redis_commands_processed(client)
+        before = self.redis_requests
         connection.connection.pgconn.trace(descriptor)
         try:
             status = {}
@@ -50,16 +86,16 @@ class Wire:
             if connection.connection is not None:
                 connection.connection.pgconn.untrace()
             os.close(descriptor)
-        redis = redis_commands_processed(client) - before - 1
+        redis = self.redis_requests - before
         with open(path) as trace:
-            statements = [match.group(1) for line in trace if (match := FRONTEND_STATEMENT.search(line.rstrip()))]
+            statements, round_trips = self.postgres.read(trace)
         os.unlink(path)
-        return status["value"], body, statements, redis
+        return status["value"], body, statements, round_trips, redis
 
 
 @pytest.fixture
-def wire():
-    return Wire()
+def wire(monkeypatch):
+    return Wire(monkeypatch)
 
 
 def get(path, **headers):
@@ -70,50 +106,55 @@ def post(path, data, **headers):
     return RequestFactory().post(path, data, content_type="application/json", **headers)
 
 
-def test_an_authenticated_request_is_two_round_trips_and_no_redis(wire, alice):
-    """The revocation check is the user lookup itself; the other round trip is Django's connection health
-    check (DATABASE_CONN_HEALTH_CHECKS)."""
+def test_an_authenticated_request_is_one_round_trip_and_no_redis(wire, alice):
+    """The revocation check is the user lookup itself. Django's connection health check
+    (DATABASE_CONN_HEALTH_CHECKS, on by default) reads the socket instead of sending SELECT 1
+    (authcore/backends/postgresql), and the lookup is a prepared statement: parsed and planned once per
+    connection, then only bound and executed."""
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"]
     tokens = open_session(alice)
 
     def me():
         return get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {tokens.access}")
 
-    wire.send(me())  # the connection opens (and its setup statements are sent) on the first request
-    status, _, statements, redis = wire.send(me())
+    # The first request opens the connection (its setup statements) and prepares the lookup.
+    assert wire.send(me())[0] == "200 OK"
+    status, _, statements, round_trips, redis = wire.send(me())
 
     assert status == "200 OK"
-    assert statements[0] == "SELECT 1" and len(statements) == 2
-    assert statements[1].startswith('SELECT "accounts_user"')
-    assert '"sessions_app_session"."revoked_at" IS NULL' in statements[1]
+    assert round_trips == 1 and len(statements) == 1
+    assert statements[0].startswith('SELECT "accounts_user"')
+    assert '"sessions_app_session"."revoked_at" IS NULL' in statements[0]
     assert redis == 0
 
 
-def test_a_refresh_is_two_round_trips_and_three_redis_commands(wire, alice):
+def test_a_refresh_is_one_round_trip_and_two_to_redis(wire, alice):
     """One statement rotates (find the token, compare-and-set, record the new token; one commit); Redis
-    serves the per-IP limit (django-ratelimit: SET NX, then EXISTS and INCRBY)."""
+    serves the per-IP limit (django-ratelimit: SET NX, then the increment as one script)."""
     tokens = open_session(alice)
-    status, body, _, _ = wire.send(post("/api/auth/refresh/", {"refresh": tokens.refresh}))
+    status, body, *_ = wire.send(post("/api/auth/refresh/", {"refresh": tokens.refresh}))
     current = json.loads(body)["refresh"]
 
-    status, _, statements, redis = wire.send(post("/api/auth/refresh/", {"refresh": current}))
+    status, _, statements, round_trips, redis = wire.send(post("/api/auth/refresh/", {"refresh": current}))
 
     assert status == "200 OK"
-    assert statements[0] == "SELECT 1" and len(statements) == 2 and statements[1].startswith("WITH presented AS")
-    assert redis == 3
+    assert round_trips == 1 and len(statements) == 1 and statements[0].startswith("WITH presented AS")
+    assert redis == 2
 
 
-def test_a_login_is_eight_statements_and_five_redis_commands(wire, user):
+def test_a_login_is_seven_statements_and_four_redis_round_trips(wire, user):
     """Beyond the password hash: the user, then one transaction (last login, the session and its first token,
-    the audit record); Redis serves the per-IP limit (3) and the failure counters (read, clear)."""
+    the audit record); Redis serves the per-IP limit (2) and the failure counters (read, clear)."""
     def log_in():
         return post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD})
 
     wire.send(log_in())
-    status, _, statements, redis = wire.send(log_in())
+    status, _, statements, round_trips, redis = wire.send(log_in())
 
     assert status == "200 OK"
+    assert round_trips == len(statements) == 7
     kinds = [statement.split()[0] + (" " + statement.split()[2] if statement.startswith("INSERT") else "")
              for statement in statements]
-    assert kinds == ["SELECT", "SELECT", "BEGIN", "UPDATE", 'INSERT "sessions_app_session"',
+    assert kinds == ["SELECT", "BEGIN", "UPDATE", 'INSERT "sessions_app_session"',
                      'INSERT "sessions_app_refreshtoken"', 'INSERT "sessions_app_securityevent"', "COMMIT"]
-    assert redis == 5
+    assert redis == 4

@@ -1,0 +1,120 @@
+"""The database and cache backends (authcore/backends): the health check that sends nothing still replaces
+a connection the server has closed, and the rate-limit increment is one atomic round trip."""
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIHandler
+from django.db import connection, connections
+from django.test import RequestFactory
+import psycopg
+import pytest
+
+from sessions_app.tests.helpers import open_session
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def serve(handler, request):
+    status = {}
+    body = b"".join(handler(request.environ, lambda value, headers: status.update(value=value)))
+    return status["value"], body
+
+
+def terminate_from_outside(pid: int) -> None:
+    """End a backend the way a restart or an operator would: from another connection."""
+    settings_dict = connection.settings_dict
+    with psycopg.connect(host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432,
+                         user=settings_dict["USER"], dbname=settings_dict["NAME"], autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_a_connection_the_server_closed_is_replaced_before_the_request_uses_it(alice, attempt):
+    tokens = open_session(alice)
+    handler = WSGIHandler()
+    me = RequestFactory().get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {tokens.access}")
+    assert serve(handler, me)[0] == "200 OK"
+    old_pid = connection.connection.info.backend_pid
+
+    terminate_from_outside(old_pid)
+    deadline = time.monotonic() + 5
+    while connection.is_usable() and time.monotonic() < deadline:  # the server's notice is on its way
+        time.sleep(0.01)
+
+    status, _ = serve(handler, me)
+    assert status == "200 OK"
+    assert connection.connection.info.backend_pid != old_pid
+
+
+def test_a_healthy_idle_connection_is_usable_without_a_query(alice):
+    connection.ensure_connection()
+    before = connection.connection.pgconn.transaction_status
+    assert connection.is_usable()
+    assert connection.connection.pgconn.transaction_status == before
+    # The stock check would have sent a statement; ours reads the socket only (counted on the wire in
+    # test_wire_counts.py).
+    assert type(connections["default"]).__module__ == "authcore.backends.postgresql.base"
+
+
+@pytest.fixture
+def redis_client():
+    if "redis" not in settings.CACHES["default"]["BACKEND"].lower():
+        pytest.skip("needs Redis (set REDIS_URL)")
+    return cache._cache.get_client(write=True)
+
+
+def top_level_calls(client) -> dict[str, int]:
+    """Calls per command the server has run; a script's inner commands count under their own names."""
+    return {name.removeprefix("cmdstat_"): value["calls"] for name, value in client.info("commandstats").items()}
+
+
+def test_increment_is_one_round_trip_and_keeps_the_expiry(redis_client):
+    cache.set("counter", 1, timeout=100)
+    cache.incr("counter")  # the first call loads the script by hash
+    before = top_level_calls(redis_client)
+
+    assert cache.incr("counter", 5) == 7
+
+    after = top_level_calls(redis_client)
+    sent = {name: after[name] - before.get(name, 0) for name in after if after[name] != before.get(name, 0)}
+    # One EVALSHA from the client; EXISTS and INCRBY ran inside it on the server.
+    assert sent == {"evalsha": 1, "exists": 1, "incrby": 1, "info": 1}
+    assert 95 <= redis_client.ttl(cache.make_key("counter")) <= 100
+
+
+def test_increment_of_a_missing_key_raises_and_creates_nothing(redis_client):
+    with pytest.raises(ValueError):
+        cache.incr("absent")
+    assert not redis_client.exists(cache.make_key("absent"))
+    assert cache.get("absent") is None
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [statement for (statement,) in cursor.fetchall()]
+
+
+def test_the_live_session_lookup_is_prepared_once_per_connection(alice):
+    tokens = open_session(alice)
+    handler = WSGIHandler()
+    me = RequestFactory().get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {tokens.access}")
+    for _ in range(3):
+        assert serve(handler, me)[0] == "200 OK"
+
+    lookups = [statement for statement in prepared_statements() if '"sessions_app_session"' in statement]
+    assert len(lookups) == 1 and lookups[0].startswith('SELECT "accounts_user"')
+
+
+def test_prepared_statements_can_be_turned_off_for_poolers_that_cannot_keep_them(alice, monkeypatch):
+    connection.close()
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepared_statements", False)
+    tokens = open_session(alice)
+    handler = WSGIHandler()
+    me = RequestFactory().get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {tokens.access}")
+    for _ in range(3):
+        assert serve(handler, me)[0] == "200 OK"
+
+    assert prepared_statements() == []
+    connection.close()  # the next test connects with the settings restored
