@@ -154,14 +154,20 @@ def _account_lock_key(account: str) -> str:
     return f"login:account-lock:{account}"
 
 
-def check(attempt: LoginAttempt) -> None:
+def check(attempt: LoginAttempt) -> bool:
     """Refuse the attempt (429 with Retry-After) if its client or its account is locked. Runs before the
-    password is checked, so a locked attempt costs no hash and tells nothing about the password."""
+    password is checked, so a locked attempt costs no hash and tells nothing about the password.
+
+    Returns whether any failure was on record for this client or account (the cache unreachable counts as
+    yes), so that a success with nothing to forget costs no further round trip (record_success)."""
     if not _enabled():
-        return
+        return False
     window, seconds_left = _window()
     client_key, lock_key = _client_failures_key(attempt, window), _account_lock_key(attempt.account)
-    values = with_limit_cache(SCOPE, lambda: cache.get_many([client_key, lock_key]), fallback={})
+    failures_key = _account_failures_key(attempt.account)
+    values = with_limit_cache(SCOPE, lambda: cache.get_many([client_key, lock_key, failures_key]), fallback=None)
+    if values is None:  # the cache failed and this scope let the attempt through: forget blindly later
+        return True
     if values.get(client_key, 0) >= app_settings.LOGIN_FAILURES_PER_CLIENT:
         raise rate_limited(scope=SCOPE, key="account_client", retry_after=math.ceil(seconds_left),
                            client=attempt.client_info)
@@ -170,6 +176,7 @@ def check(attempt: LoginAttempt) -> None:
     if locked_until and locked_until > time.time() and not attempt.from_trusted_device():
         raise rate_limited(scope=SCOPE, key="account", retry_after=math.ceil(locked_until - time.time()),
                            client=attempt.client_info)
+    return bool(values)
 
 
 def _increment(key: str, timeout: float) -> int:
@@ -215,9 +222,11 @@ def _forget(keys: list[str]) -> None:
     with_limit_cache(SCOPE, lambda: cache.delete_many(keys), fallback=None, best_effort=True)
 
 
-def record_success(attempt: LoginAttempt) -> None:
-    """The password was right: this client's and the account's failures are forgotten."""
-    if _enabled():
+def record_success(attempt: LoginAttempt, *, had_failures: bool = True) -> None:
+    """The password was right: this client's and the account's failures are forgotten. `had_failures` is
+    what check() saw; with none on record there is nothing to forget. A failure counted by a concurrent
+    attempt in between then stays, which only keeps the count conservative."""
+    if _enabled() and had_failures:
         window, _ = _window()
         _forget([_client_failures_key(attempt, window), _account_failures_key(attempt.account),
                  _account_lock_key(attempt.account)])

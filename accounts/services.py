@@ -77,13 +77,13 @@ def check_credentials(*, email: str, password: str, client: ClientInfo, device_t
     (accounts/login_throttle.py)."""
     enforce_rate_limit(scope=limits.LOGIN, client=client)
     attempt = login_throttle.LoginAttempt.start(email=email, client=client, device_token=device_token)
-    login_throttle.check(attempt)
+    had_failures = login_throttle.check(attempt)
     user = authenticate(request, email=email, password=password)
     if user is None:
         login_throttle.record_failure(attempt)
         record_security_event(events.LOGIN_FAIL, client=client)
         raise ServiceError("invalid_credentials")
-    login_throttle.record_success(attempt)
+    login_throttle.record_success(attempt, had_failures=had_failures)
     return user, attempt.device_token(user)
 
 

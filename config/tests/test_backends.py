@@ -118,3 +118,8 @@ def test_prepared_statements_can_be_turned_off_for_poolers_that_cannot_keep_them
 
     assert prepared_statements() == []
     connection.close()  # the next test connects with the settings restored
+
+
+def test_one_client_object_serves_every_command(redis_client):
+    assert cache._cache.get_client(write=True) is redis_client
+    assert cache._cache.get_client("any key") is redis_client  # one server: reads go to it too
