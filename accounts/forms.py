@@ -8,6 +8,7 @@ from django.core.validators import RegexValidator
 from django.utils.functional import lazy
 
 from authcore.inputs import DocumentedInputField, InputForm, TextField, refuse_surrogates
+from sessions_app.forms import SessionOptionsForm
 
 from .password_validation import MaximumLengthValidator, password_min_length
 from .tokens import LINK_TOKEN_PATTERN, TOKEN_MAX_LENGTH
@@ -108,9 +109,11 @@ def name_field(**kwargs) -> TextField:
 
 
 # --- one input per flow -----------------------------------------------------------------------------------
-class LoginForm(PasswordLengthCapMixin, InputForm):
+class LoginForm(PasswordLengthCapMixin, SessionOptionsForm):
     email = EmailAddressField()
     password = PasswordField()
+
+    field_order = ["email", "password", "transport", "device_name"]
 
 
 class RegisterForm(PasswordLengthCapMixin, InputForm):

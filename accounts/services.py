@@ -88,8 +88,9 @@ def check_credentials(*, email: str, password: str, client: ClientInfo, device_t
 
 
 def log_in(*, email: str, password: str, client: ClientInfo, device_token: str | None = None,
-           request=None) -> LoginResult:
-    """Check the credentials and open a new session."""
+           request=None, transport: str = Session.Transport.BODY, device_name: str = "") -> LoginResult:
+    """Check the credentials and open a new session (its refresh token travelling as `transport` says,
+    named `device_name` by the client)."""
     user, device_token = check_credentials(email=email, password=password, client=client,
                                            device_token=device_token, request=request)
     # Only now, with the password proven, may we say that the address is unverified.
@@ -100,7 +101,7 @@ def log_in(*, email: str, password: str, client: ClientInfo, device_token: str |
     with transaction.atomic(durable=True):
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
-        tokens = start_session(user=user, client=client)
+        tokens = start_session(user=user, client=client, transport=transport, device_name=device_name)
         record_security_event(events.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id)
     return LoginResult(user=user, tokens=tokens, device_token=device_token)
 
@@ -168,8 +169,9 @@ def change_password(
         set_new_password(user=user, new_password=new_password,
                          change=PasswordChange(how="changed", client=client, session_id=str(session_id)))
         # The current password was just proven: a fresh authentication, like a login, so the new session
-        # gets a fresh absolute lifetime (and a new server-chosen id).
-        return start_session(user=user, client=client)
+        # gets a fresh absolute lifetime (and a new server-chosen id). It keeps the transport and the name
+        # the client chose for the one it replaces.
+        return start_session(user=user, client=client, transport=current.transport, device_name=current.device_name)
 
 
 def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> int:

@@ -41,6 +41,38 @@ class TextField(DocumentedInputField, forms.CharField):
         self.validators.append(refuse_surrogates)
 
 
+# Characters that have no place in a short label a person typed: C0 and C1 controls (line breaks and tabs
+# included) and the invisible bidirectional controls that can make a name display as something else.
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def refuse_control_characters(value: str) -> None:
+    if any(ord(character) < 0x20 or 0x7F <= ord(character) <= 0x9F or character in BIDI_CONTROLS
+           for character in value):
+        raise ValidationError("Control characters are not allowed.", code="control_characters_not_allowed")
+
+
+class LabelField(TextField):
+    """A short single-line label chosen by a person (a device name): control characters refused too."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators.append(refuse_control_characters)
+
+    def schema_constraints(self) -> dict:
+        return {"pattern": r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$",
+                "description": "A single line: no control characters (C0, C1, bidirectional controls). "
+                               + TEXT_RULES}
+
+
+class ChoiceInputField(DocumentedInputField, forms.ChoiceField):
+    """One of a fixed set of strings; the schema lists them."""
+
+    def schema_constraints(self) -> dict:
+        values = [value for value, _ in self.choices]
+        return {"enum": values, "description": f"One of: {', '.join(values)}."}
+
+
 class InputForm(forms.Form):
     """The input of one flow. `add_service_error` shows a flow's own field errors (a taken address, a
     password the policy refuses) next to the fields they concern on a page."""

@@ -59,7 +59,14 @@ if not DEBUG:
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Browser apps on other origins (https://app.example.com calling https://auth.example.com): an explicit
+# allow-list, empty by default. Listed origins may call /api/auth/ with credentials (django-cors-headers)
+# and pass Django's CSRF origin check; any other origin can neither read our answers nor use the refresh
+# cookie (README, "Browser apps").
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
+CORS_ALLOW_CREDENTIALS = True
+CORS_URLS_REGEX = r"^/api/auth/.*$"
+CSRF_TRUSTED_ORIGINS = list(dict.fromkeys(env_list("CSRF_TRUSTED_ORIGINS", "") + CORS_ALLOWED_ORIGINS))
 
 INSTALLED_APPS = [
     # Before django.contrib.auth: its `changepassword` command (which finds a user by any spelling of the
@@ -72,6 +79,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "corsheaders",
     "rest_framework",
     "drf_spectacular",
     "django_ratelimit",
@@ -80,6 +88,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it answers CORS preflight requests itself and adds the CORS headers to every answer.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

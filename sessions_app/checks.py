@@ -60,4 +60,16 @@ def check_session_settings(app_configs=None, **kwargs):
     if grace < timedelta(0) or grace > timedelta(minutes=1):
         errors.append(checks.Error("REFRESH_REUSE_GRACE must be between 0 and 60 seconds; a wider window lets a "
                                    "stolen parent token be exchanged.", id="sessions_app.E012"))
+    if not app_settings.REFRESH_COOKIE_SECURE and not settings.DEBUG:
+        errors.append(checks.Error(
+            "REFRESH_COOKIE_SECURE may be off only with DEBUG (local http): the refresh cookie would travel "
+            "over plain HTTP.", id="sessions_app.E014"))
+    if app_settings.REFRESH_COOKIE_SAMESITE not in ("Strict", "Lax"):
+        errors.append(checks.Error(
+            "REFRESH_COOKIE_SAMESITE must be 'Strict' or 'Lax'; 'None' would send the cookie with every "
+            "cross-site request.", id="sessions_app.E015"))
+    if "django.middleware.csrf.CsrfViewMiddleware" not in settings.MIDDLEWARE:
+        errors.append(checks.Error(
+            "django.middleware.csrf.CsrfViewMiddleware must be installed: cookie-mode refresh and logout rely on "
+            "Django's CSRF protection and its csrftoken cookie.", id="sessions_app.E016"))
     return errors

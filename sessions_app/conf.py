@@ -13,6 +13,11 @@ app_settings = AppSettings(
         # How long after a rotation the immediate parent may be presented again without ending the
         # family (a client whose response was lost in flight). 0 = strict: any replay ends the session.
         "REFRESH_REUSE_GRACE": timedelta(0),
+        # The refresh-token cookie of cookie-mode sessions (sessions_app/api/transport.py). Secure may be
+        # turned off only with DEBUG, for local http (a system check refuses it otherwise); SameSite is
+        # "Strict" or "Lax".
+        "REFRESH_COOKIE_SECURE": True,
+        "REFRESH_COOKIE_SAMESITE": "Strict",
         # Sessions deleted per statement by `purge_sessions`.
         "PURGE_BATCH_SIZE": 1000,
     },

@@ -4,6 +4,10 @@ from authcore.errors import ErrorSpec, register_errors
 register_errors(
     {
         "token_not_valid": ErrorSpec(401, "The token is invalid or expired."),
+        "csrf_failed": ErrorSpec(
+            403, "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header from an allowed "
+            "origin."
+        ),
         "refresh_token_reused": ErrorSpec(
             401, "This refresh token was already used. The session has been ended; please log in again."
         ),

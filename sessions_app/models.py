@@ -53,8 +53,17 @@ class RevokeReason:
     TOKEN_REUSED = declare_revoke_reason("refresh_token_reused", "Refresh token reused")
 
 
+DEVICE_NAME_MAX_LENGTH = 64
+
+
 class Session(models.Model):
     RevokeReason = RevokeReason
+
+    class Transport(models.TextChoices):
+        """How the session's refresh token travels (sessions_app/api/transport.py), chosen at login."""
+
+        BODY = "body", "JSON body"
+        COOKIE = "cookie", "HttpOnly cookie"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_sessions")
@@ -66,7 +75,10 @@ class Session(models.Model):
     revoke_reason = models.CharField(max_length=32, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
-    device = models.CharField(max_length=128, blank=True)
+    device = models.CharField(max_length=128, blank=True)  # parsed from the user agent
+    device_name = models.CharField(max_length=DEVICE_NAME_MAX_LENGTH, blank=True,
+                                   help_text="Chosen by the client at login, e.g. \"Alice's iPhone\".")
+    transport = models.CharField(max_length=8, choices=Transport.choices, default=Transport.BODY)
     # Rotation state. Rotating is a compare-and-set on current_token_hash, so of any number of concurrent
     # refreshes with the same token exactly one wins, and the family can never have two live tokens.
     current_token_hash = models.CharField(max_length=64, editable=False)
@@ -83,7 +95,7 @@ class Session(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.device or 'session'} ({self.id})"
+        return f"{self.device_name or self.device or 'session'} ({self.id})"
 
     def is_alive(self, now: datetime | None = None) -> bool:
         """alive_session_q, for a row already loaded."""

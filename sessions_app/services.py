@@ -51,8 +51,10 @@ def _next_idle_expiry(expires_at: datetime, now: datetime) -> datetime:
     return min(now + app_settings.IDLE_TIMEOUT, expires_at)
 
 
-def start_session(*, user, client: ClientInfo) -> IssuedTokens:
-    """A new session (refresh family) for a user who has just proven who they are.
+def start_session(*, user, client: ClientInfo, transport: str = Session.Transport.BODY,
+                  device_name: str = "") -> IssuedTokens:
+    """A new session (refresh family) for a user who has just proven who they are, its refresh token
+    travelling as `transport` says (the edge reads it from the session), named by the client if it wants.
 
     Every login creates a fresh session with a server-chosen id; no client-supplied id is ever used."""
     now = timezone.now()
@@ -69,6 +71,8 @@ def start_session(*, user, client: ClientInfo) -> IssuedTokens:
             ip_address=client.ip_address,
             user_agent=client.user_agent,
             device=device_label(client.user_agent),
+            device_name=device_name,
+            transport=transport,
             current_token_hash=refresh_hash,
         )
         RefreshToken.objects.create(session=session, token_hash=refresh_hash, created_at=now)
@@ -147,13 +151,14 @@ def _one_statement_rotation_sql() -> str:
              WHERE s.id = presented.session_id AND s.current_token_hash = %(presented)s
                AND s.revoked_at IS NULL AND s.expires_at > %(now)s AND s.idle_expires_at > %(now)s
                AND EXISTS (SELECT 1 FROM {user_table} AS u WHERE u.{user_pk} = s.user_id AND u.{is_active})
-         RETURNING s.id, s.user_id, presented.token_id
+         RETURNING s.id, s.user_id, s.expires_at, s.transport, presented.token_id
         ), recorded AS (
             INSERT INTO {token_table} (session_id, token_hash, parent_id, created_at)
             SELECT id, %(new)s, token_id, %(now)s FROM rotated
             RETURNING session_id
         )
-        SELECT rotated.id, rotated.user_id FROM rotated JOIN recorded ON recorded.session_id = rotated.id"""
+        SELECT rotated.id, rotated.user_id, rotated.expires_at, rotated.transport
+          FROM rotated JOIN recorded ON recorded.session_id = rotated.id"""
     return " ".join(sql.split())  # one line in logs and traces
 
 
@@ -169,9 +174,11 @@ def _rotate_in_one_statement(presented_hash: str, now: datetime) -> IssuedTokens
         row = cursor.fetchone()
     if row is None:
         return None
-    session_id, user_id = row
-    # Only the ids go into the access token; the session row itself is not read again.
-    return _access_for(Session(id=session_id, user_id=user_id), refresh)
+    session_id, user_id, expires_at, transport = row
+    # The ids go into the access token, the expiry and transport to the edge (the cookie's lifetime);
+    # the session row itself is not read again.
+    return _access_for(Session(id=session_id, user_id=user_id, expires_at=expires_at, transport=transport),
+                       refresh)
 
 
 def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, client: ClientInfo,

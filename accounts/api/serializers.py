@@ -15,6 +15,8 @@ class UserSerializer(serializers.Serializer):
 class LoginResponseSerializer(TokenPairSerializer):
     session_id = serializers.UUIDField()
     user = UserSerializer()
+    csrf_token = serializers.CharField(required=False, help_text="Cookie transport only: send it in the "
+                                       "X-CSRFToken header of refresh and logout.")
 
 
 class ChangePasswordResponseSerializer(TokenPairSerializer):

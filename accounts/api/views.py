@@ -9,6 +9,7 @@ from authcore.api.inputs import request_serializer
 from authcore.api.serializers import COMMON_ERRORS, error_responses
 from authcore.api.views import PublicJSONAPIView
 from authcore.requestmeta import client_info
+from sessions_app.api import transport
 from sessions_app.api.serializers import AUTHENTICATED_ERRORS, token_pair_data
 from sessions_app.api.views import AuthAPIView
 
@@ -39,15 +40,22 @@ class LoginView(PublicJSONAPIView):
         "VERIFY_EMAIL_RESEND_INTERVAL). Failures are counted per account: 429 `rate_limited` for a client "
         "or an account locked by repeated failures (a device that logged in to the account before, shown by "
         "the HttpOnly `auth_device` cookie set here, is not locked out by failures from elsewhere); 503 "
-        "`service_unavailable` while the rate-limit cache is unreachable.",
+        "`service_unavailable` while the rate-limit cache is unreachable. With `\"transport\": \"cookie\"` the "
+        "refresh token is set in an HttpOnly cookie (path-scoped to refresh and logout) instead of the body, "
+        "Django's `csrftoken` cookie is set, and `csrf_token` is in the body for the X-CSRFToken header.",
         tags=["account"],
     )
     def post(self, request):
         data = self.validated(LoginForm)
         result = services.log_in(email=data["email"], password=data["password"], client=client_info(request),
-                                 device_token=device_token_from(request), request=request)
-        response = Response({**token_pair_data(result.tokens), "session_id": str(result.tokens.session.id),
-                             "user": UserSerializer(result.user).data})
+                                 device_token=device_token_from(request), request=request,
+                                 transport=data.get("transport") or transport.BODY,
+                                 device_name=data.get("device_name", ""))
+        body = {**token_pair_data(result.tokens), "session_id": str(result.tokens.session.id),
+                "user": UserSerializer(result.user).data}
+        if result.tokens.session.transport == transport.COOKIE:
+            body["csrf_token"] = transport.issue_csrf_token(request._request)
+        response = transport.body_and_cookie(body, result.tokens, Response)
         set_device_cookie(response, result.device_token)
         return response
 
@@ -89,7 +97,8 @@ class ChangePasswordView(AuthAPIView):
             new_password=data["new_password"],
             client=client_info(request),
         )
-        response = Response({**token_pair_data(tokens), "session_id": str(tokens.session.id)})
+        response = transport.body_and_cookie({**token_pair_data(tokens), "session_id": str(tokens.session.id)},
+                                             tokens, Response)
         # The device that changed the password keeps its exemption from the login lock (a device cookie is
         # bound to the password it was issued under).
         set_device_cookie(response, login_throttle.device_token_after_password_change(

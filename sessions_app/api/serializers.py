@@ -8,7 +8,8 @@ AUTHENTICATED_ERRORS = ("not_authenticated", "token_not_valid")
 
 class TokenPairSerializer(serializers.Serializer):
     access = serializers.CharField()
-    refresh = serializers.CharField()
+    refresh = serializers.CharField(required=False, help_text="Body transport only: a cookie-mode session's "
+                                    "refresh token is set in its HttpOnly cookie and never appears here.")
     token_type = serializers.CharField(default="Bearer")
     expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
 
@@ -29,11 +30,17 @@ class SessionSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField()
     ip_address = serializers.IPAddressField(allow_null=True)
     user_agent = serializers.CharField()
-    device = serializers.CharField()
+    device = serializers.CharField(help_text="Parsed from the user agent.")
+    device_name = serializers.CharField(help_text="Chosen by the client at login; empty if it chose none.")
+    transport = serializers.ChoiceField(choices=["body", "cookie"])
     current = serializers.SerializerMethodField()
 
     def get_current(self, session) -> bool:
         return str(session.id) == str(self.context.get("current_session_id"))
+
+
+class CsrfTokenSerializer(serializers.Serializer):
+    csrf_token = serializers.CharField(help_text="Send it in the X-CSRFToken header.")
 
 
 class RevokedCountSerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("refresh/", views.RefreshView.as_view(), name="auth-refresh"),
     path("logout/", views.LogoutView.as_view(), name="auth-logout"),
+    path("csrf/", views.CsrfTokenView.as_view(), name="auth-csrf"),
     path("logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("logout-others/", views.LogoutOthersView.as_view(), name="auth-logout-others"),
     path("sessions/", views.SessionListView.as_view(), name="auth-sessions"),

@@ -1,5 +1,5 @@
 """REST endpoints for sessions: refresh, logout, logout-all, list and end sessions."""
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
@@ -14,13 +14,28 @@ from .. import selectors, services
 from ..authentication import SessionJWTAuthentication
 from ..forms import RefreshForm
 from ..models import Session
+from . import transport
 from .serializers import (
     AUTHENTICATED_ERRORS,
+    CsrfTokenSerializer,
     RevokedCountSerializer,
     SessionSerializer,
     TokenPairSerializer,
     token_pair_data,
 )
+
+
+def refresh_cookie_parameter() -> OpenApiParameter:
+    return OpenApiParameter(
+        transport.refresh_cookie_name(), str, location=OpenApiParameter.COOKIE, required=False,
+        description="Cookie transport: the refresh token, set by login and refresh (HttpOnly, path-scoped). "
+                    "Read only when the body has no `refresh`; requires the X-CSRFToken header.")
+
+
+COOKIE_DESCRIPTION = (
+    " A cookie-mode session's token is read from its HttpOnly cookie when the body has none; such a request "
+    "must carry Django's CSRF token in the `X-CSRFToken` header (403 `csrf_failed` otherwise, before the token "
+    "is looked at).")
 
 
 class AuthAPIView(JSONAPIView):
@@ -33,34 +48,79 @@ class AuthAPIView(JSONAPIView):
         return self.request.auth.get("sid") if self.request.auth is not None else None
 
 
-class RefreshView(PublicJSONAPIView):
+class RefreshTokenView(PublicJSONAPIView):
+    """An endpoint that takes a refresh token from the body or, for a cookie-mode session, its cookie."""
+
+    cookie_presented = False
+
+    def presented_refresh_token(self) -> str:
+        """The token to use: the body's, else the cookie's. A request that carries the cookie passes the CSRF
+        check first, before its body is even parsed (a cross-site form post gets 403, not 415)."""
+        cookie_token = transport.cookie_refresh_token(self.request)
+        if cookie_token is not None:
+            transport.enforce_csrf(self.request._request)
+            self.cookie_presented = True
+        raw = self.validated(RefreshForm).get("refresh") or cookie_token
+        if not raw:
+            raise ServiceError("invalid", field_errors=[
+                {"field": "refresh", "code": "required", "message": "This field is required."}])
+        return raw
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        # The token came from the cookie and will never work again: the cookie goes too.
+        if self.cookie_presented and getattr(exc, "code", None) in transport.SESSION_ENDING_ERRORS:
+            transport.clear_refresh_cookie(response)
+        return response
+
+
+class RefreshView(RefreshTokenView):
     @extend_schema(
         request=request_serializer(RefreshForm),
         responses={200: TokenPairSerializer, **error_responses("token_not_valid", "refresh_token_reused",
-                                                               "rate_limited", *COMMON_ERRORS)},
+                                                               "csrf_failed", "rate_limited", *COMMON_ERRORS)},
+        parameters=[refresh_cookie_parameter()],
         summary="Rotate a refresh token",
         description="Returns a new access token and a new refresh token; the presented refresh token is spent. "
-        "Presenting a spent token ends the whole session (`refresh_token_reused`).",
+        "Presenting a spent token ends the whole session (`refresh_token_reused`). For a cookie-mode session "
+        "the new refresh token is set in the cookie and left out of the body." + COOKIE_DESCRIPTION,
         tags=["sessions"],
     )
     def post(self, request):
-        data = self.validated(RefreshForm)
-        tokens = services.rotate_refresh_token(raw_refresh=data["refresh"], client=client_info(request))
-        return Response(token_pair_data(tokens))
+        tokens = services.rotate_refresh_token(raw_refresh=self.presented_refresh_token(),
+                                               client=client_info(request))
+        return transport.body_and_cookie(token_pair_data(tokens), tokens, Response)
 
 
-class LogoutView(PublicJSONAPIView):
+class LogoutView(RefreshTokenView):
     @extend_schema(
         request=request_serializer(RefreshForm),
         responses={204: OpenApiResponse(description="The session is ended (also when it already was)."),
-                   **error_responses(*COMMON_ERRORS)},
+                   **error_responses("csrf_failed", *COMMON_ERRORS)},
+        parameters=[refresh_cookie_parameter()],
         summary="End the session of a refresh token",
+        description="The refresh cookie, if the request carried it, is cleared." + COOKIE_DESCRIPTION,
         tags=["sessions"],
     )
     def post(self, request):
-        data = self.validated(RefreshForm)
-        services.end_session_by_refresh_token(raw_refresh=data["refresh"], client=client_info(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        services.end_session_by_refresh_token(raw_refresh=self.presented_refresh_token(),
+                                              client=client_info(request))
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        if self.cookie_presented:
+            transport.clear_refresh_cookie(response)
+        return response
+
+
+class CsrfTokenView(PublicJSONAPIView):
+    @extend_schema(
+        request=None, responses={200: CsrfTokenSerializer},
+        summary="A CSRF token for cookie-mode refresh and logout",
+        description="Also sets Django's `csrftoken` cookie. A same-site app can read that cookie; an app on "
+        "another (allowed) origin reads the token from this body, for instance after a page reload.",
+        tags=["sessions"],
+    )
+    def get(self, request):
+        return Response({"csrf_token": transport.issue_csrf_token(request._request)})
 
 
 class LogoutAllView(AuthAPIView):
@@ -73,7 +133,10 @@ class LogoutAllView(AuthAPIView):
     def post(self, request):
         count = services.end_user_sessions(user=request.user, reason=Session.RevokeReason.LOGOUT_ALL,
                                            client=client_info(request))
-        return Response({"revoked": count})
+        response = Response({"revoked": count})
+        if transport.cookie_refresh_token(request) is not None:
+            transport.clear_refresh_cookie(response)  # this browser's session ended with the rest
+        return response
 
 
 class LogoutOthersView(AuthAPIView):

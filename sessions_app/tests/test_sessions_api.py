@@ -14,7 +14,8 @@ from .helpers import CHROME_UA, me, open_session, refresh, session
 
 pytestmark = pytest.mark.django_db
 
-SESSION_FIELDS = {"id", "created_at", "last_used_at", "expires_at", "ip_address", "user_agent", "device", "current"}
+SESSION_FIELDS = {"id", "created_at", "last_used_at", "expires_at", "ip_address", "user_agent", "device", "device_name",
+                  "transport", "current"}
 FIREFOX_UA = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.4; rv:125.0) Gecko/20100101 Firefox/125.0"
 
 

@@ -1,0 +1,63 @@
+"""Cross-origin browser apps: only origins on CORS_ALLOWED_ORIGINS may call the API with credentials, and
+nothing is allowed by default."""
+from django.test import override_settings
+import pytest
+
+pytestmark = pytest.mark.django_db
+
+APP = "https://app.example.com"
+
+
+def preflight(client, origin):
+    return client.options("/api/auth/refresh/", HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
+                          HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type, x-csrftoken")
+
+
+def test_nothing_is_allowed_by_default(client, settings):
+    assert settings.CORS_ALLOWED_ORIGINS == []
+    response = preflight(client, APP)
+    assert "access-control-allow-origin" not in response.headers
+    assert "access-control-allow-credentials" not in response.headers
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[APP])
+def test_a_listed_origin_may_send_credentials_and_the_csrf_header(client):
+    response = preflight(client, APP)
+
+    assert response.headers["access-control-allow-origin"] == APP  # never "*" with credentials
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert "x-csrftoken" in response.headers["access-control-allow-headers"].lower()
+    assert "POST" in response.headers["access-control-allow-methods"]
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[APP])
+def test_an_origin_not_on_the_list_gets_no_cors_headers(client):
+    for origin in ("https://evil.example.com", "https://app.example.com.evil.example", "http://app.example.com"):
+        response = preflight(client, origin)
+        assert "access-control-allow-origin" not in response.headers, origin
+        actual = client.get("/api/auth/csrf/", HTTP_ORIGIN=origin)
+        assert "access-control-allow-origin" not in actual.headers, origin
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[APP])
+def test_cors_covers_the_api_only(client):
+    response = client.get("/admin/login/", HTTP_ORIGIN=APP)
+    assert "access-control-allow-origin" not in response.headers
+
+
+def test_allowed_origins_are_trusted_by_the_csrf_check_too(monkeypatch):
+    """The settings module derives CSRF_TRUSTED_ORIGINS from the CORS allow-list, so a listed app's
+    cookie-mode refresh passes Django's Origin check (test_cookie_transport.py shows the check itself)."""
+    import importlib
+
+    import config.settings as project_settings
+
+    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", f"{APP}, https://other.example.com")
+    monkeypatch.setenv("CSRF_TRUSTED_ORIGINS", "https://admin.example.com")
+    try:
+        reloaded = importlib.reload(project_settings)
+        assert reloaded.CORS_ALLOWED_ORIGINS == [APP, "https://other.example.com"]
+        assert reloaded.CSRF_TRUSTED_ORIGINS == ["https://admin.example.com", APP, "https://other.example.com"]
+    finally:
+        monkeypatch.undo()
+        importlib.reload(project_settings)
