@@ -79,15 +79,17 @@ class SessionStateFilter(admin.SimpleListFilter):
 
 @admin.register(Session)
 class SessionAdmin(SessionDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("user", "device", "ip_address", "created_at", "last_used_at", "expires_at", "state_display")
+    list_display = ("user", "device_name", "device", "ip_address", "created_at", "last_used_at", "expires_at",
+                    "state_display")
     list_filter = (SessionStateFilter, "revoke_reason")
     search_fields = (USER_EMAIL_LOOKUP, "ip_address")
     date_hierarchy = "created_at"
     list_select_related = ("user",)
     list_per_page = 100
     actions = ("end_selected_sessions",)
-    fields = ("user", "state_display", "device", "user_agent", "ip_address", "created_at", "last_used_at",
-              "idle_expires_at", "expires_at", "revoked_at", "revoke_reason", "end_control")
+    fields = ("user", "state_display", "device_name", "device", "user_agent", "ip_address", "transport",
+              "created_at", "last_used_at", "idle_expires_at", "expires_at", "revoked_at", "revoke_reason",
+              "end_control")
 
     def lookup_allowed(self, lookup, value, request=None):
         # The session row holds the hash of its live refresh token: no filtering on it through the URL
@@ -151,7 +153,8 @@ class SessionInline(SessionDisplayMixin, ReadOnlyAdminMixin, admin.TabularInline
     LIVE_SESSIONS_SHOWN = 20
 
     model = Session
-    fields = ("device", "ip_address", "created_at", "last_used_at", "expires_at", "state_display", "end_control")
+    fields = ("device_name", "device", "ip_address", "created_at", "last_used_at", "expires_at", "state_display",
+              "end_control")
     readonly_fields = fields
     extra = 0
     can_delete = False

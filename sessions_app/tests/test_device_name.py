@@ -1,5 +1,7 @@
 """A device name the client chooses at login ("Alice's iPhone"): kept on the session, listed with it, shown
 to operators, and refused with a field error when it is not a plain short name."""
+import re
+
 import pytest
 from rest_framework.test import APIClient
 
@@ -45,6 +47,10 @@ def test_operators_see_the_name_in_the_admin(client, user, django_user_model):
     operator = django_user_model.objects.create_superuser("ops@example.com", PASSWORD)
     client.force_login(operator)
 
-    page = client.get("/admin/sessions_app/session/")
+    listing = client.get("/admin/sessions_app/session/").content.decode()
+    detail = client.get(f"/admin/sessions_app/session/{Session.objects.get().pk}/change/").content.decode()
+    user_page = client.get(f"/admin/accounts/user/{user.pk}/change/").content.decode()
 
-    assert "Kitchen tablet" in page.content.decode()
+    assert '<td class="field-device_name">Kitchen tablet</td>' in listing
+    assert "Kitchen tablet" in detail and "HttpOnly cookie" not in detail and "JSON body" in detail
+    assert re.search(r'<td class="field-device_name">\s*<p>Kitchen tablet</p>', user_page)  # the live inline
