@@ -1,0 +1,22 @@
+// The session handling of a single-page app with the cookie transport: the code the README shows under
+// "Browser apps" (a test keeps the two the same). AUTH is the auth service's /api/auth/ URL.
+let access = null, csrf = null;
+async function call(path, { method = "GET", body, headers = {} } = {}) {
+  const response = await fetch(AUTH + path, { method, credentials: "include", body,
+    headers: { "Content-Type": "application/json", ...(csrf ? { "X-CSRFToken": csrf } : {}), ...headers } });
+  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  return response.status === 204 ? null : response.json();
+}
+async function login(email, password) {
+  const body = JSON.stringify({ email, password, transport: "cookie", device_name: "Web app" });
+  ({ access, csrf_token: csrf } = await call("login/", { method: "POST", body }));
+}
+async function refresh() {  // at page load, and before `access` expires (`expires_in` seconds)
+  if (!csrf) csrf = (await call("csrf/")).csrf_token;
+  ({ access } = await call("refresh/", { method: "POST", body: "{}" }));
+}
+const me = () => call("me/", { headers: { Authorization: `Bearer ${access}` } });
+async function logout() {
+  await call("logout/", { method: "POST", body: "{}" });
+  access = null;
+}
