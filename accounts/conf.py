@@ -8,6 +8,10 @@ app_settings = AppSettings(
         # Base URL for links in emails; never taken from the request's Host header.
         "SITE_URL": "http://127.0.0.1:8000",
         "SITE_NAME": "Auth Service",
+        # Where people use the product this service signs them in to (and log in): the pages that end a
+        # flow (email verified, password changed), the home page and the emails link to it. Empty: they
+        # link to this service's home page instead.
+        "APP_URL": "",
         # Longest password accepted anywhere (register, change, reset, login); longer gets 400.
         "PASSWORD_MAX_LENGTH": 1024,
         "VERIFY_EMAIL_TOKEN_LIFETIME": timedelta(hours=24),

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 
 from .conf import app_settings
+from .context_processors import login_url
 from .models import User
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def send_account_email(*, user: User, template: str, **context) -> None:
     With EMAIL_DELIVERY "background" both rendering and sending happen on the worker thread, so the
     request that asked for the email does the same work whether or not one is sent."""
     context = {"user": user, "site_name": app_settings.SITE_NAME, "site_url": app_settings.SITE_URL,
+               "login_url": login_url(),
                "reset_url": password_reset_request_url(), **context}
     if app_settings.EMAIL_DELIVERY == "background":
         _after_the_response(functools.partial(_send_in_background, user, template, context))

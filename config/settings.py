@@ -7,6 +7,7 @@ from datetime import timedelta
 import os
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
@@ -80,8 +81,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "corsheaders",
+    "csp",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's assets, served from here (no CDN)
     "django_ratelimit",
     "authcore",
     "sessions_app",
@@ -91,6 +94,7 @@ MIDDLEWARE = [
     # First: it answers CORS preflight requests itself and adds the CORS headers to every answer.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -112,6 +116,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.links",
             ],
         },
     },
@@ -206,6 +211,7 @@ AUTHCORE = {
 }
 ACCOUNTS = {
     "SITE_URL": SITE_URL,
+    "APP_URL": env("APP_URL", ""),
 }
 
 REST_FRAMEWORK = {
@@ -227,7 +233,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "ENUM_NAME_OVERRIDES": {"ErrorCodeEnum": "authcore.errors.ERROR_CODE_CHOICES"},
+    # Swagger UI from drf-spectacular-sidecar's files, under our CSP, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
+# The Swagger UI at /api/docs/ (the schema at /api/schema/ stays): an operator may turn it off.
+API_DOCS_ENABLED = env_bool("API_DOCS_ENABLED", True)
 
 # The console backend prints emails, links included, to the log: development only. With DEBUG off the
 # backend must be chosen explicitly (django_ses.SESBackend in production).
@@ -260,6 +272,25 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy on every response (django-csp): scripts, styles, images and fonts only from this
+# origin, no inline script anywhere (the pages have none; the admin's are files; the API docs load their
+# bootstrap from a separate URL), no plugins, no <base> rewriting, forms post only here, and no framing.
+# An XSS that gets markup into a page still cannot run script or send a form elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    },
+}
 if env_int("TRUSTED_PROXY_COUNT", 0) > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
