@@ -3,6 +3,7 @@ from django.conf import settings
 from django.http import Http404
 from django.shortcuts import render
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 
@@ -16,6 +17,7 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     """Swagger UI from drf-spectacular-sidecar's files; its bootstrap script comes from a URL of its own, so
     the page needs no inline script under the CSP. API_DOCS_ENABLED=false turns it off (404)."""
 
+    @extend_schema(exclude=True)
     def get(self, request, *args, **kwargs):
         if not settings.API_DOCS_ENABLED:
             raise Http404

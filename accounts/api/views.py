@@ -62,14 +62,18 @@ class LoginView(PublicJSONAPIView):
 
 class MeView(AuthAPIView):
     @extend_schema(responses={200: UserSerializer, **error_responses(*AUTHENTICATED_ERRORS, "server_error")},
-                   summary="The current user", tags=["account"])
+                   summary="The current user",
+                   description="The user of this access token, whose session is checked to be alive on every "
+                   "request.", tags=["account"])
     def get(self, request):
         return Response(UserSerializer(request.user).data)
 
     @extend_schema(
         request=request_serializer(ProfileForm),
         responses={200: UserSerializer, **error_responses(*AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
-        summary="Update the current user's profile", tags=["account"],
+        summary="Update the current user's profile",
+        description="Only the fields sent change. The address and the password have flows of their own.",
+        tags=["account"],
     )
     def patch(self, request):
         data = self.validated(ProfileForm, partial=True)

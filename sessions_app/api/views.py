@@ -128,6 +128,9 @@ class LogoutAllView(AuthAPIView):
         request=None,
         responses={200: RevokedCountSerializer, **error_responses(*AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
         summary="End every session of the current user",
+        description="Every session of the user ends at once, this one too: their refresh tokens are refused "
+        "and their access tokens stop working on their next request. Clears the refresh cookie if the request "
+        "carried it.",
         tags=["sessions"],
     )
     def post(self, request):
@@ -144,6 +147,7 @@ class LogoutOthersView(AuthAPIView):
         request=None,
         responses={200: RevokedCountSerializer, **error_responses(*AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
         summary="End every session of the current user except this one",
+        description="The other sessions' refresh and access tokens stop working at once; this session goes on.",
         tags=["sessions"],
     )
     def post(self, request):
@@ -156,6 +160,8 @@ class SessionListView(AuthAPIView):
     @extend_schema(
         responses={200: SessionSerializer(many=True), **error_responses(*AUTHENTICATED_ERRORS, "server_error")},
         summary="List the current user's live sessions",
+        description="Live sessions only (not ended, not expired), most recently used first; `current` marks the "
+        "one this access token belongs to.",
         tags=["sessions"],
     )
     def get(self, request):
@@ -170,6 +176,8 @@ class SessionDetailView(AuthAPIView):
         responses={204: OpenApiResponse(description="The session is ended."),
                    **error_responses(*AUTHENTICATED_ERRORS, "not_found", "server_error")},
         summary="End one of the current user's sessions",
+        description="Its refresh token is refused and its access tokens stop working at once. Another user's "
+        "session, an ended one and an unknown id all answer 404.",
         tags=["sessions"],
     )
     def delete(self, request, session_id: str):
