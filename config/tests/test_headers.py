@@ -62,3 +62,20 @@ def test_an_operator_can_turn_the_docs_off(client):
     assert client.get("/api/docs/").status_code == 404
     assert client.get("/api/schema/").status_code == 200
     assert "/api/docs/" not in client.get("/").content.decode()
+
+
+def test_django_cookies_are_secure_and_samesite(client, django_user_model):
+    """The admin's session cookie and the CSRF cookie: Secure outside DEBUG, SameSite=Lax; the session cookie
+    HttpOnly. The CSRF cookie is readable by scripts on purpose (same-site apps send it back in a header)."""
+    from authcore.testing import PASSWORD
+
+    django_user_model.objects.create_superuser("ops@example.com", PASSWORD)
+    client.get("/admin/login/", secure=True)
+    response = client.post("/admin/login/", {"username": "ops@example.com", "password": PASSWORD,
+                                             "csrfmiddlewaretoken": client.cookies["csrftoken"].value},
+                           secure=True, HTTP_REFERER="https://testserver/admin/login/")
+    assert response.status_code == 302, response.content
+    session = response.cookies["sessionid"]
+    assert session["secure"] and session["httponly"] and session["samesite"] == "Lax"
+    csrf = client.get("/api/auth/csrf/", secure=True).cookies.get("csrftoken") or client.cookies["csrftoken"]
+    assert csrf["secure"] and csrf["samesite"] == "Lax" and not csrf["httponly"]
