@@ -237,3 +237,29 @@ def test_local_http_development_may_relax_secure_and_then_drops_the_prefix(brows
     cookie = response.cookies["refresh"]
     assert not cookie["secure"] and cookie["samesite"] == "Lax" and cookie["httponly"]
     assert "__Secure-refresh" not in response.cookies
+
+
+def test_the_grace_outcome_answers_in_the_cookie_too(browser_api, user, settings):
+    """A lost response retried with the same cookie (grace interval on): the immediate parent gets a new
+    child, in the cookie and never in the body, and the family goes on."""
+    settings.SESSIONS_APP = {**getattr(settings, "SESSIONS_APP", {}), "REFRESH_REUSE_GRACE": timedelta(seconds=10)}
+    parent = cookie_login(browser_api).cookies[COOKIE].value
+    assert refresh_with_cookie(browser_api).status_code == 200  # its response "lost"
+
+    browser_api.cookies[COOKIE] = parent
+    retried = refresh_with_cookie(browser_api)
+
+    assert retried.status_code == 200, retried.content
+    assert "refresh" not in retried.json() and retried.cookies[COOKIE].value not in ("", parent)
+    assert Session.objects.get().revoked_at is None
+    assert refresh_with_cookie(browser_api).status_code == 200
+
+
+def test_an_idle_session_ends_and_clears_the_cookie(browser_api, user, clock):
+    cookie_login(browser_api)
+    clock.shift(timedelta(days=7, seconds=1))
+
+    response = refresh_with_cookie(browser_api)
+
+    assert_error(response, 401, "token_not_valid")
+    assert int(response.cookies[COOKIE]["max-age"]) == 0
