@@ -274,8 +274,9 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy on every page (django-csp; config/middleware.py): scripts, styles, images and
-# fonts only from this origin, no inline script anywhere (the pages have none; the admin's are files; the API docs load their
-# bootstrap from a separate URL), no plugins, no <base> rewriting, forms post only here, and no framing.
+# fonts only from this origin, no inline script anywhere (the pages have none; the admin's are files; the
+# API docs load their bootstrap from a separate URL), no plugins, no <base> rewriting, forms post only here,
+# and no framing.
 # An XSS that gets markup into a page still cannot run script or send a form elsewhere.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
