@@ -61,13 +61,14 @@ if not DEBUG:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Browser apps on other origins (https://app.example.com calling https://auth.example.com): an explicit
-# allow-list, empty by default. Listed origins may call /api/auth/ with credentials (django-cors-headers)
-# and pass Django's CSRF origin check; any other origin can neither read our answers nor use the refresh
-# cookie (README, "Browser apps").
+# allow-list, empty by default. Listed origins may call /api/auth/ with credentials (django-cors-headers),
+# and the refresh cookie's endpoints trust them in their CSRF check (sessions_app/api/transport.py); they
+# are not added to CSRF_TRUSTED_ORIGINS, which would trust them on every form, the admin's included. Any
+# other origin can neither read our answers nor use the refresh cookie (README, "Browser apps").
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/auth/.*$"
-CSRF_TRUSTED_ORIGINS = list(dict.fromkeys(env_list("CSRF_TRUSTED_ORIGINS", "") + CORS_ALLOWED_ORIGINS))
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
     # Before django.contrib.auth: its `changepassword` command (which finds a user by any spelling of the
@@ -133,7 +134,7 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend, with a connection health check that reads the socket instead of sending SELECT 1,
     # and the hot paths' fixed statements prepared once per connection (authcore/backends/postgresql).
-    # Behind a transaction-mode pooler that cannot keep prepared statements (PgBouncer before 1.21), set
+    # Behind a transaction-mode pooler that cannot keep prepared statements (PgBouncer before 1.22), set
     # DATABASE_PREPARED_STATEMENTS=false.
     DATABASES["default"]["ENGINE"] = "authcore.backends.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})["prepared_statements"] = env_bool(

@@ -72,4 +72,11 @@ def check_session_settings(app_configs=None, **kwargs):
         errors.append(checks.Error(
             "django.middleware.csrf.CsrfViewMiddleware must be installed: cookie-mode refresh and logout rely on "
             "Django's CSRF protection and its csrftoken cookie.", id="sessions_app.E016"))
+    plain_http = [origin for origin in getattr(settings, "CORS_ALLOWED_ORIGINS", [])
+                  if not str(origin).startswith("https://")]
+    if plain_http and not settings.DEBUG:
+        errors.append(checks.Error(
+            f"CORS_ALLOWED_ORIGINS must be https:// origins with DEBUG off: {', '.join(plain_http)}. A script "
+            "injected into a page served over plain HTTP could use the refresh cookie's endpoints.",
+            id="sessions_app.E017"))
     return errors

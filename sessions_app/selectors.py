@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import connections, models, router
 from django.utils import timezone
 
-from authcore.backends import prepared_cursor
+from authcore.backends import fetch_one_prepared
 
 from .models import Session, alive_session_q
 
@@ -92,9 +92,8 @@ def user_for_live_session(*, user_id: str, session_id: str):
         "user": user_model._meta.pk.get_db_prep_value(user_pk, connection),
         "now": _prepared(Session, "expires_at", timezone.now(), connection),
     }
-    with prepared_cursor(connection) as cursor:  # planned once per connection, not on every request
-        cursor.execute(lookup.sql, [values[slot] for slot in lookup.slots])
-        row = cursor.fetchone()
+    # Planned once per connection, not on every request.
+    row = fetch_one_prepared(connection, lookup.sql, [values[slot] for slot in lookup.slots])
     if row is None:
         return None
     row = list(row)

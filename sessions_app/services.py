@@ -17,7 +17,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from authcore.audit import record_security_event
-from authcore.backends import prepared_cursor
+from authcore.backends import fetch_one_prepared
 from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
@@ -166,12 +166,11 @@ def _rotate_in_one_statement(presented_hash: str, now: datetime) -> IssuedTokens
     """The usual refresh on PostgreSQL; None when the presented token is not the live token of a live
     session of an active user (the caller's general path then answers)."""
     refresh = new_refresh_token()
-    with prepared_cursor(connection) as cursor:  # planned once per connection, not on every refresh
-        cursor.execute(_one_statement_rotation_sql(), {
-            "presented": presented_hash, "new": hash_refresh_token(refresh), "now": now,
-            "idle_deadline": now + app_settings.IDLE_TIMEOUT,
-        })
-        row = cursor.fetchone()
+    # Planned once per connection, not on every refresh.
+    row = fetch_one_prepared(connection, _one_statement_rotation_sql(), {
+        "presented": presented_hash, "new": hash_refresh_token(refresh), "now": now,
+        "idle_deadline": now + app_settings.IDLE_TIMEOUT,
+    })
     if row is None:
         return None
     session_id, user_id, expires_at, transport = row

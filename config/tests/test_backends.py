@@ -1,5 +1,6 @@
 """The database and cache backends (authcore/backends): the health check that sends nothing still replaces
 a connection the server has closed, and the rate-limit increment is one atomic round trip."""
+import json
 import time
 
 from django.conf import settings
@@ -123,3 +124,75 @@ def test_prepared_statements_can_be_turned_off_for_poolers_that_cannot_keep_them
 def test_one_client_object_serves_every_command(redis_client):
     assert cache._cache.get_client(write=True) is redis_client
     assert cache._cache.get_client("any key") is redis_client  # one server: reads go to it too
+
+
+def alter_from_outside(statement: str) -> None:
+    """A migration run by another process while this one serves."""
+    settings_dict = connection.settings_dict
+    with psycopg.connect(host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432,
+                         user=settings_dict["USER"], dbname=settings_dict["NAME"], autocommit=True) as other:
+        other.execute(statement)
+
+
+@pytest.fixture
+def widened_name_column():
+    yield lambda: alter_from_outside('ALTER TABLE accounts_user ALTER COLUMN name TYPE varchar(151)')
+    alter_from_outside('ALTER TABLE accounts_user ALTER COLUMN name TYPE varchar(150)')
+
+
+@pytest.fixture
+def widened_transport_column():
+    yield lambda: alter_from_outside('ALTER TABLE sessions_app_session ALTER COLUMN transport TYPE varchar(9)')
+    alter_from_outside('ALTER TABLE sessions_app_session ALTER COLUMN transport TYPE varchar(8)')
+
+
+def test_a_migration_under_a_prepared_lookup_costs_no_failed_request(alice, widened_name_column):
+    """PostgreSQL refuses a prepared plan whose result type changed; the lookup runs again on a new
+    connection instead of failing every request until the connection ages out."""
+    tokens = open_session(alice)
+    handler = WSGIHandler()
+    me = RequestFactory().get("/api/auth/me/", HTTP_AUTHORIZATION=f"Bearer {tokens.access}")
+    assert serve(handler, me)[0] == "200 OK"
+    old_pid = connection.connection.info.backend_pid
+
+    widened_name_column()
+
+    assert serve(handler, me)[0] == "200 OK"
+    assert connection.connection.info.backend_pid != old_pid
+    assert serve(handler, me)[0] == "200 OK"
+
+
+def test_a_migration_under_the_prepared_rotation_costs_no_failed_refresh(alice, widened_transport_column):
+    tokens = open_session(alice)
+    handler = WSGIHandler()
+
+    def refresh(token):
+        return RequestFactory().post("/api/auth/refresh/", {"refresh": token}, content_type="application/json")
+
+    status, body = serve(handler, refresh(tokens.refresh))
+    assert status == "200 OK"
+    widened_transport_column()
+
+    status, body = serve(handler, refresh(json.loads(body)["refresh"]))
+
+    assert status == "200 OK", body
+    status, _ = serve(handler, refresh(json.loads(body)["refresh"]))
+    assert status == "200 OK"
+
+
+def test_inside_a_transaction_the_error_stands_and_the_connection_is_replaced(alice, widened_name_column):
+    from django.db import DatabaseError, transaction
+
+    from sessions_app.selectors import user_for_live_session
+
+    tokens = open_session(alice)
+    session_id = str(tokens.session.id)
+    assert user_for_live_session(user_id=str(alice.pk), session_id=session_id) is not None
+    widened_name_column()
+
+    with pytest.raises(DatabaseError), transaction.atomic():
+        user_for_live_session(user_id=str(alice.pk), session_id=session_id)
+
+    assert not connection.is_usable()
+    connection.close_if_unusable_or_obsolete()
+    assert user_for_live_session(user_id=str(alice.pk), session_id=session_id) is not None

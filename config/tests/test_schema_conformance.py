@@ -46,9 +46,11 @@ def semantic_refusal(response) -> bool:
 
 def credential_missing(response, case) -> bool:
     """Refresh and logout take the refresh token from the body or from the cookie transport's cookie; a
-    schema cannot say "one of the two", so it marks both optional, and a request with neither is refused
-    (400, `refresh` required). Only that exact answer to that exact request is let through."""
-    if case.operation.path not in ("/api/auth/refresh/", "/api/auth/logout/") or response.status_code != 400:
+    schema cannot say "one of the two", so it marks both optional, and a request with neither (an empty
+    cookie is none) is refused (400, `refresh` required). Only that exact answer to that exact request is
+    let through."""
+    if case.operation.path not in ("/api/auth/refresh/", "/api/auth/logout/", "/api/auth/cookie/refresh/",
+                                   "/api/auth/cookie/logout/") or response.status_code != 400:
         return False
     if isinstance(case.body, dict) and case.body.get("refresh") or any((case.cookies or {}).values()):
         return False  # an empty cookie is no cookie

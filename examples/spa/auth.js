@@ -13,10 +13,10 @@ async function login(email, password) {
 }
 async function refresh() {  // at page load, and before `access` expires (`expires_in` seconds)
   if (!csrf) csrf = (await call("csrf/")).csrf_token;
-  ({ access } = await call("refresh/", { method: "POST", body: "{}" }));
+  ({ access } = await call("cookie/refresh/", { method: "POST", body: "{}" }));
 }
 const me = () => call("me/", { headers: { Authorization: `Bearer ${access}` } });
 async function logout() {
-  await call("logout/", { method: "POST", body: "{}" });
+  await call("cookie/logout/", { method: "POST", body: "{}" });
   access = null;
 }

@@ -14,9 +14,13 @@ check that a cookie makes necessary.
   Django's CSRF check (the `X-CSRFToken` header matching the `csrftoken` cookie, plus Django's Origin and
   Referer checks) before the token is even looked at: a refused request spends nothing.
 """
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from rest_framework.authentication import CSRFCheck
 
 from authcore.errors import ServiceError
@@ -34,16 +38,17 @@ SESSION_ENDING_ERRORS = frozenset({"token_not_valid", "refresh_token_reused"})
 
 
 def refresh_cookie_name() -> str:
-    # `__Secure-`, not `__Host-`: the cookie is scoped to the path of the endpoints that read it, and
-    # `__Host-` requires Path=/. The prefix makes a browser accept the cookie only with Secure from an HTTPS
-    # response, so that a network attacker cannot plant one over plain HTTP. Without Secure (DEBUG only,
+    # `__Secure-`, not `__Host-`: the cookie is scoped to the path of the endpoints that read it
+    # (/api/auth/cookie/), so no other endpoint ever receives it (nor logs it), and `__Host-` requires
+    # Path=/. The prefix makes a browser accept the cookie only with Secure from an HTTPS response, so
+    # that a network attacker cannot plant one over plain HTTP. Without Secure (DEBUG only,
     # for local http) the prefix would make browsers drop the cookie, so it goes too.
     return "__Secure-refresh" if app_settings.REFRESH_COOKIE_SECURE else "refresh"
 
 
 def refresh_cookie_path() -> str:
-    """The narrowest path that covers both endpoints that read the cookie (refresh and logout)."""
-    paths = [reverse("auth-refresh"), reverse("auth-logout")]
+    """The narrowest path that covers both endpoints that read the cookie (its refresh and logout)."""
+    paths = [reverse("auth-cookie-refresh"), reverse("auth-cookie-logout")]
     common = paths[0]
     while not all(path.startswith(common) for path in paths):
         common = common[:-1]
@@ -73,10 +78,25 @@ def cookie_refresh_token(request) -> str | None:
     return request.COOKIES.get(refresh_cookie_name()) or None
 
 
+class RefreshCookieCsrfCheck(CSRFCheck):
+    """Django's CSRF check, with the browser apps of CORS_ALLOWED_ORIGINS trusted as origins, for the
+    cookie's endpoints only: adding them to CSRF_TRUSTED_ORIGINS would trust them on every form of the
+    service (the admin's included), where an XSS in the app could then post."""
+
+    @cached_property
+    def allowed_origins_exact(self):
+        return super().allowed_origins_exact | set(getattr(settings, "CORS_ALLOWED_ORIGINS", []))
+
+    @cached_property
+    def csrf_trusted_origins_hosts(self):
+        return [*super().csrf_trusted_origins_hosts,
+                *(urlsplit(origin).netloc.lstrip("*") for origin in getattr(settings, "CORS_ALLOWED_ORIGINS", []))]
+
+
 def enforce_csrf(request) -> None:
     """Django's own CSRF check for a request that presents the refresh cookie; 403 `csrf_failed` if it
     fails. `request` is Django's request (a DRF view passes request._request)."""
-    check = CSRFCheck(lambda _request: None)
+    check = RefreshCookieCsrfCheck(lambda _request: None)
     check.process_request(request)  # reads the csrftoken cookie
     if check.process_view(request, None, (), {}) is not None:
         raise ServiceError("csrf_failed")

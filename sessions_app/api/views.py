@@ -28,14 +28,14 @@ from .serializers import (
 def refresh_cookie_parameter() -> OpenApiParameter:
     return OpenApiParameter(
         transport.refresh_cookie_name(), str, location=OpenApiParameter.COOKIE, required=False,
-        description="Cookie transport: the refresh token, set by login and refresh (HttpOnly, path-scoped). "
-                    "Read only when the body has no `refresh`; requires the X-CSRFToken header.")
+        description="The refresh token of a cookie-mode session, set by login and refresh (HttpOnly, scoped to "
+                    "/api/auth/cookie/). Requires the X-CSRFToken header.")
 
 
 COOKIE_DESCRIPTION = (
-    " A cookie-mode session's token is read from its HttpOnly cookie when the body has none; such a request "
-    "must carry Django's CSRF token in the `X-CSRFToken` header (403 `csrf_failed` otherwise, before the token "
-    "is looked at).")
+    " Cookie transport: the token comes from the session's HttpOnly cookie, with no body (or `{}`); such a "
+    "request must carry Django's CSRF token in the `X-CSRFToken` header (403 `csrf_failed` otherwise, before "
+    "the token is looked at). A token in the body and a cookie at once are refused (400).")
 
 
 class AuthAPIView(JSONAPIView):
@@ -49,22 +49,29 @@ class AuthAPIView(JSONAPIView):
 
 
 class RefreshTokenView(PublicJSONAPIView):
-    """An endpoint that takes a refresh token from the body or, for a cookie-mode session, its cookie."""
+    """An endpoint that takes a refresh token from the body or, for a cookie-mode session, its cookie (which
+    browsers send only to /api/auth/cookie/, where these views are mounted a second time)."""
 
     cookie_presented = False
 
     def presented_refresh_token(self) -> str:
-        """The token to use: the body's, else the cookie's. A request that carries the cookie passes the CSRF
+        """The token to use: the body's or the cookie's. A request that carries the cookie passes the CSRF
         check first, before its body is even parsed (a cross-site form post gets 403, not 415)."""
         cookie_token = transport.cookie_refresh_token(self.request)
         if cookie_token is not None:
             transport.enforce_csrf(self.request._request)
-            self.cookie_presented = True
-        raw = self.validated(RefreshForm).get("refresh") or cookie_token
-        if not raw:
+        body_token = self.validated(RefreshForm).get("refresh")
+        if body_token and cookie_token:
+            # Which one would the answer be about? Rotating or ending the body's session while the browser's
+            # cookie belongs to another would clear or overwrite the wrong credential.
+            raise ServiceError("invalid", field_errors=[{
+                "field": "refresh", "code": "two_tokens",
+                "message": "Send the refresh token in the body or in its cookie, not both."}])
+        if not body_token and not cookie_token:
             raise ServiceError("invalid", field_errors=[
                 {"field": "refresh", "code": "required", "message": "This field is required."}])
-        return raw
+        self.cookie_presented = cookie_token is not None
+        return body_token or cookie_token
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
@@ -74,16 +81,17 @@ class RefreshTokenView(PublicJSONAPIView):
         return response
 
 
+REFRESH_ERRORS = ("token_not_valid", "refresh_token_reused", "rate_limited", *COMMON_ERRORS)
+
+
 class RefreshView(RefreshTokenView):
     @extend_schema(
         request=request_serializer(RefreshForm),
-        responses={200: TokenPairSerializer, **error_responses("token_not_valid", "refresh_token_reused",
-                                                               "csrf_failed", "rate_limited", *COMMON_ERRORS)},
-        parameters=[refresh_cookie_parameter()],
+        responses={200: TokenPairSerializer, **error_responses(*REFRESH_ERRORS)},
         summary="Rotate a refresh token",
         description="Returns a new access token and a new refresh token; the presented refresh token is spent. "
-        "Presenting a spent token ends the whole session (`refresh_token_reused`). For a cookie-mode session "
-        "the new refresh token is set in the cookie and left out of the body." + COOKIE_DESCRIPTION,
+        "Presenting a spent token ends the whole session (`refresh_token_reused`). A cookie-mode session "
+        "refreshes at `cookie/refresh/`.",
         tags=["sessions"],
     )
     def post(self, request):
@@ -92,14 +100,27 @@ class RefreshView(RefreshTokenView):
         return transport.body_and_cookie(token_pair_data(tokens), tokens, Response)
 
 
+class CookieRefreshView(RefreshView):
+    @extend_schema(
+        request=None,
+        responses={200: TokenPairSerializer, **error_responses("csrf_failed", *REFRESH_ERRORS)},
+        parameters=[refresh_cookie_parameter()],
+        summary="Rotate the refresh token of a cookie-mode session",
+        description="As `refresh/`, for the cookie transport: the new refresh token is set in the cookie and "
+        "left out of the body; an error that ends the session clears the cookie." + COOKIE_DESCRIPTION,
+        tags=["sessions"],
+    )
+    def post(self, request):
+        return super().post(request)
+
+
 class LogoutView(RefreshTokenView):
     @extend_schema(
         request=request_serializer(RefreshForm),
         responses={204: OpenApiResponse(description="The session is ended (also when it already was)."),
-                   **error_responses("csrf_failed", *COMMON_ERRORS)},
-        parameters=[refresh_cookie_parameter()],
+                   **error_responses(*COMMON_ERRORS)},
         summary="End the session of a refresh token",
-        description="The refresh cookie, if the request carried it, is cleared." + COOKIE_DESCRIPTION,
+        description="A cookie-mode session logs out at `cookie/logout/`.",
         tags=["sessions"],
     )
     def post(self, request):
@@ -109,6 +130,21 @@ class LogoutView(RefreshTokenView):
         if self.cookie_presented:
             transport.clear_refresh_cookie(response)
         return response
+
+
+class CookieLogoutView(LogoutView):
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="The session is ended (also when it already was) and the "
+                                                    "cookie cleared."),
+                   **error_responses("csrf_failed", *COMMON_ERRORS)},
+        parameters=[refresh_cookie_parameter()],
+        summary="End the session of the refresh cookie",
+        description="As `logout/`, for the cookie transport; the cookie is cleared." + COOKIE_DESCRIPTION,
+        tags=["sessions"],
+    )
+    def post(self, request):
+        return super().post(request)
 
 
 class CsrfTokenView(PublicJSONAPIView):
@@ -129,16 +165,18 @@ class LogoutAllView(AuthAPIView):
         responses={200: RevokedCountSerializer, **error_responses(*AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
         summary="End every session of the current user",
         description="Every session of the user ends at once, this one too: their refresh tokens are refused "
-        "and their access tokens stop working on their next request. Clears the refresh cookie if the request "
-        "carried it.",
+        "and their access tokens stop working on their next request. The answer also clears the refresh cookie "
+        "of the cookie transport.",
         tags=["sessions"],
     )
     def post(self, request):
         count = services.end_user_sessions(user=request.user, reason=Session.RevokeReason.LOGOUT_ALL,
                                            client=client_info(request))
         response = Response({"revoked": count})
-        if transport.cookie_refresh_token(request) is not None:
-            transport.clear_refresh_cookie(response)  # this browser's session ended with the rest
+        # This browser's session ended with the rest. The cookie is not sent here (its path is
+        # /api/auth/cookie/), so it is cleared whatever the request carried: for a REST client, a header it
+        # ignores.
+        transport.clear_refresh_cookie(response)
         return response
 
 

@@ -3,7 +3,7 @@ attributes, rotation and reuse detection as with the body, Django's CSRF check b
 at, the cookie cleared whenever the session ends, and body-mode clients untouched."""
 from datetime import timedelta
 
-from django.test import override_settings
+from django.test import Client, override_settings
 import pytest
 from rest_framework.test import APIClient
 
@@ -13,7 +13,7 @@ from sessions_app.models import RefreshToken, Session
 pytestmark = pytest.mark.django_db
 
 COOKIE = "__Secure-refresh"
-REFRESH, LOGOUT = "/api/auth/refresh/", "/api/auth/logout/"
+REFRESH, LOGOUT = "/api/auth/cookie/refresh/", "/api/auth/cookie/logout/"
 THIRTY_DAYS = 30 * 24 * 3600
 
 
@@ -46,7 +46,7 @@ def test_cookie_login_keeps_the_refresh_token_out_of_the_body(browser_api, user,
     cookie = response.cookies[COOKIE]
     assert cookie.value and cookie.value not in response.content.decode()
     assert cookie["httponly"] and cookie["secure"] and cookie["samesite"] == "Strict"
-    assert cookie["path"] == "/api/auth/"
+    assert cookie["path"] == "/api/auth/cookie/"  # only the cookie's own endpoints ever receive it
     assert int(cookie["max-age"]) == THIRTY_DAYS
     assert response.cookies["csrftoken"].value  # for the X-CSRFToken header
     assert Session.objects.get(pk=body["session_id"]).transport == "cookie"
@@ -116,10 +116,21 @@ def test_a_foreign_origin_is_refused_even_with_the_token(browser_api, user):
     assert_error(refresh_with_cookie(browser_api, HTTP_ORIGIN="http://evil.example"), 403, "csrf_failed")
 
 
-@override_settings(CSRF_TRUSTED_ORIGINS=["http://app.example"])
-def test_a_trusted_origin_may_refresh(browser_api, user):
+@override_settings(CORS_ALLOWED_ORIGINS=["http://app.example"])
+def test_an_allowed_app_origin_may_refresh_but_is_trusted_nowhere_else(browser_api, user):
     cookie_login(browser_api)
     assert refresh_with_cookie(browser_api, HTTP_ORIGIN="http://app.example").status_code == 200
+
+    # The admin's forms do not trust the app's origin: an XSS in the app cannot post to them.
+    client = Client(enforce_csrf_checks=True)
+    client.get("/admin/login/")
+    token = client.cookies["csrftoken"].value
+    refused = client.post("/admin/login/", {"username": "x@example.com", "password": "y",
+                                            "csrfmiddlewaretoken": token}, HTTP_ORIGIN="http://app.example")
+    assert refused.status_code == 403
+    same_origin = client.post("/admin/login/", {"username": "x@example.com", "password": "y",
+                                                "csrfmiddlewaretoken": token}, HTTP_ORIGIN="http://testserver")
+    assert same_origin.status_code == 200  # the form itself works: the origin made the difference
 
 
 def test_a_replayed_cookie_ends_the_family_and_clears_the_cookie(browser_api, user):
@@ -133,7 +144,7 @@ def test_a_replayed_cookie_ends_the_family_and_clears_the_cookie(browser_api, us
 
     assert_error(replay, 401, "refresh_token_reused")
     assert replay.cookies[COOKIE].value == "" and int(replay.cookies[COOKIE]["max-age"]) == 0
-    assert replay.cookies[COOKIE]["path"] == "/api/auth/" and replay.cookies[COOKIE]["httponly"]
+    assert replay.cookies[COOKIE]["path"] == "/api/auth/cookie/" and replay.cookies[COOKIE]["httponly"]
     assert Session.objects.get().revoked_at is not None
     assert_error(APIClient().get("/api/auth/me/", **bearer(access)), 401, "token_not_valid")
 
@@ -165,6 +176,7 @@ def test_logout_without_the_csrf_header_ends_nothing(browser_api, user):
 
 
 def test_logout_all_clears_the_cookie(browser_api, user):
+    """The cookie is not sent to logout-all (its path is the cookie endpoints'); the answer clears it anyway."""
     login = cookie_login(browser_api)
 
     response = browser_api.post("/api/auth/logout-all/", {}, format="json", **bearer(login.json()["access"]))
@@ -193,7 +205,7 @@ def test_body_clients_need_no_csrf_token_and_get_no_cookie(browser_api, user):
                              format="json")
     assert login.status_code == 200 and COOKIE not in login.cookies
 
-    refreshed = browser_api.post(REFRESH, {"refresh": login.json()["refresh"]}, format="json")
+    refreshed = browser_api.post("/api/auth/refresh/", {"refresh": login.json()["refresh"]}, format="json")
 
     assert refreshed.status_code == 200 and refreshed.json()["refresh"]
     assert COOKIE not in refreshed.cookies
@@ -211,10 +223,25 @@ def test_the_session_decides_the_transport_whatever_carried_the_token(api, user)
     token = login.cookies[COOKIE].value
     api.cookies.clear()
 
-    response = api.post(REFRESH, {"refresh": token}, format="json")
+    response = api.post("/api/auth/refresh/", {"refresh": token}, format="json")
 
     assert response.status_code == 200 and "refresh" not in response.json()
     assert response.cookies[COOKIE].value
+
+
+@pytest.mark.parametrize("path", [REFRESH, LOGOUT])
+def test_a_body_token_and_the_cookie_at_once_are_refused(browser_api, make_user, user, path):
+    """Otherwise the answer could clear or overwrite the browser's cookie on account of another session."""
+    other = APIClient().post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD},
+                             format="json").json()["refresh"]
+    cookie_login(browser_api)
+
+    response = browser_api.post(path, {"refresh": other}, format="json", **csrf_header(browser_api))
+
+    body = assert_error(response, 400, "invalid")
+    assert [(error["field"], error["code"]) for error in body["errors"]] == [("refresh", "two_tokens")]
+    assert COOKIE not in response.cookies
+    assert Session.objects.filter(revoked_at=None).count() == 2 and RefreshToken.objects.count() == 2
 
 
 @pytest.mark.parametrize("transport", ["Cookie", "both", 1, None])

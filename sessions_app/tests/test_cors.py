@@ -45,9 +45,9 @@ def test_cors_covers_the_api_only(client):
     assert "access-control-allow-origin" not in response.headers
 
 
-def test_allowed_origins_are_trusted_by_the_csrf_check_too(monkeypatch):
-    """The settings module derives CSRF_TRUSTED_ORIGINS from the CORS allow-list, so a listed app's
-    cookie-mode refresh passes Django's Origin check (test_cookie_transport.py shows the check itself)."""
+def test_allowed_origins_are_not_trusted_site_wide(monkeypatch):
+    """The settings module keeps CSRF_TRUSTED_ORIGINS to what the operator lists: the CORS allow-list is
+    trusted by the refresh cookie's endpoints only (test_cookie_transport.py)."""
     import importlib
 
     import config.settings as project_settings
@@ -57,7 +57,18 @@ def test_allowed_origins_are_trusted_by_the_csrf_check_too(monkeypatch):
     try:
         reloaded = importlib.reload(project_settings)
         assert reloaded.CORS_ALLOWED_ORIGINS == [APP, "https://other.example.com"]
-        assert reloaded.CSRF_TRUSTED_ORIGINS == ["https://admin.example.com", APP, "https://other.example.com"]
+        assert reloaded.CSRF_TRUSTED_ORIGINS == ["https://admin.example.com"]
     finally:
         monkeypatch.undo()
         importlib.reload(project_settings)
+
+
+@pytest.mark.parametrize("origin, debug, refused", [
+    ("http://app.example.com", False, True), ("https://app.example.com", False, False),
+    ("http://localhost:3000", True, False)])
+def test_plain_http_app_origins_are_refused_outside_debug(settings, origin, debug, refused):
+    from sessions_app.checks import check_session_settings
+
+    settings.CORS_ALLOWED_ORIGINS, settings.DEBUG = [origin], debug
+    ids = [error.id for error in check_session_settings()]
+    assert ("sessions_app.E017" in ids) is refused

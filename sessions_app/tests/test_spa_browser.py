@@ -45,8 +45,7 @@ def static_server():
 def apps(live_server, static_server, settings, user):
     """The auth service (the live server), an allowed app origin and another origin of the same site."""
     allowed, other = static_server(SPA), static_server(SPA)
-    settings.CORS_ALLOWED_ORIGINS = [allowed]
-    settings.CSRF_TRUSTED_ORIGINS = [allowed]
+    settings.CORS_ALLOWED_ORIGINS = [allowed]  # and nothing in CSRF_TRUSTED_ORIGINS
     auth = f"{live_server.url}/api/auth/"
     return {"auth": auth, "allowed": f"{allowed}/index.html?auth={auth}", "other": f"{other}/index.html?auth={auth}"}
 
@@ -63,7 +62,7 @@ def test_the_spa_logs_in_refreshes_survives_a_reload_and_logs_out(page, apps):
     assert token, page.context.cookies()
     cookie = next(cookie for cookie in page.context.cookies() if cookie["name"] == COOKIE)
     assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
-    assert cookie["path"] == "/api/auth/"
+    assert cookie["path"] == "/api/auth/cookie/"
     # The page's scripts cannot see it; Django's csrftoken (not secret from the page) they can.
     visible = page.evaluate("document.cookie")
     assert token not in visible and COOKIE not in visible
@@ -85,7 +84,7 @@ def test_the_spa_logs_in_refreshes_survives_a_reload_and_logs_out(page, apps):
     status = page.evaluate("""access => fetch(AUTH + 'me/', {headers: {Authorization: `Bearer ${access}`}})
                               .then(response => response.status)""", old_access)
     assert status == 401
-    with pytest.raises(Exception, match="refresh/: 400"):  # no cookie any more: nothing to refresh with
+    with pytest.raises(Exception, match="cookie/refresh/: 400"):  # no cookie any more: nothing to refresh with
         page.evaluate("refresh()")
 
 
@@ -111,13 +110,13 @@ def test_a_form_post_from_another_page_spends_nothing(page, apps, static_server,
     page.evaluate(f"login('alice@example.com', {PASSWORD!r})")
     token = refresh_cookie(page)
     attack = tmp_path / "attack.html"
-    attack.write_text(f"""<!doctype html><form method="post" action="{apps['auth']}refresh/" enctype="{enctype}">
+    attack.write_text(f"""<!doctype html><form method="post" action="{apps['auth']}cookie/refresh/" enctype="{enctype}">
         <input name="refresh" value="x"></form><script>document.forms[0].submit()</script>""")
 
     for host in ("localhost", "127.0.0.1"):  # another origin of the same site; another site
         page.goto(f"{static_server(tmp_path, host)}/attack.html")
         page.wait_for_load_state()
-        assert "/api/auth/refresh/" in page.url
+        assert "/api/auth/cookie/refresh/" in page.url
         body = page.locator("body").inner_text()
         # Same site: the cookie came along and the CSRF check refused it. Another site: SameSite=Strict
         # kept the cookie home, and a form body is no JSON.

@@ -12,23 +12,30 @@
    reconnects. A readable socket for any other reason only costs a reconnect: the check errs towards a
    fresh connection, never towards a broken one.
 
-2. Prepared statements for the hot paths' fixed statements (`prepared_cursor`). Django turns psycopg's
+2. Prepared statements for the hot paths' fixed statements (`fetch_one_prepared`). Django turns psycopg's
    statement preparation off, so PostgreSQL parses and plans every query anew; for the live-session lookup
-   that planning costs more than running it (about 230 against 115 microseconds a query here). A prepared
-   cursor binds parameters on the server and prepares each statement once per connection. Only the
-   statements the hot paths send through it are prepared; every other query keeps Django's behaviour.
-   A transaction-mode connection pooler that cannot keep prepared statements (PgBouncer before 1.21) needs
-   `OPTIONS["prepared_statements"] = False` (DATABASE_PREPARED_STATEMENTS=false in this project's
-   settings), which makes `prepared_cursor` an ordinary cursor.
+   that planning costs more than running it (about 230 against 115 microseconds a query here). Here those
+   statements bind their parameters on the server and are prepared once per connection (and again after
+   a rollback, when psycopg discards them). Every other query keeps Django's behaviour. A migration that
+   changes a column such a statement returns makes PostgreSQL refuse the prepared plan ("cached plan must
+   not change result type"): outside a transaction the statement is then run again on a new connection,
+   inside one the error stands and the connection is replaced when the request ends. A transaction-mode
+   connection pooler that cannot keep prepared statements (PgBouncer before 1.22, which added DEALLOCATE
+   ALL to the 1.21 support) needs `OPTIONS["prepared_statements"] = False`
+   (DATABASE_PREPARED_STATEMENTS=false in this project's settings), which runs them as ordinary queries.
 """
 import select
 
+from django.db import DatabaseError
 from django.db.backends.postgresql import base, operations
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.utils.asyncio import async_unsafe
 from psycopg import errors, pq
 
 NEVER_AUTOMATICALLY = 2**62
+# A prepared statement the server no longer accepts: its result changed under it (a migration), or it is
+# gone (DEALLOCATE by someone else, a pooler that switched server connections).
+STALE_PREPARED_STATEMENT = (errors.FeatureNotSupported, errors.InvalidSqlStatementName)
 
 
 class PreparedCursor(base.ServerBindingCursor):
@@ -62,9 +69,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
             params["prepare_threshold"] = NEVER_AUTOMATICALLY
         return params
 
+    prepared_statements_stale = False
+
+    def init_connection_state(self):
+        super().init_connection_state()
+        self.prepared_statements_stale = False
+
     def is_usable(self):
         connection = self.connection
-        if connection is None or connection.closed:
+        if connection is None or connection.closed or self.prepared_statements_stale:
             return False
         if connection.info.transaction_status == pq.TransactionStatus.UNKNOWN:  # libpq lost the server
             return False
@@ -79,7 +92,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def prepared_cursor(self):
         """A cursor (Django's wrapper, so query logging and counting see it) whose statements are prepared.
         For fixed statements run on every request; never for SQL built from varying input, since each
-        distinct text would be prepared and kept."""
+        distinct text would be prepared and kept. Use it through fetch_one_prepared."""
         if not self.settings_dict["OPTIONS"].get("prepared_statements", True):
             return self.cursor()
         self.close_if_health_check_failed()
@@ -91,3 +104,22 @@ class DatabaseWrapper(base.DatabaseWrapper):
             if self.timezone != tzloader.timezone:
                 register_tzloader(self.timezone, cursor)
             return self._prepare_cursor(cursor)
+
+    def fetch_one_prepared(self, sql: str, params):
+        """Run one fixed statement, prepared, and return its first row (or None)."""
+        for attempt in (1, 2):
+            try:
+                with self.prepared_cursor() as cursor:
+                    cursor.execute(sql, params)
+                    return cursor.fetchone()
+            except DatabaseError as error:
+                if not isinstance(error.__cause__, STALE_PREPARED_STATEMENT):
+                    raise
+                if attempt == 2 or self.in_atomic_block or not self.get_autocommit():
+                    # A transaction cannot simply go on elsewhere: fail this request, and have Django
+                    # replace the connection when it ends.
+                    self.prepared_statements_stale = True
+                    raise
+                # Outside a transaction the failed statement changed nothing: run it again on a new
+                # connection, where nothing is prepared yet.
+                self.close()
