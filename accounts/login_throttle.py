@@ -169,13 +169,13 @@ def check(attempt: LoginAttempt) -> bool:
     if values is None:  # the cache failed and this scope let the attempt through: forget blindly later
         return True
     if values.get(client_key, 0) >= app_settings.LOGIN_FAILURES_PER_CLIENT:
-        raise rate_limited(scope=SCOPE, key="account_client", retry_after=math.ceil(seconds_left),
-                           client=attempt.client_info)
+        raise rate_limited(scope=SCOPE, key="account_client", subject=f"{attempt.account}:{attempt.client}",
+                           retry_after=math.ceil(seconds_left), client=attempt.client_info)
     locked_until = values.get(lock_key)
     # The lock's end is stored in the value, not only as the key's expiry, so it is exact on any backend.
     if locked_until and locked_until > time.time() and not attempt.from_trusted_device():
-        raise rate_limited(scope=SCOPE, key="account", retry_after=math.ceil(locked_until - time.time()),
-                           client=attempt.client_info)
+        raise rate_limited(scope=SCOPE, key="account", subject=attempt.account,
+                           retry_after=math.ceil(locked_until - time.time()), client=attempt.client_info)
     return bool(values)
 
 

@@ -81,7 +81,12 @@ def check_credentials(*, email: str, password: str, client: ClientInfo, device_t
     user = authenticate(request, email=email, password=password)
     if user is None:
         login_throttle.record_failure(attempt)
-        record_security_event(events.LOGIN_FAIL, client=client)
+        # Which account was attacked, for operators: its user if it exists, and always the keyed hash of the
+        # address (the throttle's account key), so that attempts on an unknown address group too. Looked up
+        # on every failure, known address or not, so the work (and time) is the same; the client learns
+        # nothing from it.
+        target = User.objects.with_email(email).only("pk").first()
+        record_security_event(events.LOGIN_FAIL, user=target, client=client, account=attempt.account)
         raise ServiceError("invalid_credentials")
     login_throttle.record_success(attempt, had_failures=had_failures)
     return user, attempt.device_token(user)

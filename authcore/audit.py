@@ -2,9 +2,14 @@
 
 Never pass passwords, raw tokens or emailed links in `details`.
 """
+from datetime import datetime
 import logging
+import time
 import uuid
 
+from django.utils import timezone
+
+from .conf import app_settings
 from .models import SecurityEvent
 from .requestmeta import ClientInfo
 
@@ -42,3 +47,22 @@ def record_security_event(
         },
     )
     return event
+
+
+def purge_security_events(*, before: datetime | None = None, batch_size: int | None = None,
+                          pause: float = 0.0) -> int:
+    """Delete the security events older than `before` (default: AUTHCORE SECURITY_EVENT_RETENTION ago) in
+    bounded batches, oldest first; returns how many went. Safe to run while the service serves: each batch
+    is one short DELETE by primary key."""
+    before = before or timezone.now() - app_settings.SECURITY_EVENT_RETENTION
+    batch_size = batch_size or app_settings.SECURITY_EVENT_PURGE_BATCH_SIZE
+    deleted = 0
+    while True:
+        batch = list(SecurityEvent.objects.filter(created_at__lt=before).order_by("created_at")
+                     .values_list("pk", flat=True)[:batch_size])
+        if not batch:
+            return deleted
+        SecurityEvent.objects.filter(pk__in=batch).delete()
+        deleted += len(batch)
+        if pause:
+            time.sleep(pause)

@@ -1,8 +1,12 @@
 """Start-up checks of the kernel's settings (AUTHCORE)."""
+from django.conf import settings
 from django.core import checks
 
 from .conf import app_settings
 from .ratelimit import KEY_KINDS, SCOPES
+
+PROCESS_LOCAL_CACHES = {"django.core.cache.backends.locmem.LocMemCache",
+                        "django.core.cache.backends.dummy.DummyCache"}
 
 
 @checks.register()
@@ -27,4 +31,11 @@ def check_kernel_settings(app_configs=None, **kwargs):
         if unknown_open:
             errors.append(checks.Error(f"RATE_LIMIT_FAIL_OPEN names unknown scopes: {', '.join(sorted(unknown_open))}.",
                                        id="authcore.E005"))
+    backend = settings.CACHES.get("default", {}).get("BACKEND", "")
+    if (not settings.DEBUG and backend in PROCESS_LOCAL_CACHES and not app_settings.SINGLE_PROCESS
+            and getattr(settings, "RATELIMIT_ENABLE", True)):
+        errors.append(checks.Error(
+            "The rate limits count in a cache each process keeps for itself: with several processes each "
+            "would allow the whole limit.", hint="Configure a shared cache (REDIS_URL), or set "
+            "AUTHCORE['SINGLE_PROCESS'] = True if the service runs as a single process.", id="authcore.E006"))
     return errors

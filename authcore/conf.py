@@ -1,4 +1,5 @@
 """Namespaced settings with defaults in code, read on every access so `override_settings` works."""
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -35,5 +36,15 @@ app_settings = AppSettings(
         "RATE_LIMIT_FAIL_OPEN": None,
         # Retry-After (seconds) of a 503 answered because the rate-limit cache is unreachable.
         "CACHE_UNAVAILABLE_RETRY_AFTER": 15,
+        # How long security events are kept: `purge_security_events` deletes older ones. A year covers
+        # most audit and incident-review needs; keep longer where a regulation asks for it.
+        "SECURITY_EVENT_RETENTION": timedelta(days=365),
+        # The rate limits count in the default cache. With DEBUG off it must be shared by every process
+        # (Redis), or each process would keep its own counts and N processes allow N times the limit; a
+        # system check refuses a process-local cache unless this says the service really runs as one
+        # process.
+        "SINGLE_PROCESS": False,
+        # Security events deleted per statement by `purge_security_events`.
+        "SECURITY_EVENT_PURGE_BATCH_SIZE": 5000,
     },
 )

@@ -47,6 +47,8 @@ register_errors(
     {
         "invalid": ErrorSpec(400, "The request has invalid fields."),
         "parse_error": ErrorSpec(400, "The request body is not valid JSON."),
+        # Refused before any view: a Host header not in ALLOWED_HOSTS, a malformed request.
+        "bad_request": ErrorSpec(400, "The request could not be accepted."),
         "not_authenticated": ErrorSpec(401, "Authentication credentials were not provided."),
         "permission_denied": ErrorSpec(403, "You do not have permission to perform this action."),
         "not_found": ErrorSpec(404, "Not found."),

@@ -19,6 +19,7 @@ import hashlib
 import logging
 from typing import TypeVar
 
+from django.core.cache import cache
 from django_ratelimit.core import get_usage
 
 from .audit import record_security_event
@@ -106,10 +107,18 @@ def scope_rates(scope: str) -> dict[str, str | None]:
     return {**declared, **configured.get(scope, {})}
 
 
-def rate_limited(*, scope: str, key: str, retry_after: int, client: ClientInfo | None, **details) -> ServiceError:
-    """The error for a spent limit, recorded as a security event (a 429 is always worth knowing about)."""
-    record_security_event(RATE_LIMITED, client=client, scope=scope, key=key, **details)
-    return ServiceError("rate_limited", retry_after=max(int(retry_after), 1))
+def rate_limited(*, scope: str, key: str, subject: str, retry_after: int, client: ClientInfo | None,
+                 **details) -> ServiceError:
+    """The error for a spent limit. The first refusal of `subject` (the limited IP address, account, ...) in
+    each window is recorded as a security event; the refusals after it in the same window are not: a client
+    hammering a spent limit would otherwise write a row per request."""
+    retry_after = max(int(retry_after), 1)
+    marker = f"ratelimit-event:{scope}:{key}:" + hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()
+    first = with_limit_cache(scope, lambda: cache.add(marker, 1, timeout=retry_after), fallback=True,
+                             best_effort=True)
+    if first:
+        record_security_event(RATE_LIMITED, client=client, scope=scope, key=key, **details)
+    return ServiceError("rate_limited", retry_after=retry_after)
 
 
 def account_digest(account: str) -> str:
@@ -134,4 +143,5 @@ def enforce_rate_limit(*, scope: str, client: ClientInfo, account: str | None = 
             None, group=f"{scope}:{key_kind}", key=lambda _group, _request: value, rate=rate, increment=True,
         ), fallback=None)
         if usage and usage["should_limit"]:
-            raise rate_limited(scope=scope, key=key_kind, retry_after=usage["time_left"], client=client)
+            raise rate_limited(scope=scope, key=key_kind, subject=value, retry_after=usage["time_left"],
+                               client=client)

@@ -92,7 +92,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: it answers CORS preflight requests itself and adds the CORS headers to every answer.
+    # /healthz and /readyz, answered before anything else (config/health.py).
+    "config.health.HealthCheckMiddleware",
+    # It answers CORS preflight requests itself and adds the CORS headers to every answer.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.DocumentCSPMiddleware",  # django-csp's, for HTML responses
@@ -139,6 +141,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "authcore.backends.postgresql"
     DATABASES["default"].setdefault("OPTIONS", {})["prepared_statements"] = env_bool(
         "DATABASE_PREPARED_STATEMENTS", True)
+    # An unreachable database server fails the request (and /readyz) in seconds, not after the kernel's
+    # TCP timeout.
+    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite ignores SELECT ... FOR UPDATE. Taking the write lock when a transaction begins (instead of at
     # its first write) serialises read-then-write transactions such as a refresh-token replay, where two
@@ -209,6 +214,9 @@ SESSIONS_APP = {
 }
 AUTHCORE = {
     "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", 0),
+    # Without REDIS_URL and with DEBUG off the service refuses to start (authcore.E006) unless this says it
+    # runs as one process (rate-limit counts are per process otherwise).
+    "SINGLE_PROCESS": env_bool("SINGLE_PROCESS", False),
 }
 ACCOUNTS = {
     "SITE_URL": SITE_URL,
@@ -300,9 +308,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"},
+                 "discard": {"class": "logging.NullHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.request": {"level": "ERROR"}},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        # Django's own loggers go to the root handler only: with DEBUG its default "django" handler would
+        # print every line a second time.
+        "django": {"handlers": [], "propagate": True},
+        # Scanners send any Host header all day; each would be an ERROR with a traceback. The answer (400,
+        # the envelope under /api/) is all there is to it.
+        "django.security.DisallowedHost": {"handlers": ["discard"], "propagate": False},
+    },
 }
 
 REST_FRAMEWORK["TEST_REQUEST_DEFAULT_FORMAT"] = "json"

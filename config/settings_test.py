@@ -13,3 +13,5 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Emails are sent in the request (after commit) so a test can read mail.outbox at once; the background
 # worker used in production has its own test (accounts/tests/test_emails_ses.py).
 ACCOUNTS = {**ACCOUNTS, "EMAIL_DELIVERY": "inline"}  # noqa: F405
+# The suite is one process: a local-memory cache (the SQLite run, no REDIS_URL) is a shared one here.
+AUTHCORE = {**AUTHCORE, "SINGLE_PROCESS": True}  # noqa: F405

@@ -23,6 +23,16 @@ def _wants_json(request) -> bool:
     return request.path.startswith("/api/")
 
 
+def handler400(request, exception=None):
+    """A request Django refuses before any view (a Host header not in ALLOWED_HOSTS, say): the JSON envelope
+    under /api/, Django's page elsewhere."""
+    if _wants_json(request):
+        response = JsonResponse(error_body("bad_request"), status=400)
+        response["Cache-Control"] = "no-store"
+        return response
+    return defaults.bad_request(request, exception)
+
+
 def handler404(request, exception=None):
     if _wants_json(request):
         response = JsonResponse(error_body("not_found"), status=404)

@@ -40,8 +40,8 @@ def error_responses(*codes: str) -> dict[int, OpenApiResponse]:
     }
 
 
-COMMON_ERRORS = ("parse_error", "invalid", "request_too_large", "unsupported_media_type", "method_not_allowed",
-                 "not_acceptable", "server_error")
+COMMON_ERRORS = ("parse_error", "invalid", "bad_request", "request_too_large", "unsupported_media_type",
+                 "method_not_allowed", "not_acceptable", "server_error")
 
 
 # --- request bodies ------------------------------------------------------------------------------------

@@ -139,3 +139,20 @@ def test_change_password_is_limited_per_account(api, user, make_user, clock):
     # The limit lifts when the window has passed.
     clock.shift(timedelta(seconds=61))
     assert change_password(api, access, PASSWORD, ip="198.51.100.5").status_code == 200
+
+
+@pytest.mark.parametrize("debug, backend, single_process, refused", [
+    (False, "django.core.cache.backends.locmem.LocMemCache", False, True),
+    (False, "django.core.cache.backends.locmem.LocMemCache", True, False),
+    (True, "django.core.cache.backends.locmem.LocMemCache", False, False),
+    (False, "authcore.backends.redis_cache.RedisCache", False, False),
+])
+def test_a_process_local_cache_is_refused_outside_debug(settings, debug, backend, single_process, refused):
+    """N processes with their own counters allow N times every limit; only an explicit single-process
+    deployment may count in local memory."""
+    from authcore.checks import check_kernel_settings
+
+    settings.DEBUG = debug
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "redis://127.0.0.1:6379/0"}}
+    settings.AUTHCORE = {**settings.AUTHCORE, "SINGLE_PROCESS": single_process}
+    assert ("authcore.E006" in [error.id for error in check_kernel_settings()]) is refused
