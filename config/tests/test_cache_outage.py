@@ -5,56 +5,18 @@ Runs against a private redis-server on its own port, which each test stops by it
 import json
 import logging
 import os
-import shutil
-import signal
-import socket
 import subprocess
 import sys
 import threading
-import time
 
 from django.test import Client
 import pytest
 from rest_framework.test import APIClient
 
-from authcore.testing import PASSWORD, assert_error
+from authcore.testing import PASSWORD, REDIS_SERVER, PrivateRedis, assert_error
 from sessions_app.tests.helpers import open_session, refresh
 
 pytestmark = pytest.mark.django_db
-REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class PrivateRedis:
-    def __init__(self) -> None:
-        self.port = _free_port()
-        self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        self.stop()
-        raise RuntimeError("the private redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGCONT)  # in case a test paused it
-            os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    def pause(self) -> None:
-        os.kill(self.process.pid, signal.SIGSTOP)  # accepts connections, never answers
 
 
 def production_caches(redis_url: str) -> dict:

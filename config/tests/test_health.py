@@ -4,7 +4,6 @@ a migration is pending. The failing cases run the service as a real gunicorn pro
 server that is not there and a database that was never migrated."""
 import os
 from pathlib import Path
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,8 @@ import urllib.request
 from django.conf import settings
 from django.test import override_settings
 import pytest
+
+from authcore.testing import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -49,12 +50,6 @@ def test_readyz_is_503_when_the_cache_is_unreachable(client):
 def test_other_methods_and_paths_are_not_health_checks(client):
     assert client.post("/healthz").status_code == 404
     assert client.get("/healthz/extra").status_code == 404
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve(database_url: str) -> tuple[subprocess.Popen, str]:

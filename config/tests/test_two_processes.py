@@ -1,0 +1,86 @@
+"""Rate limits hold across processes: two gunicorn processes sharing one Redis (a private redis-server,
+stopped by its PID) count one limit, and a spoofed X-Forwarded-For does not open a new budget when no
+proxy is trusted."""
+import json
+import os
+from pathlib import Path
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from django.conf import settings
+import pytest
+
+from authcore.testing import REDIS_SERVER, PrivateRedis, free_port
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_server(redis_url: str) -> tuple[subprocess.Popen, str]:
+    database = settings.DATABASES["default"]
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false",
+           "SECRET_KEY": "two-process-secret-" + "k" * 48, "JWT_SIGNING_KEY": "two-process-jwt-" + "j" * 40,
+           "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "SECURE_SSL_REDIRECT": "false",
+           "ALLOWED_HOSTS": "127.0.0.1", "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT),
+           "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/"
+                           f"{database['NAME']}"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+         "--workers", "1", "--no-control-socket"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=2)
+            return process, base
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def log_in(base: str, email: str, **headers) -> int:
+    request = urllib.request.Request(f"{base}/api/auth/login/", method="POST",
+                                     data=json.dumps({"email": email, "password": "not the password"}).encode(),
+                                     headers={"Content-Type": "application/json", **headers})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+@pytest.fixture
+def two_processes():
+    if not os.path.exists(REDIS_SERVER):
+        pytest.skip("redis-server is not installed")
+    redis = PrivateRedis()
+    servers = []
+    try:
+        for _ in range(2):
+            servers.append(start_server(f"redis://127.0.0.1:{redis.port}/0"))
+        yield [base for _, base in servers]
+    finally:
+        for process, _ in servers:
+            process.terminate()
+            process.wait(timeout=10)
+        redis.stop()
+
+
+def test_the_per_ip_login_limit_is_one_limit_for_both_processes(two_processes):
+    first, second = two_processes
+    # 30 a minute per IP (accounts/limits.py). A different address each time keeps the per-account
+    # failure lock out of it; a spoofed X-Forwarded-For changes nothing, no proxy being trusted.
+    statuses = [log_in(first if attempt % 2 else second, f"visitor{attempt}@example.com",
+                       **{"X-Forwarded-For": f"198.51.100.{attempt}"})
+                for attempt in range(30)]
+    assert statuses == [401] * 30
+
+    # Each process has seen 15 attempts; the 31st is refused whichever answers it.
+    assert log_in(first, "visitor30@example.com") == 429
+    assert log_in(second, "visitor31@example.com", **{"X-Forwarded-For": "203.0.113.200"}) == 429
