@@ -101,6 +101,10 @@ def user_for_link_token(generator: _LifetimeTokenGenerator, token: str, *, query
         user = (queryset if queryset is not None else User.objects.all()).get(pk=pk)
     except (ValueError, TypeError, OverflowError, ValidationError, User.DoesNotExist):
         return None
+    # Only the uid exactly as we encode it: other spellings of the same user (a UUID's letters in another
+    # case, say) would make one link many, each with its own per-account rate-limit key.
+    if urlsafe_base64_encode(force_bytes(user.pk)) != uidb64:
+        return None
     return user if generator.check_token(user, user_token) else None
 
 
