@@ -34,7 +34,7 @@ app_settings = AppSettings(
         # The scopes that let requests through while the rate-limit cache is unreachable (every other
         # scope answers 503 with Retry-After). None: each scope's own default, declared with it.
         "RATE_LIMIT_FAIL_OPEN": None,
-        # Retry-After (seconds) of a 503 answered because the rate-limit cache is unreachable.
+        # Retry-After (seconds) of a 503 answered because the rate-limit cache or the database is unreachable.
         "CACHE_UNAVAILABLE_RETRY_AFTER": 15,
         # How long security events are kept: `purge_security_events` deletes older ones. A year covers
         # most audit and incident-review needs; keep longer where a regulation asks for it.

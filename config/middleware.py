@@ -1,5 +1,11 @@
 """The host project's middleware."""
 from csp.middleware import CSPMiddleware
+from django.db import InterfaceError, OperationalError
+from django.shortcuts import render
+from rest_framework.renderers import JSONRenderer
+
+from authcore.api.errors import database_unavailable_response
+from authcore.conf import app_settings
 
 
 class DocumentCSPMiddleware(CSPMiddleware):
@@ -14,3 +20,29 @@ class DocumentCSPMiddleware(CSPMiddleware):
         if not response.get("Content-Type", "").startswith("text/html"):
             return response
         return super().process_response(request, response)
+
+
+class DatabaseUnavailableMiddleware:
+    """A page or an endpoint outside the API whose database is unreachable answers 503 with Retry-After
+    (the envelope under /api/, the "temporarily unavailable" page elsewhere) instead of a 500. The API's
+    own views answer the same through their exception handler (authcore.api.errors)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        if request.path.startswith("/api/"):
+            response = database_unavailable_response(exception)
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = "application/json"
+            response.renderer_context = {}
+            return response.render()
+        retry_after = app_settings.CACHE_UNAVAILABLE_RETRY_AFTER
+        response = render(request, "accounts/unavailable.html", {"retry_after": retry_after}, status=503)
+        response["Retry-After"] = str(retry_after)
+        return response

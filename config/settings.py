@@ -98,6 +98,8 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.middleware.DocumentCSPMiddleware",  # django-csp's, for HTML responses
+    # A page whose database is unreachable answers 503, not 500 (the API does in its exception handler).
+    "config.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

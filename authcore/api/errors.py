@@ -3,10 +3,12 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from ..conf import app_settings
 from ..errors import DRF_CODE_ALIASES, ERRORS, ServiceError, error_body
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,8 @@ def api_exception_handler(exc, context):
         return error_response("request_too_large")
     if isinstance(exc, Http404):
         return error_response("not_found")
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        return database_unavailable_response(exc)
     if isinstance(exc, DjangoPermissionDenied):
         return error_response("permission_denied")
     if isinstance(exc, exceptions.APIException):
@@ -63,4 +67,12 @@ def api_exception_handler(exc, context):
     return error_response("server_error")
 
 
-__all__ = ["api_exception_handler", "error_response"]
+def database_unavailable_response(exc: BaseException) -> Response:
+    """The database could not be reached (or gave up on the statement): 503 with Retry-After, which the
+    client may retry, not a 500. Django drops the failed connection when the request ends and connects
+    afresh for the next one, so the service recovers without a restart."""
+    logger.error("database unavailable", exc_info=exc, extra={"event": "sys_database_unavailable"})
+    return error_response("service_unavailable", retry_after=app_settings.CACHE_UNAVAILABLE_RETRY_AFTER)
+
+
+__all__ = ["api_exception_handler", "database_unavailable_response", "error_response"]
