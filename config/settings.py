@@ -94,6 +94,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # /healthz and /readyz, answered before anything else (config/health.py).
     "config.health.HealthCheckMiddleware",
+    # An id for each request, on its log lines and in its X-Request-ID header (authcore/logs.py).
+    "authcore.logs.RequestIdMiddleware",
     # It answers CORS preflight requests itself and adds the CORS headers to every answer.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -306,11 +308,17 @@ CONTENT_SECURITY_POLICY = {
 if env_int("TRUSTED_PROXY_COUNT", 0) > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Plain lines by default; LOG_FORMAT=json gives one JSON object a line (authcore/logs.py), with the event
+# name, request id, user, session and IP address where a line has them. Every line goes through the filter
+# that adds the request id and blanks emailed-link tokens.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    "filters": {"request_context": {"()": "authcore.logs.RequestContextFilter"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "authcore.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_context"],
+                             "formatter": "json" if env("LOG_FORMAT", "plain") == "json" else "plain"},
                  "discard": {"class": "logging.NullHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {

@@ -1,0 +1,83 @@
+"""Log lines an operator can search: an optional JSON format, a request id on every line of a request, and
+no live link token in any line.
+
+- `JsonFormatter`: one JSON object a line with the time, level, logger, message, and whatever the line
+  carries of: the OWASP event name (`event`), `request_id`, `user_id`, `session_id`, `ip_address`, and a
+  security event's `detail_*` fields. Chosen with LOG_FORMAT=json in this project's settings.
+- `RequestIdMiddleware` gives each request an id (the proxy's `X-Request-ID` when it is a plausible id,
+  else a new one), returns it in the `X-Request-ID` header, and `RequestContextFilter` puts it on every line
+  logged while the request runs.
+- `RequestContextFilter` also blanks the token of an emailed link wherever a line would show one (Django
+  logs the path of a failed request), so that whoever reads the logs cannot use it.
+"""
+import contextvars
+from datetime import UTC, datetime
+import json
+import logging
+import re
+import uuid
+
+_request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+# The emailed links' paths carry a live token as their last segment (accounts/urls.py).
+LINK_TOKEN_IN_PATH = re.compile(r"(/(?:verify-email|password-reset)/)[A-Za-z0-9_-]+\.[0-9a-z]+-[0-9a-f]+")
+CONTEXT_FIELDS = ("event", "request_id", "user_id", "actor_id", "session_id", "ip_address")
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+def redact(text: str) -> str:
+    return LINK_TOKEN_IN_PATH.sub(r"\1[redacted]", text)
+
+
+class RequestIdMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        offered = request.META.get("HTTP_X_REQUEST_ID", "")
+        request_id = offered if REQUEST_ID_PATTERN.match(offered) else uuid.uuid4().hex
+        token = _request_id.set(request_id)
+        try:
+            response = self.get_response(request)
+        finally:
+            _request_id.reset(token)
+        response["X-Request-ID"] = request_id
+        return response
+
+
+class RequestContextFilter(logging.Filter):
+    """Adds the request id and blanks link tokens; never drops a line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = _request_id.get()
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in CONTEXT_FIELDS:
+            value = getattr(record, name, None)
+            if value is not None:
+                entry[name] = value
+        entry.update({name: value for name, value in vars(record).items() if name.startswith("detail_")})
+        if record.exc_info or record.exc_text:
+            entry["exception"] = record.exc_text or self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
