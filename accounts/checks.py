@@ -5,6 +5,7 @@ from django.apps import apps as apps_registry
 from django.conf import settings
 from django.core import checks
 from django.urls import NoReverseMatch, reverse
+from django.utils.module_loading import import_string
 
 from .conf import app_settings
 
@@ -78,4 +79,24 @@ def check_account_settings(app_configs=None, **kwargs):
     if any(name.endswith("NumericPasswordValidator") for name in validators):
         errors.append(checks.Warning("NumericPasswordValidator is a composition rule; NIST SP 800-63B advises "
                                      "against it.", id="accounts.W003"))
+    errors += _email_backend_errors()
     return errors
+
+
+# Backends that print or drop what they are given: with DEBUG off they would write live reset and
+# verification links into the logs, or lose every email without a word.
+DEVELOPMENT_EMAIL_BACKENDS = {"django.core.mail.backends.console.EmailBackend",
+                              "django.core.mail.backends.dummy.EmailBackend"}
+
+
+def _email_backend_errors() -> list:
+    backend = getattr(settings, "EMAIL_BACKEND", "")
+    try:
+        import_string(backend)
+    except ImportError:
+        return [checks.Error(f"EMAIL_BACKEND {backend!r} cannot be imported.", id="accounts.E011")]
+    if backend in DEVELOPMENT_EMAIL_BACKENDS and not settings.DEBUG:
+        return [checks.Error(
+            f"EMAIL_BACKEND {backend!r} is for development: it would print live links into the logs, or drop "
+            "the emails.", hint="Use django_ses.SESBackend (or SMTP) with DEBUG off.", id="accounts.E012")]
+    return []

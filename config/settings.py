@@ -263,6 +263,10 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Auth Service <no-reply@example.c
 # django-ses (EMAIL_BACKEND=django_ses.SESBackend); credentials come from the standard AWS variables.
 AWS_SES_REGION_NAME = env("AWS_SES_REGION_NAME", env("AWS_DEFAULT_REGION", "us-east-1"))
 AWS_SES_REGION_ENDPOINT = env("AWS_SES_REGION_ENDPOINT", f"email.{AWS_SES_REGION_NAME}.amazonaws.com")
+# A local SES emulator over plain http (moto's server, say) for running the whole flow with real emails.
+AWS_SES_REGION_ENDPOINT_URL = env("AWS_SES_REGION_ENDPOINT_URL") or f"https://{AWS_SES_REGION_ENDPOINT}"
+# The file backend (django.core.mail.backends.filebased.EmailBackend) writes each email here.
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH") or str(BASE_DIR / "sent-emails")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -67,3 +67,20 @@ def test_the_password_length_cap_validator_is_required(settings):
     settings.AUTH_PASSWORD_VALIDATORS = [validator for validator in settings.AUTH_PASSWORD_VALIDATORS
                                          if not validator["NAME"].endswith("MaximumLengthValidator")]
     assert "accounts.E010" in ids()
+
+
+@pytest.mark.parametrize("backend, debug, error", [
+    ("django.core.mail.backends.console.EmailBackend", False, "accounts.E012"),
+    ("django.core.mail.backends.dummy.EmailBackend", False, "accounts.E012"),
+    ("django.core.mail.backends.console.EmailBackend", True, None),
+    ("django_ses.SESBackend", False, None),
+    ("django.core.mail.backends.smtp.EmailBackend", False, None),
+    ("nowhere.EmailBackend", False, "accounts.E011"),
+    ("django_ses.NoSuchBackend", True, "accounts.E011"),
+])
+def test_the_email_backend_must_import_and_be_real_outside_debug(settings, backend, debug, error):
+    from accounts.checks import check_account_settings
+
+    settings.EMAIL_BACKEND, settings.DEBUG = backend, debug
+    ids = [found.id for found in check_account_settings() if found.id in ("accounts.E011", "accounts.E012")]
+    assert ids == ([error] if error else [])
