@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench
+.PHONY: install run test lint bench load-check
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,12 @@ bench: install
 	  $$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk redis-server; }
 	$(BIN)/pip install --quiet -r bench/requirements.txt
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The load check (bench/load_check.py): 2 gunicorn processes, 16 clients, 60 s of mixed traffic with replayed
+# refresh tokens on PostgreSQL + Redis; fails on any 5xx, deadlock or inconsistent table. LOAD_ARGS passes
+# options, e.g. LOAD_ARGS="--duration 10 --clients 8".
+load-check: install
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  s=$$([ "$$(id -u)" = 0 ] || echo sudo); $$s apt-get update -qq && \
+	  $$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+	$(BIN)/python bench/load_check.py $(LOAD_ARGS)

@@ -244,7 +244,9 @@ def project_env(project: str, *, port: int, database_url: str, redis_url: str | 
     if project == "ours":
         env.update({
             "REDIS_URL": redis_url,
-            "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
+            # In memory, per process: nothing to send during a benchmark, and a backend the start-up checks
+            # accept with DEBUG off (they refuse the console and dummy ones).
+            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
             # Rate limits and the login lockout off: the scenarios hammer a few accounts from one address,
             # which the limits exist to refuse; the peer has none. The bench measures the auth path itself.
             "RATELIMIT_ENABLE": "false",
