@@ -65,8 +65,10 @@ def test_any_text_as_a_link_token_is_just_no_user(member, text):
 def test_a_link_token_with_any_one_character_changed_is_refused(member, data):
     token = make_link_token(email_verification_tokens, member)
     assert user_for_link_token(email_verification_tokens, token) == member
-    position = data.draw(st.integers(0, len(token) - 1))
-    replacement = data.draw(st.characters(codec="ascii", exclude_characters=token[position]))
+    # The draws must not depend on the token, which changes with the clock from one example to the next.
+    position = data.draw(st.integers(0, 10_000)) % len(token)
+    replacement = data.draw(st.characters(codec="ascii"))
+    assume(replacement != token[position])
     forged = token[:position] + replacement + token[position + 1:]
     assert user_for_link_token(email_verification_tokens, forged) is None
 

@@ -33,7 +33,7 @@ def test_the_right_hop_is_the_client(settings, proxies, forwarded, expected):
     assert client_ip(request("192.0.2.10", forwarded)) == expected
 
 
-def test_behind_a_proxy_a_forged_left_entry_does_not_open_a_new_budget(api, settings):
+def test_behind_a_proxy_a_forged_left_entry_does_not_open_a_new_budget(api, settings, clock):
     settings.AUTHCORE = {**settings.AUTHCORE, "TRUSTED_PROXY_COUNT": 1,
                          "RATE_LIMITS": {"refresh": {"ip": "3/m"}}}
     for attempt in range(3):
