@@ -54,6 +54,9 @@ def human_duration(value: timedelta) -> str:
     return f"{minutes // 60} hour{pluralize(minutes // 60)}"
 
 
+MINTED_AT_RENDER = {"link"}
+
+
 def send_account_email(*, user: User, template: str, **context) -> None:
     """Render emails/<template>* for `user` and send it to the stored address. Never raises.
 
@@ -70,6 +73,10 @@ def send_account_email(*, user: User, template: str, **context) -> None:
 
 def _render_and_send(user: User, template: str, context: dict) -> None:
     try:
+        # A link is minted here, as the email is rendered (the receivers pass a function that makes it), so
+        # no token travels in a signal or waits in a queue.
+        context = {key: value() if callable(value) and key in MINTED_AT_RENDER else value
+                   for key, value in context.items()}
         subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
         message = EmailMultiAlternatives(subject, render_to_string(f"emails/{template}.txt", context), to=[user.email])
         message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")

@@ -1,11 +1,15 @@
-"""The built-in receivers of the account signals: one email each. Connected in AccountsConfig.ready()."""
+"""The built-in receivers of the account signals: one email each. Connected in AccountsConfig.ready().
+
+The signals carry no token: a link is minted when its email is rendered (accounts/emails.py), from the
+user's state at that moment."""
 from . import signals
 from .emails import human_duration, password_reset_link, send_account_email, verification_link
-from .tokens import email_verification_tokens, password_reset_tokens
+from .tokens import email_verification_tokens, make_link_token, password_reset_tokens
 
 
-def send_verification_email(sender, user, token, **kwargs) -> None:
-    send_account_email(user=user, template="verify_email", link=verification_link(token),
+def send_verification_email(sender, user, **kwargs) -> None:
+    send_account_email(user=user, template="verify_email",
+                       link=lambda: verification_link(make_link_token(email_verification_tokens, user)),
                        lifetime=human_duration(email_verification_tokens.lifetime))
 
 
@@ -17,8 +21,9 @@ def send_welcome_email(sender, user, **kwargs) -> None:
     send_account_email(user=user, template="welcome")
 
 
-def send_password_reset_email(sender, user, token, **kwargs) -> None:
-    send_account_email(user=user, template="password_reset", link=password_reset_link(token),
+def send_password_reset_email(sender, user, **kwargs) -> None:
+    send_account_email(user=user, template="password_reset",
+                       link=lambda: password_reset_link(make_link_token(password_reset_tokens, user)),
                        lifetime=human_duration(password_reset_tokens.lifetime))
 
 

@@ -35,7 +35,6 @@ from .models import User, normalize_email
 from .tokens import (
     email_verification_tokens,
     link_token_account_key,
-    make_link_token,
     password_reset_tokens,
     user_for_link_token,
 )
@@ -242,8 +241,7 @@ def register(*, email: str, password: str, name: str = "", client: ClientInfo) -
             with transaction.atomic():
                 user = User.objects.create_user(email, password, name=name)
                 record_security_event(events.USER_REGISTERED, user=user, client=client)
-                send_on_commit(signals.user_registered, user=user,
-                               token=make_link_token(email_verification_tokens, user))
+                send_on_commit(signals.user_registered, user=user)
             return Registration(user=user, created=True)
         except IntegrityError:
             # A concurrent registration of the same address won (the unique index ignores case).
@@ -259,8 +257,7 @@ def register(*, email: str, password: str, name: str = "", client: ClientInfo) -
 
 
 def _send_verification_email(user: User) -> None:
-    send_on_commit(signals.verification_email_requested, user=user,
-                   token=make_link_token(email_verification_tokens, user))
+    send_on_commit(signals.verification_email_requested, user=user)
 
 
 def _resend_verification_after_login(user: User) -> None:
@@ -321,7 +318,7 @@ def verify_email(*, token: str, client: ClientInfo) -> User:
 def send_password_reset_email(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> None:
     """Email a reset link to a known user (the reset flow, or the admin's "send password-reset email")."""
     record_security_event(events.PASSWORD_RESET_REQUESTED, user=user, actor=actor, client=client)
-    send_on_commit(signals.password_reset_requested, user=user, token=make_link_token(password_reset_tokens, user))
+    send_on_commit(signals.password_reset_requested, user=user)
 
 
 def request_password_reset(*, email: str, client: ClientInfo) -> None:
