@@ -148,6 +148,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # An unreachable database server fails the request (and /readyz) in seconds, not after the kernel's
     # TCP timeout.
     DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 3))
+    # A statement waiting longer than this (a lock held elsewhere, a runaway query) is cancelled and the
+    # request answers 503; the serving entry points (config/wsgi.py, asgi.py) set 15 s, commands none.
+    statement_timeout = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 0)
+    if statement_timeout > 0:
+        DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout}"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite ignores SELECT ... FOR UPDATE. Taking the write lock when a transaction begins (instead of at
     # its first write) serialises read-then-write transactions such as a refresh-token replay, where two
