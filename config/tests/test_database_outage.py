@@ -22,10 +22,10 @@ import pytest
 
 from authcore.testing import free_port
 
+from .servers import ROOT, Server, fetch, project_env
+
 pytestmark = pytest.mark.postgres
-ROOT = Path(__file__).resolve().parents[2]
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1:] or [""]
-SECRETS = {"SECRET_KEY": "outage-test-secret-" + "k" * 48, "JWT_SIGNING_KEY": "outage-test-jwt-" + "j" * 40}
 
 
 def as_postgres(*command: str) -> list[str]:
@@ -75,20 +75,9 @@ class PrivatePostgres:
         return f"postgres://postgres@127.0.0.1:{self.port}/postgres"
 
 
-def project_env(database_url: str) -> dict:
-    return {**os.environ, **SECRETS, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false",
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "SECURE_SSL_REDIRECT": "false",
-            "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": database_url, "DATABASE_CONNECT_TIMEOUT": "2",
-            "SINGLE_PROCESS": "true", "PYTHONPATH": str(ROOT), "REDIS_URL": ""}
-
-
 def call(url: str, token: str | None = None) -> tuple[int, dict, dict]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, dict(response.headers), json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read() or b"{}")
+    status, headers, body = fetch(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    return status, headers, json.loads(body or "{}")
 
 
 def post_page(url: str, fields: dict) -> tuple[int, str]:
@@ -97,12 +86,8 @@ def post_page(url: str, fields: dict) -> tuple[int, str]:
         cookie = page.headers["Set-Cookie"].split(";")[0]
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.read().decode()).group(1)
     data = urllib.parse.urlencode({**fields, "csrfmiddlewaretoken": token}).encode()
-    request = urllib.request.Request(url, data=data, headers={"Cookie": cookie, "Referer": url})
-    try:
-        with urllib.request.urlopen(request, timeout=15) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    status, _, body = fetch(url, data=data, headers={"Cookie": cookie, "Referer": url})
+    return status, body
 
 
 @pytest.fixture
@@ -115,7 +100,7 @@ def database():
 
 
 def test_the_service_answers_503_while_the_database_is_down_and_recovers_by_itself(database):
-    env = project_env(database.url)
+    env = project_env(DATABASE_URL=database.url, DATABASE_CONNECT_TIMEOUT="2")
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=env, check=True,
                    capture_output=True)
     token = subprocess.run([sys.executable, "-c", (
@@ -126,19 +111,9 @@ def test_the_service_answers_503_while_the_database_is_down_and_recovers_by_itse
         "user = get_user_model().objects.create_user('outage@example.com', None, email_verified_at=timezone.now())\n"
         "print(open_session(user).access)")], cwd=ROOT, env=env, check=True, capture_output=True,
         text=True).stdout.strip()
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-                               f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    me = f"http://127.0.0.1:{port}/api/auth/me/"
+    server = Server(env)
+    me = f"{server.url}/api/auth/me/"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
         assert call(me, token)[0] == 200
 
         database.stop()
@@ -148,8 +123,8 @@ def test_the_service_answers_503_while_the_database_is_down_and_recovers_by_itse
             assert status == 503, body
             assert body["code"] == "service_unavailable" and int(headers["Retry-After"]) > 0
             assert time.monotonic() - began < 5
-        assert call(f"http://127.0.0.1:{port}/readyz")[2]["checks"]["database"] == "unavailable"
-        status, body = post_page(f"http://127.0.0.1:{port}/accounts/password-reset/",
+        assert call(f"{server.url}/readyz")[2]["checks"]["database"] == "unavailable"
+        status, body = post_page(f"{server.url}/accounts/password-reset/",
                                  {"email": "outage@example.com"})
         assert status == 503 and "Temporarily unavailable" in body
 
@@ -157,5 +132,4 @@ def test_the_service_answers_503_while_the_database_is_down_and_recovers_by_itse
         status, _, body = call(me, token)
         assert status == 200 and body["email"] == "outage@example.com"
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()

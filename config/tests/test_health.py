@@ -3,22 +3,17 @@ over plain HTTP, no secrets in the body; /readyz says 503 when the database or t
 a migration is pending. The failing cases run the service as a real gunicorn process against a database
 server that is not there and a database that was never migrated."""
 import os
-from pathlib import Path
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 
 from django.conf import settings
 from django.test import override_settings
 import pytest
 
-from authcore.testing import free_port
+from .servers import Server, fetch, project_env
 
 pytestmark = pytest.mark.django_db
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_healthz_answers_any_host_over_plain_http(client):
@@ -52,35 +47,9 @@ def test_other_methods_and_paths_are_not_health_checks(client):
     assert client.get("/healthz/extra").status_code == 404
 
 
-def serve(database_url: str) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false",
-           "SECRET_KEY": "health-test-secret-" + "k" * 48, "JWT_SIGNING_KEY": "health-test-jwt-" + "j" * 40,
-           "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "DATABASE_URL": database_url,
-           "DATABASE_CONNECT_TIMEOUT": "2", "SECURE_SSL_REDIRECT": "true", "PYTHONPATH": str(ROOT)}
-    env.pop("REDIS_URL", None)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--no-control-socket"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=2)
-            return process, base
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
-
-
 def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
+    status, _, body = fetch(url)
+    return status, body
 
 
 @pytest.fixture
@@ -88,14 +57,13 @@ def server():
     started = []
 
     def start(database_url):
-        process, base = serve(database_url)
-        started.append(process)
-        return base
+        started.append(Server(project_env(DATABASE_URL=database_url, DATABASE_CONNECT_TIMEOUT="2",
+                                          SECURE_SSL_REDIRECT="true", ALLOWED_HOSTS="auth.example.com")))
+        return started[-1].url
 
     yield start
-    for process in started:
-        process.terminate()
-        process.wait(timeout=10)
+    for running in started:
+        running.stop()
 
 
 def test_with_the_database_unreachable_healthz_is_up_and_readyz_says_so(server):

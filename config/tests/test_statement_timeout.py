@@ -3,7 +3,6 @@ refresh blocked by a row lock another connection holds) and answers 503 with the
 commands get no limit by default."""
 import json
 import os
-from pathlib import Path
 import subprocess
 import sys
 import time
@@ -15,11 +14,11 @@ from django.db import connection
 import psycopg
 import pytest
 
-from authcore.testing import free_port
 from sessions_app.tests.helpers import open_session
 
+from .servers import ROOT, Server, project_env
+
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def database_url() -> str:
@@ -29,26 +28,12 @@ def database_url() -> str:
 
 def test_a_blocked_statement_is_cancelled_and_answered_with_503(alice):
     tokens = open_session(alice)
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false",
-           "SECRET_KEY": "timeout-test-secret-" + "k" * 48, "JWT_SIGNING_KEY": settings.SIMPLE_JWT["SIGNING_KEY"],
-           "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "SECURE_SSL_REDIRECT": "false",
-           "ALLOWED_HOSTS": "127.0.0.1", "DATABASE_URL": database_url(), "SINGLE_PROCESS": "true",
-           "RATELIMIT_ENABLE": "false", "DATABASE_STATEMENT_TIMEOUT_MS": "1000", "PYTHONPATH": str(ROOT),
-           "JWT_AUDIENCE": settings.SIMPLE_JWT["AUDIENCE"], "JWT_ISSUER": settings.SIMPLE_JWT["ISSUER"]}
-    env.pop("REDIS_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind",
-                               f"127.0.0.1:{port}", "--workers", "1", "--no-control-socket"],
-                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    server = Server(project_env(
+        JWT_SIGNING_KEY=settings.SIMPLE_JWT["SIGNING_KEY"], JWT_AUDIENCE=settings.SIMPLE_JWT["AUDIENCE"],
+        JWT_ISSUER=settings.SIMPLE_JWT["ISSUER"], DATABASE_URL=database_url(), RATELIMIT_ENABLE="false",
+        DATABASE_STATEMENT_TIMEOUT_MS="1000"))
+    base = server.url
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=2)
-                break
-            except (urllib.error.URLError, ConnectionError):
-                time.sleep(0.2)
         settings_dict = connection.settings_dict
         with psycopg.connect(host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432,
                              user=settings_dict["USER"], dbname=settings_dict["NAME"]) as holder:
@@ -65,8 +50,7 @@ def test_a_blocked_statement_is_cancelled_and_answered_with_503(alice):
         assert json.loads(refused.value.read())["code"] == "service_unavailable"
         assert 0.9 < waited < 5
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        server.stop()
 
 
 def test_commands_have_no_statement_limit_unless_asked():

@@ -4,8 +4,6 @@ proxy is trusted."""
 import json
 import os
 from pathlib import Path
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -14,35 +12,19 @@ from django.conf import settings
 from django_ratelimit.core import _get_window
 import pytest
 
-from authcore.testing import REDIS_SERVER, PrivateRedis, free_port
+from authcore.testing import REDIS_SERVER, PrivateRedis
+
+from .servers import Server, project_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_server(redis_url: str) -> tuple[subprocess.Popen, str]:
+def start_server(redis_url: str) -> Server:
     database = settings.DATABASES["default"]
-    port = free_port()
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false",
-           "SECRET_KEY": "two-process-secret-" + "k" * 48, "JWT_SIGNING_KEY": "two-process-jwt-" + "j" * 40,
-           "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "SECURE_SSL_REDIRECT": "false",
-           "ALLOWED_HOSTS": "127.0.0.1", "REDIS_URL": redis_url, "PYTHONPATH": str(ROOT),
-           "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/"
-                           f"{database['NAME']}"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--no-control-socket"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=2)
-            return process, base
-        except (urllib.error.URLError, ConnectionError):
-            time.sleep(0.2)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
+    return Server(project_env(
+        REDIS_URL=redis_url, SINGLE_PROCESS="false",
+        DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"))
 
 
 def log_in(base: str, email: str, **headers) -> int:
@@ -65,11 +47,10 @@ def two_processes():
     try:
         for _ in range(2):
             servers.append(start_server(f"redis://127.0.0.1:{redis.port}/0"))
-        yield [base for _, base in servers]
+        yield [server.url for server in servers]
     finally:
-        for process, _ in servers:
-            process.terminate()
-            process.wait(timeout=10)
+        for server in servers:
+            server.stop()
         redis.stop()
 
 
