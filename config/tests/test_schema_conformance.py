@@ -10,7 +10,6 @@ allowing 400 on verify-email, reset-confirm, change-password and register would 
 and judges every other answer.
 """
 from hypothesis import HealthCheck, settings
-import pytest
 import schemathesis
 from schemathesis.checks import not_a_server_error, positive_data_acceptance
 
@@ -23,15 +22,20 @@ SEMANTIC_ERROR_CODES = {"invalid_token", "password_incorrect"}
 SEMANTIC_FIELD_ERROR_CODES = {"password_too_common", "password_too_similar", "password_contains_context",
                               "email_taken"}
 
-CONFIG = schemathesis.Config.from_dict({
-    # Fixed seed and Hypothesis's derandomized mode: CI generates the same requests every run.
-    "seed": 20240601,
-    "generation": {"mode": "positive", "max-examples": 25, "deterministic": True, "database": "none"},
-    # Coverage (boundary values: shortest and longest strings, ...) and fuzzing; no stateful links.
-    "phases": {"examples": {"enabled": False}, "stateful": {"enabled": False}},
-    "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
-})
-schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG)
+def load_schema(*, mode: str, seed: int, examples: int):
+    """The service's own schema, with schemathesis generating `mode` data ("positive", or "all" for
+    negative data too) for every operation: a fixed seed and Hypothesis's derandomized mode, so CI
+    generates the same requests every run; coverage (boundary values) and fuzzing, no stateful links."""
+    config = schemathesis.Config.from_dict({
+        "seed": seed,
+        "generation": {"mode": mode, "max-examples": examples, "deterministic": True, "database": "none"},
+        "phases": {"examples": {"enabled": False}, "stateful": {"enabled": False}},
+        "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
+    })
+    return schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=config)
+
+
+schema = load_schema(mode="positive", seed=20240601, examples=25)
 
 
 def semantic_refusal(response) -> bool:
@@ -63,14 +67,6 @@ def shape_accepted(ctx, response, case):
     if semantic_refusal(response) or credential_missing(response, case):
         return None
     return positive_data_acceptance(ctx, response, case)
-
-
-@pytest.fixture
-def account(transactional_db, make_user, settings):
-    # schemathesis calls the WSGI application itself, so Django closes the database connection at the end of
-    # each request as it does in production: the test cannot run inside one rolled-back transaction.
-    settings.RATELIMIT_ENABLE = False  # a 429 would hide the answer this test judges
-    return make_user(email="schema.owner@example.com", password=None)
 
 
 @schema.parametrize()

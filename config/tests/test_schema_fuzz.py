@@ -4,7 +4,6 @@ is one the schema documents, with the body and content type it declares (the err
 Companion to test_schema_conformance.py, which proves that valid requests are accepted."""
 from hypothesis import HealthCheck, settings
 import pytest
-import schemathesis
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -12,22 +11,11 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from config.wsgi import application
 from sessions_app.tests.helpers import open_session
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": 20241129,
-    "generation": {"mode": "all", "max-examples": 15, "deterministic": True, "database": "none"},
-    "phases": {"examples": {"enabled": False}, "stateful": {"enabled": False}},
-    "suppress-health-check": ["too_slow", "filter_too_much", "data_too_large"],
-})
-schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application, config=CONFIG)
+from .test_schema_conformance import load_schema
 
-
-@pytest.fixture
-def account(transactional_db, make_user, settings):
-    settings.RATELIMIT_ENABLE = False  # a 429 would hide the answer this test judges
-    return make_user(email="fuzz.owner@example.com", password=None)
+schema = load_schema(mode="all", seed=20241129, examples=15)
 
 
 @schema.parametrize()
