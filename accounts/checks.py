@@ -83,10 +83,11 @@ def check_account_settings(app_configs=None, **kwargs):
     return errors
 
 
-# Backends that print or drop what they are given: with DEBUG off they would write live reset and
+# Backends that print, keep or drop what they are given: with DEBUG off they would write live reset and
 # verification links into the logs, or lose every email without a word.
 DEVELOPMENT_EMAIL_BACKENDS = {"django.core.mail.backends.console.EmailBackend",
-                              "django.core.mail.backends.dummy.EmailBackend"}
+                              "django.core.mail.backends.dummy.EmailBackend",
+                              "django.core.mail.backends.locmem.EmailBackend"}
 
 
 def _email_backend_errors() -> list:

@@ -14,7 +14,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connections
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
-from django.urls import NoReverseMatch, reverse
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse, set_script_prefix, set_urlconf
 
 from .conf import app_settings
 from .context_processors import login_url
@@ -66,7 +66,10 @@ def send_account_email(*, user: User, template: str, **context) -> None:
                "login_url": login_url(),
                "reset_url": password_reset_request_url(), **context}
     if app_settings.EMAIL_DELIVERY == "background":
-        _after_the_response(functools.partial(_send_in_background, user, template, context))
+        # The worker thread has no request: it renders links (reverse()) under this request's URL prefix
+        # and URLconf, or a service mounted under a sub-path would mail links that lead nowhere.
+        _after_the_response(functools.partial(_send_in_background, user, template, context,
+                                              get_script_prefix(), get_urlconf()))
     else:
         _render_and_send(user, template, context)
 
@@ -86,7 +89,10 @@ def _render_and_send(user: User, template: str, context: dict) -> None:
         logger.exception("Could not send the %s email to user %s", template, user.pk)
 
 
-def _send_in_background(user: User, template: str, context: dict) -> None:
+def _send_in_background(user: User, template: str, context: dict, script_prefix: str = "/",
+                        urlconf: str | None = None) -> None:
+    set_script_prefix(script_prefix)
+    set_urlconf(urlconf)
     try:
         _render_and_send(user, template, context)
     finally:

@@ -174,7 +174,8 @@ def check(attempt: LoginAttempt) -> bool:
     locked_until = values.get(lock_key)
     # The lock's end is stored in the value, not only as the key's expiry, so it is exact on any backend.
     if locked_until and locked_until > time.time() and not attempt.from_trusted_device():
-        raise rate_limited(scope=SCOPE, key="account", subject=attempt.account,
+        # Recorded once per window and client: every network trying a locked account leaves a trace.
+        raise rate_limited(scope=SCOPE, key="account", subject=f"{attempt.account}:{attempt.client}",
                            retry_after=math.ceil(locked_until - time.time()), client=attempt.client_info)
     return bool(values)
 

@@ -5,8 +5,8 @@ from django.core import checks
 from .conf import app_settings
 from .ratelimit import KEY_KINDS, SCOPES
 
-PROCESS_LOCAL_CACHES = {"django.core.cache.backends.locmem.LocMemCache",
-                        "django.core.cache.backends.dummy.DummyCache"}
+DUMMY_CACHE = "django.core.cache.backends.dummy.DummyCache"
+PROCESS_LOCAL_CACHES = {"django.core.cache.backends.locmem.LocMemCache", DUMMY_CACHE}
 
 
 @checks.register()
@@ -32,7 +32,11 @@ def check_kernel_settings(app_configs=None, **kwargs):
             errors.append(checks.Error(f"RATE_LIMIT_FAIL_OPEN names unknown scopes: {', '.join(sorted(unknown_open))}.",
                                        id="authcore.E005"))
     backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    if (not settings.DEBUG and backend in PROCESS_LOCAL_CACHES and not app_settings.SINGLE_PROCESS
+    if not settings.DEBUG and backend == DUMMY_CACHE and getattr(settings, "RATELIMIT_ENABLE", True):
+        errors.append(checks.Error(
+            "The default cache is Django's dummy cache: it counts nothing, so no rate limit or login lock would "
+            "ever trip.", hint="Configure Redis (REDIS_URL).", id="authcore.E007"))
+    elif (not settings.DEBUG and backend in PROCESS_LOCAL_CACHES and not app_settings.SINGLE_PROCESS
             and getattr(settings, "RATELIMIT_ENABLE", True)):
         errors.append(checks.Error(
             "The rate limits count in a cache each process keeps for itself: with several processes each "

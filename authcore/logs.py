@@ -17,8 +17,10 @@ import logging
 import re
 import uuid
 
+from django.core.signals import request_finished
+
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-REQUEST_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{8,64}")  # the whole value (fullmatch): no line breaks
 # The emailed links' paths carry a live token as their last segment (accounts/urls.py).
 LINK_TOKEN_IN_PATH = re.compile(r"(/(?:verify-email|password-reset)/)[A-Za-z0-9_-]+\.[0-9a-z]+-[0-9a-f]+")
 CONTEXT_FIELDS = ("event", "request_id", "user_id", "actor_id", "session_id", "ip_address")
@@ -38,14 +40,20 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         offered = request.META.get("HTTP_X_REQUEST_ID", "")
-        request_id = offered if REQUEST_ID_PATTERN.match(offered) else uuid.uuid4().hex
-        token = _request_id.set(request_id)
-        try:
-            response = self.get_response(request)
-        finally:
-            _request_id.reset(token)
+        request_id = offered if REQUEST_ID_PATTERN.fullmatch(offered) else uuid.uuid4().hex
+        # Kept until the request is finished (request_finished resets it), not only while the middleware
+        # runs: Django logs a failed request's line after the middleware chain has returned.
+        _request_id.set(request_id)
+        response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+def _forget_request_id(**kwargs) -> None:
+    _request_id.set(None)
+
+
+request_finished.connect(_forget_request_id, dispatch_uid="authcore.logs.forget_request_id")
 
 
 class RequestContextFilter(logging.Filter):
@@ -53,8 +61,11 @@ class RequestContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
-            record.request_id = _request_id.get()
-        message = record.getMessage()
+            record.request_id = _request_id.get() or "-"
+        try:
+            message = record.getMessage()
+        except Exception:  # a malformed call (wrong arguments): logging itself reports it, never the caller
+            return True
         cleaned = redact(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
@@ -75,7 +86,7 @@ class JsonFormatter(logging.Formatter):
         }
         for name in CONTEXT_FIELDS:
             value = getattr(record, name, None)
-            if value is not None:
+            if value not in (None, "-"):
                 entry[name] = value
         entry.update({name: value for name, value in vars(record).items() if name.startswith("detail_")})
         if record.exc_info or record.exc_text:

@@ -244,9 +244,10 @@ def project_env(project: str, *, port: int, database_url: str, redis_url: str | 
     if project == "ours":
         env.update({
             "REDIS_URL": redis_url,
-            # In memory, per process: nothing to send during a benchmark, and a backend the start-up checks
-            # accept with DEBUG off (they refuse the console and dummy ones).
-            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+            # Files in a temporary directory: nothing is sent during a benchmark, and the start-up checks
+            # refuse the console, dummy and in-memory backends with DEBUG off.
+            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "EMAIL_FILE_PATH": str(Path(tempfile.gettempdir()) / "bench-emails"),
             # Rate limits and the login lockout off: the scenarios hammer a few accounts from one address,
             # which the limits exist to refuse; the peer has none. The bench measures the auth path itself.
             "RATELIMIT_ENABLE": "false",

@@ -1,4 +1,6 @@
 """The host project's middleware."""
+import logging
+
 from csp.middleware import CSPMiddleware
 from django.db import InterfaceError, OperationalError
 from django.shortcuts import render
@@ -6,6 +8,8 @@ from rest_framework.renderers import JSONRenderer
 
 from authcore.api.errors import database_unavailable_response
 from authcore.conf import app_settings
+
+logger = logging.getLogger(__name__)
 
 
 class DocumentCSPMiddleware(CSPMiddleware):
@@ -42,7 +46,13 @@ class DatabaseUnavailableMiddleware:
             response.accepted_media_type = "application/json"
             response.renderer_context = {}
             return response.render()
-        retry_after = app_settings.CACHE_UNAVAILABLE_RETRY_AFTER
-        response = render(request, "accounts/unavailable.html", {"retry_after": retry_after}, status=503)
-        response["Retry-After"] = str(retry_after)
-        return response
+        return database_unavailable_page(request, exception)
+
+
+def database_unavailable_page(request, exception: BaseException):
+    """The "temporarily unavailable" page, logged as the API's answer is (authcore.api.errors)."""
+    logger.error("database unavailable", exc_info=exception, extra={"event": "sys_database_unavailable"})
+    retry_after = app_settings.CACHE_UNAVAILABLE_RETRY_AFTER
+    response = render(request, "accounts/unavailable.html", {"retry_after": retry_after}, status=503)
+    response["Retry-After"] = str(retry_after)
+    return response

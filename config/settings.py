@@ -152,7 +152,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # request answers 503; the serving entry points (config/wsgi.py, asgi.py) set 15 s, commands none.
     statement_timeout = env_int("DATABASE_STATEMENT_TIMEOUT_MS", 0)
     if statement_timeout > 0:
-        DATABASES["default"]["OPTIONS"]["options"] = f"-c statement_timeout={statement_timeout}"
+        # Added to whatever libpq options DATABASE_URL gives (a search_path, say), never in their place.
+        options = DATABASES["default"]["OPTIONS"].get("options", "")
+        DATABASES["default"]["OPTIONS"]["options"] = f"{options} -c statement_timeout={statement_timeout}".strip()
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite ignores SELECT ... FOR UPDATE. Taking the write lock when a transaction begins (instead of at
     # its first write) serialises read-then-write transactions such as a refresh-token replay, where two
@@ -324,7 +326,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"request_context": {"()": "authcore.logs.RequestContextFilter"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
                    "json": {"()": "authcore.logs.JsonFormatter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["request_context"],
                              "formatter": "json" if env("LOG_FORMAT", "plain") == "json" else "plain"},

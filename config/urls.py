@@ -1,12 +1,17 @@
+import sys
+
 from django.contrib import admin
+from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView
 
+from authcore.api.errors import database_unavailable_response
 from authcore.errors import error_body
 
 from . import views
+from .middleware import database_unavailable_page
 
 urlpatterns = [
     path("api/auth/", include("accounts.api.urls")),
@@ -42,6 +47,21 @@ def handler404(request, exception=None):
 
 
 def handler500(request):
+    # A database error raised outside any view (a middleware saving the session, say) still means "try
+    # again shortly", not "bug": 503 with Retry-After, as for views (config/middleware.py).
+    error = sys.exc_info()[1]
+    if isinstance(error, (OperationalError, InterfaceError)):
+        if _wants_json(request):
+            return _json_database_unavailable(error)
+        return database_unavailable_page(request, error)
     if _wants_json(request):
         return JsonResponse(error_body("server_error"), status=500)
     return defaults.server_error(request)
+
+
+def _json_database_unavailable(error):
+    response = database_unavailable_response(error)
+    body = JsonResponse(response.data, status=response.status_code)
+    body["Retry-After"] = response["Retry-After"]
+    body["Cache-Control"] = "no-store"
+    return body

@@ -156,3 +156,13 @@ def test_a_process_local_cache_is_refused_outside_debug(settings, debug, backend
     settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "redis://127.0.0.1:6379/0"}}
     settings.AUTHCORE = {**settings.AUTHCORE, "SINGLE_PROCESS": single_process}
     assert ("authcore.E006" in [error.id for error in check_kernel_settings()]) is refused
+
+
+def test_the_dummy_cache_is_refused_even_for_one_process(settings):
+    """It counts nothing: no limit or lock would ever trip."""
+    from authcore.checks import check_kernel_settings
+
+    settings.DEBUG = False
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    settings.AUTHCORE = {**settings.AUTHCORE, "SINGLE_PROCESS": True}
+    assert "authcore.E007" in [error.id for error in check_kernel_settings()]

@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -18,7 +19,9 @@ def project_env(**overrides: str) -> dict:
     """The production settings with throwaway secrets, plain http and no shared cache unless given."""
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false",
            "SECRET_KEY": "served-test-secret-" + "k" * 48, "JWT_SIGNING_KEY": "served-test-jwt-" + "j" * 40,
-           "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "SECURE_SSL_REDIRECT": "false",
+           # Files, not memory: the start-up checks (run by `migrate`) refuse the in-memory backend.
+           "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+           "EMAIL_FILE_PATH": str(Path(tempfile.gettempdir()) / "served-test-emails"), "SECURE_SSL_REDIRECT": "false",
            "ALLOWED_HOSTS": "127.0.0.1", "SINGLE_PROCESS": "true", "PYTHONPATH": str(ROOT)}
     env.pop("REDIS_URL", None)
     env.update(overrides)

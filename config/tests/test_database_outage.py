@@ -133,3 +133,19 @@ def test_the_service_answers_503_while_the_database_is_down_and_recovers_by_itse
         assert status == 200 and body["email"] == "outage@example.com"
     finally:
         server.stop()
+
+
+def test_a_database_error_outside_any_view_is_a_503_too(rf):
+    """Raised by a middleware (the session being saved, say), it reaches handler500 instead of a view's
+    handler: still "try again shortly"."""
+    from django.db import OperationalError
+
+    from config.urls import handler500
+
+    for path, expected in (("/api/auth/me/", "application/json"), ("/accounts/register/", "text/html")):
+        try:
+            raise OperationalError("the server closed the connection")
+        except OperationalError:
+            response = handler500(rf.get(path))
+        assert response.status_code == 503 and response["Retry-After"]
+        assert response["Content-Type"].startswith(expected)

@@ -63,6 +63,8 @@ def test_every_answer_has_a_request_id(client):
     # Not a plausible id (too long, odd characters): replaced, never echoed into headers and logs.
     odd = client.get("/api/auth/csrf/", HTTP_X_REQUEST_ID="x\r\ninjected: yes" + "y" * 80)["X-Request-ID"]
     assert "injected" not in odd and len(odd) == 32
+    # A line break at the end of an otherwise plausible id is no id either.
+    assert client.get("/api/auth/csrf/", HTTP_X_REQUEST_ID="abcdefgh\n")["X-Request-ID"] != "abcdefgh\n"
 
 
 @pytest.mark.parametrize("message", [

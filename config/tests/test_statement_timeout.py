@@ -66,3 +66,12 @@ def test_commands_have_no_statement_limit_unless_asked():
     shown = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                            check=True).stdout.strip()
     assert shown == "2500ms"
+
+
+def test_the_timeout_is_added_to_the_options_the_database_url_gives():
+    script = "from config import settings as s; print(s.DATABASES['default']['OPTIONS']['options'])"
+    env = {**os.environ, "DEBUG": "true", "DATABASE_STATEMENT_TIMEOUT_MS": "1000",
+           "DATABASE_URL": database_url() + "?options=-c%20search_path%3Dauth"}
+    shown = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    assert shown == "-c search_path=auth -c statement_timeout=1000"
