@@ -3,8 +3,8 @@ import logging
 
 from csp.middleware import CSPMiddleware
 from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
 from django.shortcuts import render
-from rest_framework.renderers import JSONRenderer
 
 from authcore.api.errors import database_unavailable_response
 from authcore.conf import app_settings
@@ -41,12 +41,17 @@ class DatabaseUnavailableMiddleware:
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
         if request.path.startswith("/api/"):
-            response = database_unavailable_response(exception)
-            response.accepted_renderer = JSONRenderer()
-            response.accepted_media_type = "application/json"
-            response.renderer_context = {}
-            return response.render()
+            return database_unavailable_json(exception)
         return database_unavailable_page(request, exception)
+
+
+def database_unavailable_json(exception: BaseException) -> JsonResponse:
+    """The API's 503 envelope (authcore.api.errors), for code outside a DRF view."""
+    answer = database_unavailable_response(exception)
+    response = JsonResponse(answer.data, status=answer.status_code)
+    response["Retry-After"] = answer["Retry-After"]
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def database_unavailable_page(request, exception: BaseException):

@@ -7,11 +7,10 @@ from django.urls import include, path
 from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView
 
-from authcore.api.errors import database_unavailable_response
 from authcore.errors import error_body
 
 from . import views
-from .middleware import database_unavailable_page
+from .middleware import database_unavailable_json, database_unavailable_page
 
 urlpatterns = [
     path("api/auth/", include("accounts.api.urls")),
@@ -52,16 +51,9 @@ def handler500(request):
     error = sys.exc_info()[1]
     if isinstance(error, (OperationalError, InterfaceError)):
         if _wants_json(request):
-            return _json_database_unavailable(error)
+            return database_unavailable_json(error)
         return database_unavailable_page(request, error)
     if _wants_json(request):
         return JsonResponse(error_body("server_error"), status=500)
     return defaults.server_error(request)
 
-
-def _json_database_unavailable(error):
-    response = database_unavailable_response(error)
-    body = JsonResponse(response.data, status=response.status_code)
-    body["Retry-After"] = response["Retry-After"]
-    body["Cache-Control"] = "no-store"
-    return body
