@@ -8,13 +8,7 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from django.core.signals import request_finished, request_started
-
-        from . import checks, emails, errors, events, limits, receivers  # noqa: F401  (checks; codes, events, scopes declared)
-
-        receivers.connect()
-        request_started.connect(emails.hold_jobs_until_response_sent, dispatch_uid="accounts.emails.hold")
-        request_finished.connect(emails.release_jobs_after_response, dispatch_uid="accounts.emails.release")
+        from . import checks, emails, errors, events, limits  # noqa: F401  (checks; codes, events, scopes declared)
 
 
 class AccountsAdminConfig(admin_apps.AdminConfig):

@@ -26,8 +26,6 @@ def check_account_settings(app_configs=None, **kwargs):
         template = getattr(app_settings, name)
         if template and "{token}" not in template:
             errors.append(checks.Error(f"ACCOUNTS['{name}'] must contain '{{token}}'.", id="accounts.E003"))
-    if app_settings.EMAIL_DELIVERY not in ("background", "inline"):
-        errors.append(checks.Error("ACCOUNTS['EMAIL_DELIVERY'] must be 'background' or 'inline'.", id="accounts.E004"))
     for name, url_name in (("VERIFY_EMAIL_URL_TEMPLATE", "accounts:verify-email"),
                            ("PASSWORD_RESET_URL_TEMPLATE", "accounts:password-reset-link")):
         if not getattr(app_settings, name):

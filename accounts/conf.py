@@ -26,10 +26,6 @@ app_settings = AppSettings(
         "PASSWORD_RESET_URL_TEMPLATE": "",
         # A login refused with 403 email_not_verified re-sends the verification email at most this often.
         "VERIFY_EMAIL_RESEND_INTERVAL": timedelta(minutes=5),
-        # "background": emails go out from a worker thread after commit, so no answer waits on the mail
-        # provider (and a reset request takes the same time whether or not an email was sent).
-        # "inline": sent in the request after commit (tests, management commands).
-        "EMAIL_DELIVERY": "background",
         # Login throttling (accounts/login_throttle.py): failures, not attempts, are counted per account.
         # Failures for one account from one client (its network, or a device that logged in before) before
         # that client is refused for the rest of the window.

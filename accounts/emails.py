@@ -1,24 +1,34 @@
-"""Account emails: links, rendering (HTML + plain text) and delivery through Django's mail API.
+"""Account emails: which change sends which email, the durable queue they wait in, and their rendering
+(HTML + plain text) and delivery through Django's mail API (django-ses in production).
+
+A flow queues its email inside its own transaction (queue_email): the task row commits or rolls back with
+the change (authcore.tasks). `manage.py task_worker` then renders and sends it: the link a verification or
+reset email carries is minted at that moment, so no token waits in the queue, and a temporary failure of
+the provider (throttling, the network) is retried with backoff while a permanent one (an address SES
+rejects) is kept, failed, in the admin.
 
 Templates: templates/emails/<name>_subject.txt, <name>.txt and <name>.html (a host project overrides them
-with its own templates directory). Delivery never raises: the change the email is about is already
-committed, and every email can be asked for again (resend verification, request another reset).
+with its own templates directory).
 """
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-import functools
 import logging
-import threading
+import smtplib
 
+from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from django.core.mail import EmailMultiAlternatives
-from django.db import connections
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse, set_script_prefix, set_urlconf
+from django_tasks import task
 
+from authcore.tasks import RetryLater, enqueue_with_transaction
+
+from . import signals
 from .conf import app_settings
 from .context_processors import login_url
 from .models import User
+from .tokens import email_verification_tokens, make_link_token, password_reset_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -54,94 +64,103 @@ def human_duration(value: timedelta) -> str:
     return f"{minutes // 60} hour{pluralize(minutes // 60)}"
 
 
-MINTED_AT_RENDER = {"link"}
+# Which email each account change sends (the flows call queue_email_for in their transaction; the signal
+# of the same name goes to other receivers once the transaction commits).
+EMAIL_FOR_SIGNAL = {
+    signals.user_registered: "verify_email",
+    signals.verification_email_requested: "verify_email",
+    signals.registration_attempted_for_existing_email: "account_exists",
+    signals.email_verified: "welcome",
+    signals.password_reset_requested: "password_reset",
+    signals.password_changed: "password_changed",
+}
 
 
-def send_account_email(*, user: User, template: str, **context) -> None:
-    """Render emails/<template>* for `user` and send it to the stored address. Never raises.
-
-    With EMAIL_DELIVERY "background" both rendering and sending happen on the worker thread, so the
-    request that asked for the email does the same work whether or not one is sent."""
-    context = {"user": user, "site_name": app_settings.SITE_NAME, "site_url": app_settings.SITE_URL,
-               "login_url": login_url(),
-               "reset_url": password_reset_request_url(), **context}
-    if app_settings.EMAIL_DELIVERY == "background":
-        # The worker thread has no request: it renders links (reverse()) under this request's URL prefix
-        # and URLconf, or a service mounted under a sub-path would mail links that lead nowhere.
-        _after_the_response(functools.partial(_send_in_background, user, template, context,
-                                              get_script_prefix(), get_urlconf()))
-    else:
-        _render_and_send(user, template, context)
+def _verify_email_context(user: User) -> dict:
+    return {"link": verification_link(make_link_token(email_verification_tokens, user)),
+            "lifetime": human_duration(email_verification_tokens.lifetime)}
 
 
-def _render_and_send(user: User, template: str, context: dict) -> None:
-    try:
-        # A link is minted here, as the email is rendered (the receivers pass a function that makes it), so
-        # no token travels in a signal or waits in a queue.
-        context = {key: value() if callable(value) and key in MINTED_AT_RENDER else value
-                   for key, value in context.items()}
-        subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
-        message = EmailMultiAlternatives(subject, render_to_string(f"emails/{template}.txt", context), to=[user.email])
-        message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
-        message.send()
-    except Exception:
-        # Only which email failed and for whom: the body holds a credential (the link) and is never logged.
-        logger.exception("Could not send the %s email to user %s", template, user.pk)
+def _password_reset_context(user: User) -> dict:
+    return {"link": password_reset_link(make_link_token(password_reset_tokens, user)),
+            "lifetime": human_duration(password_reset_tokens.lifetime)}
 
 
-def _send_in_background(user: User, template: str, context: dict, script_prefix: str = "/",
-                        urlconf: str | None = None) -> None:
-    set_script_prefix(script_prefix)
+# What a template needs beyond what was queued, computed as it is rendered: the link tokens are minted
+# here, from the user's state at that moment, so none is ever stored in the queue or sent in a signal.
+CONTEXT_AT_RENDER = {"verify_email": _verify_email_context, "password_reset": _password_reset_context}
+
+
+def queue_email_for(signal, *, user: User | None, **details) -> None:
+    """Queue the email that `signal`'s change sends, in the current transaction."""
+    queue_email(user=user, template=EMAIL_FOR_SIGNAL[signal], **details)
+
+
+def queue_email(*, user: User | None, template: str, **details) -> None:
+    """Queue emails/<template>* for `user` in the current transaction; `details` (JSON values, never a
+    secret) go into its context. With user None a task is queued that sends nothing: a flow that must not
+    show whether an address has an account (password reset) does the same work in either case."""
+    urlconf = get_urlconf()
+    enqueue_with_transaction(
+        deliver_account_email, str(user.pk) if user is not None else None, template, details,
+        # The worker has no request: it builds links under the URL prefix and URLconf this one was
+        # served with, or a service mounted under a sub-path would mail links that lead nowhere.
+        url_prefix=get_script_prefix(), urlconf=urlconf if isinstance(urlconf, str) else None)
+
+
+@task()
+def deliver_account_email(user_id: str | None, template: str, details: dict, *, url_prefix: str = "/",
+                          urlconf: str | None = None) -> str:
+    """The queued task: render and send one account email. Returns what happened, for the admin."""
+    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
+    if user is None:
+        return "no recipient"
+    if not user.is_active:
+        return "not sent: account deactivated"
+    previous_prefix, previous_urlconf = get_script_prefix(), get_urlconf()
+    set_script_prefix(url_prefix)
     set_urlconf(urlconf)
     try:
-        _render_and_send(user, template, context)
+        context = {"user": user, "site_name": app_settings.SITE_NAME, "site_url": app_settings.SITE_URL,
+                   "login_url": login_url(), "reset_url": password_reset_request_url(), **details}
+        if template in CONTEXT_AT_RENDER:
+            context.update(CONTEXT_AT_RENDER[template](user))
+        message = _render(template, context, to=user.email)
     finally:
-        # A template that touches the database opens a connection for this thread; do not leak it.
-        connections.close_all()
+        set_script_prefix(previous_prefix)
+        set_urlconf(previous_urlconf)
+    try:
+        message.send()
+    except Exception as error:
+        # Only which email failed and for whom: the body holds a credential (the link) and is never logged.
+        if is_temporary(error):
+            raise RetryLater(f"the {template} email to user {user.pk}: {type(error).__name__}: {error}") from None
+        logger.error("Could not send the %s email to user %s: %s", template, user.pk, type(error).__name__)
+        raise
+    return "sent"
 
 
-# Background jobs queued during a request wait here until its response has been sent. The worker thread
-# shares the interpreter with the request, so an email rendered and sent while the response is still being
-# produced would slow that response down, and a reset request for a known address would take measurably
-# longer than one for an unknown address. Held back, the two requests do the same work.
-_request_state = threading.local()
+def _render(template: str, context: dict, *, to: str) -> EmailMultiAlternatives:
+    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
+    message = EmailMultiAlternatives(subject, render_to_string(f"emails/{template}.txt", context), to=[to])
+    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    return message
 
 
-def hold_jobs_until_response_sent(sender=None, **kwargs) -> None:
-    """request_started receiver: from now on this thread's background jobs wait for the response."""
-    release_jobs_after_response()  # left by a request whose response never finished: they go now
-    _request_state.held_jobs = []
+# SES error codes that mean "later", not "never" (throttling, quotas per second, SES itself failing).
+TEMPORARY_SES_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestTimeout",
+                       "ServiceUnavailable", "InternalFailure", "InternalError"}
 
 
-def release_jobs_after_response(sender=None, **kwargs) -> None:
-    """request_finished receiver (the server has sent the response and closed it): start the held jobs."""
-    jobs, _request_state.held_jobs = getattr(_request_state, "held_jobs", None) or [], None
-    for job in jobs:
-        _executor().submit(job)
-
-
-def _after_the_response(job) -> None:
-    held = getattr(_request_state, "held_jobs", None)
-    if held is None:  # not in a request (a management command, the shell): start it now
-        _executor().submit(job)
-    else:
-        held.append(job)
-
-
-_executor_lock = threading.Lock()
-_executor_instance: ThreadPoolExecutor | None = None
-
-
-def _executor() -> ThreadPoolExecutor:
-    # One worker: emails leave in order, and the queue drains at interpreter exit (concurrent.futures
-    # joins its workers then), so a graceful restart does not drop queued mail.
-    global _executor_instance
-    with _executor_lock:
-        if _executor_instance is None:
-            _executor_instance = ThreadPoolExecutor(max_workers=1, thread_name_prefix="account-email")
-        return _executor_instance
-
-
-def wait_for_background_emails(timeout: float | None = 30) -> None:
-    """Block until every email queued so far has been handed to the backend (tests, shutdown hooks)."""
-    _executor().submit(lambda: None).result(timeout=timeout)
+def is_temporary(error: BaseException) -> bool:
+    """Would the same send succeed later? Yes for throttling, SES's own 5xx errors and the network
+    (timeouts, refused or dropped connections); no for what SES rejects on its merits (an unverified
+    sender, a malformed address), which retrying would only repeat."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return error.response.get("Error", {}).get("Code") in TEMPORARY_SES_CODES or status >= 500
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500  # an SMTP backend: 4xx is "try again", 5xx is final
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return False
+    return isinstance(error, (BotocoreConnectionError, HTTPClientError, OSError))

@@ -28,7 +28,7 @@ from authcore.requestmeta import ClientInfo, acting_operator
 from sessions_app.models import Session
 from sessions_app.services import IssuedTokens, end_user_sessions, start_session
 
-from . import events, limits, login_throttle, signals
+from . import emails, events, limits, login_throttle, signals
 from .addresses import email_identity
 from .conf import app_settings
 from .models import User, normalize_email
@@ -40,11 +40,13 @@ from .tokens import (
 )
 
 
-def send_on_commit(signal, **kwargs) -> None:
-    """Send an account signal once the surrounding transaction commits (never for rolled-back work).
+def announce(signal, *, user: User, **details) -> None:
+    """A change the user hears about: queue its email in the current transaction (it commits or rolls back
+    with the change), and send the signal to other receivers once the transaction commits.
 
     send_robust: a failing receiver is logged by Django and never turns committed work into an error."""
-    transaction.on_commit(lambda: signal.send_robust(sender=User, **kwargs))
+    emails.queue_email_for(signal, user=user, **details)
+    transaction.on_commit(lambda: signal.send_robust(sender=User, user=user, **details))
 
 
 def check_password_policy(password: str, *, user: User | None = None, field: str = "password") -> None:
@@ -141,7 +143,7 @@ def password_replaced(*, user: User, change: PasswordChange | None = None) -> in
     ended = end_user_sessions(user=user, reason=reason, actor=change.actor, client=change.client)
     record_security_event(events.PASSWORD_RESET if reset else events.PASSWORD_CHANGED, user=user, actor=change.actor,
                           client=change.client, session_id=change.session_id, sessions_ended=ended, how=change.how)
-    send_on_commit(signals.password_changed, user=user, reason=change.how)
+    announce(signals.password_changed, user=user, reason=change.how)
     return ended
 
 
@@ -241,7 +243,7 @@ def register(*, email: str, password: str, name: str = "", client: ClientInfo) -
             with transaction.atomic():
                 user = User.objects.create_user(email, password, name=name)
                 record_security_event(events.USER_REGISTERED, user=user, client=client)
-                send_on_commit(signals.user_registered, user=user)
+                announce(signals.user_registered, user=user)
             return Registration(user=user, created=True)
         except IntegrityError:
             # A concurrent registration of the same address won (the unique index ignores case).
@@ -252,12 +254,12 @@ def register(*, email: str, password: str, name: str = "", client: ClientInfo) -
     make_password(password)
     # The notice points the owner to a password reset, never to a verification link: if an attacker
     # registered the address first, verifying would hand them an account with their password.
-    send_on_commit(signals.registration_attempted_for_existing_email, user=existing)
+    announce(signals.registration_attempted_for_existing_email, user=existing)
     return Registration(user=existing, created=False)
 
 
 def _send_verification_email(user: User) -> None:
-    send_on_commit(signals.verification_email_requested, user=user)
+    announce(signals.verification_email_requested, user=user)
 
 
 def _resend_verification_after_login(user: User) -> None:
@@ -274,12 +276,15 @@ def _resend_verification_after_login(user: User) -> None:
 def resend_verification(*, email: str, client: ClientInfo) -> None:
     """Email a fresh verification link if the address belongs to an active, unverified account.
 
-    Returns nothing either way, so callers answer the same for any address; the email leaves after the
-    response's work is done (EMAIL_DELIVERY), so the timing does not tell either."""
+    Returns nothing either way, so callers answer the same for any address. The request does the same
+    work either way too (one lookup, one queued task, which for no account sends nothing), and the email
+    itself is rendered and sent by the task worker, so the timing does not tell either."""
     enforce_rate_limit(scope=limits.RESEND_VERIFICATION, client=client, account=email_identity(email))
     user = User.objects.with_email(email).filter(is_active=True).first()
     if user is not None and not user.email_verified:
         _send_verification_email(user)
+    else:
+        emails.queue_email_for(signals.verification_email_requested, user=None)
 
 
 def _set_email_verified(user: User) -> bool:
@@ -298,7 +303,7 @@ def mark_email_verified(*, user: User, actor: User | None = None, client: Client
         if not _set_email_verified(user):
             return False
         record_security_event(events.EMAIL_VERIFIED, user=user, actor=actor, client=client)
-        send_on_commit(signals.email_verified, user=user)
+        announce(signals.email_verified, user=user)
     return True
 
 
@@ -318,21 +323,23 @@ def verify_email(*, token: str, client: ClientInfo) -> User:
 def send_password_reset_email(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> None:
     """Email a reset link to a known user (the reset flow, or the admin's "send password-reset email")."""
     record_security_event(events.PASSWORD_RESET_REQUESTED, user=user, actor=actor, client=client)
-    send_on_commit(signals.password_reset_requested, user=user)
+    announce(signals.password_reset_requested, user=user)
 
 
 def request_password_reset(*, email: str, client: ClientInfo) -> None:
     """Start a reset for whoever owns `email`, if anyone. Returns nothing either way.
 
-    Both paths do the same work in the request (one lookup, one audit row); the email itself is sent
-    after commit and, by default, off the request thread (EMAIL_DELIVERY), so neither the answer nor
-    its timing shows whether the address has an account."""
+    Both paths do the same work in the request (one lookup, one audit row, one queued task, which for no
+    account sends nothing); the email itself is rendered and sent by the task worker, so neither the
+    answer nor its timing shows whether the address has an account."""
     enforce_rate_limit(scope=limits.PASSWORD_RESET, client=client, account=email_identity(email))
     user = User.objects.with_email(email).filter(is_active=True).first()
-    if user is None:
-        record_security_event(events.PASSWORD_RESET_REQUESTED, client=client, known_account=False)
-        return
-    send_password_reset_email(user=user, client=client)
+    with transaction.atomic(durable=True):  # the audit row and the queued email commit together
+        if user is None:
+            record_security_event(events.PASSWORD_RESET_REQUESTED, client=client, known_account=False)
+            emails.queue_email_for(signals.password_reset_requested, user=None)
+        else:
+            send_password_reset_email(user=user, client=client)
 
 
 def password_reset_token_is_valid(token: str) -> bool:

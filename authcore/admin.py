@@ -1,8 +1,12 @@
-"""The security log in the admin: read-only for everyone, operators read it, nobody edits or deletes it."""
-from django.contrib import admin
-from django.contrib.auth import get_user_model
+"""The kernel in the admin: the security log (read-only for everyone: operators read it, nobody edits or
+deletes it) and the background tasks (failed ones can be queued again)."""
+from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename, get_user_model
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
 from .models import SecurityEvent
+from .tasks import retry_failed
 
 
 class ReadOnlyAdminMixin:
@@ -31,3 +35,46 @@ class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("user", "actor")
     fields = ("created_at", "kind", "user", "actor", "ip_address", "user_agent", "session_id", "details")
+
+
+# --- background tasks (authcore/tasks.py) -------------------------------------------------------------------
+admin.site.unregister(DBTaskResult)
+
+
+@admin.register(DBTaskResult)
+class TaskAdmin(DBTaskResultAdmin):
+    """django-tasks-db's read-only list of tasks, with what operators need for failed emails: what each
+    task was for, how many attempts it took, its last error, and an action to queue failed ones again."""
+
+    list_display = ("enqueued_at", "task_name", "summary", "status", "attempts", "last_error", "run_after",
+                    "finished_at")
+    list_filter = ("status", "queue_name")
+    actions = ["retry_failed_tasks"]
+
+    @admin.display(description="arguments")
+    def summary(self, result: DBTaskResult) -> str:
+        # Task arguments never hold a secret (account emails: the user id, the template, its details).
+        args_kwargs = result.args_kwargs or {}
+        parts = [repr(value) for value in args_kwargs.get("args", [])]
+        parts += [f"{key}={value!r}" for key, value in args_kwargs.get("kwargs", {}).items()]
+        text = ", ".join(parts)
+        return text if len(text) <= 120 else text[:119] + "…"
+
+    @admin.display(description="attempts")
+    def attempts(self, result: DBTaskResult) -> int:
+        return len(result.worker_ids or [])
+
+    @admin.display(description="last error")
+    def last_error(self, result: DBTaskResult) -> str:
+        return result.exception_class_path.rsplit(".", 1)[-1] if result.exception_class_path else ""
+
+    def has_retry_permission(self, request) -> bool:
+        # Retrying changes a task's state: the "change" permission on task results (superusers have it).
+        return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}")
+
+    @admin.action(description="Retry the selected failed tasks", permissions=["retry"])
+    def retry_failed_tasks(self, request, queryset):
+        queued = retry_failed(queryset)
+        skipped = queryset.count() - queued
+        self.message_user(request, f"{queued} failed task(s) queued again."
+                          + (f" {skipped} not failed, left alone." if skipped else ""), messages.SUCCESS)

@@ -1,4 +1,6 @@
 """Start-up checks of the kernel's settings (AUTHCORE)."""
+from datetime import timedelta
+
 from django.conf import settings
 from django.core import checks
 
@@ -7,6 +9,7 @@ from .ratelimit import KEY_KINDS, SCOPES
 
 DUMMY_CACHE = "django.core.cache.backends.dummy.DummyCache"
 PROCESS_LOCAL_CACHES = {"django.core.cache.backends.locmem.LocMemCache", DUMMY_CACHE}
+DURABLE_TASKS = "django_tasks_db.DatabaseBackend"
 
 
 @checks.register()
@@ -42,4 +45,15 @@ def check_kernel_settings(app_configs=None, **kwargs):
             "The rate limits count in a cache each process keeps for itself: with several processes each "
             "would allow the whole limit.", hint="Configure a shared cache (REDIS_URL), or set "
             "AUTHCORE['SINGLE_PROCESS'] = True if the service runs as a single process.", id="authcore.E006"))
+    task_backend = getattr(settings, "TASKS", {}).get("default", {}).get("BACKEND", "")
+    if not settings.DEBUG and task_backend != DURABLE_TASKS:
+        errors.append(checks.Error(
+            f"The task backend is {task_backend or 'not set'}: emails would not be durable (lost with the "
+            "process, or sent inside the request).", hint=f"TASKS = {{'default': {{'BACKEND': '{DURABLE_TASKS}'}}}}, "
+            "with `manage.py task_worker` running.", id="authcore.E008"))
+    for name in ("TASK_RETRY_DELAY", "TASK_RETRY_MAX_DELAY", "TASK_LEASE"):
+        if not isinstance(getattr(app_settings, name), timedelta) or getattr(app_settings, name).total_seconds() <= 0:
+            errors.append(checks.Error(f"AUTHCORE['{name}'] must be a positive timedelta.", id="authcore.E009"))
+    if not isinstance(app_settings.TASK_MAX_ATTEMPTS, int) or app_settings.TASK_MAX_ATTEMPTS < 1:
+        errors.append(checks.Error("AUTHCORE['TASK_MAX_ATTEMPTS'] must be a positive integer.", id="authcore.E010"))
     return errors

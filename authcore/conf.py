@@ -46,5 +46,15 @@ app_settings = AppSettings(
         "SINGLE_PROCESS": False,
         # Security events deleted per statement by `purge_security_events`.
         "SECURITY_EVENT_PURGE_BATCH_SIZE": 5000,
+        # Background tasks (authcore.tasks, `manage.py task_worker`). A task that fails for a temporary
+        # reason (SES throttling, the network) is tried again after TASK_RETRY_DELAY, doubled each time up
+        # to TASK_RETRY_MAX_DELAY, at most TASK_MAX_ATTEMPTS times in all: with the defaults, attempts
+        # spread over about an hour and a half before the task is marked failed.
+        "TASK_MAX_ATTEMPTS": 10,
+        "TASK_RETRY_DELAY": timedelta(seconds=10),
+        "TASK_RETRY_MAX_DELAY": timedelta(minutes=30),
+        # A task RUNNING for longer than this is taken to have lost its worker and is run again. Keep it
+        # well above the longest a task can take (an email: the SES client's timeouts, AWS_SES_CONFIG).
+        "TASK_LEASE": timedelta(minutes=5),
     },
 )

@@ -7,6 +7,7 @@ from datetime import timedelta
 import os
 from pathlib import Path
 
+from botocore.config import Config as BotocoreConfig
 from csp.constants import NONE, SELF
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -87,6 +88,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's assets, served from here (no CDN)
     "django_ratelimit",
+    "django_tasks",
+    "django_tasks_db",
     "authcore",
     "sessions_app",
 ]
@@ -274,6 +277,17 @@ AWS_SES_REGION_ENDPOINT = env("AWS_SES_REGION_ENDPOINT", f"email.{AWS_SES_REGION
 AWS_SES_REGION_ENDPOINT_URL = env("AWS_SES_REGION_ENDPOINT_URL") or f"https://{AWS_SES_REGION_ENDPOINT}"
 # The file backend (django.core.mail.backends.filebased.EmailBackend) writes each email here.
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH") or str(BASE_DIR / "sent-emails")
+# Bounded SES calls, and no retries inside boto3: a throttled or failed send goes back to the task queue,
+# which retries with backoff and keeps what finally fails (authcore/tasks.py). The timeouts keep a send
+# well inside the task lease (AUTHCORE TASK_LEASE).
+# django-ses paces sends to this fraction of the account's SES send rate (0 turns the pacing off).
+AWS_SES_AUTO_THROTTLE = env_float("AWS_SES_AUTO_THROTTLE", 0.5) or None
+AWS_SES_CONFIG = BotocoreConfig(connect_timeout=5, read_timeout=20,
+                                retries={"mode": "standard", "total_max_attempts": 1})
+
+# Background tasks (emails) live in this database, written in the same transaction as the change they
+# belong to, and are run by `manage.py task_worker` (authcore/tasks.py).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

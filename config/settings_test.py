@@ -10,8 +10,9 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBa
 from config.settings import *  # noqa: E402,F403
 
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-# Emails are sent in the request (after commit) so a test can read mail.outbox at once; the background
-# worker used in production has its own test (accounts/tests/test_emails_ses.py).
-ACCOUNTS = {**ACCOUNTS, "EMAIL_DELIVERY": "inline"}  # noqa: F405
+# Tasks (emails) run in the request, after commit, so a test can read mail.outbox at once. The durable
+# queue and its worker, used in production, have their own tests (authcore/tests/test_task_worker.py,
+# accounts/tests/test_email_queue.py), which switch TASKS back to the database backend.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 # The suite is one process: a local-memory cache (the SQLite run, no REDIS_URL) is a shared one here.
 AUTHCORE = {**AUTHCORE, "SINGLE_PROCESS": True}  # noqa: F405

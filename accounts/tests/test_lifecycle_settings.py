@@ -16,11 +16,6 @@ def test_defaults_pass(settings):
     assert not {i for i in ids() if i.startswith("accounts.E")}
 
 
-def test_unknown_email_delivery_is_an_error(settings):
-    settings.ACCOUNTS = {**settings.ACCOUNTS, "EMAIL_DELIVERY": "carrier-pigeon"}
-    assert "accounts.E004" in ids()
-
-
 def test_links_need_the_pages_or_a_template(settings):
     settings.ROOT_URLCONF = "accounts.tests.urls_without_pages"
     assert "accounts.E005" in ids()

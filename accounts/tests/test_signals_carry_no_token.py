@@ -47,34 +47,3 @@ def test_the_links_minted_at_render_time_work(api, django_capture_on_commit_call
                  format="json")
     token = token_in(only_email_to("new@example.com").body)
     assert api.post("/api/auth/verify-email/", {"token": token}, format="json").status_code == 200
-
-
-def test_a_link_rendered_on_the_worker_thread_keeps_the_request_url_prefix(user, settings):
-    """The background worker has no request: it must build links under the prefix the service is mounted
-    at (SCRIPT_NAME), which Django keeps per thread."""
-    import threading
-
-    from django.core import mail
-    from django.urls import get_script_prefix, set_script_prefix
-
-    from accounts import emails
-    from accounts.receivers import send_password_reset_email
-
-    settings.ACCOUNTS = {**settings.ACCOUNTS, "EMAIL_DELIVERY": "background"}
-    queued = []
-    previous = get_script_prefix()
-    set_script_prefix("/auth/")
-    try:
-        original = emails._after_the_response
-        emails._after_the_response = queued.append  # run the job on a thread of our own, below
-        try:
-            send_password_reset_email(sender=None, user=user)
-        finally:
-            emails._after_the_response = original
-    finally:
-        set_script_prefix(previous)
-    worker = threading.Thread(target=queued[0])
-    worker.start()
-    worker.join(timeout=30)
-
-    assert "/auth/accounts/password-reset/" in mail.outbox[-1].body

@@ -1,4 +1,6 @@
-"""Start-up checks of the kernel's settings (AUTHCORE): rate limits and proxies."""
+"""Start-up checks of the kernel's settings (AUTHCORE): rate limits, proxies and background tasks."""
+from datetime import timedelta
+
 from django.conf import settings
 from django.test import override_settings
 import pytest
@@ -10,8 +12,30 @@ def error_ids(messages) -> set[str]:
     return {message.id for message in messages if message.is_serious()}
 
 
+DURABLE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+@override_settings(TASKS=DURABLE_TASKS)  # the suite's own immediate task backend is for tests only
 def test_the_project_settings_pass():
     assert error_ids(check_kernel_settings()) == set()
+
+
+def test_a_task_backend_that_is_not_durable_is_refused_outside_debug():
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}):
+        assert "authcore.E008" in error_ids(check_kernel_settings())
+        with override_settings(DEBUG=True):
+            assert "authcore.E008" not in error_ids(check_kernel_settings())
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"TASK_RETRY_DELAY": 10}, "authcore.E009"),
+    ({"TASK_LEASE": timedelta(0)}, "authcore.E009"),
+    ({"TASK_MAX_ATTEMPTS": 0}, "authcore.E010"),
+], ids=["delay-not-a-timedelta", "no-lease", "no-attempts"])
+@override_settings(TASKS=DURABLE_TASKS)
+def test_task_settings_are_checked(changes, expected):
+    with override_settings(AUTHCORE={**settings.AUTHCORE, **changes}):
+        assert expected in error_ids(check_kernel_settings())
 
 
 @pytest.mark.parametrize(("changes", "expected"), [
@@ -33,6 +57,7 @@ def test_rate_limit_settings_are_checked(rate_limits, expected):
         assert expected in error_ids(check_kernel_settings())
 
 
+@override_settings(TASKS=DURABLE_TASKS)
 def test_a_valid_rate_limit_override_passes():
     with override_settings(AUTHCORE={**settings.AUTHCORE, "RATE_LIMITS": {"login": {"account": None}}}):
         assert error_ids(check_kernel_settings()) == set()
