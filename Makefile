@@ -13,10 +13,13 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
-# Development server on the embedded defaults: SQLite file, local-memory cache, console email.
+# Development server on the embedded defaults: SQLite file, local-memory cache, console email; the task
+# worker runs next to it (it sends the queued emails, printed on the console) and stops with it.
 run: install
 	DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	DEBUG=true $(BIN)/python manage.py task_worker --worker-id dev-worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	  DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
 
 # The lint gate (pyproject.toml), then the whole suite. DATABASE_URL / REDIS_URL select PostgreSQL and
 # Redis; PYTEST_ARGS adds options.

@@ -79,10 +79,13 @@ class Worker:
     # --- the loop -----------------------------------------------------------------------------------
     def run(self, *, until_idle: bool = False) -> None:
         """Work until stopped, or (until_idle) until no task is ready."""
-        self.reclaim_own_tasks()
+        reclaimed_own = False
         while self.running:
             try:
                 close_old_connections()
+                if not reclaimed_own:
+                    self.reclaim_own_tasks()
+                    reclaimed_own = True
                 self.reclaim_abandoned()
                 ran = self.run_next()
             except DatabaseError:

@@ -5,6 +5,7 @@ from email import message_from_bytes, policy
 from email.utils import parseaddr
 import http.server
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -19,7 +20,9 @@ THROTTLED = (400, b"<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</C
                   b"<Message>Maximum sending rate exceeded.</Message></Error><RequestId>t</RequestId></ErrorResponse>")
 UNAVAILABLE = (503, b"<ErrorResponse><Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
                     b"<Message>Service unavailable.</Message></Error><RequestId>u</RequestId></ErrorResponse>")
-FAULTS = ("throttle", "unavailable", "drop", "stall")
+# stall: the send hangs until the test says unstall, then gets no answer (its worker was killed, say);
+# hold: the same hang, after which the send goes through.
+FAULTS = ("throttle", "unavailable", "drop", "stall", "hold")
 
 
 class SESEmulator:
@@ -30,6 +33,7 @@ class SESEmulator:
         self.lock = threading.Lock()
         self.fault: str | None = None
         self.faults_left: int | None = None  # None: every send while the fault is set
+        self.send_delay = 0.0  # seconds each forwarded send takes, to make concurrent workers overlap
         self.sends_seen = 0
         self.faults_served = 0
         self.stalled = threading.Event()  # a send is hanging in "stall"
@@ -99,10 +103,10 @@ def _handler(emulator: SESEmulator):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             fault = emulator._fault_for(body)
-            if fault == "stall":
+            if fault in ("stall", "hold"):
                 emulator.stalled.set()
                 emulator.unstall.wait(60)
-                fault = "drop"  # the caller is long gone (killed) or gave up: answer nothing
+                fault = "drop" if fault == "stall" else None
             if fault == "drop":
                 self.close_connection = True
                 self.connection.close()
@@ -110,6 +114,7 @@ def _handler(emulator: SESEmulator):
             if fault in ("throttle", "unavailable"):
                 status, payload = THROTTLED if fault == "throttle" else UNAVAILABLE
             else:
+                time.sleep(emulator.send_delay if b"Action=SendRawEmail" in body else 0)
                 status, payload = self._forward(body)
             self.send_response(status)
             self.send_header("Content-Type", "text/xml")
