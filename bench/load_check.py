@@ -6,10 +6,15 @@
 Starts a fresh PostgreSQL database, a private redis-server and two gunicorn processes of the project (2
 workers each) on 127.0.0.1, and stops all of them at the end. Client threads, each one user at a time, mix
 logins, refreshes (keeping the newest token), GET me, logouts and, now and then, a replay of a refresh
-token they have already spent. It passes when:
+token they have already spent. Meanwhile, every few seconds (`--terminate-every`), every server
+connection to the database is killed with `pg_terminate_backend`, as a failover or an operator would. It
+passes when:
 
-- no answer is a 5xx, and every answer is the one the client's state calls for (a replay ends the family:
-  401 `refresh_token_reused`, and afterwards that session's newest refresh token and its access token are
+- no answer is a 5xx other than a 503 `service_unavailable` for a request whose database connection was
+  killed under it, and there are no more of those than connections killed (the service reconnects by
+  itself; an idle connection killed costs no request);
+- every other answer is the one the client's state calls for (a replay ends the family: 401
+  `refresh_token_reused`, and afterwards that session's newest refresh token and its access token are
   refused too; an ended session stays ended);
 - PostgreSQL counted no deadlock in the database;
 - the tables are consistent afterwards: no refresh token has two children (a family never forked, so it
@@ -52,6 +57,11 @@ BENCH = Path(__file__).resolve().parent
 WEIGHTS = {"me": 50, "refresh": 30, "replay": 5, "logout": 5, "login": 10}
 
 
+class Unavailable(Exception):
+    """A 503 `service_unavailable`: the step ends and the client starts a new session (whether a refresh
+    cut off mid-way was committed is unknown to it, as it would be to a real client)."""
+
+
 class Client:
     """One simulated user agent: its session's tokens, the refresh tokens it has spent, and what it saw."""
 
@@ -63,7 +73,10 @@ class Client:
 
     def call(self, name: str, method: str, path: str, **kwargs) -> tuple[int, dict]:
         status, body = http(method, f"{self.base_url}{path}", **kwargs)
-        self.report.count(name, status)
+        self.report.count(name, status, body)
+        if status == 503 and body.get("code") == "service_unavailable":
+            self.access = self.refresh = self.session_id = None
+            raise Unavailable(name)
         return status, body
 
     def expect(self, name: str, status: int, wanted: int, body: dict, code: str | None = None) -> bool:
@@ -118,15 +131,19 @@ class Report:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.statuses: dict[str, dict[str, int]] = {}
-        self.server_errors = 0
+        self.server_errors = 0  # 5xx other than a 503 service_unavailable
+        self.unavailable = 0  # 503 service_unavailable: the request's database connection was killed
+        self.terminated = 0  # database connections killed by the terminator
         self.problems: list[str] = []
         self.replayed_sessions: set[str] = set()
 
-    def count(self, name: str, status: int) -> None:
+    def count(self, name: str, status: int, body: dict | None = None) -> None:
         with self._lock:
             per_name = self.statuses.setdefault(name, {})
             per_name[str(status)] = per_name.get(str(status), 0) + 1
-            if status >= 500:
+            if status == 503 and (body or {}).get("code") == "service_unavailable":
+                self.unavailable += 1
+            elif status >= 500:
                 self.server_errors += 1
 
     def unexpected(self, problem: str) -> None:
@@ -147,6 +164,8 @@ def run_clients(bases: list[str], args, report: Report) -> None:
         while time.monotonic() < deadline:
             try:
                 client.step()
+            except Unavailable:
+                pass  # counted; the client logs in anew
             except OSError as error:  # a dropped connection is a failure too, never silently retried
                 report.unexpected(f"connection: {error}")
                 report.count("connection error", 599)
@@ -169,6 +188,21 @@ CONSISTENCY_QUERIES = {
                    AND NOT EXISTS (SELECT 1 FROM sessions_app_refreshtoken c WHERE c.parent_id = t.id)
                    AND t.token_hash = s.current_token_hash) <> 1""",
 }
+
+
+def terminate_connections_periodically(databases: Databases, name: str, every: float, report: Report,
+                                       stop: threading.Event) -> None:
+    """Kill every server connection to the load database every `every` seconds until `stop`."""
+    import psycopg
+
+    with psycopg.connect(databases.url_for(name), autocommit=True) as connection:
+        while not stop.wait(every):
+            killed = connection.execute(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid() AND backend_type = 'client backend'",
+                [name]).fetchone()[0]
+            with report._lock:
+                report.terminated += killed
 
 
 def check_database(databases: Databases, name: str, report: Report) -> dict:
@@ -199,6 +233,8 @@ def parse_args(argv=None):
     parser.add_argument("--clients", type=int, default=16, help="concurrent client threads")
     parser.add_argument("--servers", type=int, default=2, help="gunicorn processes (2 workers each)")
     parser.add_argument("--users", type=int, default=50, help="seeded users the clients log in as")
+    parser.add_argument("--terminate-every", type=float, default=5,
+                        help="seconds between kills of every server database connection (0: never)")
     parser.add_argument("--seed", type=int, default=20261129, help="the clients' random choices")
     parser.add_argument("--pg", default=os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres"),
                         help="PostgreSQL to create the database in")
@@ -210,7 +246,9 @@ def parse_args(argv=None):
 def markdown(meta: dict, report: Report, database: dict, passed: bool) -> str:
     lines = [f"- {meta['started_at']}, commit {meta['commit']}; {meta['servers']} gunicorn processes x 2 workers, "
              f"{meta['clients']} clients, {meta['duration']} s, PostgreSQL + Redis",
-             f"- result: **{'passed' if passed else 'FAILED'}**; 5xx: {report.server_errors}; deadlocks: "
+             f"- database connections killed every {meta['terminate_every']:g} s: {report.terminated} killed, "
+             f"{report.unavailable} requests answered 503 `service_unavailable`",
+             f"- result: **{'passed' if passed else 'FAILED'}**; other 5xx: {report.server_errors}; deadlocks: "
              f"{meta['deadlocks']}; unexpected answers: {len(report.problems)}", "",
              "| request | answers |", "|---|---|"]
     for name, statuses in sorted(report.statuses.items()):
@@ -266,14 +304,26 @@ def main(argv=None) -> int:
         deadlocks_before = deadlocks(databases, name)
         report = Report()
         print(f"load: {args.clients} clients on {args.servers} servers for {args.duration:g} s", flush=True)
-        run_clients(bases, args, report)
+        stop_terminating = threading.Event()
+        terminator = threading.Thread(target=terminate_connections_periodically, daemon=True,
+                                      args=(databases, name, args.terminate_every, report, stop_terminating))
+        if args.terminate_every > 0:
+            terminator.start()
+        try:
+            run_clients(bases, args, report)
+        finally:
+            stop_terminating.set()
+            if terminator.is_alive():
+                terminator.join(timeout=30)
         database = check_database(databases, name, report)
         found_deadlocks = deadlocks(databases, name) - deadlocks_before
         passed = (report.server_errors == 0 and not report.problems and found_deadlocks == 0
+                  and report.unavailable <= report.terminated
                   and all(value == 0 for label, value in database.items()
                           if label not in ("sessions", "refresh tokens")))
         meta = {"started_at": started.isoformat(timespec="seconds"), "servers": args.servers,
                 "clients": args.clients, "duration": args.duration, "deadlocks": found_deadlocks,
+                "terminate_every": args.terminate_every,
                 "commit": run_checked(["git", "rev-parse", "--short=12", "HEAD"], env=dict(os.environ), cwd=ROOT,
                                       what="git").strip()}
         table = markdown(meta, report, database, passed)
@@ -283,6 +333,7 @@ def main(argv=None) -> int:
             (args.results_dir / f"{stamp}-load.md").write_text(table)
             (args.results_dir / f"{stamp}-load.json").write_text(json.dumps(
                 {"meta": meta, "statuses": report.statuses, "server_errors": report.server_errors,
+                 "unavailable": report.unavailable, "terminated": report.terminated,
                  "problems": report.problems, "database": database, "passed": passed}, indent=2))
         return 0 if passed else 1
     finally:
