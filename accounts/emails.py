@@ -10,16 +10,17 @@ rejects) is kept, failed, in the admin.
 Templates: templates/emails/<name>_subject.txt, <name>.txt and <name>.html (a host project overrides them
 with its own templates directory).
 """
-from datetime import timedelta
+from datetime import datetime, timedelta
 import logging
 import smtplib
 
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ClientError, CredentialRetrievalError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from django.core.mail import EmailMultiAlternatives
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse, set_script_prefix, set_urlconf
+from django.utils import timezone
 from django_tasks import task
 
 from authcore.tasks import RetryLater, enqueue_with_transaction
@@ -76,6 +77,13 @@ EMAIL_FOR_SIGNAL = {
 }
 
 
+# The emails whose link has a lifetime: one whose request is older than that when the worker gets to it
+# (a long SES outage, an operator retrying an old failure) is not sent. The link would be freshly minted
+# and valid, but for a request the user may no longer expect, made before a later login or password change.
+LINK_LIFETIME = {"verify_email": lambda: email_verification_tokens.lifetime,
+                 "password_reset": lambda: password_reset_tokens.lifetime}
+
+
 def _verify_email_context(user: User) -> dict:
     return {"link": verification_link(make_link_token(email_verification_tokens, user)),
             "lifetime": human_duration(email_verification_tokens.lifetime)}
@@ -105,18 +113,22 @@ def queue_email(*, user: User | None, template: str, **details) -> None:
         deliver_account_email, str(user.pk) if user is not None else None, template, details,
         # The worker has no request: it builds links under the URL prefix and URLconf this one was
         # served with, or a service mounted under a sub-path would mail links that lead nowhere.
-        url_prefix=get_script_prefix(), urlconf=urlconf if isinstance(urlconf, str) else None)
+        url_prefix=get_script_prefix(), urlconf=urlconf if isinstance(urlconf, str) else None,
+        queued_at=timezone.now().isoformat())
 
 
 @task()
 def deliver_account_email(user_id: str | None, template: str, details: dict, *, url_prefix: str = "/",
-                          urlconf: str | None = None) -> str:
+                          urlconf: str | None = None, queued_at: str | None = None) -> str:
     """The queued task: render and send one account email. Returns what happened, for the admin."""
     user = User.objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None:
         return "no recipient"
     if not user.is_active:
         return "not sent: account deactivated"
+    age = timezone.now() - datetime.fromisoformat(queued_at) if queued_at else timedelta(0)
+    if template in LINK_LIFETIME and age > LINK_LIFETIME[template]():
+        return "not sent: the request is older than its link's lifetime"
     previous_prefix, previous_urlconf = get_script_prefix(), get_urlconf()
     set_script_prefix(url_prefix)
     set_urlconf(urlconf)
@@ -149,7 +161,9 @@ def _render(template: str, context: dict, *, to: str) -> EmailMultiAlternatives:
 
 # SES error codes that mean "later", not "never" (throttling, quotas per second, SES itself failing).
 TEMPORARY_SES_CODES = {"Throttling", "ThrottlingException", "TooManyRequestsException", "RequestTimeout",
-                       "ServiceUnavailable", "InternalFailure", "InternalError"}
+                       "ServiceUnavailable", "InternalFailure", "InternalError",
+                       # credentials that expired or a request signed with a skewed clock: renewed soon
+                       "ExpiredToken", "ExpiredTokenException", "RequestExpired"}
 
 
 def is_temporary(error: BaseException) -> bool:
@@ -161,6 +175,8 @@ def is_temporary(error: BaseException) -> bool:
         return error.response.get("Error", {}).get("Code") in TEMPORARY_SES_CODES or status >= 500
     if isinstance(error, smtplib.SMTPResponseException):
         return 400 <= error.smtp_code < 500  # an SMTP backend: 4xx is "try again", 5xx is final
-    if isinstance(error, smtplib.SMTPRecipientsRefused):
-        return False
-    return isinstance(error, (BotocoreConnectionError, HTTPClientError, OSError))
+    if isinstance(error, smtplib.SMTPRecipientsRefused):  # greylisting (4xx) is "later"
+        return bool(error.recipients) and all(400 <= code < 500 for code, _ in error.recipients.values())
+    # No credentials yet: an instance role's credentials come from a metadata service that can hiccup.
+    return isinstance(error, (BotocoreConnectionError, HTTPClientError, NoCredentialsError,
+                              CredentialRetrievalError, OSError))

@@ -1,8 +1,11 @@
+import contextlib
+import contextvars
 import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Lower
@@ -103,7 +106,25 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
         fields.setdefault("email_verified_at", timezone.now())
         if not fields["is_staff"] or not fields["is_superuser"]:
             raise ValueError("A superuser must have is_staff=True and is_superuser=True.")
+        if password is not None and _enforce_password_policy.get():
+            validate_password(password, self.model(email=email, **{
+                name: value for name, value in fields.items() if name in ("name",)}))
         return self.create_user(email, password, **fields)
+
+
+# Set by the `createsuperuser` command (accounts/management/commands/createsuperuser.py), whose password
+# reaches create_superuser however it was given; code that creates users directly (tests, data imports)
+# chooses its own passwords.
+_enforce_password_policy = contextvars.ContextVar("enforce_password_policy", default=False)
+
+
+@contextlib.contextmanager
+def password_policy_enforced():
+    token = _enforce_password_policy.set(True)
+    try:
+        yield
+    finally:
+        _enforce_password_policy.reset(token)
 
 
 class User(AbstractBaseUser, PermissionsMixin):

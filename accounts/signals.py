@@ -1,5 +1,6 @@
-"""Account lifecycle signals. Each is sent on transaction commit, so receivers (emails) never act on
-data that was rolled back. The built-in receivers, which send the emails, live in accounts/receivers.py.
+"""Account lifecycle signals, for a host project's own receivers. Each is sent on transaction commit, so
+receivers never act on data that was rolled back. The emails do not hang on them: a flow queues its email
+in its own transaction (accounts/emails.py), where it commits or rolls back with the change.
 
 No token travels in a signal: an email's link is minted when the email is rendered (accounts/emails.py),
 so a receiver connected by anyone else never sees a credential.

@@ -46,8 +46,8 @@ class TaskAdmin(DBTaskResultAdmin):
     """django-tasks-db's read-only list of tasks, with what operators need for failed emails: what each
     task was for, how many attempts it took, its last error, and an action to queue failed ones again."""
 
-    list_display = ("enqueued_at", "task_name", "summary", "status", "attempts", "last_error", "run_after",
-                    "finished_at")
+    list_display = ("enqueued_at", "task_name", "summary", "status", "attempts", "last_error",
+                    "display_run_after", "finished_at")
     list_filter = ("status", "queue_name")
     actions = ["retry_failed_tasks"]
 

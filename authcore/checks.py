@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 
 from .conf import app_settings
 from .ratelimit import KEY_KINDS, SCOPES
@@ -10,6 +11,17 @@ from .ratelimit import KEY_KINDS, SCOPES
 DUMMY_CACHE = "django.core.cache.backends.dummy.DummyCache"
 PROCESS_LOCAL_CACHES = {"django.core.cache.backends.locmem.LocMemCache", DUMMY_CACHE}
 DURABLE_TASKS = "django_tasks_db.DatabaseBackend"
+
+
+def _is_durable(backend_path: str) -> bool:
+    """The database backend, under any of its import paths, or a subclass of it."""
+    from django_tasks_db.backend import DatabaseBackend
+
+    try:
+        backend = import_string(backend_path)
+    except ImportError:
+        return False
+    return isinstance(backend, type) and issubclass(backend, DatabaseBackend)
 
 
 @checks.register()
@@ -46,7 +58,7 @@ def check_kernel_settings(app_configs=None, **kwargs):
             "would allow the whole limit.", hint="Configure a shared cache (REDIS_URL), or set "
             "AUTHCORE['SINGLE_PROCESS'] = True if the service runs as a single process.", id="authcore.E006"))
     task_backend = getattr(settings, "TASKS", {}).get("default", {}).get("BACKEND", "")
-    if not settings.DEBUG and task_backend != DURABLE_TASKS:
+    if not settings.DEBUG and not _is_durable(task_backend):
         errors.append(checks.Error(
             f"The task backend is {task_backend or 'not set'}: emails would not be durable (lost with the "
             "process, or sent inside the request).", hint=f"TASKS = {{'default': {{'BACKEND': '{DURABLE_TASKS}'}}}}, "

@@ -49,7 +49,7 @@ app_settings = AppSettings(
         # Background tasks (authcore.tasks, `manage.py task_worker`). A task that fails for a temporary
         # reason (SES throttling, the network) is tried again after TASK_RETRY_DELAY, doubled each time up
         # to TASK_RETRY_MAX_DELAY, at most TASK_MAX_ATTEMPTS times in all: with the defaults, attempts
-        # spread over about an hour and a half before the task is marked failed.
+        # spread over 36 to 73 minutes before the task is marked failed.
         "TASK_MAX_ATTEMPTS": 10,
         "TASK_RETRY_DELAY": timedelta(seconds=10),
         "TASK_RETRY_MAX_DELAY": timedelta(minutes=30),

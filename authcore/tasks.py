@@ -10,13 +10,18 @@ What the worker here adds to django-tasks-db's own `db_worker` (which has neithe
   exponential backoff, until TASK_MAX_ATTEMPTS; anything else, or the last attempt, ends FAILED and stays
   in the admin, where an operator can queue it again (`retry_failed`);
 - recovery: a task whose worker died mid-way (killed, machine lost) stays RUNNING; once its lease
-  (TASK_LEASE) has passed, any worker runs it again. A task therefore runs at least once: it is sent
-  twice only if a worker dies after the provider accepted it and before the row was marked done.
+  (TASK_LEASE) has passed, any worker runs it again (a worker restarted under its id, at once).
+
+A task therefore runs at least once. It runs twice only when its first run's end was not recorded: the
+worker died (or lost the database for half a lease) after the provider accepted the email, or the run
+took longer than the lease. Every outcome is written only if the task is still the writer's run (RUNNING
+since its claim), so a late run never overwrites the run that took over from it.
 """
 from datetime import timedelta
 import logging
 import random
 import signal
+import threading
 import time
 from traceback import format_exception
 
@@ -24,6 +29,7 @@ from django.db import DatabaseError, InterfaceError, OperationalError, close_old
 from django.utils import timezone
 from django_tasks import TaskContext
 from django_tasks.base import Task, TaskResultStatus
+from django_tasks.utils import normalize_json
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
@@ -74,7 +80,12 @@ class Worker:
         self.worker_id = worker_id
         self.queues = queues  # None: every queue
         self.interval = interval
-        self.running = True
+        self.stopping = threading.Event()
+        self._next_reclaim = 0.0  # monotonic time of the next look for abandoned tasks
+
+    @property
+    def running(self) -> bool:
+        return not self.stopping.is_set()
 
     # --- the loop -----------------------------------------------------------------------------------
     def run(self, *, until_idle: bool = False) -> None:
@@ -86,7 +97,10 @@ class Worker:
                 if not reclaimed_own:
                     self.reclaim_own_tasks()
                     reclaimed_own = True
-                self.reclaim_abandoned()
+                if time.monotonic() >= self._next_reclaim:
+                    self.reclaim_abandoned()
+                    # A lease is minutes long: looking a few times per lease is often enough.
+                    self._next_reclaim = time.monotonic() + app_settings.TASK_LEASE.total_seconds() / 10
                 ran = self.run_next()
             except DatabaseError:
                 # The database is away: nothing can be claimed or recorded. Wait and try again; a task
@@ -99,13 +113,13 @@ class Worker:
             if not ran:
                 if until_idle:
                     return
-                time.sleep(self.interval)
+                self.stopping.wait(self.interval)  # a signal ends the wait at once
 
     def stop_on_signals(self) -> None:
         def stop(signum, frame):
             logger.info("Task worker %s: %s, stopping after the current task",
                         self.worker_id, signal.strsignal(signum))
-            self.running = False
+            self.stopping.set()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, stop)
 
@@ -135,43 +149,79 @@ class Worker:
         except (RetryLater, OperationalError, InterfaceError) as error:
             attempts = len(result.worker_ids)
             if attempts < app_settings.TASK_MAX_ATTEMPTS:
-                self._retry_later(result, error, attempts)
+                delay = retry_delay(attempts)
+                logger.warning("Task %s (%s) attempt %s failed (%s); next attempt in %.0f s",
+                               result.id, result.task_path, attempts, error, delay.total_seconds())
+                # The error stays on the task (shown in the admin) until it succeeds or fails for good.
+                self.record(result, status=TaskResultStatus.READY, run_after=timezone.now() + delay,
+                            **_error_fields(error))
             else:
                 logger.error("Task %s (%s) failed after %s attempts: %s", result.id, result.task_path, attempts, error)
-                result.set_failed(error)
+                self.record(result, status=TaskResultStatus.FAILED, finished_at=timezone.now(), **_error_fields(error))
         except Exception as error:
             logger.error("Task %s (%s) failed: %s", result.id, result.task_path, type(error).__name__)
-            result.set_failed(error)
+            self.record(result, status=TaskResultStatus.FAILED, finished_at=timezone.now(), **_error_fields(error))
         else:
-            result.set_successful(value)
+            self.record(result, status=TaskResultStatus.SUCCESSFUL, finished_at=timezone.now(),
+                        return_value=normalize_json(value), exception_class_path="", traceback="")
 
-    def _retry_later(self, result: DBTaskResult, error: RetryLater, attempts: int) -> None:
-        delay = retry_delay(attempts)
-        logger.warning("Task %s (%s) attempt %s failed (%s); next attempt in %.0f s",
-                       result.id, result.task_path, attempts, error, delay.total_seconds())
-        # The error stays on the row (shown in the admin) until the task succeeds or fails for good.
-        result.status = TaskResultStatus.READY
-        result.run_after = timezone.now() + delay
-        result.exception_class_path = f"{type(error).__module__}.{type(error).__qualname__}"
-        result.traceback = "".join(format_exception(error))
-        result.save(update_fields=["status", "run_after", "exception_class_path", "traceback"])
+    def record(self, result: DBTaskResult, **fields) -> bool:
+        """Write the outcome of this worker's run of `result`, only if the task is still this run's: RUNNING
+        since this worker claimed it. A run that outlived its lease was taken over by another worker, whose
+        outcome must not be overwritten. The database may be away for a moment: keep trying for a part of
+        the lease (after that the task is recovered, and run again, through the lease)."""
+        deadline = time.monotonic() + app_settings.TASK_LEASE.total_seconds() / 2
+        while True:
+            try:
+                updated = DBTaskResult.objects.filter(
+                    pk=result.pk, status=TaskResultStatus.RUNNING, started_at=result.started_at).update(**fields)
+                break
+            except DatabaseError:
+                if time.monotonic() >= deadline:
+                    raise
+                logger.warning("Task %s: could not record its outcome yet, retrying", result.id, exc_info=True)
+                close_old_connections()
+                time.sleep(1)
+        if not updated:
+            logger.warning("Task %s outlived its lease and was taken over; this run's outcome (%s) is dropped",
+                           result.id, fields["status"])
+        return bool(updated)
 
     # --- recovery -----------------------------------------------------------------------------------
     def reclaim_abandoned(self) -> int:
-        """Tasks RUNNING for longer than TASK_LEASE belong to a worker that died: make them ready again.
-        The attempt their dead worker made still counts (it is in worker_ids)."""
+        """Tasks RUNNING for longer than TASK_LEASE belong to a worker that died (or stalled): run them
+        again. The attempt their worker made still counts (it is in worker_ids). Workers' clocks are taken
+        to agree within seconds (NTP); the lease is minutes."""
         expired = timezone.now() - app_settings.TASK_LEASE
-        return self._make_ready(DBTaskResult.objects.running().filter(started_at__lt=expired))
+        return self._take_over(DBTaskResult.objects.running().filter(started_at__lt=expired))
 
     def reclaim_own_tasks(self) -> int:
         """At start: a task still RUNNING under this worker's id was left by its previous life (a restart
-        keeps the id, `--worker-id`); no one is running it, so it need not wait for the lease."""
+        keeps the id, `--worker-id`); no one is running it, so it need not wait for the lease. (Hence ids
+        must be unique among running workers.)"""
         mine = [result.pk for result in DBTaskResult.objects.running().only("pk", "worker_ids")
                 if result.worker_ids and result.worker_ids[-1] == self.worker_id]
-        return self._make_ready(DBTaskResult.objects.running().filter(pk__in=mine)) if mine else 0
+        return self._take_over(DBTaskResult.objects.running().filter(pk__in=mine)) if mine else 0
 
-    def _make_ready(self, results) -> int:
-        count = results.update(status=TaskResultStatus.READY, run_after=timezone.now())
+    def _take_over(self, candidates) -> int:
+        # Conditional on the claim seen (status and started_at), like every outcome write, so a worker
+        # that finishes at this very moment keeps its result.
+        count = 0
+        for result in candidates.only("pk", "started_at", "worker_ids"):
+            if len(result.worker_ids) >= app_settings.TASK_MAX_ATTEMPTS:
+                # A task that keeps losing its worker (one that crashes it, say) must not run for ever.
+                fields = {"status": TaskResultStatus.FAILED, "finished_at": timezone.now(),
+                          "exception_class_path": "authcore.tasks.WorkerLost",
+                          "traceback": f"The worker running it was lost on each of {len(result.worker_ids)} attempts."}
+            else:
+                fields = {"status": TaskResultStatus.READY, "run_after": timezone.now()}
+            count += DBTaskResult.objects.filter(
+                pk=result.pk, status=TaskResultStatus.RUNNING, started_at=result.started_at).update(**fields)
         if count:
-            logger.warning("Task worker %s: %s abandoned task(s) queued again", self.worker_id, count)
+            logger.warning("Task worker %s: %s abandoned task(s) taken over", self.worker_id, count)
         return count
+
+
+def _error_fields(error: BaseException) -> dict:
+    return {"exception_class_path": f"{type(error).__module__}.{type(error).__qualname__}",
+            "traceback": "".join(format_exception(error))}

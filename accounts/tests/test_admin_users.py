@@ -181,7 +181,6 @@ def test_deactivate_refuses_the_operators_own_account(admin_client, admin_user, 
 
 def test_send_password_reset_email(admin_client, admin_user, make_user, settings,
                                    django_capture_on_commit_callbacks):
-    settings.ACCOUNTS = {**settings.ACCOUNTS, "EMAIL_DELIVERY": "inline"}
     alice, bob = make_user("alice@example.com", password=None), make_user("bob@example.com", password=None)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -280,7 +279,6 @@ def test_unticking_active_deactivates_through_the_service(admin_client, admin_us
 
 def test_setting_a_password_in_the_admin_ends_the_users_sessions(admin_client, admin_user, api, user, settings,
                                                                   django_capture_on_commit_callbacks):
-    settings.ACCOUNTS = {**settings.ACCOUNTS, "EMAIL_DELIVERY": "inline"}
     tokens = login(api)
     url = reverse("admin:auth_user_password_change", args=[user.pk])
 

@@ -25,6 +25,9 @@ def test_a_task_backend_that_is_not_durable_is_refused_outside_debug():
         assert "authcore.E008" in error_ids(check_kernel_settings())
         with override_settings(DEBUG=True):
             assert "authcore.E008" not in error_ids(check_kernel_settings())
+    # The database backend under its full path is the same backend.
+    with override_settings(TASKS={"default": {"BACKEND": "django_tasks_db.backend.DatabaseBackend"}}):
+        assert "authcore.E008" not in error_ids(check_kernel_settings())
 
 
 @pytest.mark.parametrize(("changes", "expected"), [

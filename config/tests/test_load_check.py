@@ -3,8 +3,8 @@ gunicorn processes on PostgreSQL and a private Redis, concurrent clients with re
 database connection killed every 2 s, and no 5xx but a 503 for a request whose connection was killed, no
 deadlock, no unexpected answer and consistent tables at the end."""
 import os
-import re
 from pathlib import Path
+import re
 import shutil
 import subprocess
 import sys
