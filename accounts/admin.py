@@ -16,7 +16,7 @@ from sessions_app.admin import SessionInline, counted
 from sessions_app.models import Session, alive_session_q
 from sessions_app.services import end_user_sessions
 
-from . import services
+from . import self_service, services
 from .forms import PasswordLengthCapMixin
 from .models import User
 
@@ -168,3 +168,27 @@ class UserAdmin(DjangoUserAdmin):
             ended = services.deactivate_user(user=obj, actor=request.user, client=client_info(request))
             self.message_user(request, f"Deactivated {obj} and ended {counted(ended, 'session')}.", messages.SUCCESS)
         super().save_model(request, obj, form, change)
+
+    # Deleting, from the user's page or the "delete selected" action, is the same deletion as the user's own
+    # (accounts.self_service.erase_account): sessions end at once, it is audited with the operator as actor,
+    # and the address is told.
+    def has_delete_permission(self, request, obj=None):
+        # An operator's own account is deleted by its owner, with its password, not from the admin.
+        if obj is not None and obj.pk == request.user.pk:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        # The account's sessions go with it (erase_account ends them first, so the ending is recorded).
+        # Sessions cannot be deleted on their own in the admin, which would otherwise refuse the whole deletion.
+        perms_needed.discard(Session._meta.verbose_name)
+        return deleted, counts, perms_needed, protected
+
+    def delete_model(self, request, obj):
+        self_service.erase_account(user=obj, actor=request.user, client=client_info(request))
+
+    def delete_queryset(self, request, queryset):
+        client = client_info(request)
+        for user in queryset.exclude(pk=request.user.pk):
+            self_service.erase_account(user=user, actor=request.user, client=client)

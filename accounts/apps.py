@@ -8,7 +8,9 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, emails, errors, events, limits  # noqa: F401  (checks; codes, events, scopes declared)
+        # For what importing them does: system checks; error codes, events and scopes declared; the reuse
+        # alert's receiver connected to sessions_app's signal (notifications).
+        from . import checks, emails, errors, events, limits, notifications  # noqa: F401
 
 
 class AccountsAdminConfig(admin_apps.AdminConfig):

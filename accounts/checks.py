@@ -9,6 +9,12 @@ from django.utils.module_loading import import_string
 
 from .conf import app_settings
 
+# Each emailed link: the setting that points it at a single-page app, or else the built-in page it opens.
+LINK_PAGES = {"VERIFY_EMAIL_URL_TEMPLATE": "accounts:verify-email",
+              "PASSWORD_RESET_URL_TEMPLATE": "accounts:password-reset-link",
+              "EMAIL_CHANGE_URL_TEMPLATE": "accounts:change-email",
+              "NOT_ME_URL_TEMPLATE": "accounts:not-me"}
+
 
 @checks.register()
 def check_account_settings(app_configs=None, **kwargs):
@@ -22,12 +28,11 @@ def check_account_settings(app_configs=None, **kwargs):
     elif site.scheme != "https" and not settings.DEBUG:
         errors.append(checks.Warning("SITE_URL is not https: emailed links would travel in clear text.",
                                      id="accounts.W001"))
-    for name in ("VERIFY_EMAIL_URL_TEMPLATE", "PASSWORD_RESET_URL_TEMPLATE"):
+    for name in LINK_PAGES:
         template = getattr(app_settings, name)
         if template and "{token}" not in template:
             errors.append(checks.Error(f"ACCOUNTS['{name}'] must contain '{{token}}'.", id="accounts.E003"))
-    for name, url_name in (("VERIFY_EMAIL_URL_TEMPLATE", "accounts:verify-email"),
-                           ("PASSWORD_RESET_URL_TEMPLATE", "accounts:password-reset-link")):
+    for name, url_name in LINK_PAGES.items():
         if not getattr(app_settings, name):
             try:
                 reverse(url_name, args=["AA.a-0"])

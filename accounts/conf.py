@@ -16,6 +16,8 @@ app_settings = AppSettings(
         "PASSWORD_MAX_LENGTH": 1024,
         "VERIFY_EMAIL_TOKEN_LIFETIME": timedelta(hours=24),
         "PASSWORD_RESET_TOKEN_LIFETIME": timedelta(hours=1),
+        # The link that confirms a new address (accounts.self_service).
+        "EMAIL_CHANGE_TOKEN_LIFETIME": timedelta(hours=24),
         # Refuse login (403 email_not_verified, after the password is proven) until the email is verified.
         "REQUIRE_VERIFIED_EMAIL": True,
         # Same answer for new and existing emails on register/reset/resend. Off: 400 email_taken on register.
@@ -24,6 +26,7 @@ app_settings = AppSettings(
         # "https://app.example.com/verify?token={token}". Empty: the built-in browser pages.
         "VERIFY_EMAIL_URL_TEMPLATE": "",
         "PASSWORD_RESET_URL_TEMPLATE": "",
+        "EMAIL_CHANGE_URL_TEMPLATE": "",
         # A login refused with 403 email_not_verified re-sends the verification email at most this often.
         "VERIFY_EMAIL_RESEND_INTERVAL": timedelta(minutes=5),
         # Login throttling (accounts/login_throttle.py): failures, not attempts, are counted per account.
@@ -42,5 +45,19 @@ app_settings = AppSettings(
         # is not locked out by failures from elsewhere.
         "DEVICE_COOKIE_NAME": "auth_device",
         "DEVICE_COOKIE_AGE": timedelta(days=365),
+        # Email the user when they log in from a device they have not used before (accounts/notifications.py).
+        "SIGN_IN_ALERTS": True,
+        # How long the "this wasn't me" link of that email works. It can do one thing, end the session it
+        # names, which is what its owner wants if the sign-in was not theirs; so a link in an email read days
+        # later (a weekend, a trip) should still work, while an old email found later does not keep one.
+        "NOT_ME_LINK_LIFETIME": timedelta(days=7),
+        # For single-page apps, like the templates above: e.g. "https://app.example.com/not-me?token={token}"
+        # (the app then POSTs the token to /api/auth/not-me/). Empty: the built-in page.
+        "NOT_ME_URL_TEMPLATE": "",
+        # "Export my data" (accounts.export): at most this many sessions and security events, newest first,
+        # so one request's cost stays bounded whatever the account's history; the answer says when a list
+        # was cut.
+        "EXPORT_MAX_SESSIONS": 200,
+        "EXPORT_MAX_EVENTS": 1000,
     },
 )

@@ -25,11 +25,11 @@ from django_tasks import task
 
 from authcore.tasks import RetryLater, enqueue_with_transaction
 
-from . import signals
+from . import notifications, signals
 from .conf import app_settings
 from .context_processors import login_url
 from .models import User
-from .tokens import email_verification_tokens, make_link_token, password_reset_tokens
+from .tokens import email_change_tokens, email_verification_tokens, make_link_token, password_reset_tokens
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,10 @@ def password_reset_link(token: str) -> str:
     return _link(app_settings.PASSWORD_RESET_URL_TEMPLATE, "accounts:password-reset-link", token)
 
 
+def email_change_link(token: str) -> str:
+    return _link(app_settings.EMAIL_CHANGE_URL_TEMPLATE, "accounts:change-email", token)
+
+
 def password_reset_request_url() -> str | None:
     """The built-in "forgot password" page, for emails that point there (None if it is not mounted)."""
     try:
@@ -59,6 +63,8 @@ def password_reset_request_url() -> str | None:
 
 
 def human_duration(value: timedelta) -> str:
+    if value >= timedelta(days=1) and not value % timedelta(days=1):  # "7 days", not "168 hours"
+        return f"{value.days} day{pluralize(value.days)}"
     minutes = int(value.total_seconds() // 60)
     if minutes % 60:
         return f"{minutes} minute{pluralize(minutes)}"
@@ -81,22 +87,44 @@ EMAIL_FOR_SIGNAL = {
 # (a long SES outage, an operator retrying an old failure) is not sent. The link would be freshly minted
 # and valid, but for a request the user may no longer expect, made before a later login or password change.
 LINK_LIFETIME = {"verify_email": lambda: email_verification_tokens.lifetime,
-                 "password_reset": lambda: password_reset_tokens.lifetime}
+                 "password_reset": lambda: password_reset_tokens.lifetime,
+                 "confirm_email_change": lambda: email_change_tokens.lifetime}
 
 
-def _verify_email_context(user: User) -> dict:
+def _verify_email_context(user: User, details: dict) -> dict:
     return {"link": verification_link(make_link_token(email_verification_tokens, user)),
             "lifetime": human_duration(email_verification_tokens.lifetime)}
 
 
-def _password_reset_context(user: User) -> dict:
+def _password_reset_context(user: User, details: dict) -> dict:
     return {"link": password_reset_link(make_link_token(password_reset_tokens, user)),
             "lifetime": human_duration(password_reset_tokens.lifetime)}
 
 
+def _email_change_context(user: User, details: dict) -> dict:
+    return {"link": email_change_link(make_link_token(email_change_tokens, user)),
+            "lifetime": human_duration(email_change_tokens.lifetime)}
+
+
 # What a template needs beyond what was queued, computed as it is rendered: the link tokens are minted
 # here, from the user's state at that moment, so none is ever stored in the queue or sent in a signal.
-CONTEXT_AT_RENDER = {"verify_email": _verify_email_context, "password_reset": _password_reset_context}
+CONTEXT_AT_RENDER = {"verify_email": _verify_email_context, "password_reset": _password_reset_context,
+                     "confirm_email_change": _email_change_context}
+# The security notifications (accounts/notifications.py, which queues them through this module, hence the
+# lookup at render time): the "this wasn't me" link is minted here like the others.
+CONTEXT_AT_RENDER.update({
+    "new_sign_in": lambda user, details: notifications.new_sign_in_context(user, details),
+    "session_ended_reuse": lambda user, details: notifications.reuse_alert_context(user, details),
+})
+
+# Emails that only make sense while the request they answer still stands, asked (user, details) when the
+# worker gets to them: a confirmation for an address change that a newer request replaced is not sent.
+def _email_change_still_wanted(user: User, details: dict) -> bool:
+    return (user.pending_email == details.get("new_email") and user.pending_email_requested_at is not None
+            and user.pending_email_requested_at.isoformat() == details.get("requested_at"))
+
+
+STILL_WANTED = {"confirm_email_change": _email_change_still_wanted}
 
 
 def queue_email_for(signal, *, user: User | None, **details) -> None:
@@ -104,28 +132,38 @@ def queue_email_for(signal, *, user: User | None, **details) -> None:
     queue_email(user=user, template=EMAIL_FOR_SIGNAL[signal], **details)
 
 
-def queue_email(*, user: User | None, template: str, **details) -> None:
+def queue_email(*, user: User | None, template: str, to: str | None = None, **details) -> None:
     """Queue emails/<template>* for `user` in the current transaction; `details` (JSON values, never a
     secret) go into its context. With user None a task is queued that sends nothing: a flow that must not
-    show whether an address has an account (password reset) does the same work in either case."""
+    show whether an address has an account (password reset) does the same work in either case.
+
+    `to`: the address to send to when it is not the account's address at sending time (the old address
+    told of a change, a new address asked to confirm it, the address of an account being deleted); the
+    email then still goes out if the account is gone by then (SENT_AFTER_DELETION)."""
     urlconf = get_urlconf()
     enqueue_with_transaction(
-        deliver_account_email, str(user.pk) if user is not None else None, template, details,
+        deliver_account_email, str(user.pk) if user is not None else None, template, details, to=to,
         # The worker has no request: it builds links under the URL prefix and URLconf this one was
         # served with, or a service mounted under a sub-path would mail links that lead nowhere.
         url_prefix=get_script_prefix(), urlconf=urlconf if isinstance(urlconf, str) else None,
         queued_at=timezone.now().isoformat())
 
 
+# The emails that tell of an account's end: sent to the address it had even though the account is gone.
+SENT_AFTER_DELETION = {"account_deleted"}
+
+
 @task()
-def deliver_account_email(user_id: str | None, template: str, details: dict, *, url_prefix: str = "/",
-                          urlconf: str | None = None, queued_at: str | None = None) -> str:
+def deliver_account_email(user_id: str | None, template: str, details: dict, *, to: str | None = None,
+                          url_prefix: str = "/", urlconf: str | None = None, queued_at: str | None = None) -> str:
     """The queued task: render and send one account email. Returns what happened, for the admin."""
     user = User.objects.filter(pk=user_id).first() if user_id is not None else None
-    if user is None:
+    if user is None and not (to and template in SENT_AFTER_DELETION):
         return "no recipient"
-    if not user.is_active:
+    if user is not None and not user.is_active:
         return "not sent: account deactivated"
+    if template in STILL_WANTED and not STILL_WANTED[template](user, details):
+        return "not sent: superseded"
     age = timezone.now() - datetime.fromisoformat(queued_at) if queued_at else timedelta(0)
     if template in LINK_LIFETIME and age > LINK_LIFETIME[template]():
         return "not sent: the request is older than its link's lifetime"
@@ -136,8 +174,8 @@ def deliver_account_email(user_id: str | None, template: str, details: dict, *, 
         context = {"user": user, "site_name": app_settings.SITE_NAME, "site_url": app_settings.SITE_URL,
                    "login_url": login_url(), "reset_url": password_reset_request_url(), **details}
         if template in CONTEXT_AT_RENDER:
-            context.update(CONTEXT_AT_RENDER[template](user))
-        message = _render(template, context, to=user.email)
+            context.update(CONTEXT_AT_RENDER[template](user, details))
+        message = _render(template, context, to=to or user.email)
     finally:
         set_script_prefix(previous_prefix)
         set_urlconf(previous_urlconf)

@@ -13,7 +13,17 @@ PASSWORD_RESET = "authn_password_reset"
 USER_REGISTERED = "user_created"
 EMAIL_VERIFIED = "user_email_verified"
 USER_DEACTIVATED = "user_deactivated"
+# The owner followed the "this wasn't me" link of a sign-in alert (accounts.notifications).
+SIGN_IN_REPORTED = "authn_login_reported_not_me"
+EMAIL_CHANGE_REQUESTED = "user_email_change_request"
+EMAIL_CHANGE_FAIL = "user_email_change_fail"  # the current password was wrong
+EMAIL_CHANGED = "user_email_changed"
+ACCOUNT_DELETE_FAIL = "user_delete_fail"  # the current password was wrong
+ACCOUNT_DELETED = "user_deleted"
+DATA_EXPORTED = "user_data_exported"  # the user downloaded what the service holds about them
 
 # Why accounts end sessions.
 PASSWORD_CHANGED_REASON = declare_revoke_reason("password_changed", "Password changed")
 PASSWORD_RESET_REASON = declare_revoke_reason("password_reset", "Password reset")
+NOT_ME_REASON = declare_revoke_reason("not_me", "Sign-in reported by the user as not theirs")
+ACCOUNT_DELETED_REASON = declare_revoke_reason("account_deleted", "Account deleted")

@@ -10,6 +10,7 @@ from django.utils.functional import lazy
 from authcore.inputs import DocumentedInputField, InputForm, TextField, refuse_surrogates
 from sessions_app.forms import SessionOptionsForm
 
+from .notifications import NOT_ME_TOKEN_MAX_LENGTH, NOT_ME_TOKEN_PATTERN
 from .password_validation import MaximumLengthValidator, password_min_length
 from .tokens import LINK_TOKEN_PATTERN, TOKEN_MAX_LENGTH
 
@@ -145,5 +146,38 @@ class ChangePasswordForm(PasswordLengthCapMixin, InputForm):
     new_password = NewPasswordField(label="New password")
 
 
+class ChangeEmailForm(PasswordLengthCapMixin, InputForm):
+    password = PasswordField()
+    new_email = EmailAddressField(label="New email address")
+
+
+class ConfirmEmailChangeForm(InputForm):
+    token = LinkTokenField()
+
+
+class DeleteAccountForm(PasswordLengthCapMixin, InputForm):
+    password = PasswordField()
+
+
 class ProfileForm(InputForm):
     name = name_field()
+
+
+class NotMeTokenField(TextField):
+    """The signed token of a sign-in alert's "this wasn't me" link (accounts.notifications), exactly as in the
+    link; refused as malformed, before any signature is checked, unless it has the shape the schema declares."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("widget", forms.HiddenInput())  # the page keeps it in the session, never shows it
+        super().__init__(max_length=NOT_ME_TOKEN_MAX_LENGTH, **kwargs)
+        self.validators.append(RegexValidator(
+            NOT_ME_TOKEN_PATTERN, message="Enter the token exactly as it appears in the link.", code="invalid"))
+
+    def schema_constraints(self) -> dict:
+        return {"pattern": NOT_ME_TOKEN_PATTERN, "description": "The token from the \"this wasn't me\" link. "
+                "Another shape: 400 `invalid`; a well-formed token that is forged, used or expired: 400 "
+                "`invalid_token`."}
+
+
+class NotMeForm(InputForm):
+    token = NotMeTokenField()

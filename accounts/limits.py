@@ -16,3 +16,14 @@ VERIFY_EMAIL = declare_scope("verify_email", ip="30/m", account="10/h", fail_ope
 RESEND_VERIFICATION = declare_scope("resend_verification", ip="10/m", account="5/h", fail_open=False).name
 PASSWORD_RESET = declare_scope("password_reset", ip="10/m", account="5/h", fail_open=False).name
 PASSWORD_RESET_CONFIRM = declare_scope("password_reset_confirm", ip="30/m", account="10/h", fail_open=True).name
+# Self-service (accounts.self_service). Changing the address and deleting the account prove the current
+# password, so they fail closed like change_password (and change_email sends email: mail bombing);
+# "account" is the user id.
+CHANGE_EMAIL = declare_scope("change_email", ip="10/m", account="5/h", fail_open=False).name
+CONFIRM_EMAIL_CHANGE = declare_scope("confirm_email_change", ip="30/m", account="10/h", fail_open=True).name
+DELETE_ACCOUNT = declare_scope("delete_account", ip="30/m", account="5/m", fail_open=False).name
+# An export reads a bounded amount but is the heaviest read a user can ask for.
+EXPORT_DATA = declare_scope("export_data", ip="10/m", account="5/h", fail_open=True).name
+# The "this wasn't me" link of a sign-in alert: signed, so nothing can be guessed there ("account" is
+# the session the link names).
+NOT_ME = declare_scope("not_me", ip="30/m", account="10/h", fail_open=True).name

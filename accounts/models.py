@@ -139,6 +139,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_verified_at = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    # An address change waiting for its confirmation link to be followed (accounts.self_service); a newer
+    # request replaces it, and the link's HMAC covers both fields, so only the latest link works.
+    pending_email = models.EmailField(max_length=254, blank=True)
+    pending_email_requested_at = models.DateTimeField(null=True, blank=True)
 
     objects = UserManager()
 

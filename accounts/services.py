@@ -28,7 +28,7 @@ from authcore.requestmeta import ClientInfo, acting_operator
 from sessions_app.models import Session
 from sessions_app.services import IssuedTokens, end_user_sessions, start_session
 
-from . import emails, events, limits, login_throttle, signals
+from . import emails, events, limits, login_throttle, notifications, signals
 from .addresses import email_identity
 from .conf import app_settings
 from .models import User, normalize_email
@@ -97,19 +97,22 @@ def log_in(*, email: str, password: str, client: ClientInfo, device_token: str |
            request=None, transport: str = Session.Transport.BODY, device_name: str = "") -> LoginResult:
     """Check the credentials and open a new session (its refresh token travelling as `transport` says,
     named `device_name` by the client)."""
-    user, device_token = check_credentials(email=email, password=password, client=client,
-                                           device_token=device_token, request=request)
+    user, new_device_token = check_credentials(email=email, password=password, client=client,
+                                               device_token=device_token, request=request)
     # Only now, with the password proven, may we say that the address is unverified.
     if app_settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
         record_security_event(events.LOGIN_UNVERIFIED, user=user, client=client)
         _resend_verification_after_login(user)
         raise ServiceError("email_not_verified")
     with transaction.atomic(durable=True):
-        user.last_login = timezone.now()
+        previous_login, user.last_login = user.last_login, timezone.now()
         user.save(update_fields=["last_login"])
         tokens = start_session(user=user, client=client, transport=transport, device_name=device_name)
         record_security_event(events.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id)
-    return LoginResult(user=user, tokens=tokens, device_token=device_token)
+        # A device the user has not used before: they are told, by an email queued in this transaction.
+        notifications.alert_if_new_device(user=user, session=tokens.session, client=client,
+                                          device_token=device_token, previous_login=previous_login)
+    return LoginResult(user=user, tokens=tokens, device_token=new_device_token)
 
 
 def update_profile(*, user: User, name: str | None = None) -> User:

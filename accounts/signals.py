@@ -20,3 +20,7 @@ password_changed = Signal()
 password_reset_requested = Signal()
 # user (an existing account), when someone tries to register its address
 registration_attempted_for_existing_email = Signal()
+# user, previous_email: the user confirmed a new address (user.email); the old one has been told
+email_changed = Signal()
+# user_id, email: an account was deleted (by its owner or an operator); the row is gone
+account_deleted = Signal()

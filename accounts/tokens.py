@@ -1,4 +1,4 @@
-"""Email verification and password reset tokens.
+"""Email verification, email change and password reset tokens.
 
 Both are Django's `PasswordResetTokenGenerator` design: an HMAC (keyed with SECRET_KEY) over the user's
 current state and a timestamp. Nothing is stored; a token dies by itself when the state it was made from
@@ -82,7 +82,19 @@ class PasswordResetTokenGenerator(_LifetimeTokenGenerator):
         )
 
 
+class EmailChangeTokenGenerator(_LifetimeTokenGenerator):
+    key_salt = "accounts.tokens.EmailChangeTokenGenerator"
+    lifetime_setting = "EMAIL_CHANGE_TOKEN_LIFETIME"
+
+    def _make_hash_value(self, user, timestamp) -> str:
+        # Confirming clears the pending address and a newer request replaces it (with a new request time),
+        # so a link works once, and only the latest one; a changed password (someone else got in) kills it.
+        return (f"{user.pk}{user.email}{user.pending_email}{_seconds(user.pending_email_requested_at)}"
+                f"{user.password}{user.is_active}{timestamp}")
+
+
 email_verification_tokens = EmailVerificationTokenGenerator()
+email_change_tokens = EmailChangeTokenGenerator()
 password_reset_tokens = PasswordResetTokenGenerator()
 
 

@@ -26,9 +26,13 @@ urlpatterns = [
     path("verify-email/resend/sent/", views.verification_resent, name="verify-email-resent"),
     path("verify-email/confirm/", views.verify_email_confirm, name="verify-email-confirm"),
     path("verify-email/<link_token:token>/", views.verify_email_link, name="verify-email"),
+    path("change-email/confirm/", views.change_email_confirm, name="change-email-confirm"),
+    path("change-email/<link_token:token>/", views.change_email_link, name="change-email"),
     path("password-reset/", views.password_reset, name="password-reset"),
     path("password-reset/sent/", views.password_reset_sent, name="password-reset-sent"),
     path("password-reset/new-password/", views.password_reset_set, name="password-reset-set"),
     path("password-reset/done/", views.password_reset_done, name="password-reset-done"),
     path("password-reset/<link_token:token>/", views.password_reset_link, name="password-reset-link"),
+    path("not-me/confirm/", views.not_me_confirm, name="not-me-confirm"),
+    path("not-me/<str:token>/", views.not_me_link, name="not-me"),  # checked on the page it leads to
 ]

@@ -1,4 +1,5 @@
-"""Browser pages for the account lifecycle: register, verify the email address, reset the password.
+"""Browser pages for the account lifecycle: register, verify the email address, reset the password, confirm
+a new email address.
 
 They work without JavaScript and call the same service functions as the REST API (accounts/api/views.py),
 whose flows apply the rules (rate limits included); the forms only check the shape of the input.
@@ -13,12 +14,20 @@ from django.views.decorators.http import require_http_methods
 from authcore.errors import ServiceError
 from authcore.requestmeta import client_info
 
-from . import login_throttle, services
+from . import login_throttle, notifications, self_service, services
 from .device_cookie import set_device_cookie
-from .forms import EmailForm, PasswordResetConfirmForm, RegisterForm, VerifyEmailForm
+from .forms import (
+    ConfirmEmailChangeForm,
+    EmailForm,
+    NotMeForm,
+    PasswordResetConfirmForm,
+    RegisterForm,
+    VerifyEmailForm,
+)
 
 VERIFY_TOKEN_SESSION_KEY = "accounts_verify_email_token"
 RESET_TOKEN_SESSION_KEY = "accounts_password_reset_token"
+EMAIL_CHANGE_TOKEN_SESSION_KEY = "accounts_email_change_token"
 
 
 # Errors that mean "not now": a spent rate limit (429), the rate-limit cache unreachable (503).
@@ -139,6 +148,39 @@ def verification_resent(request):
     return _check_email(request, purpose="verify")
 
 
+# --- email change ------------------------------------------------------------------------------------------
+@account_page
+def change_email_link(request, token: str):
+    return _stash_token(request, token, session_key=EMAIL_CHANGE_TOKEN_SESSION_KEY,
+                        then="accounts:change-email-confirm")
+
+
+@account_page
+def change_email_confirm(request):
+    # GET only shows a button (and only for a link that still works): mail scanners that prefetch links
+    # must not change anybody's address.
+    token = request.session.get(EMAIL_CHANGE_TOKEN_SESSION_KEY)
+    if not token or not self_service.email_change_token_is_valid(token):
+        request.session.pop(EMAIL_CHANGE_TOKEN_SESSION_KEY, None)
+        return _invalid_link(request, purpose="change_email")
+    if request.method == "POST":
+        del request.session[EMAIL_CHANGE_TOKEN_SESSION_KEY]
+        form = ConfirmEmailChangeForm({"token": token})  # the same input as the API's, from the session
+        try:
+            if not form.is_valid():
+                return _invalid_link(request, purpose="change_email")
+            user = self_service.confirm_email_change(token=form.cleaned_data["token"], client=client_info(request))
+        except ServiceError as error:
+            if error.code == "email_taken":
+                return render(request, "accounts/change_email_taken.html", status=error.status)
+            if error.code != "invalid_token":
+                raise
+            return _invalid_link(request, purpose="change_email")
+        return render(request, "accounts/change_email_done.html", {"new_email": user.email})
+    pending = self_service.pending_email_for_token(token)
+    return render(request, "accounts/change_email_confirm.html", {"new_email": pending})
+
+
 # --- password reset ----------------------------------------------------------------------------------------
 @account_page
 def password_reset(request):
@@ -186,3 +228,38 @@ def password_reset_set(request):
 @account_page
 def password_reset_done(request):
     return render(request, "accounts/password_reset_done.html")
+
+
+# --- "this wasn't me": the link of a new sign-in alert (accounts/notifications.py) -------------------------
+NOT_ME_TOKEN_SESSION_KEY = "accounts_not_me_token"
+
+
+@account_page
+def not_me_link(request, token: str):
+    if not NotMeForm({"token": token}).is_valid():  # not a link we sent: nothing worth keeping in the session
+        return render(request, "accounts/not_me_invalid.html", status=400)
+    return _stash_token(request, token, session_key=NOT_ME_TOKEN_SESSION_KEY, then="accounts:not-me-confirm")
+
+
+@account_page
+def not_me_confirm(request):
+    # GET only shows what would be ended and one button: mail scanners that prefetch links must not end
+    # anybody's session. POST ends it at once and sends the user on to reset the password.
+    token = request.session.get(NOT_ME_TOKEN_SESSION_KEY)
+    session = notifications.session_to_report(token) if token else None
+    if session is None:
+        request.session.pop(NOT_ME_TOKEN_SESSION_KEY, None)
+        return render(request, "accounts/not_me_invalid.html", status=400)
+    if request.method == "POST":
+        del request.session[NOT_ME_TOKEN_SESSION_KEY]
+        form = NotMeForm({"token": token})  # the same input as the API's, from the session
+        try:
+            if not form.is_valid():
+                return render(request, "accounts/not_me_invalid.html", status=400)
+            notifications.report_unrecognised_sign_in(token=form.cleaned_data["token"], client=client_info(request))
+        except ServiceError as error:
+            if error.code != "invalid_token":
+                raise
+            return render(request, "accounts/not_me_invalid.html", status=400)  # used since the page was shown
+        return redirect("accounts:password-reset")
+    return render(request, "accounts/not_me_confirm.html", {"session": session})

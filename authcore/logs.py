@@ -21,8 +21,10 @@ from django.core.signals import request_finished
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{8,64}")  # the whole value (fullmatch): no line breaks
-# The emailed links' paths carry a live token as their last segment (accounts/urls.py).
-LINK_TOKEN_IN_PATH = re.compile(r"(/(?:verify-email|password-reset)/)[A-Za-z0-9_-]+\.[0-9a-z]+-[0-9a-f]+")
+# The emailed links' paths carry a live token as their last segment (accounts/urls.py): the HMAC links'
+# "<uid>.<timestamp>-<hmac>", and the sign-in alert's signed "<value>:<timestamp>:<signature>".
+LINK_TOKEN_IN_PATH = re.compile(r"(/(?:verify-email|password-reset|change-email|not-me)/)"
+                                r"(?:[A-Za-z0-9_-]+\.[0-9a-z]+-[0-9a-f]+|[A-Za-z0-9_-]+:[A-Za-z0-9]+:[A-Za-z0-9_-]+)")
 CONTEXT_FIELDS = ("event", "request_id", "user_id", "actor_id", "session_id", "ip_address")
 
 

@@ -8,6 +8,7 @@ a savepoint (`savepoint=False`), or open one when called on their own.
 from dataclasses import dataclass
 from datetime import datetime
 import functools
+import logging
 import time
 import uuid
 
@@ -22,13 +23,14 @@ from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
 
-from . import events
+from . import events, signals
 from .conf import app_settings
 from .limits import REFRESH
 from .models import RefreshToken, Session
 from .tokens import device_label, hash_refresh_token, mint_access_token, new_refresh_token
 
 Reason = Session.RevokeReason
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -206,7 +208,19 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
         record_security_event(
             events.TOKEN_REUSE, user=session.user, client=client, session_id=session.id, token_id=token.pk
         )
+        _announce_reuse(session, client)
     raise ServiceError("refresh_token_reused")
+
+
+def _announce_reuse(session: Session, client: ClientInfo) -> None:
+    """Tell receivers (accounts emails the user) in the transaction that ended the family, so what they
+    queue commits with it. In a savepoint of its own: a receiver that fails is logged and rolls back what
+    the receivers wrote; the revocation and its audit record stand whatever a receiver does."""
+    try:
+        with transaction.atomic():
+            signals.refresh_token_reuse_detected.send(sender=Session, session=session, client=client)
+    except Exception:
+        logger.exception("A receiver of refresh_token_reuse_detected failed for session %s", session.id)
 
 
 def _dead_session_error(session: Session, presented_hash: str) -> ServiceError:

@@ -25,3 +25,63 @@ class ChangePasswordResponseSerializer(TokenPairSerializer):
 
 class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
+
+
+# --- "Export my data" (accounts.export) ---------------------------------------------------------------------
+class ExportedProfileSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
+    name = serializers.CharField()
+    date_joined = serializers.DateTimeField()
+    last_login = serializers.DateTimeField(allow_null=True)
+    email_verified_at = serializers.DateTimeField(allow_null=True)
+    password_changed_at = serializers.DateTimeField(allow_null=True)
+    is_active = serializers.BooleanField()
+    is_staff = serializers.BooleanField()
+    pending_email = serializers.CharField(help_text="An address change waiting for its confirmation; empty if none.")
+    pending_email_requested_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExportedSessionSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    idle_expires_at = serializers.DateTimeField()
+    revoked_at = serializers.DateTimeField(allow_null=True, help_text="When it was ended; null if it was not.")
+    revoke_reason = serializers.CharField(help_text="Why it was ended, e.g. `logout`; empty if it was not.")
+    ip_address = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+    device = serializers.CharField(help_text="Parsed from the user agent.")
+    device_name = serializers.CharField(help_text="Chosen by the client at login; empty if it chose none.")
+    transport = serializers.ChoiceField(choices=["body", "cookie"])
+    current = serializers.BooleanField(help_text="The session of the access token that asked for this export.")
+
+
+class ExportedSecurityEventSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text="What happened, e.g. `authn_login_success`.")
+    created_at = serializers.DateTimeField()
+    ip_address = serializers.IPAddressField(allow_null=True)
+    user_agent = serializers.CharField()
+    session_id = serializers.UUIDField(allow_null=True)
+    details = serializers.DictField()
+    by_operator = serializers.BooleanField(help_text="An operator did it (in the admin), not the user.")
+
+
+class ExportedSessionListSerializer(serializers.Serializer):
+    items = ExportedSessionSerializer(many=True)
+    truncated = serializers.BooleanField(help_text="True when older sessions were left out.")
+    limit = serializers.IntegerField(help_text="The most sessions an export holds (EXPORT_MAX_SESSIONS).")
+
+
+class ExportedSecurityEventListSerializer(serializers.Serializer):
+    items = ExportedSecurityEventSerializer(many=True)
+    truncated = serializers.BooleanField(help_text="True when older events were left out.")
+    limit = serializers.IntegerField(help_text="The most events an export holds (EXPORT_MAX_EVENTS).")
+
+
+class AccountExportSerializer(serializers.Serializer):
+    exported_at = serializers.DateTimeField()
+    profile = ExportedProfileSerializer()
+    sessions = ExportedSessionListSerializer(help_text="Alive and ended, newest first.")
+    security_events = ExportedSecurityEventListSerializer(help_text="Newest first.")

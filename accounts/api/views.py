@@ -1,7 +1,7 @@
 """REST endpoints for the account: login, profile, password change, registration, email verification and
 password reset. Each view validates the shape of its input and calls one service function, which applies
 the rules (rate limits included); errors become the JSON envelope in authcore.api.errors."""
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -13,19 +13,30 @@ from sessions_app.api import transport
 from sessions_app.api.serializers import AUTHENTICATED_ERRORS, token_pair_data
 from sessions_app.api.views import AuthAPIView
 
-from .. import login_throttle, services
+from .. import login_throttle, notifications, self_service, services
 from ..conf import app_settings
 from ..device_cookie import device_token_from, set_device_cookie
+from ..export import export_account_data
 from ..forms import (
+    ChangeEmailForm,
     ChangePasswordForm,
+    ConfirmEmailChangeForm,
+    DeleteAccountForm,
     EmailForm,
     LoginForm,
+    NotMeForm,
     PasswordResetConfirmForm,
     ProfileForm,
     RegisterForm,
     VerifyEmailForm,
 )
-from .serializers import ChangePasswordResponseSerializer, DetailSerializer, LoginResponseSerializer, UserSerializer
+from .serializers import (
+    AccountExportSerializer,
+    ChangePasswordResponseSerializer,
+    DetailSerializer,
+    LoginResponseSerializer,
+    UserSerializer,
+)
 
 
 class LoginView(PublicJSONAPIView):
@@ -107,6 +118,70 @@ class ChangePasswordView(AuthAPIView):
         # bound to the password it was issued under).
         set_device_cookie(response, login_throttle.device_token_after_password_change(
             request.user, device_token_from(request)))
+        return response
+
+
+# --- self-service: change the address, delete the account (accounts.self_service) --------------------------
+EMAIL_CHANGE_SENT = ("If this address can be used, we sent it a link to confirm the change. Your address "
+                     "changes only when that link is followed.")
+EMAIL_CHANGED = "Your email address has been changed. Log in with the new address from now on."
+
+
+class ChangeEmailView(AuthAPIView):
+    @extend_schema(
+        request=request_serializer(ChangeEmailForm),
+        responses={202: DetailSerializer, **error_responses("password_incorrect", "rate_limited",
+                                                            *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
+        summary="Ask to change the email address",
+        description="Requires the current password (400 `password_incorrect`, as change-password). Nothing "
+        "changes yet: a confirmation link (single use, EMAIL_CHANGE_TOKEN_LIFETIME) goes to the new address, "
+        "replacing any earlier request. 202 with the same body whether or not the address belongs to another "
+        "account (its owner is told instead, and nothing changes). 400 `invalid` with the field code "
+        "`email_unchanged` for the current address.",
+        tags=["account"],
+    )
+    def post(self, request):
+        data = self.validated(ChangeEmailForm)
+        self_service.request_email_change(user=request.user, password=data["password"],
+                                          new_email=data["new_email"], client=client_info(request))
+        return Response({"detail": EMAIL_CHANGE_SENT}, status=status.HTTP_202_ACCEPTED)
+
+
+class ConfirmEmailChangeView(PublicJSONAPIView):
+    @extend_schema(
+        request=request_serializer(ConfirmEmailChangeForm),
+        responses={200: DetailSerializer, **error_responses("invalid_token", "email_taken", "rate_limited",
+                                                            *COMMON_ERRORS)},
+        summary="Confirm an email address change",
+        description="Takes the token from the link sent to the new address; needs no login (the link may be "
+        "opened on another device). The address changes and is verified; the old address gets a notice naming "
+        "the new one partly masked. Sessions stay. 400 `invalid_token` for a wrong, used, replaced or expired "
+        "token; 409 `email_taken` if another account took the address since the request.",
+        tags=["account"],
+    )
+    def post(self, request):
+        data = self.validated(ConfirmEmailChangeForm)
+        self_service.confirm_email_change(token=data["token"], client=client_info(request))
+        return Response({"detail": EMAIL_CHANGED})
+
+
+class DeleteAccountView(AuthAPIView):
+    @extend_schema(
+        request=request_serializer(DeleteAccountForm),
+        responses={204: OpenApiResponse(description="The account is deleted; every session ended at once."),
+                   **error_responses("password_incorrect", "rate_limited", *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
+        summary="Delete the account",
+        description="Requires the current password (400 `password_incorrect`). Every session ends at once "
+        "(access tokens included), the profile and sessions are deleted, the security log is kept unlinked "
+        "from the account for the audit trail, and the address it had gets a confirmation email. The address "
+        "can register again afterwards. A refresh cookie, if any, is cleared.",
+        tags=["account"],
+    )
+    def post(self, request):
+        data = self.validated(DeleteAccountForm)
+        self_service.delete_account(user=request.user, password=data["password"], client=client_info(request))
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        transport.clear_refresh_cookie(response)
         return response
 
 
@@ -214,3 +289,47 @@ class PasswordResetConfirmView(PublicJSONAPIView):
         response = Response({"detail": PASSWORD_RESET})
         set_device_cookie(response, login_throttle.device_token_for(user))
         return response
+
+
+class ExportView(AuthAPIView):
+    @extend_schema(
+        responses={200: AccountExportSerializer,
+                   **error_responses("rate_limited", *AUTHENTICATED_ERRORS, "server_error")},
+        summary="Export my data",
+        description="What the service holds about the current user, as one JSON document: the `profile`; "
+        "`sessions`, every session still on record (alive and ended) newest first, `current` marking the one "
+        "of this access token; `security_events`, the audit records about the user newest first, where "
+        "`by_operator` says an operator acted (never who). No password or token hash is ever included. Each "
+        "list is `{items, truncated, limit}`: at most `limit` items (the settings EXPORT_MAX_SESSIONS and "
+        "EXPORT_MAX_EVENTS), and `truncated` is true when older ones were left out. Rate limited per client "
+        "and per account (429 `rate_limited`); each export is recorded as a `user_data_exported` security "
+        "event.",
+        tags=["account"],
+    )
+    def get(self, request):
+        data = export_account_data(user=request.user, session_id=self.current_session_id(),
+                                   client=client_info(request))
+        return Response(AccountExportSerializer(data).data)
+
+
+# --- security notifications: the "this wasn't me" link of a sign-in alert ----------------------------------
+SESSION_ENDED = ("That session has been ended. If you did not sign in, reset your password now: whoever signed "
+                 "in knows it.")
+
+
+class NotMeView(PublicJSONAPIView):
+    @extend_schema(
+        request=request_serializer(NotMeForm),
+        responses={200: DetailSerializer, **error_responses("invalid_token", "rate_limited", *COMMON_ERRORS)},
+        summary="Report a sign-in as not yours",
+        description="Takes the token from the \"this wasn't me\" link of a new sign-in alert and ends the "
+        "session that sign-in opened, at once: its refresh token and its access tokens stop working on their "
+        "next use. The user's other sessions are untouched; the password is not changed (the user should reset "
+        "it). The link works once and for NOT_ME_LINK_LIFETIME: 400 `invalid_token` for a forged, used or "
+        "expired token, or when that session was already ended; 400 `invalid` for a string of another shape.",
+        tags=["account lifecycle"],
+    )
+    def post(self, request):
+        data = self.validated(NotMeForm)
+        notifications.report_unrecognised_sign_in(token=data["token"], client=client_info(request))
+        return Response({"detail": SESSION_ENDED})

@@ -82,3 +82,28 @@ def test_reset_password_ends_the_old_sessions(page, site, user):
     assert api.post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD}).status_code == 401
     assert login(api, password="violet harbour lantern mosaic")["access"]
     assert re.search(r"was reset", mail.outbox[-1].subject)
+
+
+def test_change_email_confirmed_in_the_browser(no_js_page, site, user):
+    api = APIClient()
+    tokens = login(api)
+    assert api.post("/api/auth/change-email/", {"password": PASSWORD, "new_email": "alice@example.org"},
+                    **bearer(tokens["access"])).status_code == 202
+
+    link = link_in(only_email_to("alice@example.org").body)
+    assert link.startswith(f"{site}/accounts/change-email/")
+    token = link.rstrip("/").rsplit("/", 1)[-1]
+    no_js_page.goto(link)
+    # The page shows what will happen and changes nothing until the button is pressed; the token has left
+    # the address bar.
+    assert no_js_page.url == f"{site}/accounts/change-email/confirm/"
+    assert token not in no_js_page.content()
+    assert no_js_page.get_by_text("alice@example.org").is_visible()
+    assert api.get("/api/auth/me/", **bearer(tokens["access"])).json()["email"] == "alice@example.com"
+    no_js_page.get_by_role("button", name="Confirm my new email address").click()
+    assert no_js_page.get_by_role("heading", name="Email address changed").is_visible()
+    assert api.get("/api/auth/me/", **bearer(tokens["access"])).json()["email"] == "alice@example.org"
+
+    # The same link again: it has been used.
+    no_js_page.goto(link)
+    assert no_js_page.get_by_role("heading", name="This link does not work").is_visible()

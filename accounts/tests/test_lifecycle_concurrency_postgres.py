@@ -66,3 +66,24 @@ def test_concurrent_registrations_of_one_address_create_one_account(db):
 
     assert sorted(results) == [False] * (THREADS - 1) + [True]
     assert User.objects.with_email("race@example.com").count() == 1
+
+
+def test_two_users_confirming_the_same_new_address_at_once_one_wins(make_user):
+    from accounts import self_service
+    from accounts.tokens import email_change_tokens
+
+    # Both asked for the address while it was free, so both hold a working link.
+    users = [make_user(f"user{n}@example.com") for n in range(2)]
+    for user in users:
+        self_service.request_email_change(user=user, password="correct horse battery staple",
+                                          new_email="Shared@Example.org", client=ClientInfo())
+    tokens = [make_link_token(email_change_tokens, User.objects.get(pk=user.pk)) for user in users]
+
+    results = run_at_once(2, lambda index: outcome(lambda: self_service.confirm_email_change(
+        token=tokens[index], client=ClientInfo()))())
+
+    assert sorted(results) == ["email_taken", "ok"]
+    # One account has it; the other kept its address and can still use its own.
+    emails = sorted(User.objects.filter(pk__in=[u.pk for u in users]).values_list("email", flat=True))
+    assert "Shared@example.org" in emails and len({e.lower() for e in emails}) == 2
+    assert SecurityEvent.objects.filter(kind=account_events.EMAIL_CHANGED).count() == 1

@@ -19,13 +19,22 @@ def test_defaults_pass(settings):
 def test_links_need_the_pages_or_a_template(settings):
     settings.ROOT_URLCONF = "accounts.tests.urls_without_pages"
     assert "accounts.E005" in ids()
-    settings.ACCOUNTS = {**settings.ACCOUNTS, "VERIFY_EMAIL_URL_TEMPLATE": "https://app.example.com/v/{token}",
-                         "PASSWORD_RESET_URL_TEMPLATE": "https://app.example.com/r/{token}"}
+    templates = {"VERIFY_EMAIL_URL_TEMPLATE": "https://app.example.com/v/{token}",
+                 "PASSWORD_RESET_URL_TEMPLATE": "https://app.example.com/r/{token}",
+                 "EMAIL_CHANGE_URL_TEMPLATE": "https://app.example.com/e/{token}",
+                 "NOT_ME_URL_TEMPLATE": "https://app.example.com/n/{token}"}
+    base = dict(settings.ACCOUNTS)
+    for missing in templates:  # each link kind on its own
+        settings.ACCOUNTS = {**base, **{k: v for k, v in templates.items() if k != missing}}
+        assert "accounts.E005" in ids(), missing
+    settings.ACCOUNTS = {**base, **templates}
     assert "accounts.E005" not in ids()
 
 
 def test_human_duration():
-    assert human_duration(timedelta(hours=24)) == "24 hours"
+    assert human_duration(timedelta(hours=24)) == "1 day"
+    assert human_duration(timedelta(days=7)) == "7 days"
+    assert human_duration(timedelta(hours=36)) == "36 hours"
     assert human_duration(timedelta(hours=1)) == "1 hour"
     assert human_duration(timedelta(minutes=90)) == "90 minutes"
 

@@ -70,6 +70,8 @@ def test_every_answer_has_a_request_id(client):
 @pytest.mark.parametrize("message", [
     "Not Found: /accounts/verify-email/MQ.c1w2x3-0123456789abcdef0123/",
     "Internal Server Error: /accounts/password-reset/ODQxMDU0.ditp2w-404b197fb455f3c87d0cb15ad7f91b91/",
+    "Not Found: /accounts/change-email/ODQxMDU0.ditp2w-404b197fb455f3c87d0cb15ad7f91b91/",
+    "Bad Request: /accounts/not-me/ImFiYyI:1vQ0Zx:0123456789abcdef0123_-AbCdEfGhIjKlMnOp/",
 ])
 def test_link_tokens_are_blanked_in_log_lines(message):
     record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "%s", (message,), None)

@@ -58,7 +58,8 @@ def test_schema_is_valid_openapi(schema):
 def test_the_resolver_walk_finds_the_core_endpoints():
     assert {"/api/auth/login/", "/api/auth/refresh/", "/api/auth/logout/", "/api/auth/logout-all/",
             "/api/auth/me/", "/api/auth/change-password/", "/api/auth/sessions/",
-            "/api/auth/sessions/{session_id}/"} <= set(auth_url_patterns())
+            "/api/auth/sessions/{session_id}/", "/api/auth/change-email/", "/api/auth/change-email/confirm/",
+            "/api/auth/delete-account/", "/api/auth/export/", "/api/auth/not-me/"} <= set(auth_url_patterns())
 
 
 @pytest.mark.parametrize("path", auth_url_patterns())

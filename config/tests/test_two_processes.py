@@ -66,7 +66,7 @@ def wait_for_a_fresh_window(needed: float = 20) -> float:
     Returns the window's end."""
     left = current_window() - time.time()
     if left < needed:
-        time.sleep(left + 0.5)
+        time.sleep(max(left, 0.0) + 0.5)  # left can be just below zero: the window ends this second
     return current_window()
 
 

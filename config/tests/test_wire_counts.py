@@ -142,10 +142,11 @@ def test_a_refresh_is_one_round_trip_and_two_to_redis(wire, alice):
     assert redis == 2
 
 
-def test_a_login_is_seven_statements_and_three_redis_round_trips(wire, user):
+def test_a_login_is_eight_statements_and_three_redis_round_trips(wire, user):
     """Beyond the password hash: the user, then one transaction (last login, the session and its first token,
-    the audit record); Redis serves the per-IP limit (2) and the failure counters (one read; with no
-    failure on record there is nothing to clear)."""
+    the audit record, the user's recent sessions for the new-device alert, accounts/notifications.py);
+    Redis serves the per-IP limit (2) and the failure counters (one read; with no failure on record there
+    is nothing to clear)."""
     def log_in():
         return post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD})
 
@@ -153,9 +154,9 @@ def test_a_login_is_seven_statements_and_three_redis_round_trips(wire, user):
     status, _, statements, round_trips, redis = wire.send(log_in())
 
     assert status == "200 OK"
-    assert round_trips == len(statements) == 7
+    assert round_trips == len(statements) == 8
     kinds = [statement.split()[0] + (" " + statement.split()[2] if statement.startswith("INSERT") else "")
              for statement in statements]
     assert kinds == ["SELECT", "BEGIN", "UPDATE", 'INSERT "sessions_app_session"',
-                     'INSERT "sessions_app_refreshtoken"', 'INSERT "sessions_app_securityevent"', "COMMIT"]
+                     'INSERT "sessions_app_refreshtoken"', 'INSERT "sessions_app_securityevent"', "SELECT", "COMMIT"]
     assert redis == 3
