@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import Count
 from django.utils.html import format_html
+from django.utils.text import capfirst
 
 from authcore.requestmeta import client_info
 from sessions_app.admin import SessionInline, counted
@@ -179,11 +180,17 @@ class UserAdmin(DjangoUserAdmin):
         return super().has_delete_permission(request, obj)
 
     def get_deleted_objects(self, objs, request):
-        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
-        # The account's sessions go with it (erase_account ends them first, so the ending is recorded).
-        # Sessions cannot be deleted on their own in the admin, which would otherwise refuse the whole deletion.
-        perms_needed.discard(Session._meta.verbose_name)
-        return deleted, counts, perms_needed, protected
+        """The confirmation page's summary, counted rather than listed: Django would load and list every
+        session and refresh token of the accounts (thousands for a long-lived one). The sessions go with the
+        account (erase_account ends them first, so the ending is recorded), although the admin cannot delete
+        a session on its own; the per-account permission (not one's own account) is still checked here."""
+        users = list(objs)
+        perms_needed = {self.opts.verbose_name for user in users if not self.has_delete_permission(request, user)}
+        sessions = Session.objects.filter(user__in=users).count()
+        summary = [format_html("{}: {}", capfirst(self.opts.verbose_name), user) for user in users]
+        summary.append(f"{counted(sessions, 'session')} and their refresh tokens")
+        counts = {self.opts.verbose_name_plural: len(users), Session._meta.verbose_name_plural: sessions}
+        return summary, counts, perms_needed, []
 
     def delete_model(self, request, obj):
         self_service.erase_account(user=obj, actor=request.user, client=client_info(request))

@@ -11,6 +11,7 @@ Templates: templates/emails/<name>_subject.txt, <name>.txt and <name>.html (a ho
 with its own templates directory).
 """
 from datetime import datetime, timedelta
+import hashlib
 import logging
 import smtplib
 
@@ -119,9 +120,19 @@ CONTEXT_AT_RENDER.update({
 
 # Emails that only make sense while the request they answer still stands, asked (user, details) when the
 # worker gets to them: a confirmation for an address change that a newer request replaced is not sent.
+def email_change_account_state(user: User) -> str:
+    """What an address change's confirmation depends on besides the pending address: the current address and
+    when the password last changed. Queued with the request and compared when the link is about to be
+    minted, so a password reset by the owner (or any address change) cancels an attacker's pending request
+    even if its email has not gone out yet."""
+    changed = user.password_changed_at.isoformat() if user.password_changed_at else ""
+    return hashlib.sha256(f"{user.email}|{changed}".encode()).hexdigest()
+
+
 def _email_change_still_wanted(user: User, details: dict) -> bool:
     return (user.pending_email == details.get("new_email") and user.pending_email_requested_at is not None
-            and user.pending_email_requested_at.isoformat() == details.get("requested_at"))
+            and user.pending_email_requested_at.isoformat() == details.get("requested_at")
+            and email_change_account_state(user) == details.get("account_state"))
 
 
 STILL_WANTED = {"confirm_email_change": _email_change_still_wanted}
@@ -149,8 +160,10 @@ def queue_email(*, user: User | None, template: str, to: str | None = None, **de
         queued_at=timezone.now().isoformat())
 
 
-# The emails that tell of an account's end: sent to the address it had even though the account is gone.
-SENT_AFTER_DELETION = {"account_deleted"}
+# Notices to an address the account had: its deletion, and its address moving away. They go out even if the
+# account is gone or deactivated by then: an attacker who moves an account and deletes it at once must not
+# keep the owner from hearing of either.
+SENT_AFTER_DELETION = {"account_deleted", "email_changed"}
 
 
 @task()
@@ -160,7 +173,7 @@ def deliver_account_email(user_id: str | None, template: str, details: dict, *, 
     user = User.objects.filter(pk=user_id).first() if user_id is not None else None
     if user is None and not (to and template in SENT_AFTER_DELETION):
         return "no recipient"
-    if user is not None and not user.is_active:
+    if user is not None and not user.is_active and template not in SENT_AFTER_DELETION:
         return "not sent: account deactivated"
     if template in STILL_WANTED and not STILL_WANTED[template](user, details):
         return "not sent: superseded"
@@ -184,8 +197,8 @@ def deliver_account_email(user_id: str | None, template: str, details: dict, *, 
     except Exception as error:
         # Only which email failed and for whom: the body holds a credential (the link) and is never logged.
         if is_temporary(error):
-            raise RetryLater(f"the {template} email to user {user.pk}: {type(error).__name__}: {error}") from None
-        logger.error("Could not send the %s email to user %s: %s", template, user.pk, type(error).__name__)
+            raise RetryLater(f"the {template} email to user {user_id}: {type(error).__name__}: {error}") from None
+        logger.error("Could not send the %s email to user %s: %s", template, user_id, type(error).__name__)
         raise
     return "sent"
 

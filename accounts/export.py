@@ -48,6 +48,9 @@ def export_account_data(*, user: User, session_id, client: ClientInfo) -> dict:
         # Whether someone else acted (an operator in the admin), but not who: that is the operator's data.
         actor_id = event.pop("actor_id")
         event["by_operator"] = actor_id is not None and actor_id != user.pk
+        if event["by_operator"]:
+            # The request was the operator's: its address and browser are the operator's data too.
+            event["ip_address"], event["user_agent"] = None, ""
     # Recorded after the reads, so the export shows the account as it was when asked for.
     record_security_event(events.DATA_EXPORTED, user=user, client=client, session_id=session_id,
                           sessions=len(sessions["items"]), security_events=len(security_events["items"]))

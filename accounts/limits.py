@@ -20,6 +20,8 @@ PASSWORD_RESET_CONFIRM = declare_scope("password_reset_confirm", ip="30/m", acco
 # password, so they fail closed like change_password (and change_email sends email: mail bombing);
 # "account" is the user id.
 CHANGE_EMAIL = declare_scope("change_email", ip="10/m", account="5/h", fail_open=False).name
+# Per address asked for ("account" is the address's identity): many accounts must not mail one mailbox.
+CHANGE_EMAIL_TARGET = declare_scope("change_email_target", account="3/h", fail_open=False).name
 CONFIRM_EMAIL_CHANGE = declare_scope("confirm_email_change", ip="30/m", account="10/h", fail_open=True).name
 DELETE_ACCOUNT = declare_scope("delete_account", ip="30/m", account="5/m", fail_open=False).name
 # An export reads a bounded amount but is the heaviest read a user can ask for.

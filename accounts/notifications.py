@@ -93,13 +93,20 @@ def _has_trusted_device_cookie(user: User, client: ClientInfo, device_token: str
     return attempt.from_trusted_device()
 
 
+# Sessions that ended this way may have been somebody else's, so they never vouch for their device: the one
+# the user reported, a family ended for a replayed refresh token, and everything a password reset ended (the
+# reset is what the alerts tell a worried user to do; an attacker who comes back with a re-phished password
+# from the same place must still be announced). The owner's own devices are announced once after a reset.
+UNTRUSTED_ENDINGS = (events.NOT_ME_REASON, Session.RevokeReason.TOKEN_REUSED, events.PASSWORD_RESET_REASON)
+
+
 def _seen_recently(user: User, session: Session) -> bool:
     """Whether one of the user's latest sessions before this one had the same device label and network."""
     network = network_of(session.ip_address)
     if network is None:  # nothing to compare: an unknown address never matches
         return False
     earlier = (Session.objects.filter(user=user).exclude(pk=session.pk)
-               .exclude(revoke_reason=events.NOT_ME_REASON))
+               .exclude(revoke_reason__in=UNTRUSTED_ENDINGS))
     recent = earlier.order_by("-created_at").values_list("device", "ip_address")[:RECENT_SESSIONS]
     return any(device == session.device and network_of(ip) == network for device, ip in recent)
 
@@ -186,8 +193,17 @@ def report_unrecognised_sign_in(*, token: str, client: ClientInfo) -> Session:
         # ones, only the first gets past here; a session already ended (by this link or otherwise) too.
         if session is None or not end_session(session=session, reason=events.NOT_ME_REASON, client=client):
             raise ServiceError("invalid_token")
+        # The sessions that one vouched for (opened later from the same device and network, so they sent no
+        # alert) were the same intruder's: they end too.
+        network = network_of(session.ip_address)
+        vouched = [other for other in Session.objects.alive().select_related("user").filter(
+            user=session.user, device=session.device, created_at__gte=session.created_at)
+            if network is not None and network_of(other.ip_address) == network]
+        for other in vouched:
+            end_session(session=other, reason=events.NOT_ME_REASON, client=client)
         record_security_event(events.SIGN_IN_REPORTED, user=session.user, client=client, session_id=session.id,
-                              device=session.device, session_ip_address=session.ip_address)
+                              device=session.device, session_ip_address=session.ip_address,
+                              also_ended=len(vouched))
     return session
 
 

@@ -47,6 +47,7 @@ def request_email_change(*, user: User, password: str, new_email: str, client: C
         new_email = normalize_email(new_email)
     except ValidationError as error:
         raise validation_error("new_email", error) from None
+    enforce_rate_limit(scope=limits.CHANGE_EMAIL_TARGET, client=client, account=email_identity(new_email))
     if email_identity(new_email) == email_identity(user.email):
         raise ServiceError("invalid", field_errors=[{"field": "new_email", "code": "email_unchanged",
                                                       "message": "This is already your address."}])
@@ -60,8 +61,10 @@ def request_email_change(*, user: User, password: str, new_email: str, client: C
         user.pending_email, user.pending_email_requested_at = new_email, now
         record_security_event(events.EMAIL_CHANGE_REQUESTED, user=user, client=client)
         if owner is None:
+            # What the worker checks before it mints the link: a link is rendered from the account as it is
+            # then, so a password change (or another address change) in between must cancel it.
             emails.queue_email(user=user, template="confirm_email_change", to=new_email, new_email=new_email,
-                               requested_at=now.isoformat())
+                               requested_at=now.isoformat(), account_state=emails.email_change_account_state(user))
         else:
             # The mailbox's owner hears that someone tried to move an account onto their address; the
             # requester's name is not in it (they chose it).

@@ -106,7 +106,9 @@ def log_in(*, email: str, password: str, client: ClientInfo, device_token: str |
         raise ServiceError("email_not_verified")
     with transaction.atomic(durable=True):
         previous_login, user.last_login = user.last_login, timezone.now()
-        user.save(update_fields=["last_login"])
+        # Conditional: an account deleted or deactivated since the password check gets no session.
+        if not User.objects.filter(pk=user.pk, is_active=True).update(last_login=user.last_login):
+            raise ServiceError("invalid_credentials")
         tokens = start_session(user=user, client=client, transport=transport, device_name=device_name)
         record_security_event(events.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id)
         # A device the user has not used before: they are told, by an email queued in this transaction.

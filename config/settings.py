@@ -1,9 +1,11 @@
 """Host project settings. Every value comes from the environment, with a default for local development.
 
-The reusable apps (`accounts`, `sessions_app`, `authcore`) read only their own namespaced settings (`ACCOUNTS`,
-`SESSIONS_APP`, `AUTHCORE`) plus standard Django/DRF/simplejwt ones; nothing here is imported by them.
+The reusable apps (`accounts`, `sessions_app`, `authcore`, `connections`) read only their own namespaced
+settings (`ACCOUNTS`, `SESSIONS_APP`, `AUTHCORE`, `CONNECTIONS`) plus standard Django/DRF/simplejwt ones;
+nothing here is imported by them.
 """
 from datetime import timedelta
+import json
 import os
 from pathlib import Path
 
@@ -92,6 +94,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "authcore",
     "sessions_app",
+    "connections",
 ]
 
 MIDDLEWARE = [
@@ -236,6 +239,25 @@ ACCOUNTS = {
     "SITE_URL": SITE_URL,
     "APP_URL": env("APP_URL", ""),
 }
+# Connected accounts (connections/conf.py). CONNECTIONS_PROVIDERS is JSON: {"<name>": {"client_id": ...,
+# "client_secret": ..., "scopes": [...], "discovery_url" or "authorization_url" + "token_url" (+
+# "revocation_url")}}; keep it in the environment like every secret. CONNECTIONS_ENCRYPTION_KEYS: comma-separated
+# keys, newest first (`python -c "import connections.crypto as c; print(c.generate_key())"` makes one).
+try:
+    CONNECTION_PROVIDERS = json.loads(env("CONNECTIONS_PROVIDERS", "{}"))
+except ValueError:
+    raise ImproperlyConfigured("CONNECTIONS_PROVIDERS must be JSON.") from None
+CONNECTIONS = {
+    "PROVIDERS": CONNECTION_PROVIDERS,
+    "ENCRYPTION_KEYS": env_list("CONNECTIONS_ENCRYPTION_KEYS", ""),
+    "SITE_URL": SITE_URL,
+    "APP_URL": env("APP_URL", ""),
+}
+# Providers configured and nothing to encrypt their tokens with: refuse to start rather than store them
+# unprotected (in DEBUG a development key is derived from SECRET_KEY, with a warning, connections.W001).
+if not DEBUG and CONNECTION_PROVIDERS and not CONNECTIONS["ENCRYPTION_KEYS"]:
+    raise ImproperlyConfigured("CONNECTIONS_ENCRYPTION_KEYS must be set when connection providers are configured "
+                               "and DEBUG is off.")
 
 REST_FRAMEWORK = {
     # The apps' own views set their authentication, parsers and error handler themselves; these defaults

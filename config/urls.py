@@ -15,9 +15,11 @@ from .middleware import database_unavailable_json, database_unavailable_page
 urlpatterns = [
     path("api/auth/", include("accounts.api.urls")),
     path("api/auth/", include("sessions_app.api.urls")),
+    path("api/connections/", include("connections.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("accounts/", include("accounts.urls")),
+    path("connections/", include("connections.urls")),
     path("admin/", admin.site.urls),
     path("", views.home, name="home"),
 ]

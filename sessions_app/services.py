@@ -187,7 +187,10 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
     """A token that is no longer the family's live one: the grace outcome, or the family ends."""
     with transaction.atomic(durable=True):
         # of=("self",): lock the session row only, not the user row the join also reads.
-        session = Session.objects.select_for_update(of=("self",)).select_related("user").get(pk=token.session_id)
+        session = Session.objects.select_for_update(of=("self",)).select_related("user").filter(
+            pk=token.session_id).first()
+        if session is None:  # deleted meanwhile (its account was deleted): the token is simply dead
+            raise ServiceError("token_not_valid")
         if not session.is_alive(now):
             raise _dead_session_error(session, presented_hash)
         if _within_reuse_grace(session, presented_hash, now):

@@ -186,3 +186,20 @@ def test_the_page_refuses_a_dead_link_and_explains_a_taken_address(client, api, 
     assert response.status_code == 409
     assert "did not change" in response.content.decode()
     assert User.objects.get(pk=user.pk).email == "alice@example.com"
+
+
+def test_many_accounts_cannot_mail_one_address_over_and_over(api, make_user):
+    """A limit per address asked for, besides the one per requester."""
+    requesters = [open_session(make_user(f"r{n}@example.com")).access for n in range(4)]
+    statuses = [ask(api, access, new_email="victim@example.org").status_code for access in requesters]
+    assert statuses == [202, 202, 202, 429]
+    assert len(emails_to("victim@example.org")) == 3
+
+
+def test_moving_an_account_and_deleting_it_at_once_still_tells_the_old_address(api, user, access):
+    ask(api, access)
+    assert confirm(api, token_in(only_email_to(NEW).body)).status_code == 200
+    # The intruder deletes the account before anything else happens; the old address heard of the move.
+    assert api.post("/api/auth/delete-account/", {"password": PASSWORD}, format="json",
+                    **bearer(access)).status_code == 204
+    assert only_email_to("alice@example.com").subject == "Your Auth Service email address was changed"

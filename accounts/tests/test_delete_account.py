@@ -141,3 +141,31 @@ def test_an_operator_cannot_delete_their_own_account_from_the_admin(operator, op
     response = operator_browser.post(reverse("admin:accounts_user_delete", args=[operator.pk]), {"post": "yes"})
     assert response.status_code == 403
     assert User.objects.filter(pk=operator.pk).exists()
+
+
+# --- races with a deletion ----------------------------------------------------------------------------------
+def test_a_login_whose_account_is_deleted_after_the_password_check_gets_no_session(user):
+    """The password was checked, then the account went: the login answers 401, never a 500."""
+    from accounts import services
+    from authcore.errors import ServiceError
+    from authcore.requestmeta import ClientInfo
+
+    stale = User.objects.get(pk=user.pk)
+    User.objects.filter(pk=user.pk).delete()
+    with pytest.raises(ServiceError) as raised, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "check_credentials", lambda **kwargs: (stale, "device"))
+        services.log_in(email="alice@example.com", password=PASSWORD, client=ClientInfo())
+    assert raised.value.code == "invalid_credentials"
+    assert not Session.objects.filter(user_id=user.pk).exists()
+
+
+
+def test_the_admin_confirmation_page_counts_sessions_instead_of_listing_them(user, operator_browser,
+                                                                          django_assert_max_num_queries):
+    for _ in range(3):
+        open_session(user)
+    with django_assert_max_num_queries(12):
+        page = operator_browser.get(reverse("admin:accounts_user_delete", args=[user.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200 and "3 sessions and their refresh tokens" in html
+    assert "Refresh token" not in html  # no row of the refresh-token history is loaded or shown

@@ -321,3 +321,38 @@ def _client_error(code: str, status: int) -> ClientError:
         "smtp-greylisted", "smtp-unknown-user", "smtp-421", "smtp-554", "connection-reset"])
 def test_which_delivery_errors_are_worth_retrying(error, temporary):
     assert is_temporary(error) is temporary
+
+
+def test_an_account_deleted_notice_is_retried_after_a_temporary_failure(ses, make_user):
+    """It is queued with no account (the row is gone when it is sent), and still gets the retries."""
+    from accounts import self_service
+
+    user = make_user("leaving@example.com", password=None)
+    ses.fail("throttle", times=2)
+    with transaction.atomic():
+        self_service.erase_account(user=user)
+
+    drain()
+
+    assert ses.recipients() == ["leaving@example.com"]
+    [task] = DBTaskResult.objects.all()
+    assert task.status == "SUCCESSFUL" and len(task.worker_ids) == 3
+
+
+def test_a_password_change_before_the_worker_runs_cancels_a_pending_address_change(ses, make_user):
+    """The link is minted when the email is sent: a password reset by the owner in between must stop a
+    request an intruder made, or the link would be minted from the new password and still work."""
+    from accounts import self_service
+
+    user = make_user("owner@example.com")
+    self_service.request_email_change(user=user, password="correct horse battery staple",
+                                      new_email="intruder@example.org", client=CLIENT)
+    user.refresh_from_db()
+    user.set_password("violet harbour lantern mosaic")
+    user.save()
+
+    drain()
+
+    assert "intruder@example.org" not in ses.recipients()
+    outcomes = set(DBTaskResult.objects.values_list("return_value", flat=True))
+    assert "not sent: superseded" in outcomes

@@ -113,7 +113,9 @@ def test_exports_the_users_security_events_newest_first_with_no_operator_identit
                           how="changed")
     clock.shift(timedelta(minutes=1))
     tablet = open_session(alice, PHONE)
-    session_services.end_session(session=tablet.session, reason=Session.RevokeReason.ENDED_BY_ADMIN, actor=operator)
+    operator_desk = ClientInfo(ip_address="192.0.2.99", user_agent="OperatorDesk/1.0")
+    session_services.end_session(session=tablet.session, reason=Session.RevokeReason.ENDED_BY_ADMIN, actor=operator,
+                                 client=operator_desk)
 
     response = export(api, laptop.access)
 
@@ -135,6 +137,9 @@ def test_exports_the_users_security_events_newest_first_with_no_operator_identit
     # That an operator acted, never who.
     body = response.content.decode()
     assert str(operator.pk) not in body and "operator@example.com" not in body
+    # Nor where from: the operator's address and browser are the operator's.
+    assert "192.0.2.99" not in body and "OperatorDesk" not in body
+    assert (by_admin["ip_address"], by_admin["user_agent"]) == (None, "")
 
 
 def test_another_users_sessions_and_events_are_not_exported(api, phone_and_laptop, bystander):

@@ -12,7 +12,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import events as account_events
-from accounts import notifications
+from accounts import notifications, services
 from accounts.conf import app_settings
 from authcore.models import SecurityEvent
 from authcore.testing import PASSWORD, assert_error, login
@@ -141,6 +141,33 @@ def test_a_reported_session_does_not_vouch_for_its_device(stranger):
     assert report(stranger["link_token"]).status_code == 200
     log_in_from(ELSEWHERE)  # the same device and network again
     assert len(alerts()) == 2
+
+
+def test_reporting_a_sign_in_also_ends_the_sessions_it_vouched_for(stranger, home):
+    """The intruder logged in again from the same place: silently, the first session vouching for it. The
+    report ends both, and the owner's own session stays."""
+    again = log_in_from(ELSEWHERE)
+    assert len(alerts()) == 1
+
+    assert report(stranger["link_token"]).status_code == 200
+
+    for tokens in (stranger, again):
+        assert me(APIClient(), tokens["access"]).status_code == 401
+    assert me(APIClient(), home.first_login["access"]).status_code == 200
+
+
+def test_sessions_a_password_reset_ended_vouch_for_no_device(home, user):
+    """After the owner resets the password (what an alert tells them to do), a login from the place of a
+    session the reset ended is announced again: it may be the intruder with a re-phished password."""
+    log_in_from(ELSEWHERE)
+    mail.outbox.clear()
+    user.refresh_from_db()
+    services.set_new_password(user=user, new_password="violet harbour lantern mosaic",
+                              change=services.PasswordChange(how="reset"))
+
+    log_in_from(ELSEWHERE, password="violet harbour lantern mosaic")
+
+    assert len(alerts()) == 1
 
 
 def test_alerts_can_be_switched_off(home, settings):

@@ -17,7 +17,8 @@ from config.wsgi import application
 from sessions_app.tests.helpers import open_session
 
 # Error codes that refuse a well-formed request for what it means, not for its shape.
-SEMANTIC_ERROR_CODES = {"invalid_token", "password_incorrect"}
+SEMANTIC_ERROR_CODES = {"invalid_token", "password_incorrect", "invalid_state", "connection_denied",
+                        "connection_failed"}
 # Field errors of the password policy, of registration and of an address change that depend on lists or on
 # existing accounts (the caller's own address, for `email_unchanged`).
 SEMANTIC_FIELD_ERROR_CODES = {"password_too_common", "password_too_similar", "password_contains_context",

@@ -1,0 +1,6 @@
+"""The security events of connected accounts. None ever carries a token value."""
+CONNECTED = "connection_created"
+REFRESHED = "connection_refreshed"
+REFRESH_FAILED = "connection_refresh_failed"
+DISCONNECTED = "connection_disconnected"
+REENCRYPTED = "connection_reencrypted"

@@ -1,0 +1,338 @@
+"""Connected accounts: the API, the callback page, the admin, the management command and application code
+all go through these functions.
+
+Connecting is the authorization code flow with PKCE (S256). `start_connection` keeps a pending row with the
+hash of a random `state` (single use, bound to the user, valid STATE_LIFETIME) and the encrypted verifier;
+`complete_connection` claims that row (deleting it, so a state works once), exchanges the code, and stores
+the tokens. Nothing is stored when anything fails.
+
+`get_valid_access_token` is what application code calls. It refreshes an access token that expires within
+REFRESH_MARGIN, under the connection's row lock: providers rotate refresh tokens and treat a reused one as
+theft, so however many workers ask at once, exactly one refresh reaches the provider and the others wait
+for its result. The provider calls have bounded timeouts and tries (connections.providers), which bound the
+lock too.
+
+No provider call is made inside a transaction that other requests wait on, except that refresh. Secrets
+never leave this module in a log line, an event or an error message.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import hashlib
+import logging
+import secrets
+
+from authlib.integrations.requests_client import OAuthError
+from django.db import transaction
+from django.utils import timezone
+
+from authcore.audit import record_security_event
+from authcore.errors import ServiceError
+from authcore.ratelimit import enforce_rate_limit
+from authcore.requestmeta import ClientInfo
+
+from . import crypto, events, limits
+from .conf import app_settings
+from .errors import NeedsReconnect, NotConnected, ProviderUnavailable
+from .models import TOKEN_FIELDS, Connection, PendingConnection
+from .providers import get_provider, with_retries
+
+logger = logging.getLogger(__name__)
+Status = Connection.Status
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+# --- connecting -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StartedConnection:
+    authorization_url: str
+    expires_at: datetime
+    # For the browser flow: the value of the HttpOnly cookie the callback page will ask for.
+    browser_binding: str
+
+
+def start_connection(*, user, provider_name: str, client: ClientInfo) -> StartedConnection:
+    """Begin connecting `user` to a provider: returns the URL to send the user to."""
+    enforce_rate_limit(scope=limits.CONNECT, client=client, account=str(user.pk))
+    provider = get_provider(provider_name)
+    authorization_url = provider.endpoint("authorization_url")
+    state, verifier, binding = secrets.token_urlsafe(32), secrets.token_urlsafe(64), secrets.token_urlsafe(32)
+    now = timezone.now()
+    pending = PendingConnection(state_hash=_digest(state), user=user, provider=provider.name,
+                                redirect_uri=provider.callback_url(), browser_binding_hash=_digest(binding),
+                                created_at=now, expires_at=now + app_settings.STATE_LIFETIME)
+    pending.code_verifier_ciphertext = crypto.encrypt(verifier, bound_to=pending.bound_to())
+    with transaction.atomic():
+        # Housekeeping, bounded by the rate limit: this user's expired attempts go as new ones come.
+        PendingConnection.objects.filter(user=user, expires_at__lte=now).delete()
+        pending.save()
+    url, _ = provider.client().create_authorization_url(authorization_url, state=state, code_verifier=verifier,
+                                                        **provider.authorize_params)
+    return StartedConnection(authorization_url=url, expires_at=pending.expires_at, browser_binding=binding)
+
+
+def complete_connection(*, provider_name: str, state: str, code: str = "", error: str = "", client: ClientInfo,
+                        user=None, browser_binding: str | None = None) -> Connection:
+    """Finish a connection from the provider's redirect (`code` and `state`, or `error` and `state`).
+
+    The attempt must be completed by whoever started it: an API caller passes `user` (the state must be
+    theirs), the callback page passes the browser's binding cookie. Either way the state is spent first, so
+    it never works twice, even when the exchange then fails."""
+    enforce_rate_limit(scope=limits.COMPLETE_CONNECTION, client=client)
+    provider = get_provider(provider_name)
+    pending = _claim_pending(state)
+    if pending is None or pending.expires_at <= timezone.now() or pending.provider != provider_name:
+        raise ServiceError("invalid_state")
+    if user is not None and pending.user_id != user.pk:
+        raise ServiceError("invalid_state")
+    if user is None and not (browser_binding and secrets.compare_digest(
+            _digest(browser_binding), pending.browser_binding_hash)):
+        raise ServiceError("invalid_state")
+    if error:
+        # access_denied, or any other error the provider redirected with: nothing to store.
+        raise ServiceError("connection_denied")
+    if not code:
+        raise ServiceError("connection_failed")
+    verifier = crypto.decrypt(pending.code_verifier_ciphertext, bound_to=pending.bound_to())
+    try:
+        token = with_retries(provider.name, lambda: provider.client().fetch_token(
+            provider.endpoint("token_url"), grant_type="authorization_code", code=code, code_verifier=verifier,
+            redirect_uri=pending.redirect_uri))
+    except OAuthError:
+        # invalid_grant (a used or wrong code), invalid_client...: the provider's answer; never retried.
+        raise ServiceError("connection_failed") from None
+    if not token.get("access_token"):
+        raise ServiceError("connection_failed")
+    return store_initial_tokens(user=pending.user, provider_name=provider.name, token=token, client=client)
+
+
+def _claim_pending(state: str) -> PendingConnection | None:
+    """Take the attempt out of the table, in one statement that of two concurrent uses only one wins."""
+    if not isinstance(state, str) or not state or len(state) > 200:
+        return None
+    with transaction.atomic():
+        pending = (PendingConnection.objects.select_for_update().select_related("user")
+                   .filter(state_hash=_digest(state)).first())
+        if pending is None:
+            return None
+        deleted, _ = PendingConnection.objects.filter(pk=pending.pk).delete()
+    return pending if deleted else None
+
+
+def _expiry(token: dict) -> datetime | None:
+    expires_in = token.get("expires_in")
+    if isinstance(expires_in, (int, float)) and expires_in > 0:
+        return timezone.now() + timedelta(seconds=int(expires_in))
+    expires_at = token.get("expires_at")
+    if isinstance(expires_at, (int, float)) and expires_at > 0:
+        return datetime.fromtimestamp(expires_at, tz=timezone.get_current_timezone())
+    return None
+
+
+def store_initial_tokens(*, user, provider_name: str, token: dict, client: ClientInfo | None = None) -> Connection:
+    """Store what a completed connect returned: access token, optional refresh and id token, expiry and
+    granted scopes. Connecting a provider again replaces the tokens of the existing connection."""
+    provider = get_provider(provider_name)
+    now = timezone.now()
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().filter(user=user, provider=provider.name).first()
+        if connection is None:
+            connection = Connection(user=user, provider=provider.name, created_at=now)
+        connection.store_tokens(access_token=token.get("access_token"), refresh_token=token.get("refresh_token"),
+                                id_token=token.get("id_token"))
+        connection.status, connection.connected_at, connection.revoked_at = Status.ACTIVE, now, None
+        connection.expires_at, connection.refreshed_at, connection.last_error = _expiry(token), None, ""
+        granted = token.get("scope")
+        connection.scopes = (granted if isinstance(granted, str) else " ".join(provider.scopes))[:1000]
+        connection.save()
+        record_security_event(events.CONNECTED, user=user, client=client, provider=provider.name,
+                              scopes=connection.scopes)
+    return connection
+
+
+# --- reading ---------------------------------------------------------------------------------------------------
+def list_connections(*, user) -> list[Connection]:
+    return list(Connection.objects.filter(user=user).defer(*(f"{name}_ciphertext" for name in TOKEN_FIELDS)))
+
+
+def token_info(*, user, provider_name: str) -> Connection:
+    """The connection's metadata (provider, scopes, expiry, dates, status); decrypts nothing."""
+    get_provider(provider_name)
+    connection = (Connection.objects.filter(user=user, provider=provider_name)
+                  .defer(*(f"{name}_ciphertext" for name in TOKEN_FIELDS)).first())
+    if connection is None:
+        raise NotConnected()
+    return connection
+
+
+# --- using ---------------------------------------------------------------------------------------------------
+def _expiring(connection: Connection, now: datetime) -> bool:
+    return connection.expires_at is not None and connection.expires_at - now <= app_settings.REFRESH_MARGIN
+
+
+def _usable(connection: Connection | None, provider_name: str) -> Connection:
+    if connection is None or connection.status == Status.REVOKED:
+        raise NotConnected()
+    if connection.status == Status.NEEDS_RECONNECT:
+        raise NeedsReconnect(provider_name)
+    return connection
+
+
+def get_valid_access_token(user, provider: str) -> str:
+    """An access token for `user` at `provider` that is valid for at least REFRESH_MARGIN, refreshed first
+    if needed. Raises NotConnected, NeedsReconnect (the provider refused the grant) or ProviderUnavailable
+    (network failures, timeouts or server errors: nothing stored changes)."""
+    get_provider(provider)
+    connection = _usable(Connection.objects.filter(user=user, provider=provider).first(), provider)
+    if not _expiring(connection, timezone.now()):
+        return connection.read_token("access_token")
+    with transaction.atomic():
+        # Whoever gets the lock first refreshes; the others wait here and then find a fresh token.
+        connection = _usable(Connection.objects.select_for_update().filter(pk=connection.pk).first(), provider)
+        if not _expiring(connection, timezone.now()):
+            return connection.read_token("access_token")
+        try:
+            return _refresh(connection)
+        except (NeedsReconnect, ProviderUnavailable) as error:
+            # Leave the block normally, so what _refresh recorded (the status, the audit event) commits.
+            failure = error
+    raise failure
+
+
+def _refresh(connection: Connection) -> str:
+    """Refresh under the row lock held by the caller. A rotated refresh token replaces the stored one; if the
+    provider returns none, the old one is kept."""
+    provider = get_provider(connection.provider)
+    refresh_token = connection.read_token("refresh_token")
+    if not refresh_token:
+        # Nothing to refresh with: the access token stands until it expires, then the user reconnects.
+        if connection.expires_at is not None and connection.expires_at > timezone.now():
+            return connection.read_token("access_token")
+        _mark_needs_reconnect(connection, "expired, and the provider gave no refresh token")
+        raise NeedsReconnect(provider.name)
+    try:
+        token = with_retries(provider.name, lambda: provider.client().refresh_token(
+            provider.endpoint("token_url"), refresh_token=refresh_token))
+    except OAuthError as error:
+        if error.error == "invalid_grant":
+            _mark_needs_reconnect(connection, "invalid_grant")
+            raise NeedsReconnect(provider.name) from None
+        _refresh_failed(connection, error.error or "oauth_error")
+        raise ProviderUnavailable(provider.name) from None
+    except ProviderUnavailable:
+        _refresh_failed(connection, "provider unreachable")
+        raise
+    if not token.get("access_token"):
+        _refresh_failed(connection, "no access token in the answer")
+        raise ProviderUnavailable(provider.name)
+    connection.store_tokens(access_token=token["access_token"],
+                            refresh_token=token.get("refresh_token") or refresh_token,
+                            id_token=token.get("id_token") or connection.read_token("id_token"))
+    connection.expires_at, connection.refreshed_at, connection.last_error = _expiry(token), timezone.now(), ""
+    if isinstance(token.get("scope"), str):
+        connection.scopes = token["scope"][:1000]
+    connection.save()
+    record_security_event(events.REFRESHED, user=connection.user, provider=provider.name,
+                          rotated=bool(token.get("refresh_token")))
+    return token["access_token"]
+
+
+def _mark_needs_reconnect(connection: Connection, reason: str) -> None:
+    Connection.objects.filter(pk=connection.pk).update(status=Status.NEEDS_RECONNECT, last_error=reason[:200])
+    record_security_event(events.REFRESH_FAILED, user=connection.user, provider=connection.provider,
+                          reason=reason, needs_reconnect=True)
+
+
+def _refresh_failed(connection: Connection, reason: str) -> None:
+    Connection.objects.filter(pk=connection.pk).update(last_error=reason[:200])
+    record_security_event(events.REFRESH_FAILED, user=connection.user, provider=connection.provider,
+                          reason=reason, needs_reconnect=False)
+
+
+# --- disconnecting ------------------------------------------------------------------------------------------------
+def disconnect(*, user, provider_name: str, actor=None, client: ClientInfo | None = None) -> Connection:
+    """Revoke the tokens at the provider (RFC 7009), delete them here, and mark the connection revoked. The
+    local deletion happens first and whatever the provider does; a failed revocation is recorded."""
+    get_provider(provider_name)
+    with transaction.atomic():
+        connection = Connection.objects.select_for_update().filter(user=user, provider=provider_name).first()
+        if connection is None or connection.status == Status.REVOKED:
+            raise NotConnected()
+        tokens = _readable_tokens(connection)
+        connection.forget_tokens()
+        connection.status, connection.revoked_at, connection.expires_at = Status.REVOKED, timezone.now(), None
+        connection.save()
+    revoked = revoke_at_provider(connection.provider, tokens)
+    record_security_event(events.DISCONNECTED, user=user, actor=actor, client=client, provider=provider_name,
+                          revoked_at_provider=revoked)
+    return connection
+
+
+def _readable_tokens(connection: Connection) -> dict[str, str]:
+    tokens = {}
+    for field in ("refresh_token", "access_token"):
+        try:
+            value = connection.read_token(field)
+        except crypto.DecryptionFailed:
+            value = None  # unreadable (its key was removed): nothing to revoke with, it is deleted anyway
+        if value:
+            tokens[field] = value
+    return tokens
+
+
+def revoke_at_provider(provider_name: str, tokens: dict[str, str]) -> bool:
+    """RFC 7009 revocation of each token (the refresh token first: revoking it usually ends the grant).
+    Returns whether the provider confirmed every one; never raises for the provider's sake."""
+    try:
+        provider = get_provider(provider_name)
+        url = provider.endpoint("revocation_url")
+    except ServiceError:
+        return False
+    if not url or not tokens:
+        return False
+    confirmed = True
+    for hint, value in tokens.items():
+        try:
+            response = with_retries(provider.name, lambda value=value, hint=hint: provider.client().revoke_token(
+                url, token=value, token_type_hint=hint))
+            confirmed = confirmed and response.status_code == 200
+        except (OAuthError, ProviderUnavailable):
+            confirmed = False
+    return confirmed
+
+
+def disconnect_all_for_deleted_user(user) -> None:
+    """Before a user row is deleted (its connections go with it): revoke what can be revoked, best effort."""
+    for connection in Connection.objects.filter(user=user).exclude(status=Status.REVOKED):
+        tokens = _readable_tokens(connection)
+        revoked = revoke_at_provider(connection.provider, tokens)
+        logger.info("Deleted user's %s connection: revoked at the provider: %s", connection.provider, revoked)
+
+
+# --- key rotation ----------------------------------------------------------------------------------------------
+def reencrypt_tokens(*, batch_size: int | None = None) -> int:
+    """Re-encrypt every stored token under the newest key, in batches of short transactions (each row locked
+    while it is rewritten, skipping rows another process holds, which the next pass takes). Idempotent:
+    rows already under the newest key are not touched. Returns how many rows were rewritten."""
+    batch_size = batch_size or app_settings.REENCRYPT_BATCH_SIZE
+    newest = crypto.current_key_id()
+    rewritten = 0
+    while True:
+        with transaction.atomic():
+            batch = list(Connection.objects.select_for_update(skip_locked=True)
+                         .exclude(key_id=newest).exclude(key_id__isnull=True).order_by("pk")[:batch_size])
+            for connection in batch:
+                connection.store_tokens(**{field: connection.read_token(field) for field in TOKEN_FIELDS})
+                connection.save(update_fields=[*(f"{field}_ciphertext" for field in TOKEN_FIELDS), "key_id"])
+        if not batch:
+            break
+        rewritten += len(batch)
+    if rewritten:
+        record_security_event(events.REENCRYPTED, rows=rewritten)
+    return rewritten
+
+
+def rows_not_under_newest_key() -> int:
+    return Connection.objects.exclude(key_id=crypto.current_key_id()).exclude(key_id__isnull=True).count()
