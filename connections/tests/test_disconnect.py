@@ -1,0 +1,81 @@
+"""Disconnecting (the user through the API, an operator in the admin) and deleting a user: the tokens are
+revoked at the provider (RFC 7009) and deleted here, even when the provider cannot be reached."""
+from django.test import Client
+from django.urls import reverse
+import pytest
+
+from authcore.models import SecurityEvent
+from authcore.testing import assert_error, bearer
+from connections import events
+from connections.models import Connection
+from sessions_app.tests.helpers import open_session
+
+from .helpers import connect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def disconnect(api, user):
+    return api.delete("/api/connections/demo/", **bearer(open_session(user).access))
+
+
+def test_disconnecting_revokes_at_the_provider_and_deletes_the_tokens(api, user, demo):
+    connection = connect(api, user, demo)
+    access, refresh = connection.read_token("access_token"), connection.read_token("refresh_token")
+
+    assert disconnect(api, user).status_code == 204
+
+    assert not demo.accepts(access)  # the provider no longer accepts it
+    connection.refresh_from_db()
+    assert connection.status == "revoked" and connection.revoked_at is not None
+    assert (connection.access_token_ciphertext, connection.refresh_token_ciphertext,
+            connection.id_token_ciphertext) == (None, None, None)
+    event = SecurityEvent.objects.get(kind=events.DISCONNECTED)
+    assert event.details == {"provider": "demo", "revoked_at_provider": True}
+    assert refresh not in str(event.details) and access not in str(event.details)
+    # Metadata stays, and the provider can be connected again later.
+    info = api.get("/api/connections/demo/", **bearer(open_session(user).access)).json()
+    assert info["status"] == "revoked"
+    assert connect(api, user, demo).status == "active"
+
+
+def test_an_unreachable_provider_does_not_stop_the_local_deletion(api, user, settings, demo):
+    connection = connect(api, user, demo)
+    settings.CONNECTIONS = {**settings.CONNECTIONS, "HTTP_TIMEOUT": (0.5, 0.5), "HTTP_ATTEMPTS": 1}
+    demo.pause()
+    try:
+        assert disconnect(api, user).status_code == 204
+    finally:
+        demo.resume()
+
+    connection.refresh_from_db()
+    assert connection.status == "revoked" and connection.access_token_ciphertext is None
+    assert SecurityEvent.objects.get(kind=events.DISCONNECTED).details["revoked_at_provider"] is False
+
+
+def test_disconnecting_what_is_not_connected_is_a_404(api, user, demo):
+    assert_error(disconnect(api, user), 404, "not_connected")
+
+
+def test_an_operator_disconnects_from_the_admin(api, user, make_user, demo):
+    connection = connect(api, user, demo)
+    access = connection.read_token("access_token")
+    operator = make_user("operator@example.com", is_staff=True, is_superuser=True)
+    browser = Client()
+    browser.force_login(operator)
+
+    browser.post(reverse("admin:connections_connection_changelist"),
+                 {"action": "disconnect_selected", "_selected_action": [str(connection.pk)]})
+
+    assert Connection.objects.get(pk=connection.pk).status == "revoked"
+    assert not demo.accepts(access)
+    assert SecurityEvent.objects.get(kind=events.DISCONNECTED).actor_id == operator.pk
+
+
+def test_deleting_a_user_revokes_their_tokens_at_the_provider(api, user, demo):
+    access = connect(api, user, demo).read_token("access_token")
+
+    user.delete()
+
+    assert not Connection.objects.exists()
+    assert not demo.accepts(access)

@@ -1,0 +1,109 @@
+"""get_valid_access_token against the real provider: refresh before expiry with the provider's refresh-token
+rotation, one refresh for many concurrent callers, invalid_grant, and an unreachable provider."""
+import time
+
+from django.utils import timezone
+import pytest
+
+from authcore.models import SecurityEvent
+from authcore.testing import run_at_once
+from connections import events, services
+from connections.errors import NeedsReconnect, ProviderUnavailable
+from connections.models import Connection
+
+from .helpers import connect
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_expiring(connection: Connection) -> None:
+    Connection.objects.filter(pk=connection.pk).update(expires_at=timezone.now() + timezone.timedelta(seconds=30))
+
+
+def test_a_token_far_from_expiry_is_handed_out_without_asking_the_provider(api, user, demo):
+    connection = connect(api, user, demo)
+    before = demo.token_requests()
+
+    assert services.get_valid_access_token(user, "demo") == connection.read_token("access_token")
+    assert demo.token_requests() == before
+
+
+def test_an_expiring_token_is_refreshed_first_and_the_rotated_refresh_token_replaces_the_old(api, user, demo):
+    connection = connect(api, user, demo)
+    old_access, old_refresh = connection.read_token("access_token"), connection.read_token("refresh_token")
+    make_expiring(connection)
+
+    token = services.get_valid_access_token(user, "demo")
+
+    assert token != old_access and demo.accepts(token)
+    connection.refresh_from_db()
+    assert connection.read_token("refresh_token") not in (None, old_refresh)  # rotated by the provider
+    assert connection.expires_at > timezone.now() + timezone.timedelta(minutes=30)
+    assert connection.refreshed_at is not None
+    assert demo.token_requests("refresh_token", status=200) >= 1
+    assert SecurityEvent.objects.filter(kind=events.REFRESHED, user=user).exists()
+    # The next call uses the stored fresh token.
+    assert services.get_valid_access_token(user, "demo") == token
+
+
+@pytest.mark.postgres
+def test_ten_concurrent_callers_cause_exactly_one_refresh_at_the_provider(api, user, demo):
+    connection = connect(api, user, demo)
+    make_expiring(connection)
+    before = demo.token_requests("refresh_token")
+
+    tokens = run_at_once(10, lambda _index: services.get_valid_access_token(user, "demo"))
+
+    assert demo.token_requests("refresh_token") - before == 1
+    assert len(set(tokens)) == 1 and isinstance(tokens[0], str), tokens
+    assert demo.accepts(tokens[0])
+
+
+def test_invalid_grant_marks_the_connection_needs_reconnect(api, make_user, demo):
+    # A user of its own: revoke_grant removes every grant of the provider's resource owner.
+    user = make_user("grant@example.com", password=None)
+    connection = connect(api, user, demo)
+    make_expiring(connection)
+    demo.revoke_grant()
+
+    with pytest.raises(NeedsReconnect):
+        services.get_valid_access_token(user, "demo")
+
+    connection.refresh_from_db()
+    assert (connection.status, connection.last_error) == ("needs_reconnect", "invalid_grant")
+    assert SecurityEvent.objects.get(kind=events.REFRESH_FAILED).details["needs_reconnect"] is True
+    # It stays so, without asking the provider again, until the user connects again.
+    before = demo.token_requests()
+    with pytest.raises(NeedsReconnect):
+        services.get_valid_access_token(user, "demo")
+    assert demo.token_requests() == before
+    assert connect(api, user, demo).status == "active"
+
+
+def test_an_unreachable_provider_is_bounded_and_erases_nothing(api, user, settings, demo):
+    connection = connect(api, user, demo)
+    make_expiring(connection)
+    stored = bytes(Connection.objects.get(pk=connection.pk).refresh_token_ciphertext)
+    settings.CONNECTIONS = {**settings.CONNECTIONS, "HTTP_TIMEOUT": (0.5, 0.5), "HTTP_ATTEMPTS": 2}
+    demo.pause()  # accepts connections, never answers
+    try:
+        started = time.monotonic()
+        with pytest.raises(ProviderUnavailable):
+            services.get_valid_access_token(user, "demo")
+        elapsed = time.monotonic() - started
+    finally:
+        demo.resume()
+
+    assert elapsed < 5  # two tries of a half-second read timeout, not a hang
+    connection.refresh_from_db()
+    assert connection.status == "active" and bytes(connection.refresh_token_ciphertext) == stored
+    assert SecurityEvent.objects.get(kind=events.REFRESH_FAILED).details["needs_reconnect"] is False
+    # Once the provider is back, the same stored refresh token works.
+    assert demo.accepts(services.get_valid_access_token(user, "demo"))
+
+
+def test_without_a_connection_the_error_is_clear(user, demo):
+    from connections.errors import NotConnected
+
+    with pytest.raises(NotConnected):
+        services.get_valid_access_token(user, "demo")
