@@ -127,7 +127,11 @@ class LoginAttempt:
         if self.device is None:
             return False
         user = User.objects.with_email(self.email).only("password_changed_at").first()
-        return user is not None and self.device[1] == _password_generation(user)
+        return user is not None and self.device_vouches_for(user)
+
+    def device_vouches_for(self, user) -> bool:
+        """from_trusted_device for a user already loaded (after a successful login): no lookup."""
+        return self.device is not None and self.device[1] == _password_generation(user)
 
 
 def _enabled() -> bool:

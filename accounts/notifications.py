@@ -90,7 +90,7 @@ def network_of(ip_address: str | None) -> ipaddress.IPv4Network | ipaddress.IPv6
 def _has_trusted_device_cookie(user: User, client: ClientInfo, device_token: str | None) -> bool:
     # The login throttle's own verification (signature, account, age, password generation).
     attempt = login_throttle.LoginAttempt.start(email=user.email, client=client, device_token=device_token)
-    return attempt.from_trusted_device()
+    return attempt.device_vouches_for(user)
 
 
 # Sessions that ended this way may have been somebody else's, so they never vouch for their device: the one

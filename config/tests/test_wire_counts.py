@@ -160,3 +160,22 @@ def test_a_login_is_eight_statements_and_three_redis_round_trips(wire, user):
     assert kinds == ["SELECT", "BEGIN", "UPDATE", 'INSERT "sessions_app_session"',
                      'INSERT "sessions_app_refreshtoken"', 'INSERT "sessions_app_securityevent"', "SELECT", "COMMIT"]
     assert redis == 3
+
+
+def test_a_login_with_the_device_cookie_skips_the_new_device_lookup(wire, user):
+    """The device cookie already says the device is known (accounts/notifications.py): the login needs no look
+    at the user's recent sessions, and checking the cookie costs no statement either."""
+    from accounts.conf import app_settings as accounts_settings
+    from accounts.login_throttle import device_token_for
+
+    cookie = f"{accounts_settings.DEVICE_COOKIE_NAME}={device_token_for(user)}"
+
+    def log_in():
+        return post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD}, HTTP_COOKIE=cookie)
+
+    wire.send(log_in())
+    status, _, statements, round_trips, _ = wire.send(log_in())
+
+    assert status == "200 OK"
+    assert round_trips == len(statements) == 7
+    assert not any("sessions_app_session" in statement and statement.startswith("SELECT") for statement in statements)
