@@ -135,8 +135,11 @@ def erase_account(*, user: User, actor: User | None = None, client: ClientInfo |
     if actor is not None and actor.pk == user.pk:
         raise ServiceError("permission_denied", "Delete your own account from your account, not the admin.")
     with transaction.atomic(savepoint=False):
-        # The row lock settles a race with another deletion (or a login's session) of the same account.
-        if not User.objects.select_for_update().filter(pk=user.pk).exists():
+        # The row lock settles a race with another deletion of the same account; a login that passed its
+        # password check meanwhile finds the row gone (log_in's conditional update). NO KEY: rows that merely
+        # refer to the user (an audit record a refresh writes while it holds its own row lock) are not
+        # blocked, so such a transaction finishes instead of deadlocking with this one.
+        if not User.objects.select_for_update(no_key=True).filter(pk=user.pk).exists():
             return False
         ended = end_user_sessions(user=user, reason=events.ACCOUNT_DELETED_REASON, actor=actor, client=client)
         record_security_event(events.ACCOUNT_DELETED, actor=actor, client=client, former_user_id=str(user.pk),

@@ -70,7 +70,7 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # other origin can neither read our answers nor use the refresh cookie (README, "Browser apps").
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOW_CREDENTIALS = True
-CORS_URLS_REGEX = r"^/api/auth/.*$"
+CORS_URLS_REGEX = r"^/api/(auth|connections)/.*$"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [

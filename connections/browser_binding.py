@@ -5,19 +5,21 @@ session), and `state` alone would let anyone who started an attempt send its aut
 whose provider account would then be connected to the attacker's account here. So the start sets an
 HttpOnly cookie with a random value whose hash is stored with the attempt, and the callback completes only
 when the browser presents it. SameSite=Lax: the provider's redirect back is a top-level navigation, which
-Lax cookies accompany; path-scoped to the callback pages."""
+Lax cookies accompany."""
 from django.conf import settings
 
 from .conf import app_settings
 
 
 def binding_cookie_name(provider: str) -> str:
-    return f"connect_{provider}"
+    # Over https, the __Host- prefix: browsers then accept the cookie only from this very host, Secure and
+    # with Path=/, so a sibling subdomain (or plain http) cannot plant a binding of its choosing.
+    return f"__Host-connect_{provider}" if settings.SESSION_COOKIE_SECURE else f"connect_{provider}"
 
 
 def set_binding_cookie(response, provider: str, started) -> None:
     response.set_cookie(binding_cookie_name(provider), started.browser_binding,
-                        max_age=int(app_settings.STATE_LIFETIME.total_seconds()), path="/connections/",
+                        max_age=int(app_settings.STATE_LIFETIME.total_seconds()), path="/",
                         secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax")
 
 
@@ -26,4 +28,4 @@ def binding_from(request, provider: str) -> str | None:
 
 
 def clear_binding_cookie(response, provider: str) -> None:
-    response.delete_cookie(binding_cookie_name(provider), path="/connections/", samesite="Lax")
+    response.delete_cookie(binding_cookie_name(provider), path="/", samesite="Lax")

@@ -1,26 +1,10 @@
 """System checks: a provider with missing or malformed configuration, and the encryption keys."""
-from urllib.parse import urlsplit
-
 from django.conf import settings
 from django.core import checks
 
 from .conf import app_settings
 from .crypto import parse_key
-from .providers import AUTH_METHODS, ENDPOINT_KEYS, OPTIONAL_KEYS, REQUIRED_KEYS
-
-LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
-
-
-def _url_problem(value) -> str | None:
-    if not isinstance(value, str) or not value:
-        return "must be an absolute URL"
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return "must be an absolute http(s) URL"
-    # Tokens and the client secret travel to these endpoints: plain http only on this machine.
-    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS and not settings.DEBUG:
-        return "must be https (plain http only for a loopback host)"
-    return None
+from .providers import AUTH_METHODS, ENDPOINT_KEYS, OPTIONAL_KEYS, REQUIRED_KEYS, RESERVED_AUTHORIZE_PARAMS, url_problem
 
 
 def provider_problems(name, config) -> list[str]:
@@ -38,14 +22,17 @@ def provider_problems(name, config) -> list[str]:
                      if not config.get(key)]
         endpoints = [key for key in sorted(ENDPOINT_KEYS) if config.get(key)]
     for key in endpoints + (["redirect_uri"] if config.get("redirect_uri") else []):
-        problem = _url_problem(config.get(key))
+        problem = url_problem(config.get(key))
         if problem:
             problems.append(f"{key!r} {problem}")
     scopes = config.get("scopes", [])
     if not isinstance(scopes, (list, tuple)) or not all(isinstance(scope, str) and scope for scope in scopes):
         problems.append("'scopes' must be a list of strings")
-    if not isinstance(config.get("authorize_params", {}), dict):
+    params = config.get("authorize_params", {})
+    if not isinstance(params, dict):
         problems.append("'authorize_params' must be a dict")
+    elif set(params) & RESERVED_AUTHORIZE_PARAMS:
+        problems.append(f"'authorize_params' must not set {sorted(set(params) & RESERVED_AUTHORIZE_PARAMS)}")
     if config.get("token_endpoint_auth_method", "client_secret_basic") not in AUTH_METHODS:
         problems.append(f"'token_endpoint_auth_method' must be one of {sorted(AUTH_METHODS)}")
     return problems

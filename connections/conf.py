@@ -29,6 +29,9 @@ app_settings = AppSettings(
         # failure. A refresh holds the connection's row lock while it waits, so these bound the lock too.
         "HTTP_TIMEOUT": (3.05, 10),
         "HTTP_ATTEMPTS": 2,
+        # After a refresh failed for a network reason, callers get ProviderUnavailable at once for this
+        # long instead of each trying again (each try can hold the connection's lock for its timeouts).
+        "REFRESH_RETRY_AFTER": timedelta(seconds=30),
         # Discovery documents are cached this long.
         "DISCOVERY_CACHE_SECONDS": 3600,
         # Rows re-encrypted per transaction by `reencrypt_connection_tokens`.

@@ -33,6 +33,8 @@ class Connection(models.Model):
     refreshed_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=200, blank=True)
+    # The last refresh that failed for a network reason: callers wait REFRESH_RETRY_AFTER before the next try.
+    refresh_failed_at = models.DateTimeField(null=True, blank=True)
     # The ciphertexts (never shown anywhere), and which key made them (for re-encryption in batches).
     access_token_ciphertext = models.BinaryField(null=True, editable=False)
     refresh_token_ciphertext = models.BinaryField(null=True, editable=False)

@@ -4,10 +4,13 @@ all, then raised as ProviderUnavailable. The provider's own refusals (an OAuth e
 retried: they are answers, not failures."""
 from collections.abc import Callable
 from dataclasses import dataclass, field
+import json
 import time
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from authlib.integrations.requests_client import OAuth2Session, OAuthError
+from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 import requests
@@ -22,6 +25,10 @@ T = TypeVar("T")
 REQUIRED_KEYS = {"client_id", "client_secret"}
 ENDPOINT_KEYS = {"authorization_url", "token_url", "revocation_url"}
 OPTIONAL_KEYS = {"scopes", "discovery_url", "redirect_uri", "authorize_params", "token_endpoint_auth_method"}
+# Parameters of the authorization request that are the flow's own: `authorize_params` must not replace them
+# (a fixed state, or a response_type that drops PKCE).
+RESERVED_AUTHORIZE_PARAMS = {"state", "response_type", "redirect_uri", "client_id", "scope", "code_challenge",
+                             "code_challenge_method"}
 AUTH_METHODS = {"client_secret_basic", "client_secret_post"}
 
 
@@ -46,7 +53,12 @@ class Provider:
             return configured
         document_key = {"authorization_url": "authorization_endpoint", "token_url": "token_endpoint",
                         "revocation_url": "revocation_endpoint"}[name]
-        return discovery_document(self).get(document_key, "")
+        value = discovery_document(self).get(document_key, "")
+        # The document decides where the client secret, codes and tokens go, and the authorization URL is
+        # handed to apps to navigate to: the same rules as a configured URL (no javascript:, no plain http).
+        if value and url_problem(value):
+            raise ProviderUnavailable(self.name)
+        return value
 
     def callback_url(self) -> str:
         """The redirect_uri sent to the provider: the configured one, or this service's callback page."""
@@ -55,12 +67,14 @@ class Provider:
         path = reverse("connections:callback", args=[self.name])
         return app_settings.SITE_URL.rstrip("/") + path
 
-    def client(self, **kwargs) -> OAuth2Session:
+    def client(self, *, with_scope: bool = True) -> OAuth2Session:
+        """The OAuth client. `with_scope=False` for a refresh: it must not ask for the scopes configured
+        now (a scope added since the user connected would be refused as `invalid_scope`)."""
         session = OAuth2Session(
-            self.client_id, self.client_secret, scope=" ".join(self.scopes) or None,
+            self.client_id, self.client_secret, scope=(" ".join(self.scopes) or None) if with_scope else None,
             redirect_uri=self.callback_url(), code_challenge_method="S256",
             token_endpoint_auth_method=self.token_endpoint_auth_method,
-            revocation_endpoint_auth_method=self.token_endpoint_auth_method, **kwargs)
+            revocation_endpoint_auth_method=self.token_endpoint_auth_method)
         session.default_timeout = app_settings.HTTP_TIMEOUT
         return session
 
@@ -78,17 +92,42 @@ def provider_names() -> list[str]:
     return sorted(app_settings.PROVIDERS)
 
 
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+DISCOVERY_MAX_BYTES = 256 * 1024
+
+
+def url_problem(value) -> str | None:
+    """What is wrong with an endpoint URL, or None. Tokens and the client secret travel to these
+    endpoints: plain http only to this machine (or in DEBUG)."""
+    if not isinstance(value, str) or not value:
+        return "must be an absolute URL"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "must be an absolute http(s) URL"
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS and not settings.DEBUG:
+        return "must be https (plain http only for a loopback host)"
+    return None
+
+
+def _fetch_discovery(url: str) -> bytes:
+    # No redirects (the configured URL is the one trusted), and a bounded body.
+    with requests.get(url, timeout=app_settings.HTTP_TIMEOUT, allow_redirects=False, stream=True) as response:
+        if response.status_code != 200:
+            raise requests.HTTPError(f"discovery answered {response.status_code}")
+        body = response.raw.read(DISCOVERY_MAX_BYTES + 1, decode_content=True)
+    if len(body) > DISCOVERY_MAX_BYTES:
+        raise ValueError("discovery document too large")
+    return body
+
+
 def discovery_document(provider: Provider) -> dict:
-    """The provider's OpenID Connect discovery document, cached (DISCOVERY_CACHE_SECONDS)."""
+    """The provider's discovery document (OpenID Connect or RFC 8414), cached (DISCOVERY_CACHE_SECONDS)."""
     cache_key = f"connections:discovery:{provider.discovery_url}"
     document = cache.get(cache_key)
     if document is None:
-        response = with_retries(provider.name, lambda: requests.get(provider.discovery_url,
-                                                                    timeout=app_settings.HTTP_TIMEOUT))
-        if response.status_code != 200:
-            raise ProviderUnavailable(provider.name)
+        body = with_retries(provider.name, lambda: _fetch_discovery(provider.discovery_url), idempotent=True)
         try:
-            document = response.json()
+            document = json.loads(body)
         except ValueError:
             raise ProviderUnavailable(provider.name) from None
         if not isinstance(document, dict):
@@ -97,9 +136,14 @@ def discovery_document(provider: Provider) -> dict:
     return document
 
 
-def with_retries(provider_name: str, call: Callable[[], T]) -> T:
-    """`call`, tried again on a network failure or a provider's server error (5xx) up to HTTP_ATTEMPTS in
-    all, with a short pause; then ProviderUnavailable. OAuth errors (the provider's answer) pass through."""
+def with_retries(provider_name: str, call: Callable[[], T], *, idempotent: bool) -> T:
+    """`call`, tried up to HTTP_ATTEMPTS times in all, with a short pause; then ProviderUnavailable. OAuth
+    errors (the provider's answer) pass through.
+
+    What is tried again depends on `idempotent`. A revocation or a discovery fetch can be repeated after any
+    network failure or server error. A code exchange or a refresh cannot: the provider may have done it and
+    only its answer was lost, and sending the same code or refresh token again is a replay, which providers
+    answer by revoking the whole grant. Those are tried again only when the connection was never made."""
     attempts = max(1, app_settings.HTTP_ATTEMPTS)
     for attempt in range(1, attempts + 1):
         try:
@@ -108,7 +152,9 @@ def with_retries(provider_name: str, call: Callable[[], T]) -> T:
             raise
         except (requests.RequestException, ValueError) as error:
             # ValueError: Authlib's "not a JSON object" for a gateway's HTML page.
-            if attempt == attempts:
-                raise ProviderUnavailable(provider_name) from error
+            never_sent = isinstance(error, requests.ConnectTimeout) or (
+                isinstance(error, requests.ConnectionError) and "NewConnectionError" in repr(error))
+            if attempt == attempts or not (idempotent or never_sent):
+                raise ProviderUnavailable(provider_name) from None
             time.sleep(0.2 * attempt)
     raise AssertionError("unreachable")

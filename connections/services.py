@@ -22,8 +22,9 @@ import logging
 import secrets
 
 from authlib.integrations.requests_client import OAuthError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError
@@ -34,7 +35,7 @@ from . import crypto, events, limits
 from .conf import app_settings
 from .errors import NeedsReconnect, NotConnected, ProviderUnavailable
 from .models import TOKEN_FIELDS, Connection, PendingConnection
-from .providers import get_provider, with_retries
+from .providers import RESERVED_AUTHORIZE_PARAMS, get_provider, with_retries
 
 logger = logging.getLogger(__name__)
 Status = Connection.Status
@@ -65,14 +66,18 @@ def start_connection(*, user, provider_name: str, client: ClientInfo) -> Started
                                 created_at=now, expires_at=now + app_settings.STATE_LIFETIME)
     pending.code_verifier_ciphertext = crypto.encrypt(verifier, bound_to=pending.bound_to())
     with transaction.atomic():
-        # Housekeeping, bounded by the rate limit: this user's expired attempts go as new ones come.
-        PendingConnection.objects.filter(user=user, expires_at__lte=now).delete()
+        # Housekeeping, a bounded amount each time: expired attempts (anyone's) go as new ones come.
+        expired = PendingConnection.objects.filter(expires_at__lte=now).order_by("expires_at")
+        PendingConnection.objects.filter(pk__in=list(expired.values_list("pk", flat=True)[:100])).delete()
         pending.save()
+    extra = {name: value for name, value in provider.authorize_params.items()
+             if name not in RESERVED_AUTHORIZE_PARAMS}
     url, _ = provider.client().create_authorization_url(authorization_url, state=state, code_verifier=verifier,
-                                                        **provider.authorize_params)
+                                                        **extra)
     return StartedConnection(authorization_url=url, expires_at=pending.expires_at, browser_binding=binding)
 
 
+@sensitive_variables("code", "verifier", "token")
 def complete_connection(*, provider_name: str, state: str, code: str = "", error: str = "", client: ClientInfo,
                         user=None, browser_binding: str | None = None) -> Connection:
     """Finish a connection from the provider's redirect (`code` and `state`, or `error` and `state`).
@@ -96,10 +101,11 @@ def complete_connection(*, provider_name: str, state: str, code: str = "", error
     if not code:
         raise ServiceError("connection_failed")
     verifier = crypto.decrypt(pending.code_verifier_ciphertext, bound_to=pending.bound_to())
+    token_url = provider.endpoint("token_url")
     try:
         token = with_retries(provider.name, lambda: provider.client().fetch_token(
-            provider.endpoint("token_url"), grant_type="authorization_code", code=code, code_verifier=verifier,
-            redirect_uri=pending.redirect_uri))
+            token_url, grant_type="authorization_code", code=code, code_verifier=verifier,
+            redirect_uri=pending.redirect_uri), idempotent=False)
     except OAuthError:
         # invalid_grant (a used or wrong code), invalid_client...: the provider's answer; never retried.
         raise ServiceError("connection_failed") from None
@@ -121,19 +127,37 @@ def _claim_pending(state: str) -> PendingConnection | None:
     return pending if deleted else None
 
 
+# Longer than any access token lives; a provider's larger value is taken as this (and cannot overflow).
+LONGEST_EXPIRY = timedelta(days=3650)
+
+
 def _expiry(token: dict) -> datetime | None:
+    now = timezone.now()
     expires_in = token.get("expires_in")
     if isinstance(expires_in, (int, float)) and expires_in > 0:
-        return timezone.now() + timedelta(seconds=int(expires_in))
+        return now + min(timedelta(seconds=min(expires_in, LONGEST_EXPIRY.total_seconds())), LONGEST_EXPIRY)
     expires_at = token.get("expires_at")
     if isinstance(expires_at, (int, float)) and expires_at > 0:
-        return datetime.fromtimestamp(expires_at, tz=timezone.get_current_timezone())
+        try:
+            return min(datetime.fromtimestamp(expires_at, tz=timezone.get_current_timezone()), now + LONGEST_EXPIRY)
+        except (OverflowError, ValueError, OSError):
+            return now + LONGEST_EXPIRY
     return None
 
 
+@sensitive_variables("token")
 def store_initial_tokens(*, user, provider_name: str, token: dict, client: ClientInfo | None = None) -> Connection:
     """Store what a completed connect returned: access token, optional refresh and id token, expiry and
     granted scopes. Connecting a provider again replaces the tokens of the existing connection."""
+    try:
+        return _store_initial_tokens(user=user, provider_name=provider_name, token=token, client=client)
+    except IntegrityError:
+        # Two first connects of the same provider at once: the other one created the row; replace its tokens.
+        return _store_initial_tokens(user=user, provider_name=provider_name, token=token, client=client)
+
+
+@sensitive_variables("token")
+def _store_initial_tokens(*, user, provider_name: str, token: dict, client: ClientInfo | None) -> Connection:
     provider = get_provider(provider_name)
     now = timezone.now()
     with transaction.atomic():
@@ -184,24 +208,36 @@ def get_valid_access_token(user, provider: str) -> str:
     """An access token for `user` at `provider` that is valid for at least REFRESH_MARGIN, refreshed first
     if needed. Raises NotConnected, NeedsReconnect (the provider refused the grant) or ProviderUnavailable
     (network failures, timeouts or server errors: nothing stored changes)."""
-    get_provider(provider)
+    configured = get_provider(provider)
     connection = _usable(Connection.objects.filter(user=user, provider=provider).first(), provider)
     if not _expiring(connection, timezone.now()):
         return connection.read_token("access_token")
+    # Before the lock: a discovery fetch (with its own timeouts) must not hold the row.
+    token_url = configured.endpoint("token_url")
     with transaction.atomic():
         # Whoever gets the lock first refreshes; the others wait here and then find a fresh token.
         connection = _usable(Connection.objects.select_for_update().filter(pk=connection.pk).first(), provider)
         if not _expiring(connection, timezone.now()):
             return connection.read_token("access_token")
+        if _failed_recently(connection):
+            # A refresh just failed for a network reason: callers that queued behind it fail at once
+            # instead of each holding the lock for another round of timeouts.
+            raise ProviderUnavailable(provider)
         try:
-            return _refresh(connection)
+            return _refresh(connection, token_url)
         except (NeedsReconnect, ProviderUnavailable) as error:
             # Leave the block normally, so what _refresh recorded (the status, the audit event) commits.
             failure = error
     raise failure
 
 
-def _refresh(connection: Connection) -> str:
+def _failed_recently(connection: Connection) -> bool:
+    return (connection.refresh_failed_at is not None
+            and timezone.now() - connection.refresh_failed_at < app_settings.REFRESH_RETRY_AFTER)
+
+
+@sensitive_variables("refresh_token", "token")
+def _refresh(connection: Connection, token_url: str) -> str:
     """Refresh under the row lock held by the caller. A rotated refresh token replaces the stored one; if the
     provider returns none, the old one is kept."""
     provider = get_provider(connection.provider)
@@ -213,8 +249,8 @@ def _refresh(connection: Connection) -> str:
         _mark_needs_reconnect(connection, "expired, and the provider gave no refresh token")
         raise NeedsReconnect(provider.name)
     try:
-        token = with_retries(provider.name, lambda: provider.client().refresh_token(
-            provider.endpoint("token_url"), refresh_token=refresh_token))
+        token = with_retries(provider.name, lambda: provider.client(with_scope=False).refresh_token(
+            token_url, refresh_token=refresh_token), idempotent=False)
     except OAuthError as error:
         if error.error == "invalid_grant":
             _mark_needs_reconnect(connection, "invalid_grant")
@@ -231,11 +267,12 @@ def _refresh(connection: Connection) -> str:
                             refresh_token=token.get("refresh_token") or refresh_token,
                             id_token=token.get("id_token") or connection.read_token("id_token"))
     connection.expires_at, connection.refreshed_at, connection.last_error = _expiry(token), timezone.now(), ""
+    connection.refresh_failed_at = None
     if isinstance(token.get("scope"), str):
         connection.scopes = token["scope"][:1000]
     connection.save()
     record_security_event(events.REFRESHED, user=connection.user, provider=provider.name,
-                          rotated=bool(token.get("refresh_token")))
+                          rotated=token.get("refresh_token") not in (None, refresh_token))
     return token["access_token"]
 
 
@@ -246,16 +283,17 @@ def _mark_needs_reconnect(connection: Connection, reason: str) -> None:
 
 
 def _refresh_failed(connection: Connection, reason: str) -> None:
-    Connection.objects.filter(pk=connection.pk).update(last_error=reason[:200])
+    Connection.objects.filter(pk=connection.pk).update(last_error=reason[:200], refresh_failed_at=timezone.now())
     record_security_event(events.REFRESH_FAILED, user=connection.user, provider=connection.provider,
                           reason=reason, needs_reconnect=False)
 
 
 # --- disconnecting ------------------------------------------------------------------------------------------------
+@sensitive_variables("tokens")
 def disconnect(*, user, provider_name: str, actor=None, client: ClientInfo | None = None) -> Connection:
     """Revoke the tokens at the provider (RFC 7009), delete them here, and mark the connection revoked. The
-    local deletion happens first and whatever the provider does; a failed revocation is recorded."""
-    get_provider(provider_name)
+    local deletion happens first and whatever the provider does (also for a provider no longer configured:
+    its tokens can always be deleted); a failed revocation is recorded."""
     with transaction.atomic():
         connection = Connection.objects.select_for_update().filter(user=user, provider=provider_name).first()
         if connection is None or connection.status == Status.REVOKED:
@@ -282,6 +320,7 @@ def _readable_tokens(connection: Connection) -> dict[str, str]:
     return tokens
 
 
+@sensitive_variables("tokens", "value")
 def revoke_at_provider(provider_name: str, tokens: dict[str, str]) -> bool:
     """RFC 7009 revocation of each token (the refresh token first: revoking it usually ends the grant).
     Returns whether the provider confirmed every one; never raises for the provider's sake."""
@@ -296,19 +335,28 @@ def revoke_at_provider(provider_name: str, tokens: dict[str, str]) -> bool:
     for hint, value in tokens.items():
         try:
             response = with_retries(provider.name, lambda value=value, hint=hint: provider.client().revoke_token(
-                url, token=value, token_type_hint=hint))
+                url, token=value, token_type_hint=hint), idempotent=True)
             confirmed = confirmed and response.status_code == 200
         except (OAuthError, ProviderUnavailable):
             confirmed = False
     return confirmed
 
 
+@sensitive_variables("pending")
 def disconnect_all_for_deleted_user(user) -> None:
-    """Before a user row is deleted (its connections go with it): revoke what can be revoked, best effort."""
-    for connection in Connection.objects.filter(user=user).exclude(status=Status.REVOKED):
-        tokens = _readable_tokens(connection)
-        revoked = revoke_at_provider(connection.provider, tokens)
-        logger.info("Deleted user's %s connection: revoked at the provider: %s", connection.provider, revoked)
+    """A user row is about to be deleted (its connections go with it): read their tokens now, and revoke
+    them at the providers once the deletion has committed, so no provider call holds the deletion's locks
+    (and a deletion that rolls back revokes nothing). Best effort, bounded by the usual timeouts."""
+    pending = [(connection.provider, _readable_tokens(connection))
+               for connection in Connection.objects.filter(user=user).exclude(status=Status.REVOKED)]
+
+    def revoke_all() -> None:
+        for provider_name, tokens in pending:
+            revoked = revoke_at_provider(provider_name, tokens)
+            logger.info("A deleted user's %s connection: revoked at the provider: %s", provider_name, revoked)
+
+    if pending:
+        transaction.on_commit(revoke_all)
 
 
 # --- key rotation ----------------------------------------------------------------------------------------------
@@ -318,7 +366,7 @@ def reencrypt_tokens(*, batch_size: int | None = None) -> int:
     rows already under the newest key are not touched. Returns how many rows were rewritten."""
     batch_size = batch_size or app_settings.REENCRYPT_BATCH_SIZE
     newest = crypto.current_key_id()
-    rewritten = 0
+    rewritten = _reencrypt_pending(newest)
     while True:
         with transaction.atomic():
             batch = list(Connection.objects.select_for_update(skip_locked=True)
@@ -334,5 +382,22 @@ def reencrypt_tokens(*, batch_size: int | None = None) -> int:
     return rewritten
 
 
+def _reencrypt_pending(newest: bytes) -> int:
+    """The PKCE verifiers of attempts in progress (few: they live STATE_LIFETIME); expired ones just go."""
+    PendingConnection.objects.filter(expires_at__lte=timezone.now()).delete()
+    rewritten = 0
+    with transaction.atomic():
+        for pending in PendingConnection.objects.select_for_update(skip_locked=True):
+            if crypto.key_id_of(pending.code_verifier_ciphertext) != newest:
+                verifier = crypto.decrypt(pending.code_verifier_ciphertext, bound_to=pending.bound_to())
+                pending.code_verifier_ciphertext = crypto.encrypt(verifier, bound_to=pending.bound_to())
+                pending.save(update_fields=["code_verifier_ciphertext"])
+                rewritten += 1
+    return rewritten
+
+
 def rows_not_under_newest_key() -> int:
-    return Connection.objects.exclude(key_id=crypto.current_key_id()).exclude(key_id__isnull=True).count()
+    newest = crypto.current_key_id()
+    pending = sum(crypto.key_id_of(value) != newest
+                  for value in PendingConnection.objects.values_list("code_verifier_ciphertext", flat=True))
+    return Connection.objects.exclude(key_id=newest).exclude(key_id__isnull=True).count() + pending

@@ -30,10 +30,14 @@ def callback(request, provider: str):
             raise
         outcome, status = {"connection_error": error.code}, error.status
     if app_settings.APP_URL:
-        response = redirect(f"{app_settings.APP_URL}?{urlencode(outcome)}")
+        separator = "&" if "?" in app_settings.APP_URL else "?"
+        response = redirect(f"{app_settings.APP_URL}{separator}{urlencode(outcome)}")
     else:
         response = render(request, "connections/callback.html", {"provider": provider, **outcome}, status=status)
-    clear_binding_cookie(response, provider)
+    if outcome.get("connection_error") != "invalid_state":
+        # The attempt was this browser's and is over. A stray link to this page (any site can send one)
+        # must not clear the cookie of an attempt still in progress.
+        clear_binding_cookie(response, provider)
     # The URL carries the authorization code: no Referer with it to wherever the page links.
     response["Referrer-Policy"] = "no-referrer"
     return response

@@ -9,6 +9,7 @@ import time_machine
 from authcore.models import SecurityEvent
 from authcore.testing import assert_error
 from connections import events, services
+from connections.browser_binding import binding_cookie_name
 from connections.models import Connection, PendingConnection
 
 from .conftest import APP_CALLBACK, provider_settings
@@ -132,7 +133,7 @@ def test_the_callback_page_completes_in_the_browser_that_started(api, user, demo
     assert page.status_code == 200 and "Account connected" in page.content.decode()
     assert page["Referrer-Policy"] == "no-referrer"
     assert Connection.objects.filter(user=user, status="active").exists()
-    assert page.cookies["connect_demo"]["max-age"] == 0  # the binding cookie is cleared
+    assert page.cookies[binding_cookie_name("demo")]["max-age"] == 0  # the binding cookie is cleared
 
 
 def test_the_callback_page_refuses_another_browser(api, user, demo):
@@ -140,10 +141,15 @@ def test_the_callback_page_refuses_another_browser(api, user, demo):
     provider account connected to theirs: the victim's browser does not hold the binding cookie."""
     answer = authorized_redirect(api, user, demo)
 
-    page = Client().get("/connections/demo/callback/", answer)
+    victim = Client()
+    victim.cookies[binding_cookie_name("demo")] = "the victim's own binding, of an attempt of theirs"
+
+    page = victim.get("/connections/demo/callback/", answer)
 
     assert page.status_code == 400 and "Not connected" in page.content.decode()
     assert not Connection.objects.exists()
+    # A stray link to the page does not clear the cookie of the victim's own attempt.
+    assert binding_cookie_name("demo") not in page.cookies
 
 
 def test_the_callback_page_says_access_was_denied_and_returns_to_the_app(api, user, settings, demo):

@@ -72,10 +72,35 @@ def test_an_operator_disconnects_from_the_admin(api, user, make_user, demo):
     assert SecurityEvent.objects.get(kind=events.DISCONNECTED).actor_id == operator.pk
 
 
-def test_deleting_a_user_revokes_their_tokens_at_the_provider(api, user, demo):
+def test_deleting_a_user_by_any_path_revokes_their_tokens_at_the_provider(api, user, demo):
     access = connect(api, user, demo).read_token("access_token")
 
-    user.delete()
+    user.delete()  # a shell, a data cleanup: not our deletion flow
 
+    assert not Connection.objects.exists()
+    assert not demo.accepts(access)
+
+
+def test_tokens_of_a_provider_removed_from_the_settings_can_still_be_deleted(api, user, settings, demo):
+    connection = connect(api, user, demo)
+    settings.CONNECTIONS = {**settings.CONNECTIONS, "PROVIDERS": {}}
+
+    assert disconnect(api, user).status_code == 204
+
+    connection.refresh_from_db()
+    assert connection.status == "revoked" and connection.access_token_ciphertext is None
+    assert SecurityEvent.objects.get(kind=events.DISCONNECTED).details["revoked_at_provider"] is False
+
+
+def test_deleting_an_account_revokes_at_the_provider_after_the_deletion_commits(api, user, demo):
+    """Through the account deletion itself (its row lock held): the provider calls wait for the commit."""
+    from django.db import transaction
+
+    from accounts import self_service
+
+    access = connect(api, user, demo).read_token("access_token")
+    with transaction.atomic():
+        self_service.erase_account(user=user)
+        assert demo.accepts(access)  # nothing sent to the provider while the deletion's locks are held
     assert not Connection.objects.exists()
     assert not demo.accepts(access)

@@ -20,7 +20,7 @@ from connections.models import Connection
 from sessions_app.tests.helpers import open_session
 
 from .conftest import provider_settings
-from .helpers import connect, start
+from .helpers import connect, query_of, start
 
 pytestmark = pytest.mark.django_db(transaction=True)
 PROJECT = Path(__file__).resolve().parents[2]
@@ -173,8 +173,8 @@ def test_no_token_in_logs_admin_pages_or_api_responses(api, user, make_user, cap
     browser = Client()
     browser.force_login(operator)
     bodies.append(browser.get(reverse("admin:connections_connection_changelist")).content.decode())
-    page = browser.get(reverse("admin:connections_connection_change", args=[connection.pk]))
-    bodies.append(page.content.decode())
+    change_page = browser.get(reverse("admin:connections_connection_change", args=[connection.pk])).content.decode()
+    bodies.append(change_page)
     bodies.append(json.dumps(list(SecurityEvent.objects.values("kind", "details")), default=str))
     bodies.append(caplog.text)
 
@@ -183,7 +183,7 @@ def test_no_token_in_logs_admin_pages_or_api_responses(api, user, make_user, cap
     for body in bodies:
         for secret in secrets:
             assert secret not in body
-    assert "ciphertext" not in bodies[-4] and "Key id" not in bodies[-4]
+    assert "Scopes" in change_page and "ciphertext" not in change_page.lower() and "key id" not in change_page.lower()
 
 
 def test_the_admin_cannot_edit_or_add(api, user, make_user, demo):
@@ -192,11 +192,88 @@ def test_the_admin_cannot_edit_or_add(api, user, make_user, demo):
     browser = Client()
     browser.force_login(operator)
     assert browser.get(reverse("admin:connections_connection_add")).status_code == 403
-    browser.post(reverse("admin:connections_connection_change", args=[connection.pk]), {"status": "active",
-                                                                                           "scopes": "admin"})
-    assert Connection.objects.get(pk=connection.pk).scopes == connection.scopes
+    # Every field the page shows, posted back changed, as a browser would.
+    form = {"user": str(user.pk), "provider": "demo", "status": "revoked", "scopes": "admin",
+            "last_error": "edited", "_save": "Save"}
+    browser.post(reverse("admin:connections_connection_change", args=[connection.pk]), form)
+    stored = Connection.objects.get(pk=connection.pk)
+    assert (stored.status, stored.scopes, stored.last_error) == ("active", connection.scopes, "")
+    page = browser.get(reverse("admin:connections_connection_change", args=[connection.pk])).content.decode()
+    assert 'name="scopes"' not in page and 'name="status"' not in page  # shown, never editable
 
 
 def test_providers_settings_are_read_for_each_request(settings, api, user, demo):
     settings.CONNECTIONS = {**settings.CONNECTIONS, "PROVIDERS": {"other": provider_settings(demo)}}
     assert start(api, user, provider="demo").status_code == 404
+
+
+def test_rotation_also_covers_connections_in_progress(api, user, settings, keys, demo):
+    """An attempt started under the old key completes after the old key is removed."""
+    from .helpers import complete
+
+    response = start(api, user)
+    use_keys(settings, [keys[1], keys[0]])
+    call_command("reencrypt_connection_tokens")
+    use_keys(settings, [keys[1]])
+
+    answer = query_of(demo.authorize(response.json()["authorization_url"]))
+    assert complete(api, user, answer).status_code == 200
+
+
+def test_a_discovery_document_cannot_send_secrets_or_users_anywhere(settings, api, user, demo):
+    """Its endpoints follow the rules of configured ones: no javascript: URL for apps to navigate to, no plain
+    http to another host for the client secret and tokens."""
+    import http.server
+    import threading
+
+    from authcore.testing import free_port
+
+    document = {"authorization_endpoint": "javascript:alert(document.cookie)",
+                "token_endpoint": "http://collector.example/token"}
+
+    class Discovery(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(document).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Discovery)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings.CONNECTIONS = {**settings.CONNECTIONS, "PROVIDERS": {"evil": {
+            "client_id": "c", "client_secret": "s", "discovery_url": f"http://127.0.0.1:{server.server_port}/d"}}}
+        response = start(api, user, provider="evil")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status_code == 503 and response.json()["code"] == "provider_unavailable"
+    assert "javascript" not in response.content.decode()
+
+
+def test_authorize_params_cannot_replace_the_flows_own(settings):
+    config = {"client_id": "c", "client_secret": "s", "discovery_url": "https://p.example/d",
+              "authorize_params": {"response_type": "token"}}
+    assert "connections.E001" in ids(settings, PROVIDERS={"p": config}, ENCRYPTION_KEYS=[crypto.generate_key()])
+
+
+def test_browser_apps_on_another_origin_may_call_the_connections_api(settings, client):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    preflight = client.options("/api/connections/demo/connect/", HTTP_ORIGIN="https://app.example.com",
+                               HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST")
+    assert preflight["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert preflight["Access-Control-Allow-Credentials"] == "true"
+
+
+def test_the_callback_keeps_the_apps_own_query(settings, api, user, demo):
+    settings.CONNECTIONS = {**settings.CONNECTIONS, "APP_URL": "https://app.example.com/settings?tab=accounts"}
+    answer = query_of(demo.authorize(start(api, user).json()["authorization_url"]))
+    browser = Client()
+    browser.cookies = api.cookies
+    page = browser.get("/connections/demo/callback/", answer)
+    assert page["Location"] == "https://app.example.com/settings?tab=accounts&connected=demo"
