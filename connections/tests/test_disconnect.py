@@ -104,3 +104,39 @@ def test_deleting_an_account_revokes_at_the_provider_after_the_deletion_commits(
         assert demo.accepts(access)  # nothing sent to the provider while the deletion's locks are held
     assert not Connection.objects.exists()
     assert not demo.accepts(access)
+
+
+@pytest.mark.postgres
+def test_a_refresh_and_the_deletion_of_its_account_do_not_deadlock(api, user, demo):
+    """A refresh holds its connection's row lock and then writes an audit record naming the user; the
+    deletion locks the user row and then deletes the connection. The deletion's lock must not block the
+    record (PostgreSQL would detect a deadlock and fail one of them)."""
+    import threading
+    import time
+
+    from django.db import transaction
+
+    from accounts import self_service
+    from authcore.audit import record_security_event
+    from authcore.testing import run_at_once
+
+    connection = connect(api, user, demo)
+    refresh_has_lock = threading.Event()
+
+    def refresh_then_deletion(index: int) -> str:
+        if index == 0:  # what _refresh does: row lock, the provider call, the audit record
+            with transaction.atomic():
+                Connection.objects.select_for_update().get(pk=connection.pk)
+                refresh_has_lock.set()
+                time.sleep(0.5)  # the deletion takes the user row meanwhile
+                record_security_event(events.REFRESHED, user=user, provider="demo", rotated=True)
+            return "refreshed"
+        refresh_has_lock.wait(10)
+        with transaction.atomic():
+            self_service.erase_account(user=user)
+        return "deleted"
+
+    results = run_at_once(2, refresh_then_deletion)
+
+    assert results == ["refreshed", "deleted"], results
+    assert not Connection.objects.exists()
