@@ -101,9 +101,11 @@ class OAuthProvider:
     # database here and later ones start from a copy.
     _template: ClassVar[Path | None] = None
 
-    def __init__(self, redirect_uris: list[str], access_token_seconds: int = 3600) -> None:
+    def __init__(self, redirect_uris: list[str], access_token_seconds: int = 3600,
+                 rotate_refresh_tokens: bool = True) -> None:
         self.redirect_uris = list(redirect_uris)
         self.access_token_seconds = access_token_seconds
+        self.rotate_refresh_tokens = rotate_refresh_tokens
         self.password = secrets.token_urlsafe(16)
         self.client_secret = secrets.token_urlsafe(32)
         self.client_id = ""
@@ -118,10 +120,13 @@ class OAuthProvider:
         self._set_port(free_port())
 
     @classmethod
-    def start(cls, redirect_uris: list[str], access_token_seconds: int = 3600) -> "OAuthProvider":
+    def start(cls, redirect_uris: list[str], access_token_seconds: int = 3600,
+              rotate_refresh_tokens: bool = True) -> "OAuthProvider":
         """A running provider: database migrated, user and client created, gunicorn answering. The caller
-        must call stop() (or use the provider as a context manager)."""
-        provider = cls(redirect_uris, access_token_seconds)
+        must call stop() (or use the provider as a context manager). `rotate_refresh_tokens=False`: a
+        refresh answers without a refresh token, the first one staying valid (providers that keep one
+        refresh token for the grant's life)."""
+        provider = cls(redirect_uris, access_token_seconds, rotate_refresh_tokens)
         try:
             provider._write_signing_key()
             provider._launch()  # gunicorn boots while the database is prepared; nothing reaches it before
@@ -169,6 +174,7 @@ class OAuthProvider:
             "PROVIDER_ISSUER": self.issuer,
             "PROVIDER_ACCESS_TOKEN_SECONDS": str(self.access_token_seconds),
             "PROVIDER_TOKEN_LOG": str(self.token_log),
+            "PROVIDER_KEEP_REFRESH_TOKEN": "false" if self.rotate_refresh_tokens else "true",
         })
         return env
 

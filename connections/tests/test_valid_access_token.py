@@ -166,3 +166,22 @@ def test_two_first_connects_at_once_leave_one_connection(user, demo):
 def test_an_absurd_expiry_from_a_provider_is_capped_not_a_crash(token):
     expiry = services._expiry(token)
     assert timezone.now() < expiry <= timezone.now() + services.LONGEST_EXPIRY
+
+
+def test_a_refresh_without_a_new_refresh_token_keeps_the_old_one(api, user, settings, keys):
+    """Providers that keep one refresh token for the grant's life answer a refresh without one."""
+    from .conftest import APP_CALLBACK, CALLBACK, provider_settings
+    from .oauth_provider import OAuthProvider
+
+    with OAuthProvider.start([CALLBACK, APP_CALLBACK], rotate_refresh_tokens=False) as keeping:
+        settings.CONNECTIONS = {**settings.CONNECTIONS, "PROVIDERS": {"demo": provider_settings(keeping)},
+                                "ENCRYPTION_KEYS": keys[:1], "SITE_URL": "http://testserver"}
+        connection = connect(api, user, keeping)
+        refresh_token = connection.read_token("refresh_token")
+        for _ in range(2):  # the kept token goes on working
+            make_expiring(connection)
+            assert keeping.accepts(services.get_valid_access_token(user, "demo"))
+            connection.refresh_from_db()
+            assert connection.read_token("refresh_token") == refresh_token
+        assert keeping.token_requests("refresh_token", status=200) == 2
+        assert SecurityEvent.objects.filter(kind=events.REFRESHED, details__rotated=False).count() == 2

@@ -23,3 +23,22 @@ class TokenRequestLog:
             with _write_lock, open(settings.TOKEN_REQUEST_LOG, "a", encoding="utf-8") as log:
                 log.write(line + "\n")
         return response
+
+
+class RefreshWithoutRefreshToken:
+    """With PROVIDER_KEEP_REFRESH_TOKEN set, a refresh answers without a refresh token: the provider keeps
+    the one it issued for the grant's life and the client goes on using it (as several large providers do;
+    RFC 6749 §6 makes the new refresh token optional). Rotation is off then, so the old token stays valid."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (settings.KEEP_REFRESH_TOKEN and request.method == "POST" and request.path == TOKEN_PATH
+                and request.POST.get("grant_type") == "refresh_token" and response.status_code == 200):
+            body = json.loads(response.content)
+            body.pop("refresh_token", None)
+            response.content = json.dumps(body).encode()
+            response["Content-Length"] = str(len(response.content))
+        return response

@@ -21,6 +21,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so it records the status the client really gets.
     "provider_site.middleware.TokenRequestLog",
+    "provider_site.middleware.RefreshWithoutRefreshToken",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -69,7 +70,7 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"openid": "OpenID Connect", "read": "Read your data", "write": "Change your data"},
     "PKCE_REQUIRED": True,
     "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("PROVIDER_ACCESS_TOKEN_SECONDS", "3600")),
-    "ROTATE_REFRESH_TOKEN": True,
+    "ROTATE_REFRESH_TOKEN": os.environ.get("PROVIDER_KEEP_REFRESH_TOKEN", "false") != "true",
     "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
     # Replaying a rotated-out refresh token revokes its whole family, as strict providers do.
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
@@ -86,6 +87,7 @@ OAUTH2_PROVIDER = {
 }
 
 TOKEN_REQUEST_LOG = os.environ["PROVIDER_TOKEN_LOG"]
+KEEP_REFRESH_TOKEN = os.environ.get("PROVIDER_KEEP_REFRESH_TOKEN", "false") == "true"
 
 LOGGING = {
     "version": 1,
