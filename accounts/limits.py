@@ -29,3 +29,7 @@ EXPORT_DATA = declare_scope("export_data", ip="10/m", account="5/h", fail_open=T
 # The "this wasn't me" link of a sign-in alert: signed, so nothing can be guessed there ("account" is
 # the session the link names).
 NOT_ME = declare_scope("not_me", ip="30/m", account="10/h", fail_open=True).name
+# Every flow that proves the current password of a signed-in user (change password, change email, delete
+# the account) also counts against this one budget per account: a stolen access token gets 5 guesses a
+# minute in all, not 5 per flow.
+PROVE_PASSWORD = declare_scope("prove_password", account="5/m", fail_open=False).name

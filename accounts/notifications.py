@@ -128,7 +128,9 @@ def alert_if_new_device(*, user: User, session: Session, client: ClientInfo, dev
     # Only what the email shows, and the session id the link is minted from at render time. The parsed
     # label, not the name the client chose for itself: whoever logged in could call their device "your
     # phone".
-    emails.queue_email(user=user, template=NEW_SIGN_IN_EMAIL, session_id=str(session.id), device=session.device,
+    # To the address the account has now, even if it changes before the worker sends it.
+    emails.queue_email(user=user, template=NEW_SIGN_IN_EMAIL, to=user.email, session_id=str(session.id),
+                       device=session.device,
                        ip_address=session.ip_address, signed_in_at=session.created_at.isoformat())
     return True
 
@@ -211,7 +213,7 @@ def report_unrecognised_sign_in(*, token: str, client: ClientInfo) -> Session:
 @receiver(refresh_token_reuse_detected, dispatch_uid="accounts.notifications.reuse_alert")
 def queue_reuse_alert(sender, *, session: Session, client: ClientInfo, **kwargs) -> None:
     """Queue the reuse email in the transaction that ended the session (it commits or rolls back with it)."""
-    emails.queue_email(user=session.user, template=REUSE_EMAIL, device=session.device,
+    emails.queue_email(user=session.user, template=REUSE_EMAIL, to=session.user.email, device=session.device,
                        ended_at=session.revoked_at.isoformat())
 
 

@@ -34,6 +34,7 @@ from .tokens import email_change_tokens, link_token_account_key, user_for_link_t
 
 def _prove_password(user: User, password: str, *, client: ClientInfo, failure_event: str) -> None:
     """The current password, as change-password checks it: a wrong one is 400 `password_incorrect`."""
+    enforce_rate_limit(scope=limits.PROVE_PASSWORD, client=client, account=str(user.pk))
     if not user.check_password(password):
         record_security_event(failure_event, user=user, client=client)
         raise ServiceError("password_incorrect")

@@ -167,6 +167,7 @@ def change_password(
     issued under the old password outlives it, not even the access token of this request), and the caller
     continues in a new session, whose pair is returned."""
     enforce_rate_limit(scope=limits.CHANGE_PASSWORD, client=client, account=str(user.pk))
+    enforce_rate_limit(scope=limits.PROVE_PASSWORD, client=client, account=str(user.pk))
     if not user.check_password(current_password):
         record_security_event(events.PASSWORD_CHANGE_FAIL, user=user, client=client, session_id=session_id)
         raise ServiceError("password_incorrect")

@@ -169,3 +169,22 @@ def test_the_admin_confirmation_page_counts_sessions_instead_of_listing_them(use
     html = page.content.decode()
     assert page.status_code == 200 and "3 sessions and their refresh tokens" in html
     assert "Refresh token" not in html  # no row of the refresh-token history is loaded or shown
+
+
+def test_password_guesses_share_one_budget_across_the_flows_that_prove_it(api, user):
+    """A stolen access token does not get 5 guesses a minute per flow (change password, change email,
+    delete): the sixth wrong guess in a minute, in any of them, is refused."""
+    access = open_session(user).access
+    guesses = [
+        api.post("/api/auth/change-password/", {"current_password": "guess 1", "new_password": "x" * 20},
+                 format="json", **bearer(access)),
+        api.post("/api/auth/change-email/", {"password": "guess 2", "new_email": "n@example.org"}, format="json",
+                 **bearer(access)),
+        delete(api, access, password="guess 3"),
+        api.post("/api/auth/change-email/", {"password": "guess 4", "new_email": "m@example.org"}, format="json",
+                 **bearer(access)),
+        delete(api, access, password="guess 5"),
+    ]
+    assert [response.status_code for response in guesses] == [400] * 5
+    assert_error(delete(api, access, password="guess 6"), 429, "rate_limited")
+    assert User.objects.filter(pk=user.pk).exists()
