@@ -14,8 +14,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 import requests
+import urllib3
 
 from authcore.errors import ServiceError
+from authcore.ratelimit import CACHE_BACKEND_ERRORS
 
 from .conf import app_settings
 from .errors import ProviderUnavailable
@@ -55,8 +57,9 @@ class Provider:
                         "revocation_url": "revocation_endpoint"}[name]
         value = discovery_document(self).get(document_key, "")
         # The document decides where the client secret, codes and tokens go, and the authorization URL is
-        # handed to apps to navigate to: the same rules as a configured URL (no javascript:, no plain http).
-        if value and url_problem(value):
+        # handed to apps to navigate to: the same rules as a configured URL (no javascript:, no plain http),
+        # and no aiming at this machine from a document that is not on it.
+        if value and (url_problem(value) or (_is_loopback(value) and not _is_loopback(self.discovery_url))):
             raise ProviderUnavailable(self.name)
         return value
 
@@ -109,6 +112,10 @@ def url_problem(value) -> str | None:
     return None
 
 
+def _is_loopback(url: str) -> bool:
+    return urlsplit(url).hostname in LOOPBACK_HOSTS
+
+
 def _fetch_discovery(url: str) -> bytes:
     # No redirects (the configured URL is the one trusted), and a bounded body.
     with requests.get(url, timeout=app_settings.HTTP_TIMEOUT, allow_redirects=False, stream=True) as response:
@@ -120,10 +127,18 @@ def _fetch_discovery(url: str) -> bytes:
     return body
 
 
+def cache_tolerated(call: Callable[[], T]) -> T | None:
+    try:
+        return call()
+    except CACHE_BACKEND_ERRORS:
+        return None
+
+
 def discovery_document(provider: Provider) -> dict:
     """The provider's discovery document (OpenID Connect or RFC 8414), cached (DISCOVERY_CACHE_SECONDS)."""
     cache_key = f"connections:discovery:{provider.discovery_url}"
-    document = cache.get(cache_key)
+    # The cache is only a shortcut here: unreachable, it is a miss (and a failed write is no error).
+    document = cache_tolerated(lambda: cache.get(cache_key))
     if document is None:
         body = with_retries(provider.name, lambda: _fetch_discovery(provider.discovery_url), idempotent=True)
         try:
@@ -132,8 +147,19 @@ def discovery_document(provider: Provider) -> dict:
             raise ProviderUnavailable(provider.name) from None
         if not isinstance(document, dict):
             raise ProviderUnavailable(provider.name)
-        cache.set(cache_key, document, app_settings.DISCOVERY_CACHE_SECONDS)
+        cache_tolerated(lambda: cache.set(cache_key, document, app_settings.DISCOVERY_CACHE_SECONDS))
     return document
+
+
+def _never_sent(error: BaseException) -> bool:
+    """Whether the request certainly never reached the provider: the TCP connection was not made (refused,
+    timed out, the name did not resolve: urllib3's NewConnectionError and its NameResolutionError)."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    if isinstance(error, requests.exceptions.ProxyError):
+        reason = getattr(reason, "original_error", reason)
+    return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
 def with_retries(provider_name: str, call: Callable[[], T], *, idempotent: bool) -> T:
@@ -152,8 +178,7 @@ def with_retries(provider_name: str, call: Callable[[], T], *, idempotent: bool)
             raise
         except (requests.RequestException, ValueError) as error:
             # ValueError: Authlib's "not a JSON object" for a gateway's HTML page.
-            never_sent = isinstance(error, requests.ConnectTimeout) or (
-                isinstance(error, requests.ConnectionError) and "NewConnectionError" in repr(error))
+            never_sent = _never_sent(error)
             if attempt == attempts or not (idempotent or never_sent):
                 raise ProviderUnavailable(provider_name) from None
             time.sleep(0.2 * attempt)

@@ -105,7 +105,7 @@ def complete_connection(*, provider_name: str, state: str, code: str = "", error
     try:
         token = with_retries(provider.name, lambda: provider.client().fetch_token(
             token_url, grant_type="authorization_code", code=code, code_verifier=verifier,
-            redirect_uri=pending.redirect_uri), idempotent=False)
+            redirect_uri=pending.redirect_uri, allow_redirects=False), idempotent=False)
     except OAuthError:
         # invalid_grant (a used or wrong code), invalid_client...: the provider's answer; never retried.
         raise ServiceError("connection_failed") from None
@@ -168,6 +168,7 @@ def _store_initial_tokens(*, user, provider_name: str, token: dict, client: Clie
                                 id_token=token.get("id_token"))
         connection.status, connection.connected_at, connection.revoked_at = Status.ACTIVE, now, None
         connection.expires_at, connection.refreshed_at, connection.last_error = _expiry(token), None, ""
+        connection.refresh_failed_at = None
         granted = token.get("scope")
         connection.scopes = (granted if isinstance(granted, str) else " ".join(provider.scopes))[:1000]
         connection.save()
@@ -212,8 +213,9 @@ def get_valid_access_token(user, provider: str) -> str:
     connection = _usable(Connection.objects.filter(user=user, provider=provider).first(), provider)
     if not _expiring(connection, timezone.now()):
         return connection.read_token("access_token")
-    # Before the lock: a discovery fetch (with its own timeouts) must not hold the row.
-    token_url = configured.endpoint("token_url")
+    # Before the lock: a discovery fetch (with its own timeouts) must not hold the row. Only when there is
+    # something to refresh with: without a refresh token, the answer needs no provider at all.
+    token_url = configured.endpoint("token_url") if connection.refresh_token_ciphertext else ""
     with transaction.atomic():
         # Whoever gets the lock first refreshes; the others wait here and then find a fresh token.
         connection = _usable(Connection.objects.select_for_update().filter(pk=connection.pk).first(), provider)
@@ -248,9 +250,11 @@ def _refresh(connection: Connection, token_url: str) -> str:
             return connection.read_token("access_token")
         _mark_needs_reconnect(connection, "expired, and the provider gave no refresh token")
         raise NeedsReconnect(provider.name)
+    # Resolved before the lock by the caller; here only if a refresh token appeared since (a reconnect).
+    token_url = token_url or provider.endpoint("token_url")
     try:
         token = with_retries(provider.name, lambda: provider.client(with_scope=False).refresh_token(
-            token_url, refresh_token=refresh_token), idempotent=False)
+            token_url, refresh_token=refresh_token, allow_redirects=False), idempotent=False)
     except OAuthError as error:
         if error.error == "invalid_grant":
             _mark_needs_reconnect(connection, "invalid_grant")
@@ -327,7 +331,7 @@ def revoke_at_provider(provider_name: str, tokens: dict[str, str]) -> bool:
     try:
         provider = get_provider(provider_name)
         url = provider.endpoint("revocation_url")
-    except ServiceError:
+    except ServiceError:  # no longer configured, or its discovery document unreachable
         return False
     if not url or not tokens:
         return False
@@ -335,7 +339,7 @@ def revoke_at_provider(provider_name: str, tokens: dict[str, str]) -> bool:
     for hint, value in tokens.items():
         try:
             response = with_retries(provider.name, lambda value=value, hint=hint: provider.client().revoke_token(
-                url, token=value, token_type_hint=hint), idempotent=True)
+                url, token=value, token_type_hint=hint, allow_redirects=False), idempotent=True)
             confirmed = confirmed and response.status_code == 200
         except (OAuthError, ProviderUnavailable):
             confirmed = False
@@ -356,7 +360,9 @@ def disconnect_all_for_deleted_user(user) -> None:
             logger.info("A deleted user's %s connection: revoked at the provider: %s", provider_name, revoked)
 
     if pending:
-        transaction.on_commit(revoke_all)
+        # robust: a failure here (after the deletion committed) is logged, never the caller's 500, and never
+        # keeps the callbacks queued after it from running.
+        transaction.on_commit(revoke_all, robust=True)
 
 
 # --- key rotation ----------------------------------------------------------------------------------------------

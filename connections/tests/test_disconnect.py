@@ -140,3 +140,22 @@ def test_a_refresh_and_the_deletion_of_its_account_do_not_deadlock(api, user, de
 
     assert results == ["refreshed", "deleted"], results
     assert not Connection.objects.exists()
+
+
+def test_a_cache_outage_does_not_turn_a_disconnect_into_an_error(api, user, settings, demo):
+    """The discovery document's cache is only a shortcut: unreachable, it is a miss, and the revocation
+    still happens."""
+    from authcore.testing import free_port
+
+    settings.CONNECTIONS = {**settings.CONNECTIONS, "PROVIDERS": {"demo": {
+        "client_id": demo.client_id, "client_secret": demo.client_secret, "scopes": ["read"],
+        "discovery_url": demo.metadata_url}}}
+    access = connect(api, user, demo).read_token("access_token")
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{free_port()}/0",
+                                   "OPTIONS": {"socket_connect_timeout": 0.2}}}
+
+    assert disconnect(api, user).status_code == 204
+
+    assert not demo.accepts(access)
+    assert SecurityEvent.objects.get(kind=events.DISCONNECTED).details["revoked_at_provider"] is True

@@ -185,3 +185,87 @@ def test_a_refresh_without_a_new_refresh_token_keeps_the_old_one(api, user, sett
             assert connection.read_token("refresh_token") == refresh_token
         assert keeping.token_requests("refresh_token", status=200) == 2
         assert SecurityEvent.objects.filter(kind=events.REFRESHED, details__rotated=False).count() == 2
+
+
+def test_a_token_endpoint_that_redirects_is_not_followed(user, settings, demo):
+    """A redirect from the token endpoint would carry the refresh token (and the client secret) to wherever
+    it points, plain http included: it is not followed."""
+    import http.server
+    import threading
+
+    from authcore.testing import free_port
+
+    from .conftest import provider_settings
+
+    collected = []
+
+    class Collector(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            collected.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    collector = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Collector)
+
+    class Redirecting(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.send_response(307)
+            self.send_header("Location", f"http://127.0.0.1:{collector.server_port}/steal")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    redirecting = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Redirecting)
+    for server in (collector, redirecting):
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings.CONNECTIONS = {**settings.CONNECTIONS, "PROVIDERS": {"demo": provider_settings(
+            demo, token_url=f"http://127.0.0.1:{redirecting.server_port}/token")}}
+        services.store_initial_tokens(user=user, provider_name="demo", token={
+            "access_token": "a", "refresh_token": "the-refresh-token", "expires_in": 10})
+        with pytest.raises(ProviderUnavailable):
+            services.get_valid_access_token(user, "demo")
+    finally:
+        for server in (collector, redirecting):
+            server.shutdown()
+            server.server_close()
+    assert collected == []
+
+
+def test_without_a_refresh_token_no_provider_is_needed(user, settings, demo):
+    """A connection whose provider gave no refresh token is answered from what is stored, even while the
+    provider's discovery document cannot be fetched."""
+    from authcore.testing import free_port
+
+    settings.CONNECTIONS = {**settings.CONNECTIONS, "PROVIDERS": {"demo": {
+        "client_id": "c", "client_secret": "s", "discovery_url": f"http://127.0.0.1:{free_port()}/discovery"}}}
+    services.store_initial_tokens(user=user, provider_name="demo", token={"access_token": "still-good",
+                                                                           "expires_in": 30})
+    assert services.get_valid_access_token(user, "demo") == "still-good"  # within the margin, not expired
+    with time_machine.travel(timezone.now() + timezone.timedelta(seconds=31)), pytest.raises(NeedsReconnect):
+        services.get_valid_access_token(user, "demo")
+
+
+def test_only_a_connection_that_was_never_made_counts_as_never_sent(demo):
+    """What may be tried again for a refresh or a code exchange: a refused connection yes, a request the
+    provider received but did not answer in time no."""
+    import requests
+
+    from authcore.testing import free_port
+    from connections.providers import _never_sent
+
+    with pytest.raises(requests.ConnectionError) as refused:
+        requests.post(f"http://127.0.0.1:{free_port()}/o/token/", timeout=2)
+    assert _never_sent(refused.value)
+    demo.pause()
+    try:
+        with pytest.raises(requests.ReadTimeout) as unanswered:
+            requests.post(demo.token_endpoint, timeout=(2, 0.3))
+    finally:
+        demo.resume()
+    assert not _never_sent(unanswered.value)
