@@ -57,12 +57,12 @@ def check_connections(app_configs=None, **kwargs):
                 f"CONNECTIONS['ENCRYPTION_KEYS'][{index}] is not a key: {error}.",
                 hint="32 random bytes in URL-safe base64: python -c \"import connections.crypto as c; "
                      "print(c.generate_key())\"", id="connections.E002"))
-    if not keys:
+    if not keys and providers:
         if settings.DEBUG:
             errors.append(checks.Warning(
                 "CONNECTIONS['ENCRYPTION_KEYS'] is empty: provider tokens are encrypted with a key derived from "
                 "SECRET_KEY (development only).", id="connections.W001"))
-        elif providers:
+        else:
             errors.append(checks.Error(
                 "CONNECTIONS['ENCRYPTION_KEYS'] is empty: provider tokens cannot be stored.",
                 hint="Set CONNECTIONS_ENCRYPTION_KEYS.", id="connections.E003"))
