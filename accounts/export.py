@@ -43,11 +43,13 @@ def export_account_data(*, user: User, session_id, client: ClientInfo) -> dict:
     for session in sessions["items"]:
         session["current"] = session_id is not None and str(session["id"]) == str(session_id)
     security_events = _newest_first(
-        SecurityEvent.objects.filter(user=user).values(*EVENT_FIELDS, "actor_id"), limit=app_settings.EXPORT_MAX_EVENTS)
+        SecurityEvent.objects.filter(user=user).values(*EVENT_FIELDS, "actor_ref"),
+        limit=app_settings.EXPORT_MAX_EVENTS)
     for event in security_events["items"]:
         # Whether someone else acted (an operator in the admin), but not who: that is the operator's data.
-        actor_id = event.pop("actor_id")
-        event["by_operator"] = actor_id is not None and actor_id != user.pk
+        # The plain id, which outlives the operator's account.
+        actor = event.pop("actor_ref")
+        event["by_operator"] = bool(actor) and actor != str(user.pk)
         if event["by_operator"]:
             # The request was the operator's: its address and browser are the operator's data too.
             event["ip_address"], event["user_agent"] = None, ""

@@ -34,7 +34,8 @@ class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = (user_email_lookup(), "ip_address")
     date_hierarchy = "created_at"
     list_select_related = ("user", "actor")
-    fields = ("created_at", "kind", "user", "actor", "ip_address", "user_agent", "session_id", "details")
+    fields = ("created_at", "kind", "user", "actor", "actor_ref", "ip_address", "user_agent", "session_id",
+              "details")
 
 
 # --- background tasks (authcore/tasks.py) -------------------------------------------------------------------

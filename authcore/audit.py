@@ -30,6 +30,7 @@ def record_security_event(
         kind=kind,
         user=user,
         actor=actor,
+        actor_ref=str(actor.pk) if actor is not None else "",
         ip_address=client.ip_address,
         user_agent=client.user_agent,
         session_id=session_id,

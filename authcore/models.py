@@ -18,6 +18,9 @@ class SecurityEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The operator's id as a plain value: deleting the operator's account clears `actor`, and the trail must
+    # still say that an operator acted, and which one.
+    actor_ref = models.CharField(max_length=64, blank=True, editable=False)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=512, blank=True)
     # A plain value, not a foreign key: the event outlives the purged session.
