@@ -8,12 +8,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
 from .conf import app_settings
-
-# Each emailed link: the setting that points it at a single-page app, or else the built-in page it opens.
-LINK_PAGES = {"VERIFY_EMAIL_URL_TEMPLATE": "accounts:verify-email",
-              "PASSWORD_RESET_URL_TEMPLATE": "accounts:password-reset-link",
-              "EMAIL_CHANGE_URL_TEMPLATE": "accounts:change-email",
-              "NOT_ME_URL_TEMPLATE": "accounts:not-me"}
+from .emails import LINK_PAGES
 
 
 @checks.register()

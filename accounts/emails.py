@@ -35,24 +35,35 @@ from .tokens import email_change_tokens, email_verification_tokens, make_link_to
 logger = logging.getLogger(__name__)
 
 
-def _link(url_template: str, url_name: str, token: str) -> str:
-    # Built from the configured SITE_URL, never from the request's Host header: a forged Host would
-    # otherwise send the victim's token to the attacker's site (OWASP Forgot Password cheat sheet).
+# Each emailed link: the setting that points it at a single-page app ("...{token}..."), and else the built-in
+# page it opens. accounts.checks refuses a link that would have nowhere to go.
+LINK_PAGES = {"VERIFY_EMAIL_URL_TEMPLATE": "accounts:verify-email",
+              "PASSWORD_RESET_URL_TEMPLATE": "accounts:password-reset-link",
+              "EMAIL_CHANGE_URL_TEMPLATE": "accounts:change-email",
+              "NOT_ME_URL_TEMPLATE": "accounts:not-me"}
+
+
+def emailed_link(template_setting: str, token: str) -> str:
+    """The link an email carries for `token`: the single-page app's template, or the built-in page.
+
+    Built from the configured SITE_URL, never from the request's Host header: a forged Host would otherwise
+    send the victim's token to the attacker's site (OWASP Forgot Password cheat sheet)."""
+    url_template = getattr(app_settings, template_setting)
     if url_template:
         return url_template.replace("{token}", token)
-    return app_settings.SITE_URL.rstrip("/") + reverse(url_name, args=[token])
+    return app_settings.SITE_URL.rstrip("/") + reverse(LINK_PAGES[template_setting], args=[token])
 
 
 def verification_link(token: str) -> str:
-    return _link(app_settings.VERIFY_EMAIL_URL_TEMPLATE, "accounts:verify-email", token)
+    return emailed_link("VERIFY_EMAIL_URL_TEMPLATE", token)
 
 
 def password_reset_link(token: str) -> str:
-    return _link(app_settings.PASSWORD_RESET_URL_TEMPLATE, "accounts:password-reset-link", token)
+    return emailed_link("PASSWORD_RESET_URL_TEMPLATE", token)
 
 
 def email_change_link(token: str) -> str:
-    return _link(app_settings.EMAIL_CHANGE_URL_TEMPLATE, "accounts:change-email", token)
+    return emailed_link("EMAIL_CHANGE_URL_TEMPLATE", token)
 
 
 def password_reset_request_url() -> str | None:

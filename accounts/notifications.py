@@ -155,8 +155,7 @@ def _session_id_in(token: str, *, max_age: float | None) -> str | None:
 
 
 def not_me_link(token: str) -> str:
-    # emails._link builds it from SITE_URL (never the request's Host), or from the single-page app's template.
-    return emails._link(app_settings.NOT_ME_URL_TEMPLATE, "accounts:not-me", token)
+    return emails.emailed_link("NOT_ME_URL_TEMPLATE", token)
 
 
 def new_sign_in_context(user: User, details: dict) -> dict:

@@ -1,7 +1,7 @@
 """The account API's response bodies (requests: accounts.forms, the same inputs the pages use)."""
 from rest_framework import serializers
 
-from sessions_app.api.serializers import TokenPairSerializer
+from sessions_app.api.serializers import SessionSerializer, TokenPairSerializer
 
 
 class UserSerializer(serializers.Serializer):
@@ -42,19 +42,12 @@ class ExportedProfileSerializer(serializers.Serializer):
     pending_email_requested_at = serializers.DateTimeField(allow_null=True)
 
 
-class ExportedSessionSerializer(serializers.Serializer):
-    id = serializers.UUIDField()
-    created_at = serializers.DateTimeField()
-    last_used_at = serializers.DateTimeField()
-    expires_at = serializers.DateTimeField()
+class ExportedSessionSerializer(SessionSerializer):
+    """The sessions list's fields, and how each session ended; `current` comes with the export's data."""
+
     idle_expires_at = serializers.DateTimeField()
     revoked_at = serializers.DateTimeField(allow_null=True, help_text="When it was ended; null if it was not.")
     revoke_reason = serializers.CharField(help_text="Why it was ended, e.g. `logout`; empty if it was not.")
-    ip_address = serializers.IPAddressField(allow_null=True)
-    user_agent = serializers.CharField()
-    device = serializers.CharField(help_text="Parsed from the user agent.")
-    device_name = serializers.CharField(help_text="Chosen by the client at login; empty if it chose none.")
-    transport = serializers.ChoiceField(choices=["body", "cookie"])
     current = serializers.BooleanField(help_text="The session of the access token that asked for this export.")
 
 
