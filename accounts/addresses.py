@@ -293,3 +293,11 @@ def email_report_lines(plan: EmailCanonicalisationPlan, *, applied: bool) -> lis
     if not (plan.updates or plan.has_problems):
         lines.append("Every address is in canonical form; no collisions.")
     return lines
+
+
+def mask_email(address: str) -> str:
+    """Enough of an address for its owner to recognise it, not enough to read it: "a***@e***.org" (the notice
+    of an address change to the old address)."""
+    local, _, domain = address.rpartition("@")
+    host, dot, tld = domain.rpartition(".")
+    return f"{local[:1]}***@{host[:1]}***{dot}{tld}" if host else f"{local[:1]}***@{domain[:1]}***"

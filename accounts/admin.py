@@ -20,18 +20,22 @@ from sessions_app.services import end_user_sessions
 from . import self_service, services
 from .forms import PasswordLengthCapMixin
 from .models import User
+from .names import NameField
 
 
+# The name through the same field as the pages and the API (accounts.names): normalised, then checked.
 class UserCreationForm(PasswordLengthCapMixin, AdminUserCreationForm):
     class Meta:
         model = User
         fields = ("email", "name")
+        field_classes = {"name": NameField}
 
 
 class UserChangeForm(DjangoUserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+        field_classes = {"name": NameField}
 
 
 class EmailVerifiedFilter(admin.SimpleListFilter):

@@ -4,10 +4,13 @@ attempts per IP, failures per account and client, lockout and the device cookie.
 """
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.http import HttpResponse
-from django.utils.cache import add_never_cache_headers
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.http import HttpResponseRedirect
+from django.shortcuts import resolve_url
+from django.urls import reverse
 
 from authcore.errors import ServiceError
 from authcore.requestmeta import client_info, operator_acting
@@ -25,15 +28,16 @@ class AdminLoginForm(PasswordLengthCapMixin, AdminAuthenticationForm):
         email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
         if email is not None and password:
             try:
-                self.user_cache, device_token = services.check_credentials(
+                proven = services.check_credentials(
                     email=email, password=password, client=client_info(self.request),
                     device_token=device_token_from(self.request), request=self.request)
             except ServiceError as error:
                 if error.code != "invalid_credentials":
-                    raise  # rate_limited / service_unavailable: AccountsAdminSite.login answers them
+                    raise  # rate_limited / service_unavailable: a page with its status (authcore.pages)
                 raise self.get_invalid_login_error() from None
+            self.user_cache = proven.user
             # The site sets the cookie on the response once the login has gone through.
-            self.request.login_device_token = device_token
+            self.request.login_device_token = proven.device_token
             self.confirm_login_allowed(self.user_cache)  # staff only
         return self.cleaned_data
 
@@ -56,15 +60,13 @@ class AccountsAdminSite(admin.AdminSite):
         return as_operator
 
     def login(self, request, extra_context=None):
-        try:
-            response = super().login(request, extra_context)
-        except ServiceError as error:
-            if error.code not in ("rate_limited", "service_unavailable"):
-                raise
-            response = HttpResponse(error.message, status=error.status, content_type="text/plain; charset=utf-8")
-            response["Retry-After"] = str(error.retry_after)
-            add_never_cache_headers(response)
-            return response
+        response = super().login(request, extra_context)
+        if isinstance(response, HttpResponseRedirect) and response.url == resolve_url(settings.LOGIN_REDIRECT_URL):
+            # Django's LoginView falls back to LOGIN_REDIRECT_URL (the host project's, not the admin's)
+            # when `next` is missing or refused as unsafe: an admin login lands on the admin index.
+            asked = request.POST.get(REDIRECT_FIELD_NAME, request.GET.get(REDIRECT_FIELD_NAME))
+            if asked != response.url:
+                response["Location"] = reverse("admin:index", current_app=self.name)
         device_token = getattr(request, "login_device_token", None)
         if device_token and request.user.is_authenticated:
             set_device_cookie(response, device_token)

@@ -54,13 +54,16 @@ def check_account_settings(app_configs=None, **kwargs):
                 hint="Put 'accounts.apps.AccountsAdminConfig' in INSTALLED_APPS instead of 'django.contrib.admin'.",
                 id="accounts.W004"))
     positive = ("LOGIN_FAILURE_WINDOW", "LOGIN_LOCKOUT_BASE", "LOGIN_LOCKOUT_MAX", "LOGIN_FAILURE_MEMORY",
-                "DEVICE_COOKIE_AGE")
+                "DEVICE_COOKIE_AGE", "REAUTH_FAILURE_MEMORY")
     for name in positive:
         if getattr(app_settings, name) <= timedelta(0):
             errors.append(checks.Error(f"ACCOUNTS['{name}'] must be a positive duration.", id="accounts.E007"))
-    for name in ("LOGIN_FAILURES_PER_CLIENT", "LOGIN_LOCKOUT_THRESHOLD"):
+    for name in ("LOGIN_FAILURES_PER_CLIENT", "LOGIN_LOCKOUT_THRESHOLD", "REAUTH_MAX_FAILURES"):
         if not isinstance(getattr(app_settings, name), int) or getattr(app_settings, name) < 1:
             errors.append(checks.Error(f"ACCOUNTS['{name}'] must be a whole number of at least 1.", id="accounts.E008"))
+    if isinstance(app_settings.REAUTH_MAX_FAILURES, int) and app_settings.REAUTH_MAX_FAILURES > 100:
+        # NIST SP 800-63B: at most 100 consecutive failed attempts on one account.
+        errors.append(checks.Error("ACCOUNTS['REAUTH_MAX_FAILURES'] must be at most 100.", id="accounts.E013"))
     if app_settings.LOGIN_LOCKOUT_MAX < app_settings.LOGIN_LOCKOUT_BASE:
         errors.append(checks.Error("ACCOUNTS['LOGIN_LOCKOUT_MAX'] must not be shorter than LOGIN_LOCKOUT_BASE.",
                                    id="accounts.E009"))

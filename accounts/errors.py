@@ -1,5 +1,5 @@
 """The error codes of accounts: what logging in, changing a password and the emailed links can fail
-with, and the field codes of the password and address rules."""
+with, and the field codes of the password, address and name rules."""
 from authcore.errors import ErrorSpec, register_errors
 
 register_errors(
@@ -10,7 +10,11 @@ register_errors(
         "email_not_verified": ErrorSpec(403, "Please verify your email address before logging in."),
         # Confirming an address change when another account took the address after the request.
         "email_taken": ErrorSpec(409, "This address now belongs to another account."),
+        # accounts.reauthentication: the wrong password that reached the ceiling ended the caller's session.
+        "session_ended": ErrorSpec(401, "Too many wrong passwords: this session has been ended. Log in again."),
     },
     field_codes=("password_too_short", "password_too_long", "password_too_common", "password_too_similar",
-                 "password_contains_context", "email_taken", "email_unsupported", "email_unchanged"),
+                 "password_contains_context", "email_taken", "email_unsupported", "email_unchanged",
+                 # a name (accounts.names) or a device name (authcore.inputs.LabelField) that is not one line
+                 "control_characters_not_allowed"),
 )

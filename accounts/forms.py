@@ -10,6 +10,7 @@ from django.utils.functional import lazy
 from authcore.inputs import DocumentedInputField, InputForm, TextField, refuse_surrogates
 from sessions_app.forms import SessionOptionsForm
 
+from .names import NameField
 from .notifications import NOT_ME_TOKEN_MAX_LENGTH, NOT_ME_TOKEN_PATTERN
 from .password_validation import MaximumLengthValidator, password_min_length
 from .tokens import LINK_TOKEN_PATTERN, TOKEN_MAX_LENGTH
@@ -104,9 +105,9 @@ class LinkTokenField(TextField):
                 "shape: 400 `invalid`; a well-formed token that is wrong, used or expired: 400 `invalid_token`."}
 
 
-def name_field(**kwargs) -> TextField:
-    return TextField(label="Name (optional)", max_length=150, required=False,
-                     widget=forms.TextInput(attrs={"autocomplete": "name"}), **kwargs)
+def name_field(**kwargs) -> NameField:
+    """The display name (accounts.names: one line, NFC, no control or bidirectional characters)."""
+    return NameField(label="Name (optional)", widget=forms.TextInput(attrs={"autocomplete": "name"}), **kwargs)
 
 
 # --- one input per flow -----------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from authcore.requestmeta import ClientInfo
 from . import events, limits
 from .addresses import email_identity
 from .conf import app_settings
-from .models import User
+from .models import DistrustedDevice, User
 
 SCOPE = limits.LOGIN  # the rate-limit scope whose cache-outage rule (fail open or closed) login follows
 DEVICE_TOKEN_SALT = "accounts.login_throttle.device"
@@ -86,17 +86,31 @@ def _device_for(account: str, device_token: str | None) -> tuple[str, int] | Non
     return (device, generation) if isinstance(device, str) and isinstance(generation, int) else None
 
 
+def _trusted_device_for(account: str, device_token: str | None) -> tuple[str, int] | None:
+    """_device_for, unless its owner reported the device (a sign-in from it was "not me"): such a cookie is
+    no cookie at all, so it spares neither an alert nor the lock, and a login with it gets a new device id.
+    The lookup runs only for a genuine cookie of this account, so nobody can make a login pay for it."""
+    device = _device_for(account, device_token)
+    if device is not None and DistrustedDevice.objects.filter(device_id=device[0]).exists():
+        return None
+    return device
+
+
+def new_device_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
 def device_token_after_password_change(user: User, device_token: str | None) -> str:
     """A device cookie renewed for the new password, for the device that changed it (its own change must
     not cost it its exemption from the lock); the same device id when its old cookie was this account's."""
-    device = _device_for(account_key(user.email), device_token)
+    device = _trusted_device_for(account_key(user.email), device_token)
     return device_token_for(user, device=device[0] if device else None)
 
 
 def device_token_for(user: User, *, device: str | None = None) -> str:
     """The token for the device cookie of a device that has just proven the password (a login) or control
     of the mailbox (a password reset)."""
-    return signing.dumps({"account": account_key(user.email), "device": device or secrets.token_urlsafe(16),
+    return signing.dumps({"account": account_key(user.email), "device": device or new_device_id(),
                           "generation": _password_generation(user)}, salt=DEVICE_TOKEN_SALT)
 
 
@@ -109,17 +123,32 @@ class LoginAttempt:
     client_info: ClientInfo = field(repr=False)
     email: str = field(repr=False)  # as submitted; names the account in a lockout event, finds its user
     device: tuple[str, int] | None = None  # (id, password generation) of a device cookie for this account
+    # The id a successful login gives the device: the cookie's, or a new one for a device without one.
+    device_id: str = field(default_factory=new_device_id, repr=False)
 
     @classmethod
     def start(cls, *, email: str, client: ClientInfo, device_token: str | None = None) -> "LoginAttempt":
         account = account_key(email)
-        device = _device_for(account, device_token)
-        client_key = f"device:{device[0]}" if device else f"net:{_network(client.ip_address)}"
-        return cls(account=account, client=client_key, client_info=client, email=email, device=device)
+        device = _trusted_device_for(account, device_token)
+        if device is None:
+            return cls(account=account, client=f"net:{_network(client.ip_address)}", client_info=client, email=email)
+        return cls(account=account, client=f"device:{device[0]}", client_info=client, email=email, device=device,
+                   device_id=device[0])
+
+    @classmethod
+    def in_session(cls, *, user: User, client: ClientInfo, device_id: str) -> "LoginAttempt":
+        """A password typed again inside a session (accounts.reauthentication), counted like a login from
+        the device that session was started on. The session lives, so it was opened under the current
+        password (a change ends every session) and its device was not reported (a report ends them too)."""
+        if not device_id:  # a session from before devices were recorded: counted by its network
+            return cls(account=account_key(user.email), client=f"net:{_network(client.ip_address)}",
+                       client_info=client, email=user.email)
+        return cls(account=account_key(user.email), client=f"device:{device_id}", client_info=client,
+                   email=user.email, device=(device_id, _password_generation(user)), device_id=device_id)
 
     def device_token(self, user: User) -> str:
         """The token for the device cookie after a successful login: the same device id if it had one."""
-        return device_token_for(user, device=self.device[0] if self.device else None)
+        return device_token_for(user, device=self.device_id)
 
     def from_trusted_device(self) -> bool:
         """Whether the device cookie still vouches for this device: issued under the current password. Asked
@@ -156,6 +185,10 @@ def _account_failures_key(account: str) -> str:
 
 def _account_lock_key(account: str) -> str:
     return f"login:account-lock:{account}"
+
+
+def _reauthentication_failures_key(account: str) -> str:
+    return f"login:reauth-failures:{account}"
 
 
 def check(attempt: LoginAttempt) -> bool:
@@ -223,6 +256,19 @@ def record_failure(attempt: LoginAttempt) -> None:
                           account=attempt.account, failures=failures, lock_seconds=int(lock_seconds))
 
 
+def record_reauthentication_failure(attempt: LoginAttempt) -> int:
+    """A wrong password typed inside a session (accounts.reauthentication): a failed login like any other,
+    and one more on the account's count of consecutive failures in sessions, which is returned (0 with
+    limits off). That count is forgotten REAUTH_FAILURE_MEMORY after its first failure, so it is a ceiling
+    per day, or at the next success."""
+    record_failure(attempt)
+    if not _enabled():
+        return 0
+    memory = app_settings.REAUTH_FAILURE_MEMORY.total_seconds()
+    return with_limit_cache(SCOPE, lambda: _increment(_reauthentication_failures_key(attempt.account), memory),
+                            fallback=0)
+
+
 def _forget(keys: list[str]) -> None:
     with_limit_cache(SCOPE, lambda: cache.delete_many(keys), fallback=None, best_effort=True)
 
@@ -234,7 +280,7 @@ def record_success(attempt: LoginAttempt, *, had_failures: bool = True) -> None:
     if _enabled() and had_failures:
         window, _ = _window()
         _forget([_client_failures_key(attempt, window), _account_failures_key(attempt.account),
-                 _account_lock_key(attempt.account)])
+                 _account_lock_key(attempt.account), _reauthentication_failures_key(attempt.account)])
 
 
 def clear_account(user: User, client: ClientInfo) -> None:
@@ -244,4 +290,4 @@ def clear_account(user: User, client: ClientInfo) -> None:
         attempt = LoginAttempt.start(email=user.email, client=client)
         window, _ = _window()
         _forget([_account_failures_key(attempt.account), _account_lock_key(attempt.account),
-                 _client_failures_key(attempt, window)])
+                 _client_failures_key(attempt, window), _reauthentication_failures_key(attempt.account)])

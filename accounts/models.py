@@ -12,6 +12,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from .addresses import canonical_email, canonical_email_or_none
+from .names import NAME_VALIDATORS
 
 
 def normalize_email(email: str) -> str:
@@ -36,10 +37,12 @@ class UserQuerySet(models.QuerySet):
         """The user rules of User.save hold for updates too (`bulk_update` comes through here), in the same
         transaction: an update that deactivates users, or reactivates users stored inactive, ends their
         live sessions; one that gives users a new password hash ends every session of those users, audits
-        it and tells them (compared row by row: listing the field is not changing it)."""
+        it and tells them; a new address is unverified, audited and told to the old one; privileges and
+        names are audited (each compared row by row: listing a field is not changing it)."""
         deactivated = self._deactivated_by(kwargs["is_active"]) if "is_active" in kwargs else None
         reactivated = self._reactivated_by(kwargs["is_active"]) if "is_active" in kwargs else None
-        if deactivated is None and reactivated is None and "password" not in kwargs:
+        compared = [name for name in ("password", "email", *User.AUDITED_FIELDS) if name in kwargs]
+        if deactivated is None and reactivated is None and not compared:
             return super().update(**kwargs)
         # Imported here: sessions_app's models refer to this model, so a module-level import is a cycle.
         from sessions_app.models import Session
@@ -52,18 +55,25 @@ class UserQuerySet(models.QuerySet):
             for users in (deactivated, reactivated):
                 if users is not None:
                     end_sessions_of_users(users=users, reason=Session.RevokeReason.USER_DEACTIVATED)
-            hashes_before = dict(self.values_list("pk", "password")) if "password" in kwargs else {}
+            before = {row["pk"]: row for row in self.values("pk", *compared)} if compared else {}
             updated = super().update(**kwargs)
-            if hashes_before:
-                stored = self.model._base_manager.using(self.db).filter(pk__in=hashes_before)
-                replaced = [user for user in stored if user.password != hashes_before[user.pk]]
-                if replaced:
-                    now = timezone.now()
-                    self.model._base_manager.using(self.db).filter(pk__in=[user.pk for user in replaced]).update(
-                        password_changed_at=now)
-                for user in replaced:
+            if not before:
+                return updated
+            rows = self.model._base_manager.using(self.db)
+            now = timezone.now()
+            for user in rows.filter(pk__in=before):
+                old = before[user.pk]
+                if "password" in compared and user.password != old["password"]:
+                    rows.filter(pk=user.pk).update(password_changed_at=now)
                     user.password_changed_at = now
                     services.password_replaced(user=user)
+                if "email" in compared and services.email_address_changed(user=user, previous_email=old["email"]):
+                    rows.filter(pk=user.pk).update(email_verified_at=None)
+                    services.email_address_replaced(user=user, previous_email=old["email"])
+                audited = {name: (old[name], getattr(user, name)) for name in User.AUDITED_FIELDS
+                           if name in compared and getattr(user, name) != old[name]}
+                if audited:
+                    services.user_fields_changed(user=user, changes=audited)
             return updated
 
     def _reactivated_by(self, is_active) -> "UserQuerySet | None":
@@ -133,7 +143,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     # (unique regardless of case), enforced by the database.
     email = models.EmailField(max_length=254, unique=True,
                               error_messages={"unique": "A user with this email already exists."})
-    name = models.CharField(max_length=150, blank=True)
+    name = models.CharField(max_length=150, blank=True, validators=NAME_VALIDATORS)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False, help_text="Can log into the admin site.")
     email_verified_at = models.DateTimeField(null=True, blank=True)
@@ -166,9 +176,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     # Set only while Django stores a rehash of the same password at login (check_password below).
     _rehashing = False
 
+    # Who made the change about to be saved and from where (services.ChangedBy), when a flow knows it; else
+    # the operator acting in the admin, if any. Consumed by the save that stores it.
+    pending_changed_by = None
+
+    # Fields whose every change is audited (services.user_fields_changed): privileges and the profile.
+    AUDITED_FIELDS = ("is_staff", "is_superuser", "name")
     # The values of the watched fields as the row holds them (what save() compares with), per field: only
     # what was loaded, refreshed or written is known.
-    WATCHED_FIELDS = ("password", "is_active", "email")
+    WATCHED_FIELDS = ("password", "is_active", "email", *AUDITED_FIELDS)
 
     @classmethod
     def from_db(cls, db, field_names, values):
@@ -211,7 +227,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return field not in self.get_deferred_fields() if update_fields is None else field in update_fields
 
     def save(self, *args, **kwargs) -> None:
-        """Three rules hold whoever saves the user (a flow, the admin, Django's `changepassword`, a shell):
+        """The user rules hold whoever saves the user (a flow, the admin, Django's `changepassword`, a shell):
 
         - A new password hash (set_password, set_unusable_password, or a hash assigned directly) ends every
           session of the user, is audited and is told to the user: services.password_replaced. Django's
@@ -220,7 +236,11 @@ class User(AbstractBaseUser, PermissionsMixin):
           was stored inactive: whatever path deactivated it (raw SQL, say), no token issued before comes
           back to life.
         - A new email address (not merely another spelling of the same) is unverified: the user proves it
-          again before the next login. Addresses are stored in their canonical form.
+          again before the next login; the change is audited and the old address is told
+          (services.email_address_changed, then services.email_address_replaced). Addresses are stored in
+          their canonical form.
+        - Granting or removing staff or superuser status, and a new name, are audited
+          (services.user_fields_changed).
 
         A value this instance did not load (deferred, or an instance built by hand and saved with
         force_update) counts as changed. All of it happens in the same transaction as the save (joined
@@ -230,15 +250,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         if update_fields is not None:
             update_fields = set(update_fields)
         writes = {name: self._writes(name, update_fields) for name in self.WATCHED_FIELDS}
+        stored = self.__dict__.get("_stored", {})
         changes = []
         if writes["email"] and (adding or self._changes_stored("email")):
             from . import services  # services import this module
 
-            previous = self.__dict__.get("_stored", {}).get("email", "")
+            previous = stored.get("email", "")
             self.email = normalize_email(self.email)
-            if not adding and services.email_address_changed(user=self, previous_email=previous) and (
-                    update_fields is not None):
-                update_fields.add("email_verified_at")
+            if not adding and services.email_address_changed(user=self, previous_email=previous):
+                changes.append("email")
+                if update_fields is not None:
+                    update_fields.add("email_verified_at")
         if not adding and not self._rehashing and writes["password"] and (
                 self._password is not None or self._changes_stored("password")):
             self.password_changed_at = timezone.now()
@@ -246,11 +268,13 @@ class User(AbstractBaseUser, PermissionsMixin):
                 update_fields.add("password_changed_at")
             changes.append("password")
         if not adding and writes["is_active"] and (
-                not self.is_active or self.__dict__.get("_stored", {}).get("is_active", False) is False):
+                not self.is_active or stored.get("is_active", False) is False):
             changes.append("active")
+        audited = {} if adding else {name: (stored.get(name), getattr(self, name)) for name in self.AUDITED_FIELDS
+                                     if writes[name] and self._changes_stored(name)}
         if update_fields is not None:
             kwargs["update_fields"] = update_fields
-        if not changes:
+        if not changes and not audited:
             super().save(*args, **kwargs)
             self._remember_written(update_fields)
             return
@@ -262,12 +286,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
         with transaction.atomic(using=kwargs.get("using"), savepoint=False):
             super().save(*args, **kwargs)
+            changed_by, self.pending_changed_by = self.pending_changed_by, None
             if "active" in changes:
                 # One UPDATE; an audit record only if it ended something (deactivate_user ends them first).
                 end_user_sessions(user=self, reason=Session.RevokeReason.USER_DEACTIVATED)
             if "password" in changes:
                 change, self.pending_password_change = self.pending_password_change, None
                 self.sessions_ended_by_password_change = services.password_replaced(user=self, change=change)
+            if "email" in changes:
+                services.email_address_replaced(user=self, previous_email=previous, changed_by=changed_by)
+            if audited:
+                services.user_fields_changed(user=self, changes=audited, changed_by=changed_by)
         self._remember_written(update_fields)
 
     def _remember_written(self, update_fields) -> None:
@@ -292,3 +321,17 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name or self.email
+
+
+class DistrustedDevice(models.Model):
+    """A device whose sign-in its owner reported as not theirs (accounts.notifications): the id its device
+    cookie carries (Session.device_id). That cookie never again spares an alert or the login lock
+    (accounts.login_throttle). Kept DEVICE_COOKIE_AGE after the report: every cookie naming the device was
+    issued before it, so none is still valid after that."""
+
+    device_id = models.CharField(max_length=32, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="distrusted_devices")
+    reported_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"distrusted device {self.device_id} of {self.user_id}"

@@ -21,9 +21,11 @@ not have done themselves.
 2. The "this wasn't me" link. Signed with its own salt (django.core.signing), naming the session of that
    login, valid for NOT_ME_LINK_LIFETIME, and minted when the email is rendered (emails.CONTEXT_AT_RENDER),
    so no token waits in the queue. Following it ends that session at once (its access tokens stop working
-   on their next request, since authentication checks the session) and records a security event. It works
-   once: ending the session is what spends it, so a second use, or a use after the session was ended some
-   other way, is refused with `invalid_token`.
+   on their next request, since authentication checks the session) and records a security event. A report
+   distrusts the device itself, not only that session: every session started with the device cookie that
+   login was given (Session.device_id) ends too, and that cookie never again spares an alert or the login
+   lock (models.DistrustedDevice). It works once: ending the session is what spends it, so a second use,
+   or a use after the session was ended some other way, is refused with `invalid_token`.
 
 3. Reuse alert ("session_ended_reuse"). When a spent refresh token comes back, sessions_app ends the whole
    family and sends refresh_token_reuse_detected in that transaction; the receiver here queues an email
@@ -39,8 +41,10 @@ import uuid
 
 from django.core import signing
 from django.db import transaction
+from django.db.models import Q
 from django.dispatch import receiver
 from django.urls import NoReverseMatch
+from django.utils import timezone
 
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError
@@ -50,9 +54,9 @@ from sessions_app.models import Session
 from sessions_app.services import end_session
 from sessions_app.signals import refresh_token_reuse_detected
 
-from . import emails, events, limits, login_throttle
+from . import emails, events, limits
 from .conf import app_settings
-from .models import User
+from .models import DistrustedDevice, User
 
 NEW_SIGN_IN_EMAIL = "new_sign_in"
 REUSE_EMAIL = "session_ended_reuse"
@@ -87,12 +91,6 @@ def network_of(ip_address: str | None) -> ipaddress.IPv4Network | ipaddress.IPv6
     return ipaddress.ip_network(f"{address}/{prefix}", strict=False)
 
 
-def _has_trusted_device_cookie(user: User, client: ClientInfo, device_token: str | None) -> bool:
-    # The login throttle's own verification (signature, account, age, password generation).
-    attempt = login_throttle.LoginAttempt.start(email=user.email, client=client, device_token=device_token)
-    return attempt.device_vouches_for(user)
-
-
 # Sessions that ended this way may have been somebody else's, so they never vouch for their device: the one
 # the user reported, a family ended for a replayed refresh token, and everything a password reset ended (the
 # reset is what the alerts tell a worried user to do; an attacker who comes back with a re-phished password
@@ -111,19 +109,20 @@ def _seen_recently(user: User, session: Session) -> bool:
     return any(device == session.device and network_of(ip) == network for device, ip in recent)
 
 
-def is_new_device(*, user: User, session: Session, client: ClientInfo, device_token: str | None) -> bool:
-    """The definition in the module docstring, for the login that just opened `session`."""
-    return not (_has_trusted_device_cookie(user, client, device_token) or _seen_recently(user, session))
+def is_new_device(*, user: User, session: Session, known_device: bool) -> bool:
+    """The definition in the module docstring, for the login that just opened `session`; `known_device`:
+    the login presented a device cookie that vouches for it (services.ProvenCredentials)."""
+    return not (known_device or _seen_recently(user, session))
 
 
-def alert_if_new_device(*, user: User, session: Session, client: ClientInfo, device_token: str | None,
+def alert_if_new_device(*, user: User, session: Session, known_device: bool,
                         previous_login: datetime | None) -> bool:
     """Called by services.log_in inside its transaction, once the new session exists: queue the sign-in
-    alert if this is a new device. `device_token` is the device cookie the login presented (not the one it
-    is about to set), `previous_login` the user's last_login before this one. Returns whether it queued."""
+    alert if this is a new device. `previous_login` is the user's last_login before this one. Returns
+    whether it queued."""
     if not app_settings.SIGN_IN_ALERTS or previous_login is None:
         return False
-    if not is_new_device(user=user, session=session, client=client, device_token=device_token):
+    if not is_new_device(user=user, session=session, known_device=known_device):
         return False
     # Only what the email shows, and the session id the link is minted from at render time. The parsed
     # label, not the name the client chose for itself: whoever logged in could call their device "your
@@ -171,20 +170,54 @@ def new_sign_in_context(user: User, details: dict) -> dict:
             "signed_in_at": datetime.fromisoformat(details["signed_in_at"])}
 
 
-def session_to_report(token: str) -> Session | None:
+def session_to_report(token: str, *, client: ClientInfo) -> Session | None:
     """For the browser page: the session a link names while the link still works (signed, not expired, the
-    session not ended yet), to show what is about to be ended; None otherwise. Reads only."""
+    session not ended yet), to show what is about to be ended; None otherwise. Reads only, under the same
+    limits as the report itself, so the page is no free oracle for links."""
+    _enforce_not_me_limit(token, client)
     session_id = _session_id_in(token, max_age=app_settings.NOT_ME_LINK_LIFETIME.total_seconds())
     if session_id is None:
         return None
     return Session.objects.filter(pk=session_id, revoked_at__isnull=True).first()
 
 
-def report_unrecognised_sign_in(*, token: str, client: ClientInfo) -> Session:
-    """The owner says a sign-in was not theirs: end the session the link names, at once, and record it.
-    Raises `invalid_token` for a forged, tampered, expired or already used link."""
+def _enforce_not_me_limit(token: str, client: ClientInfo) -> None:
     # Counted per session (a verified id only, so nobody can spend another link's budget), or per IP alone.
     enforce_rate_limit(scope=limits.NOT_ME, client=client, account=_session_id_in(token, max_age=None))
+
+
+def _sessions_to_end_with(session: Session) -> list[Session]:
+    """The live sessions a reported one vouched for, which were the same intruder's: every session started
+    with the device cookie that login was given (the same Session.device_id), and those opened later from
+    the same device label and network (which sent no alert because of it)."""
+    network = network_of(session.ip_address)
+    same_place = Q(device=session.device, created_at__gte=session.created_at) if network is not None else Q()
+    same_cookie = Q(device_id=session.device_id) if session.device_id else Q()
+    if not same_place and not same_cookie:
+        return []
+    candidates = Session.objects.alive().select_related("user").filter(user=session.user).filter(
+        same_place | same_cookie)
+    return [other for other in candidates
+            if (session.device_id and other.device_id == session.device_id)
+            or (network is not None and other.device == session.device and other.created_at >= session.created_at
+                and network_of(other.ip_address) == network)]
+
+
+def _distrust_device(session: Session) -> None:
+    """The cookie the reported login was given never again vouches for its device (login_throttle). Rows
+    older than any cookie they could refuse go at the same time, a bounded few per report."""
+    if not session.device_id:
+        return
+    DistrustedDevice.objects.filter(
+        user=session.user, reported_at__lt=timezone.now() - app_settings.DEVICE_COOKIE_AGE).delete()
+    DistrustedDevice.objects.get_or_create(device_id=session.device_id, defaults={"user": session.user})
+
+
+def report_unrecognised_sign_in(*, token: str, client: ClientInfo) -> Session:
+    """The owner says a sign-in was not theirs: end the session the link names and every session its device
+    opened, at once, distrust that device, and record it. Raises `invalid_token` for a forged, tampered,
+    expired or already used link."""
+    _enforce_not_me_limit(token, client)
     session_id = _session_id_in(token, max_age=app_settings.NOT_ME_LINK_LIFETIME.total_seconds())
     if session_id is None:
         raise ServiceError("invalid_token")
@@ -194,17 +227,13 @@ def report_unrecognised_sign_in(*, token: str, client: ClientInfo) -> Session:
         # ones, only the first gets past here; a session already ended (by this link or otherwise) too.
         if session is None or not end_session(session=session, reason=events.NOT_ME_REASON, client=client):
             raise ServiceError("invalid_token")
-        # The sessions that one vouched for (opened later from the same device and network, so they sent no
-        # alert) were the same intruder's: they end too.
-        network = network_of(session.ip_address)
-        vouched = [other for other in Session.objects.alive().select_related("user").filter(
-            user=session.user, device=session.device, created_at__gte=session.created_at)
-            if network is not None and network_of(other.ip_address) == network]
+        vouched = _sessions_to_end_with(session)
         for other in vouched:
             end_session(session=other, reason=events.NOT_ME_REASON, client=client)
+        _distrust_device(session)
         record_security_event(events.SIGN_IN_REPORTED, user=session.user, client=client, session_id=session.id,
                               device=session.device, session_ip_address=session.ip_address,
-                              also_ended=len(vouched))
+                              also_ended=len(vouched), device_distrusted=bool(session.device_id))
     return session
 
 

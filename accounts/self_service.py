@@ -29,19 +29,14 @@ from sessions_app.services import end_user_sessions
 from . import emails, events, limits, signals
 from .addresses import email_identity
 from .models import User, normalize_email
+from .reauthentication import Proof, reauthenticate
+from .services import ChangedBy
 from .tokens import email_change_tokens, link_token_account_key, user_for_link_token
 
 
-def _prove_password(user: User, password: str, *, client: ClientInfo, failure_event: str) -> None:
-    """The current password, as change-password checks it: a wrong one is 400 `password_incorrect`."""
-    enforce_rate_limit(scope=limits.PROVE_PASSWORD, client=client, account=str(user.pk))
-    if not user.check_password(password):
-        record_security_event(failure_event, user=user, client=client)
-        raise ServiceError("password_incorrect")
-
-
 # --- change the email address ------------------------------------------------------------------------------
-def request_email_change(*, user: User, password: str, new_email: str, client: ClientInfo) -> None:
+def request_email_change(*, user: User, password: str, new_email: str, client: ClientInfo,
+                         session_id=None) -> None:
     """Ask to move the account to `new_email`. Returns nothing whether or not the address is free."""
     enforce_rate_limit(scope=limits.CHANGE_EMAIL, client=client, account=str(user.pk))
     try:
@@ -52,7 +47,8 @@ def request_email_change(*, user: User, password: str, new_email: str, client: C
     if email_identity(new_email) == email_identity(user.email):
         raise ServiceError("invalid", field_errors=[{"field": "new_email", "code": "email_unchanged",
                                                       "message": "This is already your address."}])
-    _prove_password(user, password, client=client, failure_event=events.EMAIL_CHANGE_FAIL)
+    reauthenticate(user=user, session_id=session_id, proof=Proof(password=password), client=client,
+                   failure_event=events.EMAIL_CHANGE_FAIL)
     owner = User.objects.with_email(new_email).exclude(pk=user.pk).only("pk", "email").first()
     now = timezone.now()
     with transaction.atomic(durable=True):
@@ -73,22 +69,13 @@ def request_email_change(*, user: User, password: str, new_email: str, client: C
             emails.queue_email(user=user, template="email_change_taken", to=owner.email)
 
 
-def pending_email_for_token(token: str) -> str | None:
+def pending_email_for_token(token: str, *, client: ClientInfo) -> str | None:
     """For the browser page: the address a link that still works would confirm (shown next to the
-    button, so the user sees what they accept), or None."""
+    button, so the user sees what they accept), or None. Under the limits of using the link
+    (confirm_email_change), so the page is no free oracle for links."""
+    enforce_rate_limit(scope=limits.CONFIRM_EMAIL_CHANGE, client=client, account=link_token_account_key(token))
     user = user_for_link_token(email_change_tokens, token)
     return user.pending_email if user is not None and user.is_active and user.pending_email else None
-
-
-def email_change_token_is_valid(token: str) -> bool:
-    return pending_email_for_token(token) is not None
-
-
-def mask_email(address: str) -> str:
-    """Enough of an address for its owner to recognise it, not enough to read it: "a***@e***.org"."""
-    local, _, domain = address.rpartition("@")
-    host, dot, tld = domain.rpartition(".")
-    return f"{local[:1]}***@{host[:1]}***{dot}{tld}" if host else f"{local[:1]}***@{domain[:1]}***"
 
 
 def confirm_email_change(*, token: str, client: ClientInfo) -> User:
@@ -103,28 +90,25 @@ def confirm_email_change(*, token: str, client: ClientInfo) -> User:
             user = user_for_link_token(email_change_tokens, token, queryset=User.objects.select_for_update())
             if user is None or not user.is_active or not user.pending_email:
                 raise ServiceError("invalid_token")
-            previous = user.email
             user.email, user.pending_email, user.pending_email_requested_at = user.pending_email, "", None
-            # User.save clears the verification of a new address; the link just proved this one.
+            # User.save audits the change and tells the old address (services.email_address_replaced), and
+            # clears the verification of a new address; the link just proved this one.
+            user.pending_changed_by = ChangedBy(client=client)
             user.save(update_fields=["email", "pending_email", "pending_email_requested_at"])
             user.email_verified_at = timezone.now()
             User.objects.filter(pk=user.pk).update(email_verified_at=user.email_verified_at)
-            record_security_event(events.EMAIL_CHANGED, user=user, client=client)
-            emails.queue_email(user=user, template="email_changed", to=previous,
-                               masked_new_email=mask_email(user.email))
-            transaction.on_commit(lambda: signals.email_changed.send_robust(
-                sender=User, user=user, previous_email=previous))
     except IntegrityError:
         raise ServiceError("email_taken") from None
     return user
 
 
 # --- delete the account -------------------------------------------------------------------------------------
-def delete_account(*, user: User, password: str, client: ClientInfo) -> None:
+def delete_account(*, user: User, password: str, client: ClientInfo, session_id=None) -> None:
     """The owner deletes their account, proving the current password (a stolen access token alone is not
     enough). Only ever the caller's own account, so it can probe nobody else's."""
     enforce_rate_limit(scope=limits.DELETE_ACCOUNT, client=client, account=str(user.pk))
-    _prove_password(user, password, client=client, failure_event=events.ACCOUNT_DELETE_FAIL)
+    reauthenticate(user=user, session_id=session_id, proof=Proof(password=password), client=client,
+                   failure_event=events.ACCOUNT_DELETE_FAIL)
     with transaction.atomic(durable=True):
         erase_account(user=user, client=client)
 

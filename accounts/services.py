@@ -12,6 +12,7 @@ also call joins the caller's transaction without a savepoint.
 Dependency direction: accounts -> sessions_app -> authcore, and accounts -> authcore.
 """
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.contrib.auth import authenticate
 from django.contrib.auth.hashers import make_password
@@ -29,9 +30,11 @@ from sessions_app.models import Session
 from sessions_app.services import IssuedTokens, end_user_sessions, start_session
 
 from . import emails, events, limits, login_throttle, notifications, signals
-from .addresses import email_identity
+from .addresses import email_identity, mask_email
 from .conf import app_settings
 from .models import User, normalize_email
+from .names import clean_display_name
+from .reauthentication import Proof, reauthenticate
 from .tokens import (
     email_verification_tokens,
     link_token_account_key,
@@ -66,10 +69,20 @@ class LoginResult:
     device_token: str
 
 
+class ProvenCredentials(NamedTuple):
+    """What a password check that succeeded tells its caller."""
+
+    user: User
+    device_token: str  # for the device cookie (LoginResult.device_token)
+    device_id: str  # the id that cookie carries, recorded on the session a login opens (Session.device_id)
+    # The login presented a device cookie that still vouches for this device: not a new device.
+    known_device: bool
+
+
 def check_credentials(*, email: str, password: str, client: ClientInfo, device_token: str | None = None,
-                      request=None) -> tuple[User, str]:
-    """The password check of every login (the API's and the admin's): returns the user and a token for
-    the device cookie, or raises `invalid_credentials`, or `rate_limited` for a locked client or account.
+                      request=None) -> ProvenCredentials:
+    """The password check of every login (the API's and the admin's), or raises `invalid_credentials`, or
+    `rate_limited` for a locked client or account.
 
     Unknown email, wrong password and inactive account all end in the same `invalid_credentials` error,
     and Django's ModelBackend hashes the password once even for an unknown email, so neither the answer
@@ -90,15 +103,17 @@ def check_credentials(*, email: str, password: str, client: ClientInfo, device_t
         record_security_event(events.LOGIN_FAIL, user=target, client=client, account=attempt.account)
         raise ServiceError("invalid_credentials")
     login_throttle.record_success(attempt, had_failures=had_failures)
-    return user, attempt.device_token(user)
+    return ProvenCredentials(user=user, device_token=attempt.device_token(user), device_id=attempt.device_id,
+                             known_device=attempt.device_vouches_for(user))
 
 
 def log_in(*, email: str, password: str, client: ClientInfo, device_token: str | None = None,
            request=None, transport: str = Session.Transport.BODY, device_name: str = "") -> LoginResult:
     """Check the credentials and open a new session (its refresh token travelling as `transport` says,
     named `device_name` by the client)."""
-    user, new_device_token = check_credentials(email=email, password=password, client=client,
-                                               device_token=device_token, request=request)
+    proven = check_credentials(email=email, password=password, client=client, device_token=device_token,
+                               request=request)
+    user = proven.user
     # Only now, with the password proven, may we say that the address is unverified.
     if app_settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
         record_security_event(events.LOGIN_UNVERIFIED, user=user, client=client)
@@ -109,18 +124,32 @@ def log_in(*, email: str, password: str, client: ClientInfo, device_token: str |
         # Conditional: an account deleted or deactivated since the password check gets no session.
         if not User.objects.filter(pk=user.pk, is_active=True).update(last_login=user.last_login):
             raise ServiceError("invalid_credentials")
-        tokens = start_session(user=user, client=client, transport=transport, device_name=device_name)
+        # The session records the device its cookie names, so that a report of this sign-in can end every
+        # session that device opened and distrust its cookie (accounts.notifications).
+        tokens = start_session(user=user, client=client, transport=transport, device_name=device_name,
+                               device_id=proven.device_id)
         record_security_event(events.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id)
         # A device the user has not used before: they are told, by an email queued in this transaction.
-        notifications.alert_if_new_device(user=user, session=tokens.session, client=client,
-                                          device_token=device_token, previous_login=previous_login)
-    return LoginResult(user=user, tokens=tokens, device_token=new_device_token)
+        notifications.alert_if_new_device(user=user, session=tokens.session, known_device=proven.known_device,
+                                          previous_login=previous_login)
+    return LoginResult(user=user, tokens=tokens, device_token=proven.device_token)
 
 
-def update_profile(*, user: User, name: str | None = None) -> User:
-    """Update the fields given (PATCH semantics); fields left out keep their value."""
+def _clean_name(name: str) -> str:
+    """The display-name rule (accounts/names.py) inside the flows, whatever called them: 400 with the field
+    code for a name the pages and the API would refuse."""
+    try:
+        return clean_display_name(name)
+    except ValidationError as error:
+        raise validation_error("name", error) from None
+
+
+def update_profile(*, user: User, name: str | None = None, client: ClientInfo | None = None) -> User:
+    """Update the fields given (PATCH semantics); fields left out keep their value. The save audits what
+    changed (user_fields_changed)."""
     if name is not None:
-        user.name = name
+        user.name = _clean_name(name)
+        user.pending_changed_by = ChangedBy(client=client)
         user.save(update_fields=["name"])
     return user
 
@@ -167,10 +196,8 @@ def change_password(
     issued under the old password outlives it, not even the access token of this request), and the caller
     continues in a new session, whose pair is returned."""
     enforce_rate_limit(scope=limits.CHANGE_PASSWORD, client=client, account=str(user.pk))
-    enforce_rate_limit(scope=limits.PROVE_PASSWORD, client=client, account=str(user.pk))
-    if not user.check_password(current_password):
-        record_security_event(events.PASSWORD_CHANGE_FAIL, user=user, client=client, session_id=session_id)
-        raise ServiceError("password_incorrect")
+    reauthenticate(user=user, session_id=session_id, proof=Proof(password=current_password), client=client,
+                   failure_event=events.PASSWORD_CHANGE_FAIL)
     with transaction.atomic(durable=True):
         # The caller's session may have ended since authentication (another device ended it): then the
         # request is no longer authenticated, so refuse before changing anything. The row lock queues a
@@ -183,7 +210,8 @@ def change_password(
         # The current password was just proven: a fresh authentication, like a login, so the new session
         # gets a fresh absolute lifetime (and a new server-chosen id). It keeps the transport and the name
         # the client chose for the one it replaces.
-        return start_session(user=user, client=client, transport=current.transport, device_name=current.device_name)
+        return start_session(user=user, client=client, transport=current.transport,
+                             device_name=current.device_name, device_id=current.device_id)
 
 
 def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo | None = None) -> int:
@@ -201,14 +229,61 @@ def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo
     return ended
 
 
+@dataclass(frozen=True)
+class ChangedBy:
+    """Who changed a user and from where, for the audit record of what User.save does (User.pending_changed_by):
+    an operator (`actor`) or the user themselves (no actor)."""
+
+    actor: User | None = None
+    client: ClientInfo | None = None
+
+
+def _changed_by(changed_by: ChangedBy | None) -> ChangedBy:
+    """What a flow said, else the operator acting in the admin, else nobody known (a shell, a script)."""
+    if changed_by is not None:
+        return changed_by
+    operator = acting_operator()
+    return ChangedBy(actor=operator.actor, client=operator.client) if operator else ChangedBy()
+
+
 def email_address_changed(*, user: User, previous_email: str) -> bool:
-    """`user.email` has just been given a new value (User.save calls this as it saves it). An address
-    nobody has proven is not verified: the user verifies it before the next login. Retyping the same address in another
-    spelling (case, fullwidth letters) changes nothing. Returns whether verification was cleared."""
+    """`user.email` has just been given a new value (User.save calls this before it saves it). An address
+    nobody has proven is not verified: the user verifies it before the next login. Retyping the same address
+    in another spelling (case, fullwidth letters) changes nothing. Returns whether it is another address."""
     if email_identity(previous_email) == email_identity(user.email):
         return False
     user.email_verified_at = None
     return True
+
+
+def email_address_replaced(*, user: User, previous_email: str, changed_by: ChangedBy | None = None) -> None:
+    """What every change of address means, whoever stored it (User.save calls this in its transaction, after
+    the save): it is audited, with the operator if one did it, and the old address is told, with the new one
+    masked (an intruder who moved the account must not keep its owner from hearing of it). The sessions
+    stay: the address is how the user is reached and logs in, not a credential."""
+    changed_by = _changed_by(changed_by)
+    record_security_event(events.EMAIL_CHANGED, user=user, actor=changed_by.actor, client=changed_by.client)
+    if previous_email:
+        emails.queue_email(user=user, template="email_changed", to=previous_email,
+                           masked_new_email=mask_email(user.email))
+    transaction.on_commit(lambda: signals.email_changed.send_robust(sender=User, user=user,
+                                                                    previous_email=previous_email))
+
+
+def user_fields_changed(*, user: User, changes: dict, changed_by: ChangedBy | None = None) -> None:
+    """Privileges granted or removed, and profile edits, whoever stored them (User.save, UserQuerySet.update):
+    one audit record each. `changes` maps a field of User.AUDITED_FIELDS to (before, after); a name's values
+    are not recorded, only that it changed (the event log is no copy of the profile)."""
+    changed_by = _changed_by(changed_by)
+    privileges = {name: {"from": before, "to": after} for name, (before, after) in changes.items()
+                  if name in ("is_staff", "is_superuser")}
+    if privileges:
+        record_security_event(events.PRIVILEGES_CHANGED, user=user, actor=changed_by.actor, client=changed_by.client,
+                              **privileges)
+    profile = sorted(name for name in changes if name not in privileges)
+    if profile:
+        record_security_event(events.PROFILE_UPDATED, user=user, actor=changed_by.actor, client=changed_by.client,
+                              fields=profile)
 
 
 # --- registration and email verification -----------------------------------------------------------------
@@ -238,6 +313,7 @@ def register(*, email: str, password: str, name: str = "", client: ClientInfo) -
         email = normalize_email(email)
     except ValidationError as error:
         raise validation_error("email", error) from None
+    name = _clean_name(name)
     # The policy is checked before the address is looked up, so a weak password gets the same 400 whether
     # or not the address is taken. The unsaved user lets the validators compare with email and name.
     check_password_policy(password, user=User(email=email, name=name))
@@ -348,8 +424,10 @@ def request_password_reset(*, email: str, client: ClientInfo) -> None:
             send_password_reset_email(user=user, client=client)
 
 
-def password_reset_token_is_valid(token: str) -> bool:
-    """For the browser page: show the new-password form only for a link that still works."""
+def password_reset_token_is_valid(token: str, *, client: ClientInfo) -> bool:
+    """For the browser page: show the new-password form only for a link that still works. Under the limits
+    of using the link (confirm_password_reset), so the page is no free oracle for links."""
+    enforce_rate_limit(scope=limits.PASSWORD_RESET_CONFIRM, client=client, account=link_token_account_key(token))
     user = user_for_link_token(password_reset_tokens, token)
     return user is not None and user.is_active
 

@@ -30,12 +30,10 @@ RESET_TOKEN_SESSION_KEY = "accounts_password_reset_token"
 EMAIL_CHANGE_TOKEN_SESSION_KEY = "accounts_email_change_token"
 
 
-# Errors that mean "not now": a spent rate limit (429), the rate-limit cache unreachable (503).
-TRY_AGAIN_PAGES = {"rate_limited": "accounts/rate_limited.html", "service_unavailable": "accounts/unavailable.html"}
-
-
 def account_page(view):
-    """A CSRF-checked GET/POST page that is never cached, with a 429 page for rate limits.
+    """A CSRF-checked GET/POST page that is never cached. A service error it does not answer itself (a spent
+    rate limit, the limiter's cache unreachable, ...) becomes a page with the error's status
+    (authcore.pages).
 
     Referrer policy: an emailed link's URL carries a credential, so its response says "no-referrer"
     (docs/security.md 32) and only moves the token into the session, redirecting to a token-less page. The form
@@ -44,14 +42,7 @@ def account_page(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
-        try:
-            response = view(request, *args, **kwargs)
-        except ServiceError as error:
-            if error.code not in TRY_AGAIN_PAGES:
-                raise
-            response = render(request, TRY_AGAIN_PAGES[error.code], {"retry_after": error.retry_after},
-                              status=error.status)
-            response["Retry-After"] = str(error.retry_after)
+        response = view(request, *args, **kwargs)
         response["Referrer-Policy"] = "no-referrer" if "token" in kwargs else "same-origin"
         return response
 
@@ -159,8 +150,12 @@ def change_email_link(request, token: str):
 def change_email_confirm(request):
     # GET only shows a button (and only for a link that still works): mail scanners that prefetch links
     # must not change anybody's address.
+    # The link is looked at only to show the page; a POST goes straight to the flow, which checks it again
+    # (both count against the flow's limits, so the page is no free oracle for links).
     token = request.session.get(EMAIL_CHANGE_TOKEN_SESSION_KEY)
-    if not token or not self_service.email_change_token_is_valid(token):
+    pending = (self_service.pending_email_for_token(token, client=client_info(request))
+               if token and request.method == "GET" else None)
+    if not token or (request.method == "GET" and pending is None):
         request.session.pop(EMAIL_CHANGE_TOKEN_SESSION_KEY, None)
         return _invalid_link(request, purpose="change_email")
     if request.method == "POST":
@@ -177,7 +172,6 @@ def change_email_confirm(request):
                 raise
             return _invalid_link(request, purpose="change_email")
         return render(request, "accounts/change_email_done.html", {"new_email": user.email})
-    pending = self_service.pending_email_for_token(token)
     return render(request, "accounts/change_email_confirm.html", {"new_email": pending})
 
 
@@ -201,7 +195,9 @@ def password_reset_link(request, token: str):
 @account_page
 def password_reset_set(request):
     token = request.session.get(RESET_TOKEN_SESSION_KEY)
-    if not token or not services.password_reset_token_is_valid(token):
+    # Looked at to show the form; a POST goes straight to the flow, which checks the link again.
+    if not token or (request.method == "GET"
+                     and not services.password_reset_token_is_valid(token, client=client_info(request))):
         request.session.pop(RESET_TOKEN_SESSION_KEY, None)
         return _invalid_link(request, purpose="reset")
     # The same input as the API's; the token comes from the session, never from the page.
@@ -246,8 +242,9 @@ def not_me_confirm(request):
     # GET only shows what would be ended and one button: mail scanners that prefetch links must not end
     # anybody's session. POST ends it at once and sends the user on to reset the password.
     token = request.session.get(NOT_ME_TOKEN_SESSION_KEY)
-    session = notifications.session_to_report(token) if token else None
-    if session is None:
+    session = (notifications.session_to_report(token, client=client_info(request))
+               if token and request.method == "GET" else None)
+    if not token or (request.method == "GET" and session is None):
         request.session.pop(NOT_ME_TOKEN_SESSION_KEY, None)
         return render(request, "accounts/not_me_invalid.html", status=400)
     if request.method == "POST":

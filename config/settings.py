@@ -108,6 +108,8 @@ MIDDLEWARE = [
     "config.middleware.DocumentCSPMiddleware",  # django-csp's, for HTML responses
     # A page whose database is unreachable answers 503, not 500 (the API does in its exception handler).
     "config.middleware.DatabaseUnavailableMiddleware",
+    # A service error a page does not answer itself is a page of its status, never a 500 (authcore/pages.py).
+    "authcore.pages.ServiceErrorPageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,10 +1,13 @@
 """The configured providers (CONNECTIONS PROVIDERS) and the OAuth 2.0 client that talks to them (Authlib's
 requests client). Every call has bounded timeouts; a network failure is tried again HTTP_ATTEMPTS times in
 all, then raised as ProviderUnavailable. The provider's own refusals (an OAuth error in the body) are never
-retried: they are answers, not failures."""
+retried: they are answers, not failures. Endpoints named by a discovery document are judged by the addresses
+their hosts resolve to, and connected to only at those (connections.egress)."""
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 import json
+import logging
 import time
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -14,14 +17,17 @@ from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 import requests
+from requests.adapters import HTTPAdapter
 import urllib3
 
 from authcore.errors import ServiceError
 from authcore.ratelimit import CACHE_BACKEND_ERRORS
 
+from . import egress
 from .conf import app_settings
 from .errors import ProviderUnavailable
 
+logger = logging.getLogger(__name__)
 T = TypeVar("T")
 # Keys a provider entry may have; connections.checks reports any other (a typo would silently do nothing).
 REQUIRED_KEYS = {"client_id", "client_secret"}
@@ -56,12 +62,29 @@ class Provider:
         document_key = {"authorization_url": "authorization_endpoint", "token_url": "token_endpoint",
                         "revocation_url": "revocation_endpoint"}[name]
         value = discovery_document(self).get(document_key, "")
+        if not value:
+            return value
         # The document decides where the client secret, codes and tokens go, and the authorization URL is
         # handed to apps to navigate to: the same rules as a configured URL (no javascript:, no plain http),
-        # and no aiming at this machine from a document that is not on it.
-        if value and (url_problem(value) or (_is_loopback(value) and not _is_loopback(self.discovery_url))):
+        # and its host judged by the addresses it resolves to (client() then connects only to those).
+        if url_problem(value):
             raise ProviderUnavailable(self.name)
+        try:
+            egress.check_url(value, self.discovered_endpoint_kinds)
+        except egress.Refused as refused:
+            logger.warning("Provider %s: the discovered %s is refused: %s.", self.name, name, refused)
+            raise ProviderUnavailable(self.name) from None
         return value
+
+    @cached_property
+    def discovered_endpoint_kinds(self) -> frozenset[str]:
+        """The kinds of address (connections.egress) the endpoints of the discovery document may resolve to.
+        Public ones; loopback or private ones only when the discovery URL itself resolves there: a provider
+        on this machine (tests) or on the operator's own network publishes its endpoints beside the
+        document, while a document from the internet must not aim at this machine or its network.
+        Link-local (the cloud metadata service), multicast, unspecified and reserved addresses never."""
+        own = egress.kinds_of_host(urlsplit(self.discovery_url).hostname)
+        return frozenset({egress.PUBLIC}) | (own & {egress.LOOPBACK, egress.PRIVATE})
 
     def callback_url(self) -> str:
         """The redirect_uri sent to the provider: the configured one, or this service's callback page."""
@@ -79,6 +102,16 @@ class Provider:
             token_endpoint_auth_method=self.token_endpoint_auth_method,
             revocation_endpoint_auth_method=self.token_endpoint_auth_method)
         session.default_timeout = app_settings.HTTP_TIMEOUT
+        if self.discovery_url:
+            # Discovered endpoints: connected to only at the addresses their check allowed. The origins of
+            # the endpoints configured here keep the plain adapter (the operator chose those hosts).
+            pinned = egress.PinnedAdapter(self.discovered_endpoint_kinds)
+            session.mount("https://", pinned)
+            session.mount("http://", pinned)
+            for key in ("token_url", "revocation_url"):
+                if getattr(self, key):
+                    parts = urlsplit(getattr(self, key))
+                    session.mount(f"{parts.scheme}://{parts.netloc}/", HTTPAdapter())
         return session
 
 
@@ -110,10 +143,6 @@ def url_problem(value) -> str | None:
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS and not settings.DEBUG:
         return "must be https (plain http only for a loopback host)"
     return None
-
-
-def _is_loopback(url: str) -> bool:
-    return urlsplit(url).hostname in LOOPBACK_HOSTS
 
 
 def _fetch_discovery(url: str) -> bytes:
@@ -176,6 +205,10 @@ def with_retries(provider_name: str, call: Callable[[], T], *, idempotent: bool)
             return call()
         except OAuthError:
             raise
+        except egress.Refused as refused:
+            # A discovered endpoint's host resolved elsewhere than allowed when connecting: nothing was sent.
+            logger.warning("Provider %s: not connecting: %s.", provider_name, refused)
+            raise ProviderUnavailable(provider_name) from None
         except (requests.RequestException, ValueError) as error:
             # ValueError: Authlib's "not a JSON object" for a gateway's HTML page.
             never_sent = _never_sent(error)

@@ -3,8 +3,8 @@ all go through these functions.
 
 Connecting is the authorization code flow with PKCE (S256). `start_connection` keeps a pending row with the
 hash of a random `state` (single use, bound to the user, valid STATE_LIFETIME) and the encrypted verifier;
-`complete_connection` claims that row (deleting it, so a state works once), exchanges the code, and stores
-the tokens. Nothing is stored when anything fails.
+`complete_connection` claims that row (only its own user, or browser, can; deleting it, so a state works
+once), exchanges the code, and stores the tokens. Nothing is stored when anything fails.
 
 `get_valid_access_token` is what application code calls. It refreshes an access token that expires within
 REFRESH_MARGIN, under the connection's row lock: providers rotate refresh tokens and treat a reused one as
@@ -83,17 +83,12 @@ def complete_connection(*, provider_name: str, state: str, code: str = "", error
     """Finish a connection from the provider's redirect (`code` and `state`, or `error` and `state`).
 
     The attempt must be completed by whoever started it: an API caller passes `user` (the state must be
-    theirs), the callback page passes the browser's binding cookie. Either way the state is spent first, so
-    it never works twice, even when the exchange then fails."""
+    theirs), the callback page passes the browser's binding cookie. Only they spend the state (anyone else
+    leaves it to them), and before the exchange, so it never works twice, even when the exchange fails."""
     enforce_rate_limit(scope=limits.COMPLETE_CONNECTION, client=client)
     provider = get_provider(provider_name)
-    pending = _claim_pending(state)
-    if pending is None or pending.expires_at <= timezone.now() or pending.provider != provider_name:
-        raise ServiceError("invalid_state")
-    if user is not None and pending.user_id != user.pk:
-        raise ServiceError("invalid_state")
-    if user is None and not (browser_binding and secrets.compare_digest(
-            _digest(browser_binding), pending.browser_binding_hash)):
+    pending = _claim_pending(state, provider_name=provider.name, user=user, browser_binding=browser_binding)
+    if pending is None:
         raise ServiceError("invalid_state")
     if error:
         # access_denied, or any other error the provider redirected with: nothing to store.
@@ -114,14 +109,21 @@ def complete_connection(*, provider_name: str, state: str, code: str = "", error
     return store_initial_tokens(user=pending.user, provider_name=provider.name, token=token, client=client)
 
 
-def _claim_pending(state: str) -> PendingConnection | None:
-    """Take the attempt out of the table, in one statement that of two concurrent uses only one wins."""
+def _claim_pending(state: str, *, provider_name: str, user, browser_binding: str | None) -> PendingConnection | None:
+    """Take the attempt out of the table if it is the caller's (see complete_connection) and unexpired, in
+    one statement that of two concurrent uses only one wins. Checked on the locked row before deleting:
+    someone else presenting the state must not spend the attempt of the user who started it."""
     if not isinstance(state, str) or not state or len(state) > 200:
         return None
     with transaction.atomic():
         pending = (PendingConnection.objects.select_for_update().select_related("user")
                    .filter(state_hash=_digest(state)).first())
-        if pending is None:
+        if pending is None or pending.expires_at <= timezone.now() or pending.provider != provider_name:
+            return None
+        if user is not None and pending.user_id != user.pk:
+            return None
+        if user is None and not (browser_binding and secrets.compare_digest(
+                _digest(browser_binding), pending.browser_binding_hash)):
             return None
         deleted, _ = PendingConnection.objects.filter(pk=pending.pk).delete()
     return pending if deleted else None

@@ -79,6 +79,10 @@ class Session(models.Model):
     device_name = models.CharField(max_length=DEVICE_NAME_MAX_LENGTH, blank=True,
                                    help_text="Chosen by the client at login, e.g. \"Alice's iPhone\".")
     transport = models.CharField(max_length=8, choices=Transport.choices, default=Transport.BODY)
+    # An opaque id of the client device the session was started from, chosen by the app that opened it
+    # (accounts: the id its device cookie carries). Sessions started from one device share it, so a device
+    # can be found, and ended, as a whole.
+    device_id = models.CharField(max_length=32, blank=True, editable=False)
     # Rotation state. Rotating is a compare-and-set on current_token_hash, so of any number of concurrent
     # refreshes with the same token exactly one wins, and the family can never have two live tokens.
     current_token_hash = models.CharField(max_length=64, editable=False)

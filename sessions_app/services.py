@@ -54,9 +54,10 @@ def _next_idle_expiry(expires_at: datetime, now: datetime) -> datetime:
 
 
 def start_session(*, user, client: ClientInfo, transport: str = Session.Transport.BODY,
-                  device_name: str = "") -> IssuedTokens:
+                  device_name: str = "", device_id: str = "") -> IssuedTokens:
     """A new session (refresh family) for a user who has just proven who they are, its refresh token
-    travelling as `transport` says (the edge reads it from the session), named by the client if it wants.
+    travelling as `transport` says (the edge reads it from the session), named by the client if it wants,
+    from the device the caller identified as `device_id` (Session.device_id).
 
     Every login creates a fresh session with a server-chosen id; no client-supplied id is ever used."""
     now = timezone.now()
@@ -74,6 +75,7 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
             user_agent=client.user_agent,
             device=device_label(client.user_agent),
             device_name=device_name,
+            device_id=device_id,
             transport=transport,
             current_token_hash=refresh_hash,
         )

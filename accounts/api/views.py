@@ -88,7 +88,7 @@ class MeView(AuthAPIView):
     )
     def patch(self, request):
         data = self.validated(ProfileForm, partial=True)
-        user = services.update_profile(user=request.user, **data)
+        user = services.update_profile(user=request.user, client=client_info(request), **data)
         return Response(UserSerializer(user).data)
 
 
@@ -96,11 +96,14 @@ class ChangePasswordView(AuthAPIView):
     @extend_schema(
         request=request_serializer(ChangePasswordForm),
         responses={200: ChangePasswordResponseSerializer,
-                   **error_responses("password_incorrect", "rate_limited", *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
+                   **error_responses("password_incorrect", "session_ended", "rate_limited", *AUTHENTICATED_ERRORS,
+                                     *COMMON_ERRORS)},
         summary="Change the password",
         description="Requires the current password. Every session of the user ends at once, the current one "
         "too (its access token stops working immediately); the caller continues in a new session, whose id "
-        "and first token pair are returned here.",
+        "and first token pair are returned here. Wrong current passwords count toward the login lock, and the "
+        "one that reaches REAUTH_MAX_FAILURES for the account ends this session: 401 `session_ended` (the "
+        "same holds for change-email and delete-account).",
         tags=["account"],
     )
     def post(self, request):
@@ -130,7 +133,7 @@ EMAIL_CHANGED = "Your email address has been changed. Log in with the new addres
 class ChangeEmailView(AuthAPIView):
     @extend_schema(
         request=request_serializer(ChangeEmailForm),
-        responses={202: DetailSerializer, **error_responses("password_incorrect", "rate_limited",
+        responses={202: DetailSerializer, **error_responses("password_incorrect", "session_ended", "rate_limited",
                                                             *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
         summary="Ask to change the email address",
         description="Requires the current password (400 `password_incorrect`, as change-password). Nothing "
@@ -143,7 +146,8 @@ class ChangeEmailView(AuthAPIView):
     def post(self, request):
         data = self.validated(ChangeEmailForm)
         self_service.request_email_change(user=request.user, password=data["password"],
-                                          new_email=data["new_email"], client=client_info(request))
+                                          new_email=data["new_email"], client=client_info(request),
+                                          session_id=self.current_session_id())
         return Response({"detail": EMAIL_CHANGE_SENT}, status=status.HTTP_202_ACCEPTED)
 
 
@@ -169,7 +173,8 @@ class DeleteAccountView(AuthAPIView):
     @extend_schema(
         request=request_serializer(DeleteAccountForm),
         responses={204: OpenApiResponse(description="The account is deleted; every session ended at once."),
-                   **error_responses("password_incorrect", "rate_limited", *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
+                   **error_responses("password_incorrect", "session_ended", "rate_limited", *AUTHENTICATED_ERRORS,
+                                     *COMMON_ERRORS)},
         summary="Delete the account",
         description="Requires the current password (400 `password_incorrect`). Every session ends at once "
         "(access tokens included), the profile and sessions are deleted, the security log is kept unlinked "
@@ -179,7 +184,8 @@ class DeleteAccountView(AuthAPIView):
     )
     def post(self, request):
         data = self.validated(DeleteAccountForm)
-        self_service.delete_account(user=request.user, password=data["password"], client=client_info(request))
+        self_service.delete_account(user=request.user, password=data["password"], client=client_info(request),
+                                    session_id=self.current_session_id())
         response = Response(status=status.HTTP_204_NO_CONTENT)
         transport.clear_refresh_cookie(response)
         return response

@@ -36,7 +36,7 @@ def test_login_failures_are_limited_per_account_with_retry_after(client, make_us
 
     assert limited.status_code == 429
     assert int(limited["Retry-After"]) >= 1
-    assert limited["Content-Type"].startswith("text/plain")
+    assert limited["Content-Type"].startswith("text/html")  # the pages' 429 page (authcore/pages.py)
     assert b"Too many requests" in limited.content
     assert "_auth_user_id" not in client.session
     assert SecurityEvent.objects.filter(kind=RATE_LIMITED, details__scope="login").exists()

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from accounts import events as account_events
-from accounts.self_service import mask_email
+from accounts.addresses import mask_email
 from authcore.models import SecurityEvent
 from authcore.testing import PASSWORD, assert_error, bearer
 from sessions_app.tests.helpers import me, open_session

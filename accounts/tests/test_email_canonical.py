@@ -208,7 +208,8 @@ def test_login_reset_and_resend_treat_them_as_unknown_addresses(api, make_user, 
     """Even an account stored with such an address by older code (the data migration reports it) is not
     reached through it: no account has it, as far as lookups are concerned."""
     legacy = make_user("legacy@example.com", verified=False)
-    User.objects.filter(pk=legacy.pk).update(email=email)
+    # Behind the model's back, as older code stored it: User.objects.update would apply the address rules.
+    User._base_manager.filter(pk=legacy.pk).update(email=email)
 
     unknown_login = api.post("/api/auth/login/", {"email": "nobody@example.com", "password": PASSWORD})
     unsupported_login = api.post("/api/auth/login/", {"email": email, "password": PASSWORD})

@@ -57,6 +57,29 @@ def test_a_state_is_bound_to_the_user_who_started_it(api, user, make_user, demo)
     assert not Connection.objects.exists()
 
 
+def test_another_user_presenting_a_state_leaves_the_attempt_to_its_user(api, user, make_user, demo):
+    answer = authorized_redirect(api, user, demo)
+    mallory = make_user("mallory@example.com", password=None)
+
+    assert_error(complete(api, mallory, answer), 400, "invalid_state")
+
+    assert PendingConnection.objects.count() == 1
+    assert complete(api, user, answer).status_code == 200
+    assert Connection.objects.filter(user=user, status="active").exists()
+    assert not Connection.objects.filter(user=mallory).exists()
+
+
+def test_a_state_presented_for_another_provider_leaves_the_attempt(api, user, settings, demo):
+    settings.CONNECTIONS = {**settings.CONNECTIONS, "PROVIDERS": {**settings.CONNECTIONS["PROVIDERS"],
+                                                                  "other": provider_settings(demo)}}
+    answer = authorized_redirect(api, user, demo)
+
+    assert_error(complete(api, user, answer, provider="other"), 400, "invalid_state")
+
+    assert complete(api, user, answer).status_code == 200
+    assert Connection.objects.get(user=user).provider == "demo"
+
+
 def test_a_state_expires(api, user, demo):
     answer = authorized_redirect(api, user, demo)
     with time_machine.travel(timedelta(minutes=10, seconds=1)):
@@ -150,6 +173,24 @@ def test_the_callback_page_refuses_another_browser(api, user, demo):
     assert not Connection.objects.exists()
     # A stray link to the page does not clear the cookie of the victim's own attempt.
     assert binding_cookie_name("demo") not in page.cookies
+
+
+@pytest.mark.parametrize("binding", [None, "a binding of another attempt"], ids=["no-cookie", "wrong-cookie"])
+def test_another_browser_on_the_callback_page_leaves_the_attempt_to_its_browser(api, user, demo, binding):
+    answer = authorized_redirect(api, user, demo)
+    stranger = Client()
+    if binding is not None:
+        stranger.cookies[binding_cookie_name("demo")] = binding
+
+    refused = stranger.get("/connections/demo/callback/", answer)
+
+    assert refused.status_code == 400 and "Not connected" in refused.content.decode()
+    assert PendingConnection.objects.count() == 1
+    browser = Client()
+    browser.cookies = api.cookies
+    page = browser.get("/connections/demo/callback/", answer)
+    assert page.status_code == 200 and "Account connected" in page.content.decode()
+    assert Connection.objects.filter(user=user, status="active").exists()
 
 
 def test_the_callback_page_says_access_was_denied_and_returns_to_the_app(api, user, settings, demo):

@@ -1,0 +1,97 @@
+"""The display name (User.name): the one rule of what a name may hold, for every way one is set: the pages
+and the API (accounts.forms), the admin, the model's validation and the flows (clean_display_name).
+
+A name is one line of at most DISPLAY_NAME_MAX_LENGTH characters, NFC-normalised before it is checked and
+stored, so that names that look the same are stored the same. Refused, wherever they are in it:
+
+- control characters (Unicode category Cc: C0, DEL and C1, so tabs, \\n, \\r and U+0085 too);
+- the other line and paragraph separators, U+2028 and U+2029;
+- the bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C), which make text
+  display in an order other than the one it is stored in.
+
+Other format characters stay allowed: the zero-width joiner and non-joiner (U+200D, U+200C) are part of how
+some scripts (Persian, the Indic scripts) and emoji sequences are written.
+
+A name is still text its owner chose: emails that may reach someone other than the owner never show it.
+"""
+import unicodedata
+
+from django.core.exceptions import ValidationError
+
+from authcore.inputs import BIDI_CONTROLS, TEXT_RULES, TextField
+
+DISPLAY_NAME_MAX_LENGTH = 150  # the column's length (User.name)
+
+CONTROL_CHARACTERS = frozenset(map(chr, [*range(0x00, 0x20), *range(0x7F, 0xA0)]))  # all of category Cc
+LINE_SEPARATORS = frozenset("\n\r\x85\u2028\u2029")
+REFUSED_CHARACTERS = CONTROL_CHARACTERS | LINE_SEPARATORS | BIDI_CONTROLS
+# The field code of a refused character: the one device names (authcore.inputs.LabelField) answer with.
+INVALID_CHARACTERS_CODE = "control_characters_not_allowed"
+INVALID_CHARACTERS_MESSAGE = ("Enter the name on one line, without control characters or bidirectional "
+                              "formatting characters.")
+
+# What normalize_display_name strips from either end: the whitespace str.strip() strips, less the refused
+# characters, which are refused wherever they are rather than silently dropped at the ends.
+_SURROUNDING_SPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace() and c not in REFUSED_CHARACTERS)
+
+
+def _character_class(characters) -> str:
+    """A regex class body of `characters`, contiguous runs as ranges ("\\u0000-\\u001f")."""
+    points = sorted(map(ord, characters))
+    runs: list[list[int]] = []
+    for point in points:
+        if runs and point == runs[-1][1] + 1:
+            runs[-1][1] = point
+        else:
+            runs.append([point, point])
+    return "".join(f"\\u{first:04x}" + (f"-\\u{last:04x}" if last > first else "") for first, last in runs)
+
+
+# For the OpenAPI schema; NUL is a control character, so the pattern says what TEXT_RULES says of it too.
+DISPLAY_NAME_PATTERN = f"^[^{_character_class(REFUSED_CHARACTERS)}]*$"
+
+
+def normalize_display_name(value: str) -> str:
+    """NFC, without surrounding spaces. Refused characters are kept, for the validator to refuse."""
+    return unicodedata.normalize("NFC", value).strip(_SURROUNDING_SPACE)
+
+
+def validate_display_name(value: str) -> None:
+    """The model field's validator: ValidationError (code `control_characters_not_allowed`) for a name
+    holding a refused character. NUL is left to the check every text input makes, which answers with its
+    own code (`null_characters_not_allowed`); the length is the field's max_length."""
+    if any(character in REFUSED_CHARACTERS and character != "\x00" for character in value):
+        raise ValidationError(INVALID_CHARACTERS_MESSAGE, code=INVALID_CHARACTERS_CODE)
+
+
+# For the model field (accounts.models.User.name).
+NAME_VALIDATORS = [validate_display_name]
+
+
+class NameField(TextField):
+    """The name input of the pages, the API and the admin forms: normalised, then checked. Not stripped the
+    way CharField strips (a line break at either end is refused, not dropped)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", DISPLAY_NAME_MAX_LENGTH)
+        kwargs.setdefault("required", False)
+        super().__init__(strip=False, **kwargs)
+        self.validators.append(validate_display_name)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return normalize_display_name(value) if value else value
+
+    def schema_constraints(self) -> dict:
+        return {"pattern": DISPLAY_NAME_PATTERN, "description": (
+            f"One line of at most {self.max_length} characters, counted after NFC normalisation (as it is "
+            f"stored; a few characters, such as U+0958, become two). Refused (400 `{INVALID_CHARACTERS_CODE}`): "
+            "control characters (line breaks and tabs included), U+2028, U+2029 and the bidirectional "
+            "controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C). " + TEXT_RULES)}
+
+
+def clean_display_name(value: str) -> str:
+    """`value` as it is stored: normalised and checked by the same rule as every form's name field. Raises
+    ValidationError with the field codes of the 400 (accounts.forms), e.g. `control_characters_not_allowed`,
+    `max_length`, `null_characters_not_allowed`; an empty name is allowed."""
+    return NameField().clean(value)

@@ -1,0 +1,50 @@
+"""Server-rendered pages (everything outside /api/) answer a refused request with a page of the error's own
+status: a spent rate limit is a 429 with Retry-After, the limiter's cache unreachable a 503 with Retry-After,
+an invalid link a 400, ... never a 500 with a traceback.
+
+One middleware rather than a decorator on each view: it covers every page, the admin's (its login, its
+actions calling the services) and pages added later, with nothing for a view to forget. A view that has a
+better answer for an error (a form showing it next to its field, the connect callback's own page) catches
+it first. The API answers the same errors in its envelope, in its exception handler (authcore.api.errors).
+"""
+from http import HTTPStatus
+
+from django.shortcuts import render
+from django.utils.cache import add_never_cache_headers
+from django.utils.log import log_response
+
+from .errors import ServiceError
+
+TEMPLATE = "service_error.html"
+# The two "not now" answers keep their own headings; any other error is headed by its status.
+TITLES = {"rate_limited": "Too many attempts", "service_unavailable": "Temporarily unavailable"}
+
+
+class ServiceErrorPageMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, ServiceError) or request.path.startswith("/api/"):
+            return None
+        return service_error_page(request, exception)
+
+
+def service_error_page(request, error: ServiceError):
+    title = TITLES.get(error.code) or HTTPStatus(error.status).phrase
+    response = render(request, TEMPLATE, {"code": error.code, "title": title, "message": error.message,
+                                          "retry_after": error.retry_after}, status=error.status)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    add_never_cache_headers(response)
+    # The URL may carry a credential (an emailed link's token, a provider's authorization code), and the
+    # page has no form whose POST would need a Referer.
+    response["Referrer-Policy"] = "no-referrer"
+    # An expected answer, not a fault: django.request would log a 503 at ERROR. The outage behind one is
+    # logged where it is met (authcore.ratelimit).
+    log_response("%s: %s", response.reason_phrase, request.path, response=response, request=request,
+                 level="warning")
+    return response
