@@ -6,18 +6,22 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import PasswordChangeView
+from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.urls import reverse
 
 from authcore.errors import ServiceError
-from authcore.requestmeta import client_info, operator_acting
+from authcore.requestmeta import ClientInfo, acting_operator, client_info, operator_acting
 
-from . import services
+from . import events, services
 from .device_cookie import device_token_from, set_device_cookie
 from .forms import PasswordLengthCapMixin
+from .password_validation import MaximumLengthValidator
+from .reauthentication import Proof, reauthenticate
 
 
 class AdminLoginForm(PasswordLengthCapMixin, AdminAuthenticationForm):
@@ -42,6 +46,31 @@ class AdminLoginForm(PasswordLengthCapMixin, AdminAuthenticationForm):
         return self.cleaned_data
 
 
+class OperatorPasswordChangeForm(AdminPasswordChangeForm):
+    """The admin's "change my password" page: the old password is proven through the same reauthentication
+    flow as the API's (its budget, the login lock and the ceiling), not checked here on its own."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Past the cap the old password is refused before it is hashed (the new ones are capped by the
+        # password validators, as on Django's own form).
+        self.fields["old_password"].validators.insert(0, MaximumLengthValidator())
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        operator = acting_operator()  # AccountsAdminSite.admin_view names the operator and their client
+        try:
+            # No session of ours: the admin signs in with Django's session, which has no Session row.
+            reauthenticate(user=self.user, session_id=None, proof=Proof(password=old_password),
+                           client=operator.client if operator else ClientInfo(),
+                           failure_event=events.PASSWORD_CHANGE_FAIL)
+        except ServiceError as error:
+            if error.code != "password_incorrect":
+                raise  # over a limit: a page with its status (authcore.pages)
+            raise ValidationError(self.error_messages["password_incorrect"], code="password_incorrect") from None
+        return old_password
+
+
 class AccountsAdminSite(admin.AdminSite):
     login_form = AdminLoginForm
 
@@ -58,6 +87,16 @@ class AccountsAdminSite(admin.AdminSite):
                 return guarded(request, *args, **kwargs)
 
         return as_operator
+
+    def password_change(self, request, extra_context=None):
+        """Django's page, with OperatorPasswordChangeForm."""
+        url = reverse("admin:password_change_done", current_app=self.name)
+        defaults = {"form_class": OperatorPasswordChangeForm, "success_url": url,
+                    "extra_context": {**self.each_context(request), **(extra_context or {})}}
+        if self.password_change_template is not None:
+            defaults["template_name"] = self.password_change_template
+        request.current_app = self.name
+        return PasswordChangeView.as_view(**defaults)(request)
 
     def login(self, request, extra_context=None):
         response = super().login(request, extra_context)

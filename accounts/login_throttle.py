@@ -100,11 +100,12 @@ def new_device_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-def device_token_after_password_change(user: User, device_token: str | None) -> str:
+def device_token_after_password_change(user: User, device_token: str | None, *, session_device_id: str = "") -> str:
     """A device cookie renewed for the new password, for the device that changed it (its own change must
-    not cost it its exemption from the lock); the same device id when its old cookie was this account's."""
+    not cost it its exemption from the lock): the same device id when its old cookie was this account's,
+    else the one its session records, so that the cookie and the session name one device."""
     device = _trusted_device_for(account_key(user.email), device_token)
-    return device_token_for(user, device=device[0] if device else None)
+    return device_token_for(user, device=device[0] if device else (session_device_id or None))
 
 
 def device_token_for(user: User, *, device: str | None = None) -> str:
@@ -136,15 +137,16 @@ class LoginAttempt:
                    device_id=device[0])
 
     @classmethod
-    def in_session(cls, *, user: User, client: ClientInfo, device_id: str) -> "LoginAttempt":
-        """A password typed again inside a session (accounts.reauthentication), counted like a login from
-        the device that session was started on. The session lives, so it was opened under the current
-        password (a change ends every session) and its device was not reported (a report ends them too)."""
-        if not device_id:  # a session from before devices were recorded: counted by its network
-            return cls(account=account_key(user.email), client=f"net:{_network(client.ip_address)}",
-                       client_info=client, email=user.email)
-        return cls(account=account_key(user.email), client=f"device:{device_id}", client_info=client,
-                   email=user.email, device=(device_id, _password_generation(user)), device_id=device_id)
+    def in_session(cls, *, user: User, client: ClientInfo, session_id: str | None, device_id: str) -> "LoginAttempt":
+        """A password typed again inside a session (accounts.reauthentication), counted on the account like
+        a login, and per client by the session itself: a stolen session that guesses must not spend the
+        failure budget of the owner's device, which would keep the owner from logging in on it again. The
+        session lives, so it was opened under the current password (a change ends every session), and its
+        device (when recorded) is not reported (a report ends its sessions too): the lock spares it."""
+        client_key = f"session:{session_id}" if session_id else f"net:{_network(client.ip_address)}"
+        device = (device_id, _password_generation(user)) if device_id else None
+        return cls(account=account_key(user.email), client=client_key, client_info=client, email=user.email,
+                   device=device, device_id=device_id or new_device_id())
 
     def device_token(self, user: User) -> str:
         """The token for the device cookie after a successful login: the same device id if it had one."""
@@ -199,12 +201,30 @@ def check(attempt: LoginAttempt) -> bool:
     yes), so that a success with nothing to forget costs no further round trip (record_success)."""
     if not _enabled():
         return False
+    values = _standing(attempt)
+    return True if values is None else bool(values)
+
+
+def check_in_session(attempt: LoginAttempt) -> tuple[bool, int]:
+    """check() for a password typed inside a session (accounts.reauthentication), in the same round trip:
+    whether failures are on record, and the account's consecutive failures in sessions."""
+    if not _enabled():
+        return False, 0
+    key = _reauthentication_failures_key(attempt.account)
+    values = _standing(attempt, also=[key])
+    return (True, 0) if values is None else (bool(values), values.get(key, 0))
+
+
+def _standing(attempt: LoginAttempt, *, also: list[str] = ()) -> dict | None:
+    """The counters of this attempt (and the keys `also` asks for), after refusing a locked client or account;
+    None when the cache failed and this scope lets the attempt through."""
     window, seconds_left = _window()
     client_key, lock_key = _client_failures_key(attempt, window), _account_lock_key(attempt.account)
     failures_key = _account_failures_key(attempt.account)
-    values = with_limit_cache(SCOPE, lambda: cache.get_many([client_key, lock_key, failures_key]), fallback=None)
+    values = with_limit_cache(SCOPE, lambda: cache.get_many([client_key, lock_key, failures_key, *also]),
+                              fallback=None)
     if values is None:  # the cache failed and this scope let the attempt through: forget blindly later
-        return True
+        return None
     if values.get(client_key, 0) >= app_settings.LOGIN_FAILURES_PER_CLIENT:
         raise rate_limited(scope=SCOPE, key="account_client", subject=f"{attempt.account}:{attempt.client}",
                            retry_after=math.ceil(seconds_left), client=attempt.client_info)
@@ -214,7 +234,7 @@ def check(attempt: LoginAttempt) -> bool:
         # Recorded once per window and client: every network trying a locked account leaves a trace.
         raise rate_limited(scope=SCOPE, key="account", subject=f"{attempt.account}:{attempt.client}",
                            retry_after=math.ceil(locked_until - time.time()), client=attempt.client_info)
-    return bool(values)
+    return values
 
 
 def _increment(key: str, timeout: float) -> int:
@@ -259,14 +279,19 @@ def record_failure(attempt: LoginAttempt) -> None:
 def record_reauthentication_failure(attempt: LoginAttempt) -> int:
     """A wrong password typed inside a session (accounts.reauthentication): a failed login like any other,
     and one more on the account's count of consecutive failures in sessions, which is returned (0 with
-    limits off). That count is forgotten REAUTH_FAILURE_MEMORY after its first failure, so it is a ceiling
-    per day, or at the next success."""
+    limits off). That count is forgotten REAUTH_FAILURE_MEMORY after the last failure, or at a success."""
     record_failure(attempt)
     if not _enabled():
         return 0
     memory = app_settings.REAUTH_FAILURE_MEMORY.total_seconds()
-    return with_limit_cache(SCOPE, lambda: _increment(_reauthentication_failures_key(attempt.account), memory),
-                            fallback=0)
+
+    def count() -> int:
+        key = _reauthentication_failures_key(attempt.account)
+        failures = _increment(key, memory)
+        cache.touch(key, memory)  # consecutive failures: forgotten a day after the *last* one
+        return failures
+
+    return with_limit_cache(SCOPE, count, fallback=0)
 
 
 def _forget(keys: list[str]) -> None:

@@ -9,6 +9,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models.functions import Lower
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.utils import timezone
 
 from .addresses import canonical_email, canonical_email_or_none
@@ -55,7 +57,8 @@ class UserQuerySet(models.QuerySet):
             for users in (deactivated, reactivated):
                 if users is not None:
                     end_sessions_of_users(users=users, reason=Session.RevokeReason.USER_DEACTIVATED)
-            before = {row["pk"]: row for row in self.values("pk", *compared)} if compared else {}
+            extra = ["email_verified_at"] if "email" in compared else []
+            before = {row["pk"]: row for row in self.values("pk", *compared, *extra)} if compared else {}
             updated = super().update(**kwargs)
             if not before:
                 return updated
@@ -69,7 +72,8 @@ class UserQuerySet(models.QuerySet):
                     services.password_replaced(user=user)
                 if "email" in compared and services.email_address_changed(user=user, previous_email=old["email"]):
                     rows.filter(pk=user.pk).update(email_verified_at=None)
-                    services.email_address_replaced(user=user, previous_email=old["email"])
+                    services.email_address_replaced(user=user, previous_email=old["email"],
+                                                    previous_verified=old["email_verified_at"] is not None)
                 audited = {name: (old[name], getattr(user, name)) for name in User.AUDITED_FIELDS
                            if name in compared and getattr(user, name) != old[name]}
                 if audited:
@@ -245,6 +249,8 @@ class User(AbstractBaseUser, PermissionsMixin):
         A value this instance did not load (deferred, or an instance built by hand and saved with
         force_update) counts as changed. All of it happens in the same transaction as the save (joined
         without a savepoint)."""
+        # Who made this change is this save's to use, or nobody's: never left for a later save.
+        changed_by, self.pending_changed_by = self.pending_changed_by, None
         update_fields = kwargs.get("update_fields")
         adding = self._state.adding and not kwargs.get("force_update") and update_fields is None
         if update_fields is not None:
@@ -255,7 +261,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         if writes["email"] and (adding or self._changes_stored("email")):
             from . import services  # services import this module
 
-            previous = stored.get("email", "")
+            previous, previous_verified = stored.get("email", ""), self.email_verified_at is not None
             self.email = normalize_email(self.email)
             if not adding and services.email_address_changed(user=self, previous_email=previous):
                 changes.append("email")
@@ -270,8 +276,11 @@ class User(AbstractBaseUser, PermissionsMixin):
         if not adding and writes["is_active"] and (
                 not self.is_active or stored.get("is_active", False) is False):
             changes.append("active")
-        audited = {} if adding else {name: (stored.get(name), getattr(self, name)) for name in self.AUDITED_FIELDS
-                                     if writes[name] and self._changes_stored(name)}
+        if adding:  # a new account is audited by its flow; privileges it is created with are audited here
+            audited = {name: (False, True) for name in ("is_staff", "is_superuser") if getattr(self, name)}
+        else:
+            audited = {name: (stored.get(name), getattr(self, name)) for name in self.AUDITED_FIELDS
+                       if writes[name] and self._changes_stored(name)}
         if update_fields is not None:
             kwargs["update_fields"] = update_fields
         if not changes and not audited:
@@ -286,7 +295,6 @@ class User(AbstractBaseUser, PermissionsMixin):
 
         with transaction.atomic(using=kwargs.get("using"), savepoint=False):
             super().save(*args, **kwargs)
-            changed_by, self.pending_changed_by = self.pending_changed_by, None
             if "active" in changes:
                 # One UPDATE; an audit record only if it ended something (deactivate_user ends them first).
                 end_user_sessions(user=self, reason=Session.RevokeReason.USER_DEACTIVATED)
@@ -294,7 +302,8 @@ class User(AbstractBaseUser, PermissionsMixin):
                 change, self.pending_password_change = self.pending_password_change, None
                 self.sessions_ended_by_password_change = services.password_replaced(user=self, change=change)
             if "email" in changes:
-                services.email_address_replaced(user=self, previous_email=previous, changed_by=changed_by)
+                services.email_address_replaced(user=self, previous_email=previous, previous_verified=previous_verified,
+                                                changed_by=changed_by)
             if audited:
                 services.user_fields_changed(user=self, changes=audited, changed_by=changed_by)
         self._remember_written(update_fields)
@@ -335,3 +344,31 @@ class DistrustedDevice(models.Model):
 
     def __str__(self) -> str:
         return f"distrusted device {self.device_id} of {self.user_id}"
+
+
+@receiver(m2m_changed, sender=User.groups.through, dispatch_uid="accounts.models.groups_changed")
+@receiver(m2m_changed, sender=User.user_permissions.through, dispatch_uid="accounts.models.permissions_changed")
+def _audit_permission_grants(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    """Groups and permissions given to or taken from users are privilege changes like staff status: audited
+    by whatever path (the admin's user form, a shell). From either side: `user.groups.add(group)` or
+    `group.user_set.add(user)`."""
+    if action not in ("post_add", "post_remove", "pre_clear"):
+        return
+    from . import services  # services import this module
+
+    field = "groups" if sender is User.groups.through else "user_permissions"
+    change = "added" if action == "post_add" else "removed"
+    if not reverse:  # instance is a user; pk_set the groups or permissions (None for clear: all of them)
+        names = (_names_of(field, pk_set) if pk_set is not None
+                 else [str(item) for item in getattr(instance, field).all()])
+        if names:
+            services.user_fields_changed(user=instance, changes={field: {change: names}})
+        return
+    users = User.objects.filter(pk__in=pk_set) if pk_set is not None else instance.user_set.all()
+    for user in users:
+        services.user_fields_changed(user=user, changes={field: {change: [str(instance)]}})
+
+
+def _names_of(field: str, pks) -> list[str]:
+    model = User._meta.get_field(field).related_model
+    return sorted(str(item) for item in model.objects.filter(pk__in=pks))

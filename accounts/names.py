@@ -16,39 +16,26 @@ A name is still text its owner chose: emails that may reach someone other than t
 """
 import unicodedata
 
-from django.core.exceptions import ValidationError
-
-from authcore.inputs import BIDI_CONTROLS, TEXT_RULES, TextField
+from authcore.inputs import (
+    LINE_CODE,
+    LINE_PATTERN,
+    LINE_REFUSED_CHARACTERS,
+    TEXT_RULES,
+    TextField,
+    refuse_control_characters,
+)
 
 DISPLAY_NAME_MAX_LENGTH = 150  # the column's length (User.name)
 
-CONTROL_CHARACTERS = frozenset(map(chr, [*range(0x00, 0x20), *range(0x7F, 0xA0)]))  # all of category Cc
-LINE_SEPARATORS = frozenset("\n\r\x85\u2028\u2029")
-REFUSED_CHARACTERS = CONTROL_CHARACTERS | LINE_SEPARATORS | BIDI_CONTROLS
-# The field code of a refused character: the one device names (authcore.inputs.LabelField) answer with.
-INVALID_CHARACTERS_CODE = "control_characters_not_allowed"
-INVALID_CHARACTERS_MESSAGE = ("Enter the name on one line, without control characters or bidirectional "
-                              "formatting characters.")
+# A name is one line of text a person typed: the rule device names follow too (authcore.inputs), so clients
+# handle one field code for both.
+REFUSED_CHARACTERS = LINE_REFUSED_CHARACTERS
+INVALID_CHARACTERS_CODE = LINE_CODE
+DISPLAY_NAME_PATTERN = LINE_PATTERN
 
 # What normalize_display_name strips from either end: the whitespace str.strip() strips, less the refused
 # characters, which are refused wherever they are rather than silently dropped at the ends.
 _SURROUNDING_SPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace() and c not in REFUSED_CHARACTERS)
-
-
-def _character_class(characters) -> str:
-    """A regex class body of `characters`, contiguous runs as ranges ("\\u0000-\\u001f")."""
-    points = sorted(map(ord, characters))
-    runs: list[list[int]] = []
-    for point in points:
-        if runs and point == runs[-1][1] + 1:
-            runs[-1][1] = point
-        else:
-            runs.append([point, point])
-    return "".join(f"\\u{first:04x}" + (f"-\\u{last:04x}" if last > first else "") for first, last in runs)
-
-
-# For the OpenAPI schema; NUL is a control character, so the pattern says what TEXT_RULES says of it too.
-DISPLAY_NAME_PATTERN = f"^[^{_character_class(REFUSED_CHARACTERS)}]*$"
 
 
 def normalize_display_name(value: str) -> str:
@@ -57,11 +44,8 @@ def normalize_display_name(value: str) -> str:
 
 
 def validate_display_name(value: str) -> None:
-    """The model field's validator: ValidationError (code `control_characters_not_allowed`) for a name
-    holding a refused character. NUL is left to the check every text input makes, which answers with its
-    own code (`null_characters_not_allowed`); the length is the field's max_length."""
-    if any(character in REFUSED_CHARACTERS and character != "\x00" for character in value):
-        raise ValidationError(INVALID_CHARACTERS_MESSAGE, code=INVALID_CHARACTERS_CODE)
+    """The model field's validator (a function of this module, so migrations keep naming it here)."""
+    refuse_control_characters(value)
 
 
 # For the model field (accounts.models.User.name).

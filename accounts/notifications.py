@@ -203,14 +203,19 @@ def _sessions_to_end_with(session: Session) -> list[Session]:
                 and network_of(other.ip_address) == network)]
 
 
-def _distrust_device(session: Session) -> None:
-    """The cookie the reported login was given never again vouches for its device (login_throttle). Rows
-    older than any cookie they could refuse go at the same time, a bounded few per report."""
-    if not session.device_id:
-        return
-    DistrustedDevice.objects.filter(
-        user=session.user, reported_at__lt=timezone.now() - app_settings.DEVICE_COOKIE_AGE).delete()
-    DistrustedDevice.objects.get_or_create(device_id=session.device_id, defaults={"user": session.user})
+def _distrust_devices(sessions: list[Session]) -> int:
+    """The cookies the reported login and the sessions ended with it were given never again vouch for their
+    devices (login_throttle): the intruder's second browser, vouched for by place, is no more trusted than
+    the first. Rows older than any cookie they could refuse go at the same time, a bounded few per report.
+    Returns how many devices are distrusted."""
+    device_ids = {session.device_id for session in sessions if session.device_id}
+    if not device_ids:
+        return 0
+    user = sessions[0].user
+    DistrustedDevice.objects.filter(user=user, reported_at__lt=timezone.now() - app_settings.DEVICE_COOKIE_AGE).delete()
+    for device_id in sorted(device_ids):
+        DistrustedDevice.objects.get_or_create(device_id=device_id, defaults={"user": user})
+    return len(device_ids)
 
 
 def report_unrecognised_sign_in(*, token: str, client: ClientInfo) -> Session:
@@ -230,10 +235,10 @@ def report_unrecognised_sign_in(*, token: str, client: ClientInfo) -> Session:
         vouched = _sessions_to_end_with(session)
         for other in vouched:
             end_session(session=other, reason=events.NOT_ME_REASON, client=client)
-        _distrust_device(session)
+        distrusted = _distrust_devices([session, *vouched])
         record_security_event(events.SIGN_IN_REPORTED, user=session.user, client=client, session_id=session.id,
                               device=session.device, session_ip_address=session.ip_address,
-                              also_ended=len(vouched), device_distrusted=bool(session.device_id))
+                              also_ended=len(vouched), devices_distrusted=distrusted)
     return session
 
 

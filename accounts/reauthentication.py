@@ -4,13 +4,15 @@ password itself.
 
 Whoever holds a stolen session can guess here, so the guesses are bounded like logins, and more:
 - one budget per account for every action (the `prove_password` scope: 5 a minute);
-- each wrong password counts as a failed login from the session's device (accounts.login_throttle), so it
-  adds to the same progressive, failure-based account lock (which never locks the owner's devices out);
+- each wrong password counts as a failed login on the account (accounts.login_throttle), so it adds to the
+  same progressive, failure-based account lock, which never locks the owner's devices out: the failures
+  per client are the session's own, and the session's device is spared the lock;
 - a ceiling: the failure that brings the account's consecutive failures in sessions to REAUTH_MAX_FAILURES
-  (10 by default; forgotten REAUTH_FAILURE_MEMORY, a day, after the first, or at any successful login or
-  reauthentication) ends the session that guessed, and every later one that guesses before the count is
-  forgotten, and tells the owner by email. A thief with one session gets at most that many guesses a day
-  (NIST SP 800-63B allows 100 consecutive failures); the owner, who knows the password, never meets it.
+  (10 by default; forgotten REAUTH_FAILURE_MEMORY, a day, after the last one, or at any successful login or
+  reauthentication) ends the session that guessed and tells the owner by email; from then on every session
+  that asks is ended before its password is even checked, so a right guess gets no further than a wrong
+  one. A thief gets at most that many guesses in a row (NIST SP 800-63B allows 100 consecutive failures);
+  the owner, who knows the password, never meets it, and logs in again to clear it.
 
 The shape takes more than a password later (a second factor): callers pass what the user typed as a
 `Proof`, and only this module knows how each kind is checked.
@@ -22,7 +24,7 @@ from django.db import transaction
 
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError
-from authcore.ratelimit import enforce_rate_limit
+from authcore.ratelimit import enforce_rate_limit, rate_limited
 from authcore.requestmeta import ClientInfo
 from sessions_app.models import Session
 from sessions_app.services import end_session
@@ -43,29 +45,37 @@ class Proof:
 
 def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Proof, client: ClientInfo,
                    failure_event: str) -> None:
-    """Check `proof` for `user`, signed in with the session `session_id`; returns nothing when it holds.
+    """Check `proof` for `user`, signed in with the session `session_id` (None for a sign-in that is no
+    session of ours, such as the admin's); returns nothing when it holds.
 
     Raises 400 `password_incorrect` for a wrong password (recorded as `failure_event`), 429 `rate_limited`
-    past the budget or while the account is locked for this device, and 401 `session_ended` when this
-    failure ended the session (see the module docstring)."""
+    past the budget or while the account is locked for this client, and 401 `session_ended` when the
+    account's failures in sessions are at the ceiling (see the module docstring). At the ceiling nothing is
+    checked any more, so not even a right guess gets through: the owner logs in again, which clears it."""
     enforce_rate_limit(scope=limits.PROVE_PASSWORD, client=client, account=str(user.pk))
     session = (Session.objects.filter(pk=session_id, user=user).only("id", "user_id", "device", "device_id").first()
                if session_id else None)
-    attempt = login_throttle.LoginAttempt.in_session(user=user, client=client,
+    attempt = login_throttle.LoginAttempt.in_session(user=user, client=client, session_id=session_id,
                                                      device_id=session.device_id if session else "")
-    had_failures = login_throttle.check(attempt)
+    had_failures, failures = login_throttle.check_in_session(attempt)
+    if failures >= app_settings.REAUTH_MAX_FAILURES:
+        _refuse_at_ceiling(user=user, session=session, client=client, failures=failures)
     if user.check_password(proof.password):
         login_throttle.record_success(attempt, had_failures=had_failures)
         return
     failures = login_throttle.record_reauthentication_failure(attempt)
     record_security_event(failure_event, user=user, client=client, session_id=session_id)
-    if session is not None and failures >= app_settings.REAUTH_MAX_FAILURES:
-        _end_guessing_session(user=user, session=session, client=client, failures=failures)
-        raise ServiceError("session_ended")
+    if failures >= app_settings.REAUTH_MAX_FAILURES:
+        _refuse_at_ceiling(user=user, session=session, client=client, failures=failures)
     raise ServiceError("password_incorrect")
 
 
-def _end_guessing_session(*, user: User, session: Session, client: ClientInfo, failures: int) -> None:
+def _refuse_at_ceiling(*, user: User, session: Session | None, client: ClientInfo, failures: int) -> None:
+    """End the session that guessed, tell the owner, and refuse. A caller without a session of ours is
+    refused as over a limit until the count is forgotten."""
+    if session is None:
+        raise rate_limited(scope=limits.PROVE_PASSWORD, key="account", subject=str(user.pk),
+                           retry_after=int(app_settings.REAUTH_FAILURE_MEMORY.total_seconds()), client=client)
     with transaction.atomic():
         session.user = user
         if end_session(session=session, reason=events.REAUTH_FAILED_REASON, client=client):
@@ -73,3 +83,4 @@ def _end_guessing_session(*, user: User, session: Session, client: ClientInfo, f
                                   failures=failures)
             # The owner hears of it: someone who has one of their sessions does not know the password.
             emails.queue_email(user=user, template=GUESSES_EMAIL, device=session.device, failures=failures)
+    raise ServiceError("session_ended")

@@ -36,7 +36,7 @@ from .tokens import email_change_tokens, link_token_account_key, user_for_link_t
 
 # --- change the email address ------------------------------------------------------------------------------
 def request_email_change(*, user: User, password: str, new_email: str, client: ClientInfo,
-                         session_id=None) -> None:
+                         session_id) -> None:
     """Ask to move the account to `new_email`. Returns nothing whether or not the address is free."""
     enforce_rate_limit(scope=limits.CHANGE_EMAIL, client=client, account=str(user.pk))
     try:
@@ -103,7 +103,7 @@ def confirm_email_change(*, token: str, client: ClientInfo) -> User:
 
 
 # --- delete the account -------------------------------------------------------------------------------------
-def delete_account(*, user: User, password: str, client: ClientInfo, session_id=None) -> None:
+def delete_account(*, user: User, password: str, client: ClientInfo, session_id) -> None:
     """The owner deletes their account, proving the current password (a stolen access token alone is not
     enough). Only ever the caller's own account, so it can probe nobody else's."""
     enforce_rate_limit(scope=limits.DELETE_ACCOUNT, client=client, account=str(user.pk))

@@ -256,14 +256,17 @@ def email_address_changed(*, user: User, previous_email: str) -> bool:
     return True
 
 
-def email_address_replaced(*, user: User, previous_email: str, changed_by: ChangedBy | None = None) -> None:
+def email_address_replaced(*, user: User, previous_email: str, previous_verified: bool,
+                           changed_by: ChangedBy | None = None) -> None:
     """What every change of address means, whoever stored it (User.save calls this in its transaction, after
     the save): it is audited, with the operator if one did it, and the old address is told, with the new one
-    masked (an intruder who moved the account must not keep its owner from hearing of it). The sessions
-    stay: the address is how the user is reached and logs in, not a credential."""
+    masked (an intruder who moved the account must not keep its owner from hearing of it) if it was verified:
+    an address nobody proved (a typo an operator corrects, one registered by someone else) may be a
+    stranger's. The sessions stay: the address is how the user is reached and logs in, not a credential."""
     changed_by = _changed_by(changed_by)
-    record_security_event(events.EMAIL_CHANGED, user=user, actor=changed_by.actor, client=changed_by.client)
-    if previous_email:
+    record_security_event(events.EMAIL_CHANGED, user=user, actor=changed_by.actor, client=changed_by.client,
+                          previous_address_told=bool(previous_email and previous_verified))
+    if previous_email and previous_verified:
         emails.queue_email(user=user, template="email_changed", to=previous_email,
                            masked_new_email=mask_email(user.email))
     transaction.on_commit(lambda: signals.email_changed.send_robust(sender=User, user=user,
@@ -271,12 +274,15 @@ def email_address_replaced(*, user: User, previous_email: str, changed_by: Chang
 
 
 def user_fields_changed(*, user: User, changes: dict, changed_by: ChangedBy | None = None) -> None:
-    """Privileges granted or removed, and profile edits, whoever stored them (User.save, UserQuerySet.update):
-    one audit record each. `changes` maps a field of User.AUDITED_FIELDS to (before, after); a name's values
-    are not recorded, only that it changed (the event log is no copy of the profile)."""
+    """Privileges granted or removed, and profile edits, whoever stored them (User.save, UserQuerySet.update,
+    and for groups and permissions models._audit_permission_grants): one audit record each. `changes` maps a
+    field of User.AUDITED_FIELDS to (before, after), or "groups" / "user_permissions" to {"added" or
+    "removed": [names]}; a name's values are not recorded, only that it changed (the event log is no copy of
+    the profile)."""
     changed_by = _changed_by(changed_by)
-    privileges = {name: {"from": before, "to": after} for name, (before, after) in changes.items()
-                  if name in ("is_staff", "is_superuser")}
+    privileges = {name: ({"from": change[0], "to": change[1]} if name in ("is_staff", "is_superuser") else change)
+                  for name, change in changes.items()
+                  if name in ("is_staff", "is_superuser", "groups", "user_permissions")}
     if privileges:
         record_security_event(events.PRIVILEGES_CHANGED, user=user, actor=changed_by.actor, client=changed_by.client,
                               **privileges)

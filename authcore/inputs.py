@@ -41,28 +41,52 @@ class TextField(DocumentedInputField, forms.CharField):
         self.validators.append(refuse_surrogates)
 
 
-# Characters that have no place in a short label a person typed: C0 and C1 controls (line breaks and tabs
-# included) and the invisible bidirectional controls that can make a name display as something else.
+# Characters that have no place in a line of text a person typed (a device name, a display name): the
+# control characters (Unicode category Cc: C0, DEL and C1, so tabs and line breaks, U+0085 included), the
+# other line and paragraph separators (U+2028, U+2029), and the invisible bidirectional controls that can make
+# a name display as something else. Other format characters stay: the zero-width (non-)joiners are part of
+# how some scripts and emoji sequences are written.
+CONTROL_CHARACTERS = frozenset(map(chr, [*range(0x00, 0x20), *range(0x7F, 0xA0)]))
+LINE_SEPARATORS = frozenset("\u2028\u2029")
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+LINE_REFUSED_CHARACTERS = CONTROL_CHARACTERS | LINE_SEPARATORS | BIDI_CONTROLS
+LINE_CODE = "control_characters_not_allowed"
+LINE_RULES = ("One line: no control characters (line breaks and tabs included), no U+2028 or U+2029, no "
+              "bidirectional controls (U+202A-U+202E, U+2066-U+2069, U+200E, U+200F, U+061C).")
+
+
+def _character_class(characters) -> str:
+    """A regex class body of `characters`, contiguous runs as ranges ("\\u0000-\\u001f")."""
+    runs: list[list[int]] = []
+    for point in sorted(map(ord, characters)):
+        if runs and point == runs[-1][1] + 1:
+            runs[-1][1] = point
+        else:
+            runs.append([point, point])
+    return "".join(f"\\u{first:04x}" + (f"-\\u{last:04x}" if last > first else "") for first, last in runs)
+
+
+# For the schema; NUL is a control character, so the pattern says what TEXT_RULES says of it too.
+LINE_PATTERN = f"^[^{_character_class(LINE_REFUSED_CHARACTERS)}]*$"
 
 
 def refuse_control_characters(value: str) -> None:
-    if any(ord(character) < 0x20 or 0x7F <= ord(character) <= 0x9F or character in BIDI_CONTROLS
-           for character in value):
-        raise ValidationError("Control characters are not allowed.", code="control_characters_not_allowed")
+    """The one-line rule above. NUL is left to the check every text input makes, which answers with its own
+    code (`null_characters_not_allowed`)."""
+    if any(character in LINE_REFUSED_CHARACTERS and character != "\x00" for character in value):
+        raise ValidationError("Enter one line, without control characters or bidirectional formatting "
+                              "characters.", code=LINE_CODE)
 
 
 class LabelField(TextField):
-    """A short single-line label chosen by a person (a device name): control characters refused too."""
+    """A short single-line label chosen by a person (a device name): the one-line rule too."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self.validators.append(refuse_control_characters)
 
     def schema_constraints(self) -> dict:
-        return {"pattern": r"^[^\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$",
-                "description": "A single line: no control characters (C0, C1, bidirectional controls). "
-                               + TEXT_RULES}
+        return {"pattern": LINE_PATTERN, "description": f"{LINE_RULES} {TEXT_RULES}"}
 
 
 class ChoiceInputField(DocumentedInputField, forms.ChoiceField):

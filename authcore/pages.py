@@ -28,7 +28,9 @@ class ServiceErrorPageMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, ServiceError) or request.path.startswith("/api/"):
+        # The API answers in its own envelope; a 500 is a fault, left to Django's handling (and its ERROR log).
+        if (not isinstance(exception, ServiceError) or request.path_info.startswith("/api/")
+                or (exception.status >= 500 and exception.status != 503)):
             return None
         return service_error_page(request, exception)
 

@@ -30,6 +30,9 @@ RESERVED = "reserved"
 PRIVATE_NETWORKS = tuple(ipaddress.ip_network(network) for network in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "fc00::/7", "fec0::/10"))
 THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # 0.0.0.0 reaches this machine on Linux
+# Cloud metadata services that sit outside the link-local range (AWS's IPv6 endpoint, Alibaba Cloud's): never
+# allowed, even where a provider on a private network makes private addresses allowed.
+METADATA_ADDRESSES = frozenset(map(ipaddress.ip_address, ("fd00:ec2::254", "100.100.100.200")))
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 
@@ -49,6 +52,8 @@ def kind_of(address) -> str:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None:
             return kind_of(embedded)
+    if ip in METADATA_ADDRESSES:
+        return LINK_LOCAL
     if ip.is_unspecified or ip in THIS_NETWORK:
         return UNSPECIFIED
     if ip.is_loopback:

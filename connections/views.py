@@ -27,8 +27,9 @@ def callback(request, provider: str):
         outcome, status = {"connected": provider}, 200
     except ServiceError as error:
         if error.code in ("rate_limited", "service_unavailable"):
-            # Not an outcome of the attempt, which may still complete (its cookie stays): the page of
-            # the error's own status, 429 or 503 with Retry-After (authcore.pages).
+            # Refused before the attempt was looked at (the limit comes first), so it may still complete
+            # and its cookie stays: the page of the error's own status, 429 or 503 with Retry-After
+            # (authcore.pages).
             raise
         outcome, status = {"connection_error": error.code}, error.status
     if app_settings.APP_URL:

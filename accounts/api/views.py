@@ -120,7 +120,7 @@ class ChangePasswordView(AuthAPIView):
         # The device that changed the password keeps its exemption from the login lock (a device cookie is
         # bound to the password it was issued under).
         set_device_cookie(response, login_throttle.device_token_after_password_change(
-            request.user, device_token_from(request)))
+            request.user, device_token_from(request), session_device_id=tokens.session.device_id))
         return response
 
 

@@ -50,3 +50,18 @@ def register_user(db, api):
         return api.post("/api/auth/register/", {"email": email, "password": password, **fields})
 
     return post
+
+
+@pytest.fixture
+def home(user):
+    """alice has logged in once, at home, on the client `home` (which keeps its device cookie). That first
+    login sends no sign-in alert (test_sign_in_alerts.test_the_first_login_sends_no_alert)."""
+    from django.core import mail
+    from rest_framework.test import APIClient
+
+    from .test_sign_in_alerts import HOME, log_in_from
+
+    client = APIClient()
+    client.first_login = log_in_from(HOME, client)
+    mail.outbox.clear()
+    return client

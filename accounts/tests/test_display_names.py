@@ -222,7 +222,7 @@ def test_the_registration_page_refuses_it_next_to_the_field():
     assert response.status_code == 200
     assert [error.code for error in response.context["form"].errors.as_data()["name"]] == [INVALID_CHARACTERS_CODE]
     html = response.content.decode()
-    assert re.search(r'<ul class="errorlist" id="id_name_error"><li>Enter the name on one line', html)
+    assert re.search(r'<ul class="errorlist" id="id_name_error"><li>Enter one line, without control characters', html)
     assert re.search(r'<input[^>]*name="name"[^>]*aria-describedby="id_name_error"', html)
     assert not User.objects.exists()
 

@@ -346,7 +346,7 @@ def test_a_password_change_before_the_worker_runs_cancels_a_pending_address_chan
 
     user = make_user("owner@example.com")
     self_service.request_email_change(user=user, password="correct horse battery staple",
-                                      new_email="intruder@example.org", client=CLIENT)
+                                      new_email="intruder@example.org", client=CLIENT, session_id=None)
     user.refresh_from_db()
     user.set_password("violet harbour lantern mosaic")
     user.save()

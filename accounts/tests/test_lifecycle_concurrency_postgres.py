@@ -76,7 +76,7 @@ def test_two_users_confirming_the_same_new_address_at_once_one_wins(make_user):
     users = [make_user(f"user{n}@example.com") for n in range(2)]
     for user in users:
         self_service.request_email_change(user=user, password="correct horse battery staple",
-                                          new_email="Shared@Example.org", client=ClientInfo())
+                                          new_email="Shared@Example.org", client=ClientInfo(), session_id=None)
     tokens = [make_link_token(email_change_tokens, User.objects.get(pk=user.pk)) for user in users]
 
     results = run_at_once(2, lambda index: outcome(lambda: self_service.confirm_email_change(

@@ -17,20 +17,12 @@ from authcore.testing import PASSWORD, assert_error
 from sessions_app.models import Session
 from sessions_app.tests.helpers import me, refresh
 
-from .test_sign_in_alerts import ELSEWHERE, FAR_AWAY, HOME, NOT_ME_LINK, alerts, log_in_from, report
+from .test_sign_in_alerts import ELSEWHERE, FAR_AWAY, NOT_ME_LINK, alerts, log_in_from, report
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 DEVICE_COOKIE = app_settings.DEVICE_COOKIE_NAME
 ELSEWHERE_AGAIN = {**ELSEWHERE, "REMOTE_ADDR": "192.0.2.200"}  # the intruder's device, on another network
-
-
-@pytest.fixture
-def home(user):
-    client = APIClient()
-    client.first_login = log_in_from(HOME, client)
-    mail.outbox.clear()
-    return client
 
 
 @pytest.fixture
@@ -57,7 +49,7 @@ def test_a_report_ends_every_session_the_reported_device_cookie_opened(intruder,
     second = Session.objects.get(pk=intruder.second["session_id"])
     assert second.revoke_reason == "not_me"
     event = SecurityEvent.objects.get(kind="authn_login_reported_not_me")
-    assert event.details["also_ended"] == 1 and event.details["device_distrusted"] is True
+    assert event.details["also_ended"] == 1 and event.details["devices_distrusted"] == 1
 
 
 def test_the_reported_device_cookie_no_longer_spares_an_alert(intruder):
@@ -109,12 +101,18 @@ def test_a_password_change_does_not_renew_a_reported_device_cookie(intruder, use
     assert login_throttle._device_for(login_throttle.account_key(user.email), renewed)[0] != reported_id
 
 
-def test_sessions_opened_from_the_same_device_by_the_owner_before_are_not_ended(home, user):
-    """Only sessions of the reported device's cookie (or started after it from its device and network) end:
-    the owner's own earlier session from another device stays."""
-    intruder = APIClient()
-    first = log_in_from(ELSEWHERE, intruder)
+def test_a_second_browser_vouched_for_by_place_is_distrusted_too(home):
+    """The intruder's second browser, on the same network with the same browser, sent no alert (the first
+    vouched for it by place) and got a cookie of its own: the report ends it and distrusts that cookie too."""
+    first_browser, second_browser = APIClient(), APIClient()
+    log_in_from(ELSEWHERE, first_browser)
     token = NOT_ME_LINK.search(alerts()[0].body).group(1)
+    second = log_in_from(ELSEWHERE, second_browser)
+    assert len(alerts()) == 1
+
     assert report(token).status_code == 200
-    assert_error(me(APIClient(), first["access"]), 401, "token_not_valid")
-    assert me(APIClient(), home.first_login["access"]).status_code == 200
+    assert_error(me(APIClient(), second["access"]), 401, "token_not_valid")
+    mail.outbox.clear()
+    log_in_from(FAR_AWAY, second_browser)  # its cookie no longer vouches for it
+    assert len(alerts()) == 1
+    assert me(APIClient(), home.first_login["access"]).status_code == 200  # the owner's session lives

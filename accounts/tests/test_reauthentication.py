@@ -68,7 +68,7 @@ def test_the_failure_that_reaches_the_ceiling_ends_the_session_and_tells_the_own
     assert Session.objects.get(pk=thief["session_id"]).revoke_reason == account_events.REAUTH_FAILED_REASON
     assert me(APIClient(), owner["access"]).status_code == 200  # the owner's other session is untouched
     [notice] = guess_emails()
-    assert notice.to == ["alice@example.com"] and "3 times" in notice.body
+    assert notice.to == ["alice@example.com"] and "after 3 wrong passwords in a row" in notice.body
     event = SecurityEvent.objects.get(kind=account_events.REAUTH_LOCKED)
     assert str(event.session_id) == thief["session_id"] and event.details["failures"] == 3
 
@@ -124,3 +124,68 @@ def test_the_ceiling_is_held_under_the_nist_bound_by_a_system_check(settings):
     assert "accounts.E013" in [error.id for error in check_account_settings(None)]
     settings.ACCOUNTS = {**settings.ACCOUNTS, "REAUTH_MAX_FAILURES": 10}
     assert "accounts.E013" not in [error.id for error in check_account_settings(None)]
+
+
+def test_past_the_ceiling_not_even_the_right_password_gets_through(user, policy):
+    first, second = signed_in(), signed_in()
+    for _ in range(2):
+        assert_error(change_password(first["access"]), 400, "password_incorrect")
+    assert_error(change_password(first["access"]), 401, "session_ended")
+    # The next session that asks is ended before its password is checked: a right guess changes nothing.
+    assert_error(change_password(second["access"], current=PASSWORD), 401, "session_ended")
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_without_a_session_the_ceiling_is_a_429(user, policy):
+    """A caller with no session of ours (the admin's own password page) is refused at the ceiling too."""
+    from accounts.reauthentication import Proof, reauthenticate
+    from authcore.errors import ServiceError
+    from authcore.requestmeta import ClientInfo
+
+    def attempt(password: str) -> str:
+        try:
+            reauthenticate(user=user, session_id=None, proof=Proof(password=password), client=ClientInfo(),
+                           failure_event=account_events.PASSWORD_CHANGE_FAIL)
+        except ServiceError as error:
+            return error.code
+        return "ok"
+
+    assert [attempt(WRONG) for _ in range(3)] == ["password_incorrect", "password_incorrect", "rate_limited"]
+    assert attempt(PASSWORD) == "rate_limited"
+
+
+def test_guesses_in_a_stolen_session_do_not_spend_the_owners_device_budget(user, policy, settings):
+    """Failures in a session are counted per session, not per device: a thief guessing in a session copied
+    from the owner's device must not get that device refused at login."""
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "REAUTH_MAX_FAILURES": 100, "LOGIN_FAILURES_PER_CLIENT": 3,
+                         "LOGIN_LOCKOUT_THRESHOLD": 50}
+    device = APIClient()
+    login(device, REMOTE_ADDR="203.0.113.7")
+    stolen = login(device, REMOTE_ADDR="203.0.113.7")  # a second session of the same device
+    assert Session.objects.get(pk=stolen["session_id"]).device_id
+    for _ in range(3):
+        assert_error(change_password(stolen["access"]), 400, "password_incorrect")
+    assert_error(change_password(stolen["access"]), 429, "rate_limited")  # the session's own budget is spent
+    assert login(device, REMOTE_ADDR="203.0.113.7")["access"]  # the device's is not
+
+
+def test_the_admins_own_password_page_goes_through_reauthentication(make_user, policy):
+    from django.test import Client
+
+    operator = make_user("operator@example.com", is_staff=True, is_superuser=True)
+    browser = Client()
+    browser.force_login(operator)
+
+    def change(old: str):
+        return browser.post("/admin/password_change/", {"old_password": old, "new_password1": NEW_PASSWORD,
+                                                         "new_password2": NEW_PASSWORD})
+
+    for _ in range(2):
+        refused = change(WRONG)
+        assert refused.status_code == 200 and "old_password" in refused.context["form"].errors
+    assert change(WRONG).status_code == 429  # the ceiling, for a sign-in that is no session of ours
+    assert change(PASSWORD).status_code == 429
+    assert SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGE_FAIL, user=operator).count() == 3
+    operator.refresh_from_db()
+    assert operator.check_password(PASSWORD)

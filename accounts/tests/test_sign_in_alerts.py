@@ -52,16 +52,6 @@ def report(token: str, **extra):
 
 
 @pytest.fixture
-def home(user):
-    """alice has logged in once, at home, on the client `home` (which keeps its device cookie). That first
-    login sends no alert (test_the_first_login_sends_no_alert)."""
-    client = APIClient()
-    client.first_login = log_in_from(HOME, client)
-    mail.outbox.clear()
-    return client
-
-
-@pytest.fixture
 def stranger(home):
     """Then somebody logs in from another device and network: the login's answer and its alert's token."""
     body = log_in_from(ELSEWHERE)

@@ -54,7 +54,7 @@ def test_granting_and_removing_privileges_in_the_admin_is_audited(admin_client, 
     data.pop(field)
     assert admin_client.post(change_url(user), data).status_code == 302
 
-    granted, removed = events_of(account_events.PRIVILEGES_CHANGED)
+    granted, removed = [event for event in events_of(account_events.PRIVILEGES_CHANGED) if event.user_id == user.pk]
     assert granted.details == {field: {"from": False, "to": True}} and granted.actor_id == admin_user.pk
     assert removed.details == {field: {"from": True, "to": False}} and removed.user_id == user.pk
 
@@ -94,3 +94,59 @@ def test_a_name_changed_over_the_api_is_audited_with_the_client(user):
     assert response.status_code == 200
     [event] = events_of(account_events.PROFILE_UPDATED)
     assert event.user_id == user.pk and event.actor_id is None and event.ip_address == "198.51.100.8"
+
+
+def test_an_unverified_address_corrected_by_an_operator_is_not_told(admin_client, make_user):
+    """An address nobody proved may be a stranger's (a typo, a registration by someone else): the change is
+    audited, but that mailbox hears nothing."""
+    bob = make_user("bob@exmaple.com", verified=False, name="Bob")
+    data = {**change_form_data(admin_client.get(change_url(bob))), "email": "bob@example.com"}
+    assert admin_client.post(change_url(bob), data).status_code == 302
+    [event] = events_of(account_events.EMAIL_CHANGED)
+    assert event.details["previous_address_told"] is False
+    assert [message for message in mail.outbox if "bob@exmaple.com" in message.to] == []
+
+
+def test_a_registration_in_someone_elses_name_cannot_greet_them_by_it(settings, api, ses):
+    """With login before verification allowed, someone registers a stranger's address with a name of their
+    choosing, logs in and moves the account to their own address: the stranger is not told (never proven
+    theirs), and no email to an unverified address greets by the name."""
+    from .helpers import token_in
+
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "REQUIRE_VERIFIED_EMAIL": False}
+    lure = "Call +1 555 0100 now"
+    assert api.post("/api/auth/register/", {"email": "victim@example.com", "password": "plum tree orbit cascade",
+                                            "name": lure}).status_code == 202
+    tokens = login(APIClient(), email="victim@example.com", password="plum tree orbit cascade")
+    assert APIClient().post("/api/auth/change-email/", {"password": "plum tree orbit cascade",
+                                                         "new_email": "mallory@example.com"},
+                            **bearer(tokens["access"])).status_code == 202
+    confirmation = [m for m in ses.messages if m["To"] == "mallory@example.com"][-1]
+    token = token_in(confirmation.get_body(preferencelist=("plain",)).get_content())
+    assert APIClient().post("/api/auth/change-email/confirm/", {"token": token}).status_code == 200
+    to_victim = [m for m in ses.messages if m["To"] == "victim@example.com"]
+    assert to_victim  # the verification email went out
+    assert all(lure not in m.get_body(preferencelist=("plain",)).get_content() for m in to_victim)
+    assert not [m for m in to_victim if "changed" in m["Subject"]]
+
+
+def test_groups_and_permissions_given_or_taken_are_audited_from_either_side(user):
+    from django.contrib.auth.models import Group, Permission
+
+    editors = Group.objects.create(name="editors")
+    user.groups.add(editors)
+    editors.user_set.remove(user)
+    user.user_permissions.add(Permission.objects.get(codename="change_user"))
+    user.user_permissions.clear()
+    details = [event.details for event in events_of(account_events.PRIVILEGES_CHANGED)]
+    assert details == [{"groups": {"added": ["editors"]}}, {"groups": {"removed": ["editors"]}},
+                       {"user_permissions": {"added": ["Accounts | user | Can change user"]}},
+                       {"user_permissions": {"removed": ["Accounts | user | Can change user"]}}]
+
+
+def test_an_account_created_with_privileges_is_audited(make_user):
+    User.objects.create_superuser("root@example.com", "correct horse battery staple")
+    make_user("plain@example.com")  # created without privileges: nothing to record
+    [event] = events_of(account_events.PRIVILEGES_CHANGED)
+    assert event.user.email == "root@example.com"
+    assert event.details == {"is_staff": {"from": False, "to": True}, "is_superuser": {"from": False, "to": True}}

@@ -162,3 +162,17 @@ def test_the_api_is_left_to_its_own_exception_handler():
     error = ServiceError("rate_limited", retry_after=5)
     assert middleware.process_exception(RequestFactory().get("/api/auth/login/"), error) is None
     assert middleware.process_exception(RequestFactory().get("/accounts/register/"), error).status_code == 429
+
+
+def test_a_fault_is_left_to_djangos_500_handling_and_an_api_path_to_the_api():
+    """Only refusals become pages: a 500 is a fault (Django logs it at ERROR), and /api/ has its envelope."""
+    from django.test import RequestFactory
+
+    from authcore.errors import ServiceError
+    from authcore.pages import ServiceErrorPageMiddleware
+
+    middleware = ServiceErrorPageMiddleware(lambda request: None)
+    page = RequestFactory().get("/accounts/register/")
+    assert middleware.process_exception(page, ServiceError("server_error")) is None
+    assert middleware.process_exception(RequestFactory().get("/api/auth/me/"), ServiceError("rate_limited")) is None
+    assert middleware.process_exception(page, ServiceError("rate_limited", retry_after=5)).status_code == 429

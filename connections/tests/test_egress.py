@@ -148,6 +148,7 @@ def configure(settings, discovery_url: str, document: dict, **config) -> None:
     ("10.1.2.3", "private"), ("172.16.0.1", "private"), ("192.168.1.1", "private"), ("100.64.0.1", "private"),
     ("fd00::1", "private"), ("::ffff:10.1.2.3", "private"),
     ("169.254.169.254", "link-local"), ("fe80::1", "link-local"), ("::ffff:169.254.169.254", "link-local"),
+    ("fd00:ec2::254", "link-local"), ("100.100.100.200", "link-local"),  # metadata services outside 169.254/16
     ("224.0.0.1", "multicast"), ("ff02::1", "multicast"),
     ("0.0.0.0", "unspecified"), ("0.1.2.3", "unspecified"), ("::", "unspecified"), ("::ffff:0.0.0.0", "unspecified"),
     ("192.0.2.1", "reserved"), ("198.51.100.7", "reserved"), ("240.0.0.1", "reserved"),
