@@ -17,7 +17,7 @@ from sessions_app.admin import SessionInline, counted
 from sessions_app.models import Session, alive_session_q
 from sessions_app.services import end_user_sessions
 
-from . import self_service, services
+from .flows import deactivation, deletion, passwords, verification
 from .forms import PasswordLengthCapMixin
 from .models import User
 from .names import NameField
@@ -131,7 +131,7 @@ class UserAdmin(DjangoUserAdmin):
             return
         client = client_info(request)
         users = list(queryset.filter(is_active=True))
-        ended = sum(services.deactivate_user(user=user, actor=request.user, client=client) for user in users)
+        ended = sum(deactivation.deactivate_user(user=user, actor=request.user, client=client) for user in users)
         self.message_user(request, f"Deactivated {counted(len(users), 'user')} and ended {counted(ended, 'session')}.",
                           messages.SUCCESS)
 
@@ -140,14 +140,14 @@ class UserAdmin(DjangoUserAdmin):
         client = client_info(request)
         users = list(queryset)
         for user in users:
-            services.send_password_reset_email(user=user, actor=request.user, client=client)
+            passwords.send_password_reset_email(user=user, actor=request.user, client=client)
         self.message_user(request, f"Sent a password-reset email to {counted(len(users), 'user')}.", messages.SUCCESS)
 
     @admin.action(description="Mark email verified", permissions=("change",))
     def mark_email_verified(self, request, queryset):
         client = client_info(request)
         users = list(queryset)
-        marked = sum(services.mark_email_verified(user=user, actor=request.user, client=client) for user in users)
+        marked = sum(verification.mark_email_verified(user=user, actor=request.user, client=client) for user in users)
         already = len(users) - marked
         self.message_user(request, f"Marked {counted(marked, 'user')} verified ({already} already verified).",
                           messages.SUCCESS)
@@ -170,12 +170,12 @@ class UserAdmin(DjangoUserAdmin):
         # records who did it, exactly like the action. Before the form's save: saving an inactive user ends
         # the sessions too (User.save), but silently, so the count below would always be 0.
         if change and "is_active" in form.changed_data and not obj.is_active:
-            ended = services.deactivate_user(user=obj, actor=request.user, client=client_info(request))
+            ended = deactivation.deactivate_user(user=obj, actor=request.user, client=client_info(request))
             self.message_user(request, f"Deactivated {obj} and ended {counted(ended, 'session')}.", messages.SUCCESS)
         super().save_model(request, obj, form, change)
 
     # Deleting, from the user's page or the "delete selected" action, is the same deletion as the user's own
-    # (accounts.self_service.erase_account): sessions end at once, it is audited with the operator as actor,
+    # (accounts.flows.deletion.erase_account): sessions end at once, it is audited with the operator as actor,
     # and the address is told.
     def has_delete_permission(self, request, obj=None):
         # An operator's own account is deleted by its owner, with its password, not from the admin.
@@ -197,9 +197,9 @@ class UserAdmin(DjangoUserAdmin):
         return summary, counts, perms_needed, []
 
     def delete_model(self, request, obj):
-        self_service.erase_account(user=obj, actor=request.user, client=client_info(request))
+        deletion.erase_account(user=obj, actor=request.user, client=client_info(request))
 
     def delete_queryset(self, request, queryset):
         client = client_info(request)
         for user in queryset.exclude(pk=request.user.pk):
-            self_service.erase_account(user=user, actor=request.user, client=client)
+            deletion.erase_account(user=user, actor=request.user, client=client)

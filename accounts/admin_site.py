@@ -17,22 +17,23 @@ from django.urls import reverse
 from authcore.errors import ServiceError
 from authcore.requestmeta import ClientInfo, acting_operator, client_info, operator_acting
 
-from . import events, services
+from . import events
 from .device_cookie import device_token_from, set_device_cookie
+from .flows import login as login_flow
+from .flows.reauthentication import Proof, reauthenticate
 from .forms import PasswordLengthCapMixin
 from .password_validation import MaximumLengthValidator
-from .reauthentication import Proof, reauthenticate
 
 
 class AdminLoginForm(PasswordLengthCapMixin, AdminAuthenticationForm):
-    """Django's admin login form, checking the password through `services.check_credentials`. A password
+    """Django's admin login form, checking the password through `login_flow.check_credentials`. A password
     past the length cap is refused before any check, as on the API login (PasswordLengthCapMixin)."""
 
     def clean(self):
         email, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
         if email is not None and password:
             try:
-                proven = services.check_credentials(
+                proven = login_flow.check_credentials(
                     email=email, password=password, client=client_info(self.request),
                     device_token=device_token_from(self.request), request=self.request)
             except ServiceError as error:

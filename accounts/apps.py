@@ -8,9 +8,24 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # For what importing them does: system checks; error codes, events and scopes declared; the reuse
-        # alert's receiver connected to sessions_app's signal (notifications).
-        from . import checks, emails, errors, events, limits, notifications  # noqa: F401
+        # For what importing them does: system checks; error codes, events and scopes declared; each flow
+        # registers what its emails need at render time (the task worker renders them), and the reuse
+        # alert's receiver is connected to sessions_app's signal (flows.sign_in_alerts).
+        from . import checks, errors, events, limits, redaction  # noqa: F401
+        from .flows import (  # noqa: F401
+            deactivation,
+            deletion,
+            email_change,
+            export,
+            login,
+            not_me,
+            passwords,
+            profile,
+            reauthentication,
+            registration,
+            sign_in_alerts,
+            verification,
+        )
 
 
 class AccountsAdminConfig(admin_apps.AdminConfig):

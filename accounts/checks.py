@@ -13,29 +13,45 @@ from .emails import LINK_PAGES
 
 @checks.register()
 def check_account_settings(app_configs=None, **kwargs):
-    errors = []
-    unknown = set(app_settings.defined()) - set(app_settings._defaults)
-    if unknown:
-        errors.append(checks.Error(f"Unknown ACCOUNTS settings: {', '.join(sorted(unknown))}.", id="accounts.E001"))
+    return [*app_settings.unknown_settings_errors("accounts.E001"), *_site_url_errors(), *_link_page_errors(),
+            *_installed_apps_errors(), *_lifecycle_errors(), *_password_errors(), *_email_backend_errors()]
+
+
+def _site_url_errors() -> list:
     site = urlsplit(app_settings.SITE_URL)
     if site.scheme not in ("http", "https") or not site.netloc:
-        errors.append(checks.Error("ACCOUNTS['SITE_URL'] must be an absolute http(s) URL.", id="accounts.E002"))
-    elif site.scheme != "https" and not settings.DEBUG:
-        errors.append(checks.Warning("SITE_URL is not https: emailed links would travel in clear text.",
-                                     id="accounts.W001"))
+        return [checks.Error("ACCOUNTS['SITE_URL'] must be an absolute http(s) URL.", id="accounts.E002")]
+    if site.scheme != "https" and not settings.DEBUG:
+        return [checks.Warning("SITE_URL is not https: emailed links would travel in clear text.",
+                               id="accounts.W001")]
+    return []
+
+
+def _link_page_errors() -> list:
+    errors = []
     for name in LINK_PAGES:
         template = getattr(app_settings, name)
         if template and "{token}" not in template:
             errors.append(checks.Error(f"ACCOUNTS['{name}'] must contain '{{token}}'.", id="accounts.E003"))
     for name, url_name in LINK_PAGES.items():
-        if not getattr(app_settings, name):
-            try:
-                reverse(url_name, args=["AA.a-0"])
-            except NoReverseMatch:
-                errors.append(checks.Error(
-                    f"ACCOUNTS['{name}'] is empty but the accounts pages are not mounted: emailed links "
-                    "would have nowhere to go.", hint="include('accounts.urls') or set the template.",
-                    id="accounts.E005"))
+        if not getattr(app_settings, name) and not _mounted(url_name):
+            errors.append(checks.Error(
+                f"ACCOUNTS['{name}'] is empty but the accounts pages are not mounted: emailed links "
+                "would have nowhere to go.", hint="include('accounts.urls') or set the template.",
+                id="accounts.E005"))
+    return errors
+
+
+def _mounted(url_name: str) -> bool:
+    try:
+        reverse(url_name, args=["AA.a-0"])
+    except NoReverseMatch:
+        return False
+    return True
+
+
+def _installed_apps_errors() -> list:
+    errors = []
     apps = list(getattr(settings, "INSTALLED_APPS", []))
     if ("accounts" in apps and "django.contrib.auth" in apps
             and apps.index("accounts") > apps.index("django.contrib.auth")):
@@ -53,6 +69,12 @@ def check_account_settings(app_configs=None, **kwargs):
                 "The admin login is not throttled like the API login.",
                 hint="Put 'accounts.apps.AccountsAdminConfig' in INSTALLED_APPS instead of 'django.contrib.admin'.",
                 id="accounts.W004"))
+    return errors
+
+
+def _lifecycle_errors() -> list:
+    """The login lock's, the device cookie's and reauthentication's durations and counts."""
+    errors = []
     positive = ("LOGIN_FAILURE_WINDOW", "LOGIN_LOCKOUT_BASE", "LOGIN_LOCKOUT_MAX", "LOGIN_FAILURE_MEMORY",
                 "DEVICE_COOKIE_AGE", "REAUTH_FAILURE_MEMORY")
     for name in positive:
@@ -67,6 +89,11 @@ def check_account_settings(app_configs=None, **kwargs):
     if app_settings.LOGIN_LOCKOUT_MAX < app_settings.LOGIN_LOCKOUT_BASE:
         errors.append(checks.Error("ACCOUNTS['LOGIN_LOCKOUT_MAX'] must not be shorter than LOGIN_LOCKOUT_BASE.",
                                    id="accounts.E009"))
+    return errors
+
+
+def _password_errors() -> list:
+    errors = []
     validator_names = [validator.get("NAME", "") for validator in getattr(settings, "AUTH_PASSWORD_VALIDATORS", [])]
     if "accounts.password_validation.MaximumLengthValidator" not in validator_names:
         errors.append(checks.Error(
@@ -76,11 +103,9 @@ def check_account_settings(app_configs=None, **kwargs):
     hashers = getattr(settings, "PASSWORD_HASHERS", [])
     if not hashers or "argon2" not in hashers[0].lower():
         errors.append(checks.Warning("PASSWORD_HASHERS[0] should be an Argon2id hasher.", id="accounts.W002"))
-    validators = [v.get("NAME", "") for v in getattr(settings, "AUTH_PASSWORD_VALIDATORS", [])]
-    if any(name.endswith("NumericPasswordValidator") for name in validators):
+    if any(name.endswith("NumericPasswordValidator") for name in validator_names):
         errors.append(checks.Warning("NumericPasswordValidator is a composition rule; NIST SP 800-63B advises "
                                      "against it.", id="accounts.W003"))
-    errors += _email_backend_errors()
     return errors
 
 

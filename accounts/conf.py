@@ -16,7 +16,7 @@ app_settings = AppSettings(
         "PASSWORD_MAX_LENGTH": 1024,
         "VERIFY_EMAIL_TOKEN_LIFETIME": timedelta(hours=24),
         "PASSWORD_RESET_TOKEN_LIFETIME": timedelta(hours=1),
-        # The link that confirms a new address (accounts.self_service).
+        # The link that confirms a new address (accounts.flows.email_change).
         "EMAIL_CHANGE_TOKEN_LIFETIME": timedelta(hours=24),
         # Refuse login (403 email_not_verified, after the password is proven) until the email is verified.
         "REQUIRE_VERIFIED_EMAIL": True,
@@ -51,7 +51,7 @@ app_settings = AppSettings(
         # is not locked out by failures from elsewhere.
         "DEVICE_COOKIE_NAME": "auth_device",
         "DEVICE_COOKIE_AGE": timedelta(days=365),
-        # Email the user when they log in from a device they have not used before (accounts/notifications.py).
+        # Email the user when they log in from a device they have not used before (accounts/flows/sign_in_alerts.py).
         "SIGN_IN_ALERTS": True,
         # How long the "this wasn't me" link of that email works. It can do one thing, end the session it
         # names, which is what its owner wants if the sign-in was not theirs; so a link in an email read days

@@ -1,23 +1,31 @@
-"""Account emails: which change sends which email, the durable queue they wait in, and their rendering
-(HTML + plain text) and delivery through Django's mail API (django-ses in production).
+"""Account emails: which change sends which email (CHANGES), the durable queue they wait in, and their
+rendering (HTML + plain text) and delivery through Django's mail API (django-ses in production).
 
-A flow queues its email inside its own transaction (queue_email): the task row commits or rolls back with
-the change (authcore.tasks). `manage.py task_worker` then renders and sends it: the link a verification or
-reset email carries is minted at that moment, so no token waits in the queue, and a temporary failure of
-the provider (throttling, the network) is retried with backoff while a permanent one (an address SES
-rejects) is kept, failed, in the admin.
+A flow announces a change inside its own transaction (`announce`): the email's task row commits or rolls
+back with the change (authcore.tasks), and the change's signal goes to other receivers once the transaction
+commits. `manage.py task_worker` then renders and sends the email: the link a verification or reset email
+carries is minted at that moment, by the flow that owns the link (it registers how with `register_rendering`),
+so no token waits in the queue; a temporary failure of the provider (throttling, the network) is retried
+with backoff while a permanent one (an address SES rejects) is kept, failed, in the admin.
+
+This module knows no flow and no model: flows register what their emails need at render time, and the user
+is looked up through get_user_model(), so the models and the flows can both use it.
 
 Templates: templates/emails/<name>_subject.txt, <name>.txt and <name>.html (a host project overrides them
 with its own templates directory).
 """
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-import hashlib
 import logging
 import smtplib
 
 from botocore.exceptions import ClientError, CredentialRetrievalError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.dispatch import Signal
 from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse, set_script_prefix, set_urlconf
@@ -26,15 +34,109 @@ from django_tasks import task
 
 from authcore.tasks import RetryLater, enqueue_with_transaction
 
-from . import notifications, signals
+from . import signals
 from .conf import app_settings
 from .context_processors import login_url
-from .models import User
-from .tokens import email_change_tokens, email_verification_tokens, make_link_token, password_reset_tokens
 
 logger = logging.getLogger(__name__)
 
 
+# --- which change sends which email ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Change:
+    """A change a user (or a mailbox) hears about: the email it sends, and the signal that tells other
+    receivers of it once it commits (None: the change has no signal of its own)."""
+
+    template: str
+    signal: Signal | None = None
+    # Sent to the address it was queued for even if the account is gone or deactivated by then: an attacker
+    # who moves an account and deletes it at once must not keep the owner from hearing of either.
+    sent_after_deletion: bool = False
+
+
+CHANGES = {
+    "user_registered": Change("verify_email", signals.user_registered),
+    "verification_requested": Change("verify_email", signals.verification_email_requested),
+    # To the owner of an address someone tried to register again: a notice, never a link.
+    "registration_attempted": Change("account_exists", signals.registration_attempted_for_existing_email),
+    "email_verified": Change("welcome", signals.email_verified),
+    "password_reset_requested": Change("password_reset", signals.password_reset_requested),
+    "password_changed": Change("password_changed", signals.password_changed),
+    # To the new address: the link that confirms it; to the owner of a taken one: a notice without a link.
+    "email_change_requested": Change("confirm_email_change"),
+    "email_change_taken": Change("email_change_taken"),
+    # To the old address.
+    "email_changed": Change("email_changed", signals.email_changed, sent_after_deletion=True),
+    "account_deleted": Change("account_deleted", signals.account_deleted, sent_after_deletion=True),
+    # Security notifications (flows.sign_in_alerts, flows.reauthentication).
+    "new_sign_in": Change("new_sign_in"),
+    "session_ended_reuse": Change("session_ended_reuse"),
+    "session_ended_password_guesses": Change("session_ended_password_guesses"),
+}
+TEMPLATES = {change.template: change for change in CHANGES.values()}
+
+
+def announce(change: str, *, user, to: str | None = None, signal_args: dict | None = None, **details) -> None:
+    """The one way a change is told: queue its email in the current transaction (it commits or rolls back
+    with the change), and send its signal to other receivers once the transaction commits.
+
+    `details` (JSON values, never a secret) go into the email's context and, unless `signal_args` says what
+    the signal carries instead, to the signal with `user`. With user None (no account has the address) a
+    task is queued that sends nothing, and no signal: a flow that must not show whether an address has an
+    account does the same work either way. `to`: the address to write to when it is not the account's at
+    sending time (the old address told of a change, a new one asked to confirm it).
+
+    send_robust: a failing receiver is logged by Django and never turns committed work into an error."""
+    queue_email(user=user, template=CHANGES[change].template, to=to, **details)
+    if user is not None or signal_args is not None:
+        send_signal(change, **(signal_args if signal_args is not None else {"user": user, **details}))
+
+
+def send_signal(change: str, **arguments) -> None:
+    """The change's signal alone (if it has one), once the transaction commits: for a change whose email is
+    not sent this time (the notice of an address change to an address nobody proved)."""
+    signal = CHANGES[change].signal
+    if signal is not None:
+        transaction.on_commit(lambda: signal.send_robust(sender=get_user_model(), **arguments))
+
+
+def queue_email(*, user, template: str, to: str | None = None, **details) -> None:
+    """Queue emails/<template>* in the current transaction (through `announce`)."""
+    urlconf = get_urlconf()
+    enqueue_with_transaction(
+        deliver_account_email, str(user.pk) if user is not None else None, template, details, to=to,
+        # The worker has no request: it builds links under the URL prefix and URLconf this one was
+        # served with, or a service mounted under a sub-path would mail links that lead nowhere.
+        url_prefix=get_script_prefix(), urlconf=urlconf if isinstance(urlconf, str) else None,
+        queued_at=timezone.now().isoformat())
+
+
+# --- what the flows register for rendering ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rendering:
+    """What an email needs when the worker renders it, registered by the flow that owns it."""
+
+    # (user, queued details) -> more context, computed then: a link token is minted from the account's
+    # state at that moment, so none is stored in the queue or sent in a signal.
+    context: Callable[..., dict] | None = None
+    # The lifetime of the link it carries: a request older than that when the worker gets to it (a long SES
+    # outage, an operator retrying an old failure) is not sent. The link would be freshly minted and valid,
+    # but for a request the user may no longer expect, made before a later login or password change.
+    link_lifetime: Callable[[], timedelta] | None = None
+    # (user, queued details) -> whether the request it answers still stands (a newer one replaces it).
+    still_wanted: Callable[..., bool] | None = None
+
+
+RENDERINGS: dict[str, Rendering] = {}
+
+
+def register_rendering(template: str, **rendering) -> None:
+    if template not in TEMPLATES:
+        raise ValueError(f"No change sends the {template!r} email (accounts.emails.CHANGES).")
+    RENDERINGS[template] = Rendering(**rendering)
+
+
+# --- links ----------------------------------------------------------------------------------------------------
 # Each emailed link: the setting that points it at a single-page app ("...{token}..."), and else the built-in
 # page it opens. accounts.checks refuses a link that would have nowhere to go.
 LINK_PAGES = {"VERIFY_EMAIL_URL_TEMPLATE": "accounts:verify-email",
@@ -54,18 +156,6 @@ def emailed_link(template_setting: str, token: str) -> str:
     return app_settings.SITE_URL.rstrip("/") + reverse(LINK_PAGES[template_setting], args=[token])
 
 
-def verification_link(token: str) -> str:
-    return emailed_link("VERIFY_EMAIL_URL_TEMPLATE", token)
-
-
-def password_reset_link(token: str) -> str:
-    return emailed_link("PASSWORD_RESET_URL_TEMPLATE", token)
-
-
-def email_change_link(token: str) -> str:
-    return emailed_link("EMAIL_CHANGE_URL_TEMPLATE", token)
-
-
 def password_reset_request_url() -> str | None:
     """The built-in "forgot password" page, for emails that point there (None if it is not mounted)."""
     try:
@@ -83,122 +173,39 @@ def human_duration(value: timedelta) -> str:
     return f"{minutes // 60} hour{pluralize(minutes // 60)}"
 
 
-# Which email each account change sends (the flows call queue_email_for in their transaction; the signal
-# of the same name goes to other receivers once the transaction commits).
-EMAIL_FOR_SIGNAL = {
-    signals.user_registered: "verify_email",
-    signals.verification_email_requested: "verify_email",
-    signals.registration_attempted_for_existing_email: "account_exists",
-    signals.email_verified: "welcome",
-    signals.password_reset_requested: "password_reset",
-    signals.password_changed: "password_changed",
-}
-
-
-# The emails whose link has a lifetime: one whose request is older than that when the worker gets to it
-# (a long SES outage, an operator retrying an old failure) is not sent. The link would be freshly minted
-# and valid, but for a request the user may no longer expect, made before a later login or password change.
-LINK_LIFETIME = {"verify_email": lambda: email_verification_tokens.lifetime,
-                 "password_reset": lambda: password_reset_tokens.lifetime,
-                 "confirm_email_change": lambda: email_change_tokens.lifetime}
-
-
-def _verify_email_context(user: User, details: dict) -> dict:
-    return {"link": verification_link(make_link_token(email_verification_tokens, user)),
-            "lifetime": human_duration(email_verification_tokens.lifetime)}
-
-
-def _password_reset_context(user: User, details: dict) -> dict:
-    return {"link": password_reset_link(make_link_token(password_reset_tokens, user)),
-            "lifetime": human_duration(password_reset_tokens.lifetime)}
-
-
-def _email_change_context(user: User, details: dict) -> dict:
-    return {"link": email_change_link(make_link_token(email_change_tokens, user)),
-            "lifetime": human_duration(email_change_tokens.lifetime)}
-
-
-# What a template needs beyond what was queued, computed as it is rendered: the link tokens are minted
-# here, from the user's state at that moment, so none is ever stored in the queue or sent in a signal.
-CONTEXT_AT_RENDER = {"verify_email": _verify_email_context, "password_reset": _password_reset_context,
-                     "confirm_email_change": _email_change_context}
-# The security notifications (accounts/notifications.py, which queues them through this module, hence the
-# lookup at render time): the "this wasn't me" link is minted here like the others.
-CONTEXT_AT_RENDER.update({
-    "new_sign_in": lambda user, details: notifications.new_sign_in_context(user, details),
-    "session_ended_reuse": lambda user, details: notifications.reuse_alert_context(user, details),
-})
-
-# Emails that only make sense while the request they answer still stands, asked (user, details) when the
-# worker gets to them: a confirmation for an address change that a newer request replaced is not sent.
-def email_change_account_state(user: User) -> str:
-    """What an address change's confirmation depends on besides the pending address: the current address and
-    when the password last changed. Queued with the request and compared when the link is about to be
-    minted, so a password reset by the owner (or any address change) cancels an attacker's pending request
-    even if its email has not gone out yet."""
-    changed = user.password_changed_at.isoformat() if user.password_changed_at else ""
-    return hashlib.sha256(f"{user.email}|{changed}".encode()).hexdigest()
-
-
-def _email_change_still_wanted(user: User, details: dict) -> bool:
-    return (user.pending_email == details.get("new_email") and user.pending_email_requested_at is not None
-            and user.pending_email_requested_at.isoformat() == details.get("requested_at")
-            and email_change_account_state(user) == details.get("account_state"))
-
-
-STILL_WANTED = {"confirm_email_change": _email_change_still_wanted}
-
-
-def queue_email_for(signal, *, user: User | None, **details) -> None:
-    """Queue the email that `signal`'s change sends, in the current transaction."""
-    queue_email(user=user, template=EMAIL_FOR_SIGNAL[signal], **details)
-
-
-def queue_email(*, user: User | None, template: str, to: str | None = None, **details) -> None:
-    """Queue emails/<template>* for `user` in the current transaction; `details` (JSON values, never a
-    secret) go into its context. With user None a task is queued that sends nothing: a flow that must not
-    show whether an address has an account (password reset) does the same work in either case.
-
-    `to`: the address to send to when it is not the account's address at sending time (the old address
-    told of a change, a new address asked to confirm it, the address of an account being deleted); the
-    email then still goes out if the account is gone by then (SENT_AFTER_DELETION)."""
-    urlconf = get_urlconf()
-    enqueue_with_transaction(
-        deliver_account_email, str(user.pk) if user is not None else None, template, details, to=to,
-        # The worker has no request: it builds links under the URL prefix and URLconf this one was
-        # served with, or a service mounted under a sub-path would mail links that lead nowhere.
-        url_prefix=get_script_prefix(), urlconf=urlconf if isinstance(urlconf, str) else None,
-        queued_at=timezone.now().isoformat())
-
-
-# Notices to an address the account had: its deletion, and its address moving away. They go out even if the
-# account is gone or deactivated by then: an attacker who moves an account and deletes it at once must not
-# keep the owner from hearing of either.
-SENT_AFTER_DELETION = {"account_deleted", "email_changed"}
+# --- delivery (the worker) -------------------------------------------------------------------------------------
+def _not_to_send(user, template: str, details: dict, *, to: str | None, queued_at: str | None) -> str | None:
+    """Why the queued email is not sent after all, or None."""
+    kind, rendering = TEMPLATES[template], RENDERINGS.get(template, Rendering())
+    if user is None and not (to and kind.sent_after_deletion):
+        return "no recipient"
+    if user is not None and not user.is_active and not kind.sent_after_deletion:
+        return "not sent: account deactivated"
+    if rendering.still_wanted is not None and not rendering.still_wanted(user, details):
+        return "not sent: superseded"
+    age = timezone.now() - datetime.fromisoformat(queued_at) if queued_at else timedelta(0)
+    if rendering.link_lifetime is not None and age > rendering.link_lifetime():
+        return "not sent: the request is older than its link's lifetime"
+    return None
 
 
 @task()
 def deliver_account_email(user_id: str | None, template: str, details: dict, *, to: str | None = None,
                           url_prefix: str = "/", urlconf: str | None = None, queued_at: str | None = None) -> str:
     """The queued task: render and send one account email. Returns what happened, for the admin."""
-    user = User.objects.filter(pk=user_id).first() if user_id is not None else None
-    if user is None and not (to and template in SENT_AFTER_DELETION):
-        return "no recipient"
-    if user is not None and not user.is_active and template not in SENT_AFTER_DELETION:
-        return "not sent: account deactivated"
-    if template in STILL_WANTED and not STILL_WANTED[template](user, details):
-        return "not sent: superseded"
-    age = timezone.now() - datetime.fromisoformat(queued_at) if queued_at else timedelta(0)
-    if template in LINK_LIFETIME and age > LINK_LIFETIME[template]():
-        return "not sent: the request is older than its link's lifetime"
+    user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
+    reason = _not_to_send(user, template, details, to=to, queued_at=queued_at)
+    if reason is not None:
+        return reason
     previous_prefix, previous_urlconf = get_script_prefix(), get_urlconf()
     set_script_prefix(url_prefix)
     set_urlconf(urlconf)
     try:
         context = {"user": user, "site_name": app_settings.SITE_NAME, "site_url": app_settings.SITE_URL,
                    "login_url": login_url(), "reset_url": password_reset_request_url(), **details}
-        if template in CONTEXT_AT_RENDER:
-            context.update(CONTEXT_AT_RENDER[template](user, details))
+        rendering = RENDERINGS.get(template)
+        if rendering is not None and rendering.context is not None:
+            context.update(rendering.context(user, details))
         message = _render(template, context, to=to or user.email)
     finally:
         set_script_prefix(previous_prefix)

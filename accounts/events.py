@@ -13,7 +13,7 @@ PASSWORD_RESET = "authn_password_reset"
 USER_REGISTERED = "user_created"
 EMAIL_VERIFIED = "user_email_verified"
 USER_DEACTIVATED = "user_deactivated"
-# The owner followed the "this wasn't me" link of a sign-in alert (accounts.notifications).
+# The owner followed the "this wasn't me" link of a sign-in alert (accounts.flows.not_me).
 SIGN_IN_REPORTED = "authn_login_reported_not_me"
 EMAIL_CHANGE_REQUESTED = "user_email_change_request"
 EMAIL_CHANGE_FAIL = "user_email_change_fail"  # the current password was wrong

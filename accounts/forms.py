@@ -1,6 +1,6 @@
 """The inputs of the account flows: one form per flow, used by its browser page and by its JSON endpoint
 (authcore.inputs), so each field rule is written once. They check the shape of the input; every account
-rule (password policy, taken address, token validity, rate limits) is enforced by the flow (services),
+rule (password policy, taken address, token validity, rate limits) is enforced by the flow (accounts.flows),
 and its errors are shown next to the fields they concern."""
 from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
@@ -10,8 +10,8 @@ from django.utils.functional import lazy
 from authcore.inputs import DocumentedInputField, InputForm, TextField, refuse_surrogates
 from sessions_app.forms import SessionOptionsForm
 
+from .flows.not_me import NOT_ME_TOKEN_MAX_LENGTH, NOT_ME_TOKEN_PATTERN
 from .names import NameField
-from .notifications import NOT_ME_TOKEN_MAX_LENGTH, NOT_ME_TOKEN_PATTERN
 from .password_validation import MaximumLengthValidator, password_min_length
 from .tokens import LINK_TOKEN_PATTERN, TOKEN_MAX_LENGTH
 
@@ -165,7 +165,7 @@ class ProfileForm(InputForm):
 
 
 class NotMeTokenField(TextField):
-    """The signed token of a sign-in alert's "this wasn't me" link (accounts.notifications), exactly as in the
+    """The signed token of a sign-in alert's "this wasn't me" link (accounts.flows.not_me), exactly as in the
     link; refused as malformed, before any signature is checked, unless it has the shape the schema declares."""
 
     def __init__(self, **kwargs):

@@ -16,9 +16,9 @@ VERIFY_EMAIL = declare_scope("verify_email", ip="30/m", account="10/h", fail_ope
 RESEND_VERIFICATION = declare_scope("resend_verification", ip="10/m", account="5/h", fail_open=False).name
 PASSWORD_RESET = declare_scope("password_reset", ip="10/m", account="5/h", fail_open=False).name
 PASSWORD_RESET_CONFIRM = declare_scope("password_reset_confirm", ip="30/m", account="10/h", fail_open=True).name
-# Self-service (accounts.self_service). Changing the address and deleting the account prove the current
-# password, so they fail closed like change_password (and change_email sends email: mail bombing);
-# "account" is the user id.
+# Self-service (accounts.flows.email_change, .deletion). Changing the address and deleting the account prove
+# the current password, so they fail closed like change_password (and change_email sends email: mail
+# bombing); "account" is the user id.
 CHANGE_EMAIL = declare_scope("change_email", ip="10/m", account="5/h", fail_open=False).name
 # Per address asked for ("account" is the address's identity): many accounts must not mail one mailbox.
 CHANGE_EMAIL_TARGET = declare_scope("change_email_target", account="3/h", fail_open=False).name

@@ -26,7 +26,6 @@ or not, and an unknown address fails and locks exactly like a known one. Keys ar
 so neither the cache nor the audit log holds the addresses people typed.
 """
 from dataclasses import dataclass, field
-import ipaddress
 import math
 import secrets
 import time
@@ -38,7 +37,7 @@ from django.utils.crypto import salted_hmac
 
 from authcore.audit import record_security_event
 from authcore.ratelimit import rate_limited, with_limit_cache
-from authcore.requestmeta import ClientInfo
+from authcore.requestmeta import ClientInfo, client_network
 
 from . import events, limits
 from .addresses import email_identity
@@ -58,11 +57,8 @@ def account_key(email: str) -> str:
 
 
 def _network(ip_address: str | None) -> str:
-    if not ip_address:
-        return "unknown"
-    address = ipaddress.ip_address(ip_address)
-    prefix = 24 if address.version == 4 else 64
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
+    # /64 for IPv6: one customer's subnet, which rotating through its addresses does not leave.
+    return str(client_network(ip_address, ipv4_prefix=24, ipv6_prefix=64) or "unknown")
 
 
 def _password_generation(user: User) -> int:

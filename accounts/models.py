@@ -1,5 +1,6 @@
 import contextlib
 import contextvars
+from dataclasses import dataclass, field
 import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -13,16 +14,9 @@ from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.utils import timezone
 
+from . import rules
 from .addresses import canonical_email, canonical_email_or_none
 from .names import NAME_VALIDATORS
-
-
-def normalize_email(email: str) -> str:
-    """The canonical form of an address, the one stored, looked up and mailed (accounts.addresses): the
-    local part ASCII with its case as typed, the domain in lower-case ASCII (A-labels). Uniqueness ignores
-    case entirely (see the constraint). Raises ValidationError (code `email_unsupported`) for an address
-    that has no canonical form."""
-    return canonical_email(email or "")
 
 
 class UserQuerySet(models.QuerySet):
@@ -46,17 +40,11 @@ class UserQuerySet(models.QuerySet):
         compared = [name for name in ("password", "email", *User.AUDITED_FIELDS) if name in kwargs]
         if deactivated is None and reactivated is None and not compared:
             return super().update(**kwargs)
-        # Imported here: sessions_app's models refer to this model, so a module-level import is a cycle.
-        from sessions_app.models import Session
-        from sessions_app.services import end_sessions_of_users
-
-        from . import services
-
         with transaction.atomic(using=self.db, savepoint=False):
             # Picked before the update: once updated, the users may no longer match the filter.
             for users in (deactivated, reactivated):
                 if users is not None:
-                    end_sessions_of_users(users=users, reason=Session.RevokeReason.USER_DEACTIVATED)
+                    rules.accounts_deactivated(users)
             extra = ["email_verified_at"] if "email" in compared else []
             before = {row["pk"]: row for row in self.values("pk", *compared, *extra)} if compared else {}
             updated = super().update(**kwargs)
@@ -69,15 +57,15 @@ class UserQuerySet(models.QuerySet):
                 if "password" in compared and user.password != old["password"]:
                     rows.filter(pk=user.pk).update(password_changed_at=now)
                     user.password_changed_at = now
-                    services.password_replaced(user=user)
-                if "email" in compared and services.email_address_changed(user=user, previous_email=old["email"]):
+                    rules.password_replaced(user=user)
+                if "email" in compared and rules.email_address_changed(user=user, previous_email=old["email"]):
                     rows.filter(pk=user.pk).update(email_verified_at=None)
-                    services.email_address_replaced(user=user, previous_email=old["email"],
+                    rules.email_address_replaced(user=user, previous_email=old["email"],
                                                     previous_verified=old["email_verified_at"] is not None)
                 audited = {name: (old[name], getattr(user, name)) for name in User.AUDITED_FIELDS
                            if name in compared and getattr(user, name) != old[name]}
                 if audited:
-                    services.user_fields_changed(user=user, changes=audited)
+                    rules.user_fields_changed(user=user, changes=audited)
             return updated
 
     def _reactivated_by(self, is_active) -> "UserQuerySet | None":
@@ -105,7 +93,7 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=normalize_email(email), **fields)
+        user = self.model(email=canonical_email(email), **fields)
         if password is None:
             user.set_unusable_password()
         else:
@@ -141,6 +129,21 @@ def password_policy_enforced():
         _enforce_password_policy.reset(token)
 
 
+@dataclass
+class _PendingSave:
+    """What one save of a user changes that a rule is about (User._what_this_save_changes)."""
+
+    previous_email: str
+    previous_verified: bool
+    changes: list[str] = field(default_factory=list)  # "email", "password", "active"
+    audited: dict = field(default_factory=dict)  # field -> (before, after), for rules.user_fields_changed
+
+
+def _also_write(update_fields: set | None, name: str) -> None:
+    if update_fields is not None:
+        update_fields.add(name)
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # unique=True satisfies Django's USERNAME_FIELD check; the constraint below is the real rule
@@ -153,7 +156,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     email_verified_at = models.DateTimeField(null=True, blank=True)
     date_joined = models.DateTimeField(default=timezone.now)
     password_changed_at = models.DateTimeField(null=True, blank=True)
-    # An address change waiting for its confirmation link to be followed (accounts.self_service); a newer
+    # An address change waiting for its confirmation link to be followed (accounts.flows.email_change); a newer
     # request replaces it, and the link's HMAC covers both fields, so only the latest link works.
     pending_email = models.EmailField(max_length=254, blank=True)
     pending_email_requested_at = models.DateTimeField(null=True, blank=True)
@@ -174,17 +177,17 @@ class User(AbstractBaseUser, PermissionsMixin):
     def __str__(self) -> str:
         return self.email
 
-    # How the password being saved was changed (services.PasswordChange), when a flow knows more than
+    # How the password being saved was changed (rules.PasswordChange), when a flow knows more than
     # "someone set it": who, from where, and why (a reset, say). Consumed by the save that stores it.
     pending_password_change = None
     # Set only while Django stores a rehash of the same password at login (check_password below).
     _rehashing = False
 
-    # Who made the change about to be saved and from where (services.ChangedBy), when a flow knows it; else
+    # Who made the change about to be saved and from where (rules.ChangedBy), when a flow knows it; else
     # the operator acting in the admin, if any. Consumed by the save that stores it.
     pending_changed_by = None
 
-    # Fields whose every change is audited (services.user_fields_changed): privileges and the profile.
+    # Fields whose every change is audited (rules.user_fields_changed): privileges and the profile.
     AUDITED_FIELDS = ("is_staff", "is_superuser", "name")
     # The values of the watched fields as the row holds them (what save() compares with), per field: only
     # what was loaded, refreshed or written is known.
@@ -234,17 +237,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         """The user rules hold whoever saves the user (a flow, the admin, Django's `changepassword`, a shell):
 
         - A new password hash (set_password, set_unusable_password, or a hash assigned directly) ends every
-          session of the user, is audited and is told to the user: services.password_replaced. Django's
+          session of the user, is audited and is told to the user: rules.password_replaced. Django's
           rehash of the same password at login is none; creating a user is none either.
         - Saving an existing user as inactive ends their live sessions, and so does reactivating one that
           was stored inactive: whatever path deactivated it (raw SQL, say), no token issued before comes
           back to life.
         - A new email address (not merely another spelling of the same) is unverified: the user proves it
           again before the next login; the change is audited and the old address is told
-          (services.email_address_changed, then services.email_address_replaced). Addresses are stored in
+          (rules.email_address_changed, then rules.email_address_replaced). Addresses are stored in
           their canonical form.
         - Granting or removing staff or superuser status, and a new name, are audited
-          (services.user_fields_changed).
+          (rules.user_fields_changed).
 
         A value this instance did not load (deferred, or an instance built by hand and saved with
         force_update) counts as changed. All of it happens in the same transaction as the save (joined
@@ -255,58 +258,55 @@ class User(AbstractBaseUser, PermissionsMixin):
         adding = self._state.adding and not kwargs.get("force_update") and update_fields is None
         if update_fields is not None:
             update_fields = set(update_fields)
+        pending = self._what_this_save_changes(adding, update_fields)
+        if update_fields is not None:
+            kwargs["update_fields"] = update_fields
+        if not pending.changes and not pending.audited:
+            super().save(*args, **kwargs)
+        else:
+            with transaction.atomic(using=kwargs.get("using"), savepoint=False):
+                super().save(*args, **kwargs)
+                self._apply_rules(pending, changed_by)
+        self._remember_written(update_fields)
+
+    def _what_this_save_changes(self, adding: bool, update_fields: set | None) -> "_PendingSave":
+        """Found before the row is written (the rules compare with what it holds), and the fields the rules
+        touch added to `update_fields`: the canonical address, a cleared verification, the password's time."""
         writes = {name: self._writes(name, update_fields) for name in self.WATCHED_FIELDS}
         stored = self.__dict__.get("_stored", {})
-        changes = []
+        pending = _PendingSave(previous_email=stored.get("email", ""),
+                               previous_verified=self.email_verified_at is not None)
         if writes["email"] and (adding or self._changes_stored("email")):
-            from . import services  # services import this module
-
-            previous, previous_verified = stored.get("email", ""), self.email_verified_at is not None
-            self.email = normalize_email(self.email)
-            if not adding and services.email_address_changed(user=self, previous_email=previous):
-                changes.append("email")
-                if update_fields is not None:
-                    update_fields.add("email_verified_at")
+            self.email = canonical_email(self.email)
+            if not adding and rules.email_address_changed(user=self, previous_email=pending.previous_email):
+                pending.changes.append("email")
+                _also_write(update_fields, "email_verified_at")
         if not adding and not self._rehashing and writes["password"] and (
                 self._password is not None or self._changes_stored("password")):
             self.password_changed_at = timezone.now()
-            if update_fields is not None:
-                update_fields.add("password_changed_at")
-            changes.append("password")
-        if not adding and writes["is_active"] and (
-                not self.is_active or stored.get("is_active", False) is False):
-            changes.append("active")
+            _also_write(update_fields, "password_changed_at")
+            pending.changes.append("password")
+        if not adding and writes["is_active"] and (not self.is_active or stored.get("is_active", False) is False):
+            pending.changes.append("active")
         if adding:  # a new account is audited by its flow; privileges it is created with are audited here
-            audited = {name: (False, True) for name in ("is_staff", "is_superuser") if getattr(self, name)}
+            pending.audited = {name: (False, True) for name in ("is_staff", "is_superuser") if getattr(self, name)}
         else:
-            audited = {name: (stored.get(name), getattr(self, name)) for name in self.AUDITED_FIELDS
-                       if writes[name] and self._changes_stored(name)}
-        if update_fields is not None:
-            kwargs["update_fields"] = update_fields
-        if not changes and not audited:
-            super().save(*args, **kwargs)
-            self._remember_written(update_fields)
-            return
-        # Imported here: sessions_app's models refer to this model, and services import this module.
-        from sessions_app.models import Session
-        from sessions_app.services import end_user_sessions
+            pending.audited = {name: (stored.get(name), getattr(self, name)) for name in self.AUDITED_FIELDS
+                               if writes[name] and self._changes_stored(name)}
+        return pending
 
-        from . import services
-
-        with transaction.atomic(using=kwargs.get("using"), savepoint=False):
-            super().save(*args, **kwargs)
-            if "active" in changes:
-                # One UPDATE; an audit record only if it ended something (deactivate_user ends them first).
-                end_user_sessions(user=self, reason=Session.RevokeReason.USER_DEACTIVATED)
-            if "password" in changes:
-                change, self.pending_password_change = self.pending_password_change, None
-                self.sessions_ended_by_password_change = services.password_replaced(user=self, change=change)
-            if "email" in changes:
-                services.email_address_replaced(user=self, previous_email=previous, previous_verified=previous_verified,
-                                                changed_by=changed_by)
-            if audited:
-                services.user_fields_changed(user=self, changes=audited, changed_by=changed_by)
-        self._remember_written(update_fields)
+    def _apply_rules(self, pending: "_PendingSave", changed_by) -> None:
+        """The rules of what was saved, in the save's transaction (accounts.rules)."""
+        if "active" in pending.changes:
+            rules.account_deactivated(self)
+        if "password" in pending.changes:
+            change, self.pending_password_change = self.pending_password_change, None
+            self.sessions_ended_by_password_change = rules.password_replaced(user=self, change=change)
+        if "email" in pending.changes:
+            rules.email_address_replaced(user=self, previous_email=pending.previous_email,
+                                         previous_verified=pending.previous_verified, changed_by=changed_by)
+        if pending.audited:
+            rules.user_fields_changed(user=self, changes=pending.audited, changed_by=changed_by)
 
     def _remember_written(self, update_fields) -> None:
         written = self.WATCHED_FIELDS if update_fields is None else [name for name in self.WATCHED_FIELDS
@@ -317,7 +317,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         if self.email:  # an empty address is the field's own "required" error
             try:
-                self.email = normalize_email(self.email)
+                self.email = canonical_email(self.email)
             except ValidationError as error:
                 raise ValidationError({"email": error}) from None
 
@@ -333,7 +333,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
 
 class DistrustedDevice(models.Model):
-    """A device whose sign-in its owner reported as not theirs (accounts.notifications): the id its device
+    """A device whose sign-in its owner reported as not theirs (accounts.flows.not_me): the id its device
     cookie carries (Session.device_id). That cookie never again spares an alert or the login lock
     (accounts.login_throttle). Kept DEVICE_COOKIE_AGE after the report: every cookie naming the device was
     issued before it, so none is still valid after that."""
@@ -354,19 +354,17 @@ def _audit_permission_grants(sender, instance, action, reverse, pk_set, **kwargs
     `group.user_set.add(user)`."""
     if action not in ("post_add", "post_remove", "pre_clear"):
         return
-    from . import services  # services import this module
-
     field = "groups" if sender is User.groups.through else "user_permissions"
     change = "added" if action == "post_add" else "removed"
     if not reverse:  # instance is a user; pk_set the groups or permissions (None for clear: all of them)
         names = (_names_of(field, pk_set) if pk_set is not None
                  else [str(item) for item in getattr(instance, field).all()])
         if names:
-            services.user_fields_changed(user=instance, changes={field: {change: names}})
+            rules.user_fields_changed(user=instance, changes={field: {change: names}})
         return
     users = User.objects.filter(pk__in=pk_set) if pk_set is not None else instance.user_set.all()
     for user in users:
-        services.user_fields_changed(user=user, changes={field: {change: [str(instance)]}})
+        rules.user_fields_changed(user=user, changes={field: {change: [str(instance)]}})
 
 
 def _names_of(field: str, pks) -> list[str]:

@@ -16,6 +16,7 @@ from django.utils.crypto import constant_time_compare
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import base36_to_int, urlsafe_base64_decode, urlsafe_base64_encode
 
+from . import emails
 from .conf import app_settings
 from .models import User
 
@@ -125,3 +126,13 @@ def link_token_account_key(token: str) -> str | None:
     if not isinstance(token, str):
         return None
     return token.partition(".")[0] or None
+
+
+def link_rendering(generator: _LifetimeTokenGenerator, link_setting: str) -> dict:
+    """What an email carrying a link of `generator` registers (emails.register_rendering): the link, minted
+    when the email is rendered, and its lifetime (`link_setting` names the single-page app's template)."""
+    def context(user: User, details: dict) -> dict:
+        return {"link": emails.emailed_link(link_setting, make_link_token(generator, user)),
+                "lifetime": emails.human_duration(generator.lifetime)}
+
+    return {"context": context, "link_lifetime": lambda: generator.lifetime}

@@ -14,8 +14,8 @@ from django.views.decorators.http import require_http_methods
 from authcore.errors import ServiceError
 from authcore.requestmeta import client_info
 
-from . import login_throttle, notifications, self_service, services
 from .device_cookie import set_device_cookie
+from .flows import email_change, not_me, passwords, registration, verification
 from .forms import (
     ConfirmEmailChangeForm,
     EmailForm,
@@ -76,12 +76,47 @@ def _stash_token(request, token: str, *, session_key: str, then: str):
     return redirect(then)
 
 
+def _link_page(request, *, session_key: str, form_class, invalid, show, use, look=None, spend_first=True):
+    """The page an emailed link leads to once its token is in the session (_stash_token), for every link:
+    verify, reset, change email, "this wasn't me".
+
+    GET only shows what a POST would do: mail scanners that prefetch links must change nothing
+    (docs/security.md 28). `look(token, client)` is what the page shows of the link, looked at under the
+    flow's own limits (so the page is no free oracle for links); None means the link no longer works. A
+    POST goes straight to the flow, `use(request, token, client)`, with the same input form as the API's,
+    fed from the session, never from the page. `spend_first`: the token leaves the session before it is
+    used (a link works once); a form page that may be shown again (a refused password) keeps it until it
+    succeeds. A link that does not work, or no longer does, is the `invalid(request)` page."""
+    token = request.session.get(session_key)
+    if not token:
+        return invalid(request)
+    client = client_info(request)
+    if request.method == "GET":
+        looked = look(token, client) if look is not None else True
+        if looked is None or looked is False:
+            request.session.pop(session_key, None)
+            return invalid(request)
+        return show(request, looked)
+    if spend_first:
+        del request.session[session_key]
+    try:
+        form = form_class({**(request.POST.dict() if not spend_first else {}), "token": token})
+        if spend_first and not form.is_valid():
+            return invalid(request)
+        return use(request, form, client)
+    except ServiceError as error:
+        if error.code != "invalid_token":
+            raise
+        request.session.pop(session_key, None)
+        return invalid(request)  # spent or expired since the page was shown
+
+
 # --- registration ------------------------------------------------------------------------------------------
 @account_page
 def register(request):
     form = RegisterForm(request.POST or None)
     if (request.method == "POST" and form.is_valid()
-            and _submit(form, services.register, client=client_info(request), **form.cleaned_data)):
+            and _submit(form, registration.register, client=client_info(request), **form.cleaned_data)):
         return redirect("accounts:register-sent")
     return render(request, "accounts/register.html", {"form": form})
 
@@ -99,23 +134,13 @@ def verify_email_link(request, token: str):
 
 @account_page
 def verify_email_confirm(request):
-    # GET only shows a button: mail scanners that prefetch links must not verify anybody (docs/security.md 28).
-    token = request.session.get(VERIFY_TOKEN_SESSION_KEY)
-    if not token:
-        return _invalid_link(request, purpose="verify")
-    if request.method == "POST":
-        del request.session[VERIFY_TOKEN_SESSION_KEY]
-        form = VerifyEmailForm({"token": token})  # the same input as the API's, from the session
-        try:
-            if not form.is_valid():
-                return _invalid_link(request, purpose="verify")
-            services.verify_email(token=form.cleaned_data["token"], client=client_info(request))
-        except ServiceError as error:
-            if error.code != "invalid_token":
-                raise
-            return _invalid_link(request, purpose="verify")
+    def use(request, form, client):
+        verification.verify_email(token=form.cleaned_data["token"], client=client)
         return render(request, "accounts/verify_email_done.html")
-    return render(request, "accounts/verify_email_confirm.html")
+
+    return _link_page(request, session_key=VERIFY_TOKEN_SESSION_KEY, form_class=VerifyEmailForm,
+                      invalid=lambda request: _invalid_link(request, purpose="verify"),
+                      show=lambda request, _: render(request, "accounts/verify_email_confirm.html"), use=use)
 
 
 def _email_request_page(request, *, service, done: str, template: str):
@@ -130,7 +155,7 @@ def _email_request_page(request, *, service, done: str, template: str):
 
 @account_page
 def resend_verification(request):
-    return _email_request_page(request, service=services.resend_verification,
+    return _email_request_page(request, service=verification.resend_verification,
                                done="accounts:verify-email-resent", template="accounts/resend_verification.html")
 
 
@@ -148,37 +173,27 @@ def change_email_link(request, token: str):
 
 @account_page
 def change_email_confirm(request):
-    # GET only shows a button (and only for a link that still works): mail scanners that prefetch links
-    # must not change anybody's address.
-    # The link is looked at only to show the page; a POST goes straight to the flow, which checks it again
-    # (both count against the flow's limits, so the page is no free oracle for links).
-    token = request.session.get(EMAIL_CHANGE_TOKEN_SESSION_KEY)
-    pending = (self_service.pending_email_for_token(token, client=client_info(request))
-               if token and request.method == "GET" else None)
-    if not token or (request.method == "GET" and pending is None):
-        request.session.pop(EMAIL_CHANGE_TOKEN_SESSION_KEY, None)
-        return _invalid_link(request, purpose="change_email")
-    if request.method == "POST":
-        del request.session[EMAIL_CHANGE_TOKEN_SESSION_KEY]
-        form = ConfirmEmailChangeForm({"token": token})  # the same input as the API's, from the session
+    def use(request, form, client):
         try:
-            if not form.is_valid():
-                return _invalid_link(request, purpose="change_email")
-            user = self_service.confirm_email_change(token=form.cleaned_data["token"], client=client_info(request))
+            user = email_change.confirm_email_change(token=form.cleaned_data["token"], client=client)
         except ServiceError as error:
-            if error.code == "email_taken":
-                return render(request, "accounts/change_email_taken.html", status=error.status)
-            if error.code != "invalid_token":
+            if error.code != "email_taken":
                 raise
-            return _invalid_link(request, purpose="change_email")
+            return render(request, "accounts/change_email_taken.html", status=error.status)
         return render(request, "accounts/change_email_done.html", {"new_email": user.email})
-    return render(request, "accounts/change_email_confirm.html", {"new_email": pending})
+
+    # The page shows the address the link would confirm, so the user sees what they accept.
+    return _link_page(request, session_key=EMAIL_CHANGE_TOKEN_SESSION_KEY, form_class=ConfirmEmailChangeForm,
+                      invalid=lambda request: _invalid_link(request, purpose="change_email"),
+                      look=lambda token, client: email_change.pending_email_for_token(token, client=client),
+                      show=lambda request, pending: render(request, "accounts/change_email_confirm.html",
+                                                           {"new_email": pending}), use=use)
 
 
 # --- password reset ----------------------------------------------------------------------------------------
 @account_page
 def password_reset(request):
-    return _email_request_page(request, service=services.request_password_reset,
+    return _email_request_page(request, service=passwords.request_password_reset,
                                done="accounts:password-reset-sent", template="accounts/password_reset.html")
 
 
@@ -194,31 +209,27 @@ def password_reset_link(request, token: str):
 
 @account_page
 def password_reset_set(request):
-    token = request.session.get(RESET_TOKEN_SESSION_KEY)
-    # Looked at to show the form; a POST goes straight to the flow, which checks the link again.
-    if not token or (request.method == "GET"
-                     and not services.password_reset_token_is_valid(token, client=client_info(request))):
-        request.session.pop(RESET_TOKEN_SESSION_KEY, None)
-        return _invalid_link(request, purpose="reset")
-    # The same input as the API's; the token comes from the session, never from the page.
-    form = PasswordResetConfirmForm({**request.POST.dict(), "token": token} if request.method == "POST" else None)
-    if request.method == "POST" and form.is_valid():
+    def use(request, form, client):
+        if not form.is_valid():
+            return render(request, "accounts/password_reset_set.html", {"form": form})
         try:
-            user = services.confirm_password_reset(client=client_info(request), **form.cleaned_data)
+            reset = passwords.confirm_password_reset(client=client, **form.cleaned_data)
         except ServiceError as error:
-            if error.code == "invalid":  # the password policy: shown next to the field
-                form.add_service_error(error)
-                return render(request, "accounts/password_reset_set.html", {"form": form})
-            if error.code != "invalid_token":
+            if error.code != "invalid":
                 raise
-            request.session.pop(RESET_TOKEN_SESSION_KEY, None)
-            return _invalid_link(request, purpose="reset")  # spent or expired since the page was shown
+            form.add_service_error(error)  # the password policy: shown next to the field
+            return render(request, "accounts/password_reset_set.html", {"form": form})
         request.session.pop(RESET_TOKEN_SESSION_KEY, None)
         response = redirect("accounts:password-reset-done")
-        # The mailbox was proven: this browser is one of the owner's devices (accounts/login_throttle.py).
-        set_device_cookie(response, login_throttle.device_token_for(user))
+        set_device_cookie(response, reset.device_token)  # the mailbox was proven: one of the owner's devices
         return response
-    return render(request, "accounts/password_reset_set.html", {"form": form})
+
+    return _link_page(request, session_key=RESET_TOKEN_SESSION_KEY, form_class=PasswordResetConfirmForm,
+                      invalid=lambda request: _invalid_link(request, purpose="reset"),
+                      look=lambda token, client: passwords.password_reset_token_is_valid(token, client=client),
+                      show=lambda request, _: render(request, "accounts/password_reset_set.html",
+                                                     {"form": PasswordResetConfirmForm()}),
+                      use=use, spend_first=False)
 
 
 @account_page
@@ -226,37 +237,29 @@ def password_reset_done(request):
     return render(request, "accounts/password_reset_done.html")
 
 
-# --- "this wasn't me": the link of a new sign-in alert (accounts/notifications.py) -------------------------
+# --- "this wasn't me": the link of a new sign-in alert (accounts/flows/not_me.py) -------------------------
 NOT_ME_TOKEN_SESSION_KEY = "accounts_not_me_token"
 
 
 @account_page
 def not_me_link(request, token: str):
     if not NotMeForm({"token": token}).is_valid():  # not a link we sent: nothing worth keeping in the session
-        return render(request, "accounts/not_me_invalid.html", status=400)
+        return _not_me_invalid(request)
     return _stash_token(request, token, session_key=NOT_ME_TOKEN_SESSION_KEY, then="accounts:not-me-confirm")
+
+
+def _not_me_invalid(request):
+    return render(request, "accounts/not_me_invalid.html", status=400)
 
 
 @account_page
 def not_me_confirm(request):
-    # GET only shows what would be ended and one button: mail scanners that prefetch links must not end
-    # anybody's session. POST ends it at once and sends the user on to reset the password.
-    token = request.session.get(NOT_ME_TOKEN_SESSION_KEY)
-    session = (notifications.session_to_report(token, client=client_info(request))
-               if token and request.method == "GET" else None)
-    if not token or (request.method == "GET" and session is None):
-        request.session.pop(NOT_ME_TOKEN_SESSION_KEY, None)
-        return render(request, "accounts/not_me_invalid.html", status=400)
-    if request.method == "POST":
-        del request.session[NOT_ME_TOKEN_SESSION_KEY]
-        form = NotMeForm({"token": token})  # the same input as the API's, from the session
-        try:
-            if not form.is_valid():
-                return render(request, "accounts/not_me_invalid.html", status=400)
-            notifications.report_unrecognised_sign_in(token=form.cleaned_data["token"], client=client_info(request))
-        except ServiceError as error:
-            if error.code != "invalid_token":
-                raise
-            return render(request, "accounts/not_me_invalid.html", status=400)  # used since the page was shown
-        return redirect("accounts:password-reset")
-    return render(request, "accounts/not_me_confirm.html", {"session": session})
+    def use(request, form, client):
+        not_me.report_unrecognised_sign_in(token=form.cleaned_data["token"], client=client)
+        return redirect("accounts:password-reset")  # whoever signed in knows the password
+
+    # The page shows what would be ended, and one button.
+    return _link_page(request, session_key=NOT_ME_TOKEN_SESSION_KEY, form_class=NotMeForm, invalid=_not_me_invalid,
+                      look=lambda token, client: not_me.session_to_report(token, client=client),
+                      show=lambda request, session: render(request, "accounts/not_me_confirm.html",
+                                                           {"session": session}), use=use)

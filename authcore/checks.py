@@ -26,12 +26,14 @@ def _is_durable(backend_path: str) -> bool:
 
 @checks.register()
 def check_kernel_settings(app_configs=None, **kwargs):
-    errors = []
-    unknown = set(app_settings.defined()) - set(app_settings._defaults)
-    if unknown:
-        errors.append(checks.Error(f"Unknown AUTHCORE settings: {', '.join(sorted(unknown))}.", id="authcore.E001"))
+    errors = app_settings.unknown_settings_errors("authcore.E001")
     if not isinstance(app_settings.TRUSTED_PROXY_COUNT, int) or app_settings.TRUSTED_PROXY_COUNT < 0:
         errors.append(checks.Error("TRUSTED_PROXY_COUNT must be a non-negative integer.", id="authcore.E002"))
+    return errors + _rate_limit_errors() + _cache_errors() + _task_errors()
+
+
+def _rate_limit_errors() -> list[checks.Error]:
+    errors = []
     known_scopes = set(SCOPES)
     for scope, rates in app_settings.RATE_LIMITS.items():
         if scope not in known_scopes:
@@ -46,17 +48,28 @@ def check_kernel_settings(app_configs=None, **kwargs):
         if unknown_open:
             errors.append(checks.Error(f"RATE_LIMIT_FAIL_OPEN names unknown scopes: {', '.join(sorted(unknown_open))}.",
                                        id="authcore.E005"))
+    return errors
+
+
+def _cache_errors() -> list[checks.Error]:
+    """The rate limits' cache: one that counts, shared by every process."""
     backend = settings.CACHES.get("default", {}).get("BACKEND", "")
-    if not settings.DEBUG and backend == DUMMY_CACHE and getattr(settings, "RATELIMIT_ENABLE", True):
-        errors.append(checks.Error(
+    if settings.DEBUG or not getattr(settings, "RATELIMIT_ENABLE", True):
+        return []
+    if backend == DUMMY_CACHE:
+        return [checks.Error(
             "The default cache is Django's dummy cache: it counts nothing, so no rate limit or login lock would "
-            "ever trip.", hint="Configure Redis (REDIS_URL).", id="authcore.E007"))
-    elif (not settings.DEBUG and backend in PROCESS_LOCAL_CACHES and not app_settings.SINGLE_PROCESS
-            and getattr(settings, "RATELIMIT_ENABLE", True)):
-        errors.append(checks.Error(
+            "ever trip.", hint="Configure Redis (REDIS_URL).", id="authcore.E007")]
+    if backend in PROCESS_LOCAL_CACHES and not app_settings.SINGLE_PROCESS:
+        return [checks.Error(
             "The rate limits count in a cache each process keeps for itself: with several processes each "
             "would allow the whole limit.", hint="Configure a shared cache (REDIS_URL), or set "
-            "AUTHCORE['SINGLE_PROCESS'] = True if the service runs as a single process.", id="authcore.E006"))
+            "AUTHCORE['SINGLE_PROCESS'] = True if the service runs as a single process.", id="authcore.E006")]
+    return []
+
+
+def _task_errors() -> list[checks.Error]:
+    errors = []
     task_backend = getattr(settings, "TASKS", {}).get("default", {}).get("BACKEND", "")
     if not settings.DEBUG and not _is_durable(task_backend):
         errors.append(checks.Error(

@@ -3,6 +3,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core import checks
 
 
 class AppSettings:
@@ -19,6 +20,14 @@ class AppSettings:
 
     def defined(self) -> dict[str, Any]:
         return getattr(settings, self._namespace, {})
+
+    def unknown_settings_errors(self, error_id: str) -> list[checks.Error]:
+        """For the app's system check: an error naming the settings of the namespace that have no default
+        (a typo, or a setting since removed, which would otherwise be ignored without a word)."""
+        unknown = set(self.defined()) - set(self._defaults)
+        if not unknown:
+            return []
+        return [checks.Error(f"Unknown {self._namespace} settings: {', '.join(sorted(unknown))}.", id=error_id)]
 
 
 app_settings = AppSettings(

@@ -7,8 +7,9 @@ no live link token in any line.
 - `RequestIdMiddleware` gives each request an id (the proxy's `X-Request-ID` when it is a plausible id,
   else a new one), returns it in the `X-Request-ID` header, and `RequestContextFilter` puts it on every line
   logged while the request runs.
-- `RequestContextFilter` also blanks the token of an emailed link wherever a line would show one (Django
-  logs the path of a failed request), so that whoever reads the logs cannot use it.
+- `RequestContextFilter` also blanks whatever an app registered as secret (`register_redaction`: an emailed
+  link's token, say) wherever a line would show it (Django logs the path of a failed request), so that
+  whoever reads the logs cannot use it.
 """
 import contextvars
 from datetime import UTC, datetime
@@ -21,11 +22,24 @@ from django.core.signals import request_finished
 
 _request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9._-]{8,64}")  # the whole value (fullmatch): no line breaks
-# The emailed links' paths carry a live token as their last segment (accounts/urls.py): the HMAC links'
-# "<uid>.<timestamp>-<hmac>", and the sign-in alert's signed "<value>:<timestamp>:<signature>".
-LINK_TOKEN_IN_PATH = re.compile(r"(/(?:verify-email|password-reset|change-email|not-me)/)"
-                                r"(?:[A-Za-z0-9_-]+\.[0-9a-z]+-[0-9a-f]+|[A-Za-z0-9_-]+:[A-Za-z0-9]+:[A-Za-z0-9_-]+)")
 CONTEXT_FIELDS = ("event", "request_id", "user_id", "actor_id", "session_id", "ip_address")
+# What no line may show, as each app declared it (register_redaction).
+REDACTIONS: list[re.Pattern[str]] = []
+
+
+def register_redaction(pattern: str | re.Pattern[str]) -> re.Pattern[str]:
+    """Declare text no log line may show: each match becomes "[redacted]", after the text of the pattern's
+    first group if it has one (what says which secret it was, the path before a link's token, say).
+    Declaring a pattern twice is harmless (module reloads)."""
+    compiled = re.compile(pattern)
+    if compiled not in REDACTIONS:
+        REDACTIONS.append(compiled)
+    return compiled
+
+
+def _redacted(match: re.Match[str]) -> str:
+    kept = (match.group(1) or "") if match.re.groups else ""
+    return f"{kept}[redacted]"
 
 
 def current_request_id() -> str | None:
@@ -33,7 +47,9 @@ def current_request_id() -> str | None:
 
 
 def redact(text: str) -> str:
-    return LINK_TOKEN_IN_PATH.sub(r"\1[redacted]", text)
+    for pattern in REDACTIONS:
+        text = pattern.sub(_redacted, text)
+    return text
 
 
 class RequestIdMiddleware:
@@ -59,7 +75,7 @@ request_finished.connect(_forget_request_id, dispatch_uid="authcore.logs.forget_
 
 
 class RequestContextFilter(logging.Filter):
-    """Adds the request id and blanks link tokens; never drops a line."""
+    """Adds the request id and blanks what is registered as secret; never drops a line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:

@@ -1,5 +1,5 @@
 """The security log. Kinds are plain strings, OWASP Logging Vocabulary names, each declared by the app that
-records it (authcore.ratelimit.RATE_LIMITED, sessions_app.events, accounts.events)."""
+records it (authcore.ratelimit.RATE_LIMITED here, an `events` module in each app)."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone

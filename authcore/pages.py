@@ -1,17 +1,20 @@
-"""Server-rendered pages (everything outside /api/) answer a refused request with a page of the error's own
+"""Server-rendered pages (every view but the API's) answer a refused request with a page of the error's own
 status: a spent rate limit is a 429 with Retry-After, the limiter's cache unreachable a 503 with Retry-After,
 an invalid link a 400, ... never a 500 with a traceback.
 
 One middleware rather than a decorator on each view: it covers every page, the admin's (its login, its
 actions calling the services) and pages added later, with nothing for a view to forget. A view that has a
 better answer for an error (a form showing it next to its field, the connect callback's own page) catches
-it first. The API answers the same errors in its envelope, in its exception handler (authcore.api.errors).
+it first. The API answers the same errors in its envelope, in its exception handler (authcore.api.errors):
+what a DRF view raises is left to DRF, wherever the host project mounts it.
 """
 from http import HTTPStatus
 
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers
 from django.utils.log import log_response
+from rest_framework.views import APIView
 
 from .errors import ServiceError
 
@@ -29,10 +32,22 @@ class ServiceErrorPageMiddleware:
 
     def process_exception(self, request, exception):
         # The API answers in its own envelope; a 500 is a fault, left to Django's handling (and its ERROR log).
-        if (not isinstance(exception, ServiceError) or request.path_info.startswith("/api/")
-                or (exception.status >= 500 and exception.status != 503)):
+        if (not isinstance(exception, ServiceError) or (exception.status >= 500 and exception.status != 503)
+                or is_api_view(request)):
             return None
         return service_error_page(request, exception)
+
+
+def is_api_view(request) -> bool:
+    """Whether the request's view is a DRF one (an APIView's, a viewset's or an @api_view function's)."""
+    match = request.resolver_match
+    if match is None:  # not routed by Django's handler (a RequestFactory request): resolve it as it would be
+        try:
+            match = resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            return False
+    view_class = getattr(match.func, "cls", None)
+    return isinstance(view_class, type) and issubclass(view_class, APIView)
 
 
 def service_error_page(request, error: ServiceError):

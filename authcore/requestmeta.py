@@ -33,6 +33,23 @@ def client_ip(request) -> str | None:
         return None
 
 
+def client_network(ip_address: str | None, *, ipv4_prefix: int,
+                   ipv6_prefix: int) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    """The network of a client address, for rules that treat nearby addresses as one place (a login
+    throttle's client, a sign-in alert's "same network"); each says how wide. None for an unknown address.
+    An IPv4 client seen as "::ffff:203.0.113.7" is an IPv4 client."""
+    if not ip_address:
+        return None
+    try:
+        address = ipaddress.ip_address(ip_address)
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    prefix = ipv4_prefix if address.version == 4 else ipv6_prefix
+    return ipaddress.ip_network(f"{address}/{prefix}", strict=False)
+
+
 def ratelimit_client_ip(request) -> str:
     """django-ratelimit's IP source (settings.RATELIMIT_IP_META_KEY), so its decorators, if a host project
     uses them, see the same client IP as our limits."""

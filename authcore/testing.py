@@ -11,7 +11,6 @@ import threading
 import time
 
 from django.db import connection
-from rest_framework.test import APIClient
 
 from .errors import ERRORS
 
@@ -20,14 +19,6 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"]
 CLOCK_START = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-LOGIN_URL = "/api/auth/login/"
-
-
-def login(client: APIClient, email: str = "alice@example.com", password: str = PASSWORD, **extra) -> dict:
-    """Log in through the host project's JSON login; the login must succeed."""
-    response = client.post(LOGIN_URL, {"email": email, "password": password}, **extra)
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def bearer(access: str) -> dict:

@@ -261,6 +261,64 @@ def markdown(meta: dict, report: Report, database: dict, passed: bool) -> str:
     return "\n".join(lines) + "\n"
 
 
+def start_servers(args, databases: Databases, name: str, work: Path, services: list[Service]) -> list[str]:
+    """A private Redis, the migrated and seeded database, and args.servers gunicorn processes, each added to
+    `services` as it starts (so that main stops what did start); the servers' base URLs."""
+    redis_port = free_port()
+    redis = Service("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                              "--appendonly", "no", "--dir", str(work)],
+                    env=dict(os.environ), cwd=work, log_path=work / "redis.log")
+    services.append(redis)
+    wait_for_redis(redis_port, redis)
+    ports = [free_port() for _ in range(args.servers)]
+    settings = argparse.Namespace(conn_max_age=60)
+    envs = [project_env("ours", port=port, database_url=databases.url_for(name),
+                        redis_url=f"redis://127.0.0.1:{redis_port}/0", args=settings) for port in ports]
+    run_checked([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput"], env=envs[0], cwd=ROOT,
+                what="migrate")
+    run_checked([sys.executable, str(BENCH / "project_tasks.py"), "ours", "seed", "--users", str(args.users),
+                 "--password", PASSWORD], env=envs[0], cwd=ROOT, what="seed")
+    bases = []
+    for index, (port, env) in enumerate(zip(ports, envs, strict=True)):
+        service = Service(f"server{index}", [sys.executable, "-m", "gunicorn", "config.wsgi:application",
+                                             "--bind", f"127.0.0.1:{port}", "--workers", "2",
+                                             "--no-control-socket"],
+                          env=env, cwd=ROOT, log_path=work / f"server{index}.log")
+        services.append(service)
+        bases.append(f"http://127.0.0.1:{port}")
+        wait_until_answering(f"server{index}", bases[-1], service)
+    return bases
+
+
+def run_load(databases: Databases, name: str, bases: list[str], args, report: Report) -> None:
+    """The clients for args.duration, while the database connections are killed every args.terminate_every."""
+    print(f"load: {args.clients} clients on {args.servers} servers for {args.duration:g} s", flush=True)
+    stop_terminating = threading.Event()
+    terminator = threading.Thread(target=terminate_connections_periodically, daemon=True,
+                                  args=(databases, name, args.terminate_every, report, stop_terminating))
+    if args.terminate_every > 0:
+        terminator.start()
+    try:
+        run_clients(bases, args, report)
+    finally:
+        stop_terminating.set()
+        if terminator.is_alive():
+            terminator.join(timeout=30)
+
+
+def passes(report: Report, database: dict, found_deadlocks: int) -> bool:
+    """No 5xx but the 503s of killed connections, no unexpected answer, no deadlock, consistent tables."""
+    return (report.server_errors == 0 and not report.problems and found_deadlocks == 0
+            and report.unavailable <= report.terminated
+            and all(value == 0 for label, value in database.items() if label not in ("sessions", "refresh tokens")))
+
+
+def write_results(results_dir: Path, stamp: str, table: str, outcome: dict) -> None:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / f"{stamp}-load.md").write_text(table)
+    (results_dir / f"{stamp}-load.json").write_text(json.dumps(outcome, indent=2))
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     started = datetime.now(UTC)
@@ -277,50 +335,13 @@ def main(argv=None) -> int:
         signal.signal(signum, interrupted)
     try:
         databases.create(name)
-        redis_port = free_port()
-        redis = Service("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
-                                  "--appendonly", "no", "--dir", str(work)],
-                        env=dict(os.environ), cwd=work, log_path=work / "redis.log")
-        services.append(redis)
-        wait_for_redis(redis_port, redis)
-        ports = [free_port() for _ in range(args.servers)]
-        settings = argparse.Namespace(conn_max_age=60)
-        envs = [project_env("ours", port=port, database_url=databases.url_for(name),
-                            redis_url=f"redis://127.0.0.1:{redis_port}/0", args=settings) for port in ports]
-        run_checked([sys.executable, str(ROOT / "manage.py"), "migrate", "--noinput"], env=envs[0], cwd=ROOT,
-                    what="migrate")
-        run_checked([sys.executable, str(BENCH / "project_tasks.py"), "ours", "seed", "--users", str(args.users),
-                     "--password", PASSWORD], env=envs[0], cwd=ROOT, what="seed")
-        bases = []
-        for index, (port, env) in enumerate(zip(ports, envs, strict=True)):
-            service = Service(f"server{index}", [sys.executable, "-m", "gunicorn", "config.wsgi:application",
-                                                 "--bind", f"127.0.0.1:{port}", "--workers", "2",
-                                                 "--no-control-socket"],
-                              env=env, cwd=ROOT, log_path=work / f"server{index}.log")
-            services.append(service)
-            bases.append(f"http://127.0.0.1:{port}")
-            wait_until_answering(f"server{index}", bases[-1], service)
-
+        bases = start_servers(args, databases, name, work, services)
         deadlocks_before = deadlocks(databases, name)
         report = Report()
-        print(f"load: {args.clients} clients on {args.servers} servers for {args.duration:g} s", flush=True)
-        stop_terminating = threading.Event()
-        terminator = threading.Thread(target=terminate_connections_periodically, daemon=True,
-                                      args=(databases, name, args.terminate_every, report, stop_terminating))
-        if args.terminate_every > 0:
-            terminator.start()
-        try:
-            run_clients(bases, args, report)
-        finally:
-            stop_terminating.set()
-            if terminator.is_alive():
-                terminator.join(timeout=30)
+        run_load(databases, name, bases, args, report)
         database = check_database(databases, name, report)
         found_deadlocks = deadlocks(databases, name) - deadlocks_before
-        passed = (report.server_errors == 0 and not report.problems and found_deadlocks == 0
-                  and report.unavailable <= report.terminated
-                  and all(value == 0 for label, value in database.items()
-                          if label not in ("sessions", "refresh tokens")))
+        passed = passes(report, database, found_deadlocks)
         meta = {"started_at": started.isoformat(timespec="seconds"), "servers": args.servers,
                 "clients": args.clients, "duration": args.duration, "deadlocks": found_deadlocks,
                 "terminate_every": args.terminate_every,
@@ -329,12 +350,10 @@ def main(argv=None) -> int:
         table = markdown(meta, report, database, passed)
         print(table, flush=True)
         if not args.no_results:
-            args.results_dir.mkdir(parents=True, exist_ok=True)
-            (args.results_dir / f"{stamp}-load.md").write_text(table)
-            (args.results_dir / f"{stamp}-load.json").write_text(json.dumps(
-                {"meta": meta, "statuses": report.statuses, "server_errors": report.server_errors,
-                 "unavailable": report.unavailable, "terminated": report.terminated,
-                 "problems": report.problems, "database": database, "passed": passed}, indent=2))
+            write_results(args.results_dir, stamp, table, {
+                "meta": meta, "statuses": report.statuses, "server_errors": report.server_errors,
+                "unavailable": report.unavailable, "terminated": report.terminated,
+                "problems": report.problems, "database": database, "passed": passed})
         return 0 if passed else 1
     finally:
         for service in reversed(services):

@@ -53,6 +53,8 @@ APPS = {
     "peer": {"root": PEER_ROOT, "wsgi": "peerproject.wsgi:application", "asgi": "peerproject.asgi:application",
              "manage": PEER_ROOT / "manage.py", "settings": "peerproject.settings"},
 }
+# Seeding and minting, run in each project's environment.
+PROJECT_TASKS = [sys.executable, str(BENCH / "project_tasks.py")]
 
 
 def log(message: str) -> None:
@@ -592,6 +594,185 @@ def parse_args(argv=None):
     return args
 
 
+def describe_run(args, started: datetime, databases: Databases) -> dict:
+    """What the results are of: the code, the machine, the tools and the options."""
+    return {"started_at": started.isoformat(timespec="seconds"), "commit": _git("rev-parse", "--short=12", "HEAD"),
+            "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
+            "machine": machine_info(), "postgresql": databases.server_version(),
+            "wrk": _first_line(["wrk", "--version"]), "redis": _first_line(["redis-server", "--version"]),
+            "config": {key: (str(value) if isinstance(value, Path) else value) for key, value in vars(args).items()}}
+
+
+def set_up_databases(args, databases: Databases, suffix: str, ports: dict, work: Path, logs: Path,
+                     services: list[Service]) -> dict[str, dict]:
+    """Each project's database, migrated, and the private Redis (added to `services`); each project's
+    environment."""
+    log(f"databases bench_ours_{suffix}, bench_peer_{suffix}; redis on {ports['redis']}")
+    db_names = {project: f"bench_{project}_{suffix}" for project in PROJECTS}
+    for name in db_names.values():
+        databases.create(name)
+    redis = Service("redis", ["redis-server", "--port", str(ports["redis"]), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no", "--dir", str(work), "--loglevel", "warning"],
+                    env=dict(os.environ), cwd=work, log_path=logs / "redis.log")
+    services.append(redis)
+    wait_for_redis(ports["redis"], redis)
+    envs = {project: project_env(project, port=ports[project], database_url=databases.url_for(db_names[project]),
+                                 redis_url=f"redis://127.0.0.1:{ports['redis']}/0", args=args)
+            for project in PROJECTS}
+
+    log("migrating both databases")
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda project: run_checked(
+            [sys.executable, str(APPS[project]["manage"]), "migrate", "--noinput"], env=envs[project],
+            cwd=APPS[project]["root"], what=f"{project} migrate"), PROJECTS))
+    return envs
+
+
+def seed(args, envs: dict[str, dict], meta: dict) -> None:
+    log(f"seeding {args.users} users (one password hash, made by the project's hasher, in both)")
+    seeded = json.loads(run_checked([*PROJECT_TASKS, "ours", "seed", "--users", str(args.users),
+                                     "--password", PASSWORD], env=envs["ours"], cwd=ROOT, what="ours seed"))
+    run_checked([*PROJECT_TASKS, "peer", "seed", "--users", str(args.users), "--hash", seeded["hash"]],
+                env=envs["peer"], cwd=ROOT, what="peer seed")
+    meta["password_hash_parameters"] = seeded["hash"].split("$")[3] if seeded["hash"].count("$") >= 4 else "?"
+    if args.history:
+        # The growth test: our tables as a long-running service's, full of ended sessions and spent
+        # tokens, so the hot queries are measured with their indexes under real size.
+        log(f"growing our tables: {args.history} ended sessions, {args.history_tokens} tokens each (COPY)")
+        run_checked([*PROJECT_TASKS, "ours", "history", "--sessions", str(args.history), "--tokens-per-session",
+                     str(args.history_tokens), "--users", str(args.users)],
+                    env=envs["ours"], cwd=ROOT, what="ours history")
+        meta["history"] = {"sessions": args.history, "tokens": args.history * args.history_tokens}
+
+
+def session_plan(args) -> list[tuple[str, int, int]]:
+    """Sessions for the scenarios that start signed in: one per VU per round, plus the logout pools."""
+    plan = [("warmup", 0, args.vus)]
+    for scenario in args.scenarios:
+        for round_index in range(args.rounds):
+            if scenario in SESSION_SCENARIOS:
+                plan.append((scenario, round_index, args.vus))
+            elif scenario == "logout":
+                plan.append((scenario, round_index, args.logout_tokens))
+    return plan
+
+
+def mint_sessions(args, envs: dict[str, dict], work: Path) -> dict[tuple[str, str, int], Path]:
+    """The refresh tokens of each (project, scenario, round), one file each."""
+    plan = session_plan(args)
+    total = sum(count for _, _, count in plan)
+    log(f"minting {total} sessions in each project (its own session code, untimed)")
+    pools = {project: work / f"{project}-tokens.txt" for project in PROJECTS}
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda project: run_checked(
+            [*PROJECT_TASKS, project, "mint", "--users", str(args.users), "--count", str(total),
+             "--out", str(pools[project])],
+            env=envs[project], cwd=ROOT, what=f"{project} mint"), PROJECTS))
+    token_files = {}
+    for project in PROJECTS:
+        lines = pools[project].read_text().splitlines(keepends=True)
+        offset = 0
+        for scenario, round_index, count in plan:
+            path = work / f"{project}-{scenario}-{round_index}.txt"
+            path.write_text("".join(lines[offset:offset + count]))
+            token_files[project, scenario, round_index] = path
+            offset += count
+    return token_files
+
+
+def start_projects(args, ports: dict, urls: dict, envs: dict[str, dict], logs: Path, services: list[Service],
+                   meta: dict) -> dict[str, Service]:
+    """Both projects' servers (added to `services`), answering and smoke-tested."""
+    meta["server_command"] = display_command(server_command("ours", "PORT", args))
+    for project in PROJECTS:
+        command = server_command(project, ports[project], args)
+        log(f"starting {project}: {shlex.join(command)}")
+        services.append(Service(project, command, env=envs[project], cwd=APPS[project]["root"],
+                                log_path=logs / f"{project}.log"))
+    servers = {service.name: service for service in services if service.name in PROJECTS}
+    for project in PROJECTS:
+        wait_until_answering(project, urls[project], servers[project])
+        smoke_test(project, urls[project])
+    return servers
+
+
+def warm_up(args, urls: dict, token_files: dict, wrk_log: Path) -> None:
+    if args.warmup <= 0:
+        return
+    for project in PROJECTS:
+        log(f"warm-up {project} ({args.warmup:g} s, mixed, untimed)")
+        run_wrk(urls[project], "mixed", token_files[project, "warmup", 0], duration=args.warmup,
+                max_per_vu=10**9, args=args, log_path=wrk_log)
+
+
+def measure(args, urls: dict, token_files: dict, servers: dict[str, Service], cpu: CpuMeter,
+            wrk_log: Path) -> list[dict]:
+    """Every round of every scenario, the two projects taking turns at going first."""
+    max_per_vu = max(1, math.ceil(args.max_requests / args.vus))
+    rounds: list[dict] = []
+    turn = 0
+    for scenario in args.scenarios:
+        for round_index in range(args.rounds):
+            order = PROJECTS if turn % 2 == 0 else tuple(reversed(PROJECTS))
+            turn += 1
+            for project in order:
+                time.sleep(args.pause)
+                tokens = token_files.get((project, scenario, round_index))
+                cpu_at_start = cpu.snapshot()
+                result = run_wrk(urls[project], scenario, tokens, duration=args.duration,
+                                 max_per_vu=max_per_vu, args=args, log_path=wrk_log)
+                result["other_cpu_percent"] = cpu.other_percent(cpu_at_start)
+                _check_alive(servers, scenario)
+                rounds.append({"scenario": scenario, "round": round_index, "project": project,
+                               "load_average_after": round(os.getloadavg()[0], 2), **result})
+                log(f"{scenario:8} round {round_index + 1}/{args.rounds} {project}: {result['requests']} requests, "
+                    f"{result['errors']} errors, {result['rps']:.1f} rps, p50 {result['p50_us'] / 1000:.2f} ms, "
+                    f"p99 {result['p99_us'] / 1000:.2f} ms; other processes: {result['other_cpu_percent']}% CPU")
+    return rounds
+
+
+def _check_alive(servers: dict[str, Service], scenario: str) -> None:
+    for name, service in servers.items():
+        if not service.alive():
+            raise BenchError(f"{name} server died during {scenario}:\n{service.log_tail()}")
+
+
+def write_results(args, stamp: str, meta: dict, rounds: list[dict], logs: Path) -> None:
+    summary = {scenario: {project: summarise([run for run in rounds
+                                              if run["scenario"] == scenario and run["project"] == project])
+                          for project in PROJECTS}
+               for scenario in args.scenarios}
+    for by_project in summary.values():
+        ours, peer = by_project["ours"], by_project["peer"]
+        by_project["ratio_ours_over_peer"] = {
+            key: round(ours[key] / peer[key], 3) if ours[key] and peer[key] else None
+            for key in ("rps", "p50_ms", "p90_ms", "p99_ms")}
+    table = markdown_table({scenario: {p: summary[scenario][p] for p in PROJECTS} for scenario in summary}, meta)
+    json_path = args.results_dir / f"{stamp}.json"
+    json_path.write_text(json.dumps({"meta": meta, "summary": summary, "rounds": rounds}, indent=2) + "\n")
+    (args.results_dir / f"{stamp}.md").write_text(table)
+    print()
+    print(table)
+    log(f"results: {json_path} and {json_path.with_suffix('.md')}; server logs: {logs}")
+
+
+def clean_up(args, services: list[Service], databases: Databases, work: Path) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
+    for service in reversed(services):
+        try:
+            service.stop()
+        except Exception as error:  # noqa: BLE001 - keep stopping the others
+            log(f"could not stop {service.name} (pid {service.pid}): {error}")
+    if args.keep_databases:
+        log(f"kept databases: {', '.join(databases.created)}")
+    else:
+        try:
+            databases.drop_all()
+        except Exception as error:  # noqa: BLE001
+            log(f"could not drop the databases {databases.created}: {error}")
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def main(argv=None) -> int:
     args = parse_args(argv)
     for tool in ("wrk", "redis-server"):
@@ -614,151 +795,21 @@ def main(argv=None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, interrupted)
     try:
-        meta = {"started_at": started.isoformat(timespec="seconds"), "commit": _git("rev-parse", "--short=12", "HEAD"),
-                "dirty": bool(_git("status", "--porcelain", "--untracked-files=no")),
-                "machine": machine_info(), "postgresql": databases.server_version(),
-                "wrk": _first_line(["wrk", "--version"]), "redis": _first_line(["redis-server", "--version"]),
-                "config": {key: (str(value) if isinstance(value, Path) else value)
-                           for key, value in vars(args).items()}}
+        meta = describe_run(args, started, databases)
         ports = {"ours": free_port(), "peer": free_port(), "redis": free_port()}
         urls = {project: f"http://127.0.0.1:{ports[project]}" for project in PROJECTS}
-
-        log(f"databases bench_ours_{suffix}, bench_peer_{suffix}; redis on {ports['redis']}")
-        db_names = {project: f"bench_{project}_{suffix}" for project in PROJECTS}
-        for name in db_names.values():
-            databases.create(name)
-        redis = Service("redis", ["redis-server", "--port", str(ports["redis"]), "--bind", "127.0.0.1",
-                                  "--save", "", "--appendonly", "no", "--dir", str(work), "--loglevel", "warning"],
-                        env=dict(os.environ), cwd=work, log_path=logs / "redis.log")
-        services.append(redis)
-        wait_for_redis(ports["redis"], redis)
-        envs = {project: project_env(project, port=ports[project], database_url=databases.url_for(db_names[project]),
-                                     redis_url=f"redis://127.0.0.1:{ports['redis']}/0", args=args)
-                for project in PROJECTS}
-
-        log("migrating both databases")
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda project: run_checked(
-                [sys.executable, str(APPS[project]["manage"]), "migrate", "--noinput"], env=envs[project],
-                cwd=APPS[project]["root"], what=f"{project} migrate"), PROJECTS))
-
-        log(f"seeding {args.users} users (one password hash, made by the project's hasher, in both)")
-        tasks = [sys.executable, str(BENCH / "project_tasks.py")]
-        seeded = json.loads(run_checked([*tasks, "ours", "seed", "--users", str(args.users), "--password", PASSWORD],
-                                        env=envs["ours"], cwd=ROOT, what="ours seed"))
-        run_checked([*tasks, "peer", "seed", "--users", str(args.users), "--hash", seeded["hash"]],
-                    env=envs["peer"], cwd=ROOT, what="peer seed")
-        meta["password_hash_parameters"] = seeded["hash"].split("$")[3] if seeded["hash"].count("$") >= 4 else "?"
-        if args.history:
-            # The growth test: our tables as a long-running service's, full of ended sessions and spent
-            # tokens, so the hot queries are measured with their indexes under real size.
-            log(f"growing our tables: {args.history} ended sessions, {args.history_tokens} tokens each (COPY)")
-            run_checked([*tasks, "ours", "history", "--sessions", str(args.history), "--tokens-per-session",
-                         str(args.history_tokens), "--users", str(args.users)],
-                        env=envs["ours"], cwd=ROOT, what="ours history")
-            meta["history"] = {"sessions": args.history, "tokens": args.history * args.history_tokens}
-
-        # Sessions for the scenarios that start signed in: one per VU per round, plus the logout pools.
-        plan = [("warmup", 0, args.vus)]
-        for scenario in args.scenarios:
-            for round_index in range(args.rounds):
-                if scenario in SESSION_SCENARIOS:
-                    plan.append((scenario, round_index, args.vus))
-                elif scenario == "logout":
-                    plan.append((scenario, round_index, args.logout_tokens))
-        total = sum(count for _, _, count in plan)
-        log(f"minting {total} sessions in each project (its own session code, untimed)")
-        pools = {project: work / f"{project}-tokens.txt" for project in PROJECTS}
-        with ThreadPoolExecutor(2) as pool:
-            list(pool.map(lambda project: run_checked(
-                [*tasks, project, "mint", "--users", str(args.users), "--count", str(total),
-                 "--out", str(pools[project])],
-                env=envs[project], cwd=ROOT, what=f"{project} mint"), PROJECTS))
-        token_files = {}
-        for project in PROJECTS:
-            lines = pools[project].read_text().splitlines(keepends=True)
-            offset = 0
-            for scenario, round_index, count in plan:
-                path = work / f"{project}-{scenario}-{round_index}.txt"
-                path.write_text("".join(lines[offset:offset + count]))
-                token_files[project, scenario, round_index] = path
-                offset += count
-
-        meta["server_command"] = display_command(server_command("ours", "PORT", args))
-        for project in PROJECTS:
-            command = server_command(project, ports[project], args)
-            log(f"starting {project}: {shlex.join(command)}")
-            services.append(Service(project, command, env=envs[project], cwd=APPS[project]["root"],
-                                    log_path=logs / f"{project}.log"))
-        servers = {service.name: service for service in services if service.name in PROJECTS}
-        for project in PROJECTS:
-            wait_until_answering(project, urls[project], servers[project])
-            smoke_test(project, urls[project])
-
+        envs = set_up_databases(args, databases, suffix, ports, work, logs, services)
+        seed(args, envs, meta)
+        token_files = mint_sessions(args, envs, work)
+        servers = start_projects(args, ports, urls, envs, logs, services, meta)
         wrk_log = logs / "wrk.log"
-        if args.warmup > 0:
-            for project in PROJECTS:
-                log(f"warm-up {project} ({args.warmup:g} s, mixed, untimed)")
-                run_wrk(urls[project], "mixed", token_files[project, "warmup", 0], duration=args.warmup,
-                        max_per_vu=10**9, args=args, log_path=wrk_log)
-
-        max_per_vu = max(1, math.ceil(args.max_requests / args.vus))
+        warm_up(args, urls, token_files, wrk_log)
         cpu = CpuMeter(databases, [service.pid for service in services])
-        rounds: list[dict] = []
-        turn = 0
-        for scenario in args.scenarios:
-            for round_index in range(args.rounds):
-                order = PROJECTS if turn % 2 == 0 else tuple(reversed(PROJECTS))
-                turn += 1
-                for project in order:
-                    time.sleep(args.pause)
-                    tokens = token_files.get((project, scenario, round_index))
-                    cpu_at_start = cpu.snapshot()
-                    result = run_wrk(urls[project], scenario, tokens, duration=args.duration,
-                                     max_per_vu=max_per_vu, args=args, log_path=wrk_log)
-                    result["other_cpu_percent"] = cpu.other_percent(cpu_at_start)
-                    for name, service in servers.items():
-                        if not service.alive():
-                            raise BenchError(f"{name} server died during {scenario}:\n{service.log_tail()}")
-                    rounds.append({"scenario": scenario, "round": round_index, "project": project,
-                                   "load_average_after": round(os.getloadavg()[0], 2), **result})
-                    log(f"{scenario:8} round {round_index + 1}/{args.rounds} {project}: {result['requests']} requests, "
-                        f"{result['errors']} errors, {result['rps']:.1f} rps, p50 {result['p50_us'] / 1000:.2f} ms, "
-                        f"p99 {result['p99_us'] / 1000:.2f} ms; other processes: {result['other_cpu_percent']}% CPU")
-
-        summary = {scenario: {project: summarise([run for run in rounds
-                                                  if run["scenario"] == scenario and run["project"] == project])
-                              for project in PROJECTS}
-                   for scenario in args.scenarios}
-        for by_project in summary.values():
-            ours, peer = by_project["ours"], by_project["peer"]
-            by_project["ratio_ours_over_peer"] = {
-                key: round(ours[key] / peer[key], 3) if ours[key] and peer[key] else None
-                for key in ("rps", "p50_ms", "p90_ms", "p99_ms")}
-        table = markdown_table({scenario: {p: summary[scenario][p] for p in PROJECTS} for scenario in summary}, meta)
-        json_path = args.results_dir / f"{stamp}.json"
-        json_path.write_text(json.dumps({"meta": meta, "summary": summary, "rounds": rounds}, indent=2) + "\n")
-        (args.results_dir / f"{stamp}.md").write_text(table)
-        print()
-        print(table)
-        log(f"results: {json_path} and {json_path.with_suffix('.md')}; server logs: {logs}")
+        rounds = measure(args, urls, token_files, servers, cpu, wrk_log)
+        write_results(args, stamp, meta, rounds, logs)
         return 0
     finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        for service in reversed(services):
-            try:
-                service.stop()
-            except Exception as error:  # noqa: BLE001 - keep stopping the others
-                log(f"could not stop {service.name} (pid {service.pid}): {error}")
-        if args.keep_databases:
-            log(f"kept databases: {', '.join(databases.created)}")
-        else:
-            try:
-                databases.drop_all()
-            except Exception as error:  # noqa: BLE001
-                log(f"could not drop the databases {databases.created}: {error}")
-        shutil.rmtree(work, ignore_errors=True)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        clean_up(args, services, databases, work)
 
 
 if __name__ == "__main__":

@@ -45,13 +45,9 @@ def kind_of(address) -> str:
     """public, loopback, private, link-local (169.254.169.254, the cloud metadata service, included),
     multicast, unspecified or reserved (documentation, benchmarking, 240/4, IPv4-compatible IPv6...)."""
     ip = ipaddress.ip_address(address)
-    if ip.version == 6:
-        # IPv6 forms that carry an IPv4 address are judged by it: ::ffff:127.0.0.1 is 127.0.0.1.
-        embedded = ip.ipv4_mapped or ip.sixtofour
-        if embedded is None and ip in NAT64:
-            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
-        if embedded is not None:
-            return kind_of(embedded)
+    embedded = _embedded_ipv4(ip)
+    if embedded is not None:
+        return kind_of(embedded)
     if ip in METADATA_ADDRESSES:
         return LINK_LOCAL
     if ip.is_unspecified or ip in THIS_NETWORK:
@@ -67,6 +63,16 @@ def kind_of(address) -> str:
     if ip.is_global and not ip.is_reserved:
         return PUBLIC
     return RESERVED
+
+
+def _embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 form carries, by which it is judged: ::ffff:127.0.0.1 is 127.0.0.1."""
+    if ip.version != 6:
+        return None
+    embedded = ip.ipv4_mapped or ip.sixtofour
+    if embedded is None and ip in NAT64:
+        embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return embedded
 
 
 def _lookup(host: str, port: int | None) -> list[str]:

@@ -12,8 +12,15 @@ theft, so however many workers ask at once, exactly one refresh reaches the prov
 for its result. The provider calls have bounded timeouts and tries (connections.providers), which bound the
 lock too.
 
-No provider call is made inside a transaction that other requests wait on, except that refresh. Secrets
-never leave this module in a log line, an event or an error message.
+Transactions: each flow here only ever runs on its own (connect, complete, refresh, disconnect, a
+re-encryption batch) and opens a durable transaction, so its writes and audit record commit together and
+never inside somebody else's transaction: a caller's rollback would take a rotated refresh token with it
+(the provider has already spent the old one), or undo what a failed refresh recorded along with its error.
+What runs inside another app's transaction (a user's deletion) joins it and calls the providers on commit.
+
+No provider call is made inside a transaction that other requests wait on, except that refresh: a
+disconnect revokes at the provider once its transaction has committed. Secrets never leave this module in a
+log line, an event or an error message.
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +35,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError
+from authcore.models import SecurityEvent
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
 
@@ -65,7 +73,7 @@ def start_connection(*, user, provider_name: str, client: ClientInfo) -> Started
                                 redirect_uri=provider.callback_url(), browser_binding_hash=_digest(binding),
                                 created_at=now, expires_at=now + app_settings.STATE_LIFETIME)
     pending.code_verifier_ciphertext = crypto.encrypt(verifier, bound_to=pending.bound_to())
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # Housekeeping, a bounded amount each time: expired attempts (anyone's) go as new ones come.
         expired = PendingConnection.objects.filter(expires_at__lte=now).order_by("expires_at")
         PendingConnection.objects.filter(pk__in=list(expired.values_list("pk", flat=True)[:100])).delete()
@@ -115,7 +123,7 @@ def _claim_pending(state: str, *, provider_name: str, user, browser_binding: str
     someone else presenting the state must not spend the attempt of the user who started it."""
     if not isinstance(state, str) or not state or len(state) > 200:
         return None
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         pending = (PendingConnection.objects.select_for_update().select_related("user")
                    .filter(state_hash=_digest(state)).first())
         if pending is None or pending.expires_at <= timezone.now() or pending.provider != provider_name:
@@ -162,7 +170,7 @@ def store_initial_tokens(*, user, provider_name: str, token: dict, client: Clien
 def _store_initial_tokens(*, user, provider_name: str, token: dict, client: ClientInfo | None) -> Connection:
     provider = get_provider(provider_name)
     now = timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         connection = Connection.objects.select_for_update().filter(user=user, provider=provider.name).first()
         if connection is None:
             connection = Connection(user=user, provider=provider.name, created_at=now)
@@ -210,7 +218,14 @@ def _usable(connection: Connection | None, provider_name: str) -> Connection:
 def get_valid_access_token(user, provider: str) -> str:
     """An access token for `user` at `provider` that is valid for at least REFRESH_MARGIN, refreshed first
     if needed. Raises NotConnected, NeedsReconnect (the provider refused the grant) or ProviderUnavailable
-    (network failures, timeouts or server errors: nothing stored changes)."""
+    (network failures, timeouts or server errors: nothing stored changes).
+
+    Call it outside any transaction, or it raises RuntimeError, every time (not only when a refresh is due,
+    which would make the mistake show up at random): a refresh commits on its own, since a caller's rollback
+    would forget a refresh token the provider has already rotated, and the next refresh would then present
+    a spent one, which providers answer by revoking the grant."""
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("get_valid_access_token commits a refresh on its own: call it outside a transaction.")
     configured = get_provider(provider)
     connection = _usable(Connection.objects.filter(user=user, provider=provider).first(), provider)
     if not _expiring(connection, timezone.now()):
@@ -218,7 +233,7 @@ def get_valid_access_token(user, provider: str) -> str:
     # Before the lock: a discovery fetch (with its own timeouts) must not hold the row. Only when there is
     # something to refresh with: without a refresh token, the answer needs no provider at all.
     token_url = configured.endpoint("token_url") if connection.refresh_token_ciphertext else ""
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         # Whoever gets the lock first refreshes; the others wait here and then find a fresh token.
         connection = _usable(Connection.objects.select_for_update().filter(pk=connection.pk).first(), provider)
         if not _expiring(connection, timezone.now()):
@@ -297,10 +312,10 @@ def _refresh_failed(connection: Connection, reason: str) -> None:
 # --- disconnecting ------------------------------------------------------------------------------------------------
 @sensitive_variables("tokens")
 def disconnect(*, user, provider_name: str, actor=None, client: ClientInfo | None = None) -> Connection:
-    """Revoke the tokens at the provider (RFC 7009), delete them here, and mark the connection revoked. The
-    local deletion happens first and whatever the provider does (also for a provider no longer configured:
-    its tokens can always be deleted); a failed revocation is recorded."""
-    with transaction.atomic():
+    """Delete the tokens here and mark the connection revoked, then revoke the tokens at the provider (RFC
+    7009). The local deletion commits first and whatever the provider does (also for a provider no longer
+    configured: its tokens can always be deleted); its audit record says whether the provider confirmed."""
+    with transaction.atomic(durable=True):
         connection = Connection.objects.select_for_update().filter(user=user, provider=provider_name).first()
         if connection is None or connection.status == Status.REVOKED:
             raise NotConnected()
@@ -308,10 +323,21 @@ def disconnect(*, user, provider_name: str, actor=None, client: ClientInfo | Non
         connection.forget_tokens()
         connection.status, connection.revoked_at, connection.expires_at = Status.REVOKED, timezone.now(), None
         connection.save()
-    revoked = revoke_at_provider(connection.provider, tokens)
-    record_security_event(events.DISCONNECTED, user=user, actor=actor, client=client, provider=provider_name,
-                          revoked_at_provider=revoked)
+        # Unconfirmed until the provider confirms: if that never happens, the record says so.
+        event = record_security_event(events.DISCONNECTED, user=user, actor=actor, client=client,
+                                      provider=provider_name, revoked_at_provider=False)
+        # On commit, so no provider call holds the row lock; robust: a failure there is logged, never the
+        # caller's error after the deletion committed.
+        transaction.on_commit(lambda: _revoke_disconnected(event, connection.provider, tokens), robust=True)
     return connection
+
+
+@sensitive_variables("tokens")
+def _revoke_disconnected(event: SecurityEvent, provider_name: str, tokens: dict[str, str]) -> None:
+    revoked = revoke_at_provider(provider_name, tokens)
+    if revoked:
+        SecurityEvent.objects.filter(pk=event.pk).update(details={**event.details, "revoked_at_provider": True})
+    logger.info("A disconnected %s connection: revoked at the provider: %s", provider_name, revoked)
 
 
 def _readable_tokens(connection: Connection) -> dict[str, str]:
@@ -376,7 +402,7 @@ def reencrypt_tokens(*, batch_size: int | None = None) -> int:
     newest = crypto.current_key_id()
     rewritten = _reencrypt_pending(newest)
     while True:
-        with transaction.atomic():
+        with transaction.atomic(durable=True):
             batch = list(Connection.objects.select_for_update(skip_locked=True)
                          .exclude(key_id=newest).exclude(key_id__isnull=True).order_by("pk")[:batch_size])
             for connection in batch:
@@ -394,7 +420,7 @@ def _reencrypt_pending(newest: bytes) -> int:
     """The PKCE verifiers of attempts in progress (few: they live STATE_LIFETIME); expired ones just go."""
     PendingConnection.objects.filter(expires_at__lte=timezone.now()).delete()
     rewritten = 0
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         for pending in PendingConnection.objects.select_for_update(skip_locked=True):
             if crypto.key_id_of(pending.code_verifier_ciphertext) != newest:
                 verifier = crypto.decrypt(pending.code_verifier_ciphertext, bound_to=pending.bound_to())

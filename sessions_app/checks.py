@@ -40,11 +40,7 @@ def check_jwt_settings(app_configs=None, **kwargs):
 
 @checks.register()
 def check_session_settings(app_configs=None, **kwargs):
-    errors = []
-    unknown = set(app_settings.defined()) - set(app_settings._defaults)
-    if unknown:
-        errors.append(checks.Error(f"Unknown SESSIONS_APP settings: {', '.join(sorted(unknown))}.",
-                                   id="sessions_app.E010"))
+    errors = app_settings.unknown_settings_errors("sessions_app.E010")
     absolute, idle = app_settings.ABSOLUTE_LIFETIME, app_settings.IDLE_TIMEOUT
     if absolute <= timedelta(0) or idle <= timedelta(0):
         errors.append(checks.Error("ABSOLUTE_LIFETIME and IDLE_TIMEOUT must be positive.", id="sessions_app.E011"))

@@ -13,13 +13,25 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+# The one definition of a live session: not revoked, not past the absolute lifetime, not idle for too long.
+# Each condition is (field, "isnull") or (field, "after now"); the ORM filter, the check of a loaded row and
+# the hand-written SQL of the one-statement rotation are all made from it.
+ALIVE_CONDITIONS = (("revoked_at", "isnull"), ("expires_at", "after now"), ("idle_expires_at", "after now"))
+
 
 def alive_session_q(now: datetime | None = None, prefix: str = "") -> Q:
-    """The one definition of a live session: not revoked, not past the absolute lifetime, not idle for too
-    long. `prefix` applies it across a relation (e.g. "auth_sessions__" from the user)."""
+    """ALIVE_CONDITIONS as a filter. `prefix` applies it across a relation (e.g. "auth_sessions__" from
+    the user)."""
     now = now or timezone.now()
-    return Q(**{f"{prefix}revoked_at__isnull": True, f"{prefix}expires_at__gt": now,
-                f"{prefix}idle_expires_at__gt": now})
+    return Q(**{(f"{prefix}{field}__isnull" if test == "isnull" else f"{prefix}{field}__gt"):
+                (True if test == "isnull" else now) for field, test in ALIVE_CONDITIONS})
+
+
+def alive_session_sql(table_alias: str, now_parameter: str) -> str:
+    """ALIVE_CONDITIONS as SQL over the session table aliased `table_alias`, with the time as the named
+    parameter `now_parameter` (for statements written by hand)."""
+    return " AND ".join(f"{table_alias}.{field} IS NULL" if test == "isnull" else
+                        f"{table_alias}.{field} > %({now_parameter})s" for field, test in ALIVE_CONDITIONS)
 
 
 class SessionQuerySet(models.QuerySet):
@@ -104,7 +116,8 @@ class Session(models.Model):
     def is_alive(self, now: datetime | None = None) -> bool:
         """alive_session_q, for a row already loaded."""
         now = now or timezone.now()
-        return self.revoked_at is None and self.expires_at > now and self.idle_expires_at > now
+        return all(getattr(self, field) is None if test == "isnull" else getattr(self, field) > now
+                   for field, test in ALIVE_CONDITIONS)
 
     def get_revoke_reason_display(self) -> str:
         return REVOKE_REASON_LABELS.get(self.revoke_reason, self.revoke_reason)

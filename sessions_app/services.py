@@ -26,7 +26,7 @@ from authcore.requestmeta import ClientInfo
 from . import events, signals
 from .conf import app_settings
 from .limits import REFRESH
-from .models import RefreshToken, Session
+from .models import RefreshToken, Session, alive_session_sql
 from .tokens import device_label, hash_refresh_token, mint_access_token, new_refresh_token
 
 Reason = Session.RevokeReason
@@ -137,8 +137,8 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
 @functools.cache
 def _one_statement_rotation_sql() -> str:
     """The compare-and-set and the new token's history row in one PostgreSQL statement: find the presented
-    token, rotate its session if that token is the live one, the session alive (the conditions of
-    models.alive_session_q) and its user active, insert the child token, and return the session."""
+    token, rotate its session if that token is the live one, the session alive (models.ALIVE_CONDITIONS,
+    as SQL) and its user active, insert the child token, and return the session."""
     user_model = get_user_model()
     quote = connection.ops.quote_name
     session_table, token_table = quote(Session._meta.db_table), quote(RefreshToken._meta.db_table)
@@ -153,7 +153,7 @@ def _one_statement_rotation_sql() -> str:
                    last_used_at = %(now)s, idle_expires_at = LEAST(%(idle_deadline)s, s.expires_at)
               FROM presented
              WHERE s.id = presented.session_id AND s.current_token_hash = %(presented)s
-               AND s.revoked_at IS NULL AND s.expires_at > %(now)s AND s.idle_expires_at > %(now)s
+               AND {alive_session_sql("s", "now")}
                AND EXISTS (SELECT 1 FROM {user_table} AS u WHERE u.{user_pk} = s.user_id AND u.{is_active})
          RETURNING s.id, s.user_id, s.expires_at, s.transport, presented.token_id
         ), recorded AS (

@@ -13,10 +13,11 @@ from sessions_app.api import transport
 from sessions_app.api.serializers import AUTHENTICATED_ERRORS, token_pair_data
 from sessions_app.api.views import AuthAPIView
 
-from .. import login_throttle, notifications, self_service, services
 from ..conf import app_settings
 from ..device_cookie import device_token_from, set_device_cookie
-from ..export import export_account_data
+from ..flows import deletion, email_change, login, not_me, passwords, profile, verification
+from ..flows import registration as registration_flow
+from ..flows.export import export_account_data
 from ..forms import (
     ChangeEmailForm,
     ChangePasswordForm,
@@ -58,7 +59,7 @@ class LoginView(PublicJSONAPIView):
     )
     def post(self, request):
         data = self.validated(LoginForm)
-        result = services.log_in(email=data["email"], password=data["password"], client=client_info(request),
+        result = login.log_in(email=data["email"], password=data["password"], client=client_info(request),
                                  device_token=device_token_from(request), request=request,
                                  transport=data.get("transport") or transport.BODY,
                                  device_name=data.get("device_name", ""))
@@ -88,7 +89,7 @@ class MeView(AuthAPIView):
     )
     def patch(self, request):
         data = self.validated(ProfileForm, partial=True)
-        user = services.update_profile(user=request.user, client=client_info(request), **data)
+        user = profile.update_profile(user=request.user, client=client_info(request), **data)
         return Response(UserSerializer(user).data)
 
 
@@ -108,23 +109,22 @@ class ChangePasswordView(AuthAPIView):
     )
     def post(self, request):
         data = self.validated(ChangePasswordForm)
-        tokens = services.change_password(
+        changed = passwords.change_password(
             user=request.user,
             session_id=self.current_session_id(),
             current_password=data["current_password"],
             new_password=data["new_password"],
             client=client_info(request),
+            device_token=device_token_from(request),
         )
+        tokens = changed.tokens
         response = transport.body_and_cookie({**token_pair_data(tokens), "session_id": str(tokens.session.id)},
                                              tokens, Response)
-        # The device that changed the password keeps its exemption from the login lock (a device cookie is
-        # bound to the password it was issued under).
-        set_device_cookie(response, login_throttle.device_token_after_password_change(
-            request.user, device_token_from(request), session_device_id=tokens.session.device_id))
+        set_device_cookie(response, changed.device_token)
         return response
 
 
-# --- self-service: change the address, delete the account (accounts.self_service) --------------------------
+# --- self-service: change the address, delete the account (flows.email_change, flows.deletion) --------------
 EMAIL_CHANGE_SENT = ("If this address can be used, we sent it a link to confirm the change. Your address "
                      "changes only when that link is followed.")
 EMAIL_CHANGED = "Your email address has been changed. Log in with the new address from now on."
@@ -145,7 +145,7 @@ class ChangeEmailView(AuthAPIView):
     )
     def post(self, request):
         data = self.validated(ChangeEmailForm)
-        self_service.request_email_change(user=request.user, password=data["password"],
+        email_change.request_email_change(user=request.user, password=data["password"],
                                           new_email=data["new_email"], client=client_info(request),
                                           session_id=self.current_session_id())
         return Response({"detail": EMAIL_CHANGE_SENT}, status=status.HTTP_202_ACCEPTED)
@@ -165,7 +165,7 @@ class ConfirmEmailChangeView(PublicJSONAPIView):
     )
     def post(self, request):
         data = self.validated(ConfirmEmailChangeForm)
-        self_service.confirm_email_change(token=data["token"], client=client_info(request))
+        email_change.confirm_email_change(token=data["token"], client=client_info(request))
         return Response({"detail": EMAIL_CHANGED})
 
 
@@ -184,7 +184,7 @@ class DeleteAccountView(AuthAPIView):
     )
     def post(self, request):
         data = self.validated(DeleteAccountForm)
-        self_service.delete_account(user=request.user, password=data["password"], client=client_info(request),
+        deletion.delete_account(user=request.user, password=data["password"], client=client_info(request),
                                     session_id=self.current_session_id())
         response = Response(status=status.HTTP_204_NO_CONTENT)
         transport.clear_refresh_cookie(response)
@@ -213,7 +213,7 @@ class RegisterView(PublicJSONAPIView):
     )
     def post(self, request):
         data = self.validated(RegisterForm)
-        registration = services.register(email=data["email"], password=data["password"], name=data["name"],
+        registration = registration_flow.register(email=data["email"], password=data["password"], name=data["name"],
                                          client=client_info(request))
         if app_settings.ENUMERATION_PROTECTION:
             return Response({"detail": REGISTERED}, status=status.HTTP_202_ACCEPTED)
@@ -231,7 +231,7 @@ class VerifyEmailView(PublicJSONAPIView):
     )
     def post(self, request):
         data = self.validated(VerifyEmailForm)
-        services.verify_email(token=data["token"], client=client_info(request))
+        verification.verify_email(token=data["token"], client=client_info(request))
         return Response({"detail": EMAIL_VERIFIED})
 
 
@@ -260,7 +260,7 @@ class ResendVerificationView(EmailRequestView):
     answer = VERIFICATION_SENT
 
     def service(self, *, email: str, client) -> None:
-        services.resend_verification(email=email, client=client)
+        verification.resend_verification(email=email, client=client)
 
 
 @extend_schema_view(post=extend_schema(
@@ -274,7 +274,7 @@ class PasswordResetRequestView(EmailRequestView):
     answer = RESET_SENT
 
     def service(self, *, email: str, client) -> None:
-        services.request_password_reset(email=email, client=client)
+        passwords.request_password_reset(email=email, client=client)
 
 
 class PasswordResetConfirmView(PublicJSONAPIView):
@@ -290,10 +290,10 @@ class PasswordResetConfirmView(PublicJSONAPIView):
     )
     def post(self, request):
         data = self.validated(PasswordResetConfirmForm)
-        user = services.confirm_password_reset(token=data["token"], new_password=data["new_password"],
-                                               client=client_info(request))
+        reset = passwords.confirm_password_reset(token=data["token"], new_password=data["new_password"],
+                                                 client=client_info(request))
         response = Response({"detail": PASSWORD_RESET})
-        set_device_cookie(response, login_throttle.device_token_for(user))
+        set_device_cookie(response, reset.device_token)
         return response
 
 
@@ -328,14 +328,17 @@ class NotMeView(PublicJSONAPIView):
         request=request_serializer(NotMeForm),
         responses={200: DetailSerializer, **error_responses("invalid_token", "rate_limited", *COMMON_ERRORS)},
         summary="Report a sign-in as not yours",
-        description="Takes the token from the \"this wasn't me\" link of a new sign-in alert and ends the "
-        "session that sign-in opened, at once: its refresh token and its access tokens stop working on their "
-        "next use. The user's other sessions are untouched; the password is not changed (the user should reset "
-        "it). The link works once and for NOT_ME_LINK_LIFETIME: 400 `invalid_token` for a forged, used or "
-        "expired token, or when that session was already ended; 400 `invalid` for a string of another shape.",
+        description="Takes the token from the \"this wasn't me\" link of a new sign-in alert and ends, at once, "
+        "the session that sign-in opened together with every live session started with the device cookie it "
+        "was given and those opened after it from the same device and network (their refresh and access "
+        "tokens stop working on their next use); those devices' cookies no longer spare a sign-in alert or the "
+        "login lock. The user's other sessions are untouched; the password is not changed (the user should "
+        "reset it). The link works once and for NOT_ME_LINK_LIFETIME: 400 `invalid_token` for a forged, used "
+        "or expired token, or when that session was already ended; 400 `invalid` for a string of another "
+        "shape.",
         tags=["account lifecycle"],
     )
     def post(self, request):
         data = self.validated(NotMeForm)
-        notifications.report_unrecognised_sign_in(token=data["token"], client=client_info(request))
+        not_me.report_unrecognised_sign_in(token=data["token"], client=client_info(request))
         return Response({"detail": SESSION_ENDED})

@@ -7,8 +7,8 @@ from django.test import Client
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.testing import login
 from accounts.tokens import email_verification_tokens, make_link_token, password_reset_tokens
-from authcore.testing import login
 
 from .helpers import link_in, only_email_to
 

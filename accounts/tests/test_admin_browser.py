@@ -5,7 +5,8 @@ from django.conf import settings as django_settings
 import pytest
 from rest_framework.test import APIClient
 
-from authcore.testing import PASSWORD, bearer, login
+from accounts.testing import login
+from authcore.testing import PASSWORD, bearer
 from sessions_app.models import Session
 
 ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"

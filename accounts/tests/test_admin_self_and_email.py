@@ -4,11 +4,12 @@ from django.test import Client
 import pytest
 
 from accounts import events as account_events
-from accounts import services
+from accounts.flows import deactivation
 from accounts.models import User
+from accounts.testing import login
 from authcore.errors import ServiceError
 from authcore.models import SecurityEvent
-from authcore.testing import PASSWORD, bearer, login
+from authcore.testing import PASSWORD, bearer
 from sessions_app.models import Session
 
 from .test_admin_users import api_rejects, change_form_data, change_url, messages_of
@@ -39,7 +40,7 @@ def test_the_service_refuses_to_deactivate_the_actor_themselves(api, user):
     tokens = login(api)
 
     with pytest.raises(ServiceError) as raised:
-        services.deactivate_user(user=user, actor=user)
+        deactivation.deactivate_user(user=user, actor=user)
 
     assert raised.value.code == "permission_denied"
     user.refresh_from_db()
@@ -115,7 +116,7 @@ def test_saving_without_changing_the_email_keeps_it_verified(admin_client, api, 
 
 
 def test_retyping_the_same_address_in_another_spelling_keeps_it_verified(admin_client, api, user):
-    """The rule is the account service's (services.email_address_changed), not the admin's: an address
+    """The rule is the account service's (rules.email_address_changed), not the admin's: an address
     that canonicalises to the stored one is not a new address."""
     verified_at = user.email_verified_at
     data = {**change_form_data(admin_client.get(change_url(user))), "email": "ALICE@\uff45xample.com"}

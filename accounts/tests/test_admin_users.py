@@ -12,8 +12,9 @@ import pytest
 from accounts import events as account_events
 from accounts import signals
 from accounts.models import User
+from accounts.testing import login
 from authcore.models import SecurityEvent
-from authcore.testing import bearer, login
+from authcore.testing import bearer
 from sessions_app import events as session_events
 from sessions_app.admin import SessionInline
 from sessions_app.models import Session

@@ -3,7 +3,7 @@
 from django.test import Client
 import pytest
 
-from accounts import services
+from accounts.flows import verification
 from accounts.tokens import email_verification_tokens, make_link_token
 from authcore.requestmeta import ClientInfo
 
@@ -57,7 +57,7 @@ def test_the_reset_done_page_leads_on(client, app_url):
 def test_the_welcome_email_leads_to_the_app(make_user, app_url, django_capture_on_commit_callbacks):
     user = make_user("new@example.com", verified=False)
     with django_capture_on_commit_callbacks(execute=True):
-        services.verify_email(token=make_link_token(email_verification_tokens, user), client=ClientInfo())
+        verification.verify_email(token=make_link_token(email_verification_tokens, user), client=ClientInfo())
 
     welcome = emails_to("new@example.com")[-1]
     assert welcome.subject == "Welcome to Auth Service"

@@ -5,7 +5,8 @@ from django.core import mail
 import pytest
 from rest_framework.test import APIClient
 
-from authcore.testing import PASSWORD, bearer, login
+from accounts.testing import login
+from authcore.testing import PASSWORD, bearer
 
 from .helpers import link_in, only_email_to
 

@@ -7,8 +7,9 @@ import pytest
 
 from accounts import events as account_events
 from accounts.hashers import Argon2idPasswordHasher
+from accounts.testing import login
 from authcore.models import SecurityEvent
-from authcore.testing import PASSWORD, assert_error, bearer, login
+from authcore.testing import PASSWORD, assert_error, bearer
 from sessions_app.models import Session
 from sessions_app.tests.helpers import claims
 

@@ -9,8 +9,9 @@ from django.contrib.auth.hashers import Argon2PasswordHasher, get_hasher, make_p
 import pytest
 
 from accounts import events as account_events
+from accounts.testing import login
 from authcore.models import SecurityEvent
-from authcore.testing import PASSWORD, assert_error, bearer, login
+from authcore.testing import PASSWORD, assert_error, bearer
 from sessions_app.tests.helpers import open_session
 
 pytestmark = pytest.mark.django_db

@@ -6,11 +6,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 import pytest
 
-from accounts import services
-from accounts.models import normalize_email
+from accounts.addresses import canonical_email as normalize_email
+from accounts.flows import passwords
+from accounts.testing import login
 from authcore.errors import ServiceError
 from authcore.requestmeta import ClientInfo
-from authcore.testing import PASSWORD, bearer, login
+from authcore.testing import PASSWORD, bearer
 from sessions_app.models import Session
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,7 @@ def test_change_password_refuses_when_the_session_ended_meanwhile(api, make_user
     Session.objects.filter(pk=session_id).update(revoked_at=timezone.now())
     old_hash = user.password
     with pytest.raises(ServiceError) as raised:
-        services.change_password(user=user, session_id=session_id, current_password=PASSWORD,
+        passwords.change_password(user=user, session_id=session_id, current_password=PASSWORD,
                                  new_password="a brand new passphrase here", client=ClientInfo())
     assert raised.value.code == "token_not_valid"
     user.refresh_from_db()

@@ -3,7 +3,7 @@ the account later never brings the old access or refresh tokens back."""
 from django.db import connection
 import pytest
 
-from accounts import services
+from accounts.flows import deactivation
 from accounts.models import User
 from authcore.models import SecurityEvent
 from authcore.testing import assert_error
@@ -124,7 +124,7 @@ def test_queryset_update_that_activates_or_leaves_is_active_alone_ends_nothing(a
 def test_the_service(api, alice, sessions, bystander, make_user):
     operator = make_user("operator@example.com", is_staff=True)
 
-    assert services.deactivate_user(user=alice, actor=operator) == 2
+    assert deactivation.deactivate_user(user=alice, actor=operator) == 2
     reactivate(alice)
 
     assert_ended_for_good(api, *sessions)

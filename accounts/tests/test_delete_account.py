@@ -146,16 +146,16 @@ def test_an_operator_cannot_delete_their_own_account_from_the_admin(operator, op
 # --- races with a deletion ----------------------------------------------------------------------------------
 def test_a_login_whose_account_is_deleted_after_the_password_check_gets_no_session(user):
     """The password was checked, then the account went: the login answers 401, never a 500."""
-    from accounts import services
+    from accounts.flows import login
     from authcore.errors import ServiceError
     from authcore.requestmeta import ClientInfo
 
     stale = User.objects.get(pk=user.pk)
     User.objects.filter(pk=user.pk).delete()
     with pytest.raises(ServiceError) as raised, pytest.MonkeyPatch.context() as patch:
-        proven = services.ProvenCredentials(user=stale, device_token="token", device_id="device", known_device=False)
-        patch.setattr(services, "check_credentials", lambda **kwargs: proven)
-        services.log_in(email="alice@example.com", password=PASSWORD, client=ClientInfo())
+        proven = login.ProvenCredentials(user=stale, device_token="token", device_id="device", known_device=False)
+        patch.setattr(login, "check_credentials", lambda **kwargs: proven)
+        login.log_in(email="alice@example.com", password=PASSWORD, client=ClientInfo())
     assert raised.value.code == "invalid_credentials"
     assert not Session.objects.filter(user_id=user.pk).exists()
 

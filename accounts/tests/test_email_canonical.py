@@ -8,11 +8,12 @@ from django.test import Client
 from django.urls import reverse
 import pytest
 
-from accounts import services
 from accounts.addresses import canonical_email
+from accounts.flows import registration
+from accounts.testing import login
 from authcore.errors import FIELD_ERROR_CODES, ServiceError
 from authcore.requestmeta import ClientInfo
-from authcore.testing import PASSWORD, login
+from authcore.testing import PASSWORD
 
 from .helpers import only_email_to, token_in
 
@@ -253,7 +254,7 @@ def test_full_clean_puts_the_error_on_the_email_field():
 @transactional
 def test_register_service_gives_the_field_error():
     with pytest.raises(ServiceError) as error:
-        services.register(email=UNSUPPORTED[1], password=NEW_PASSWORD, client=ClientInfo())
+        registration.register(email=UNSUPPORTED[1], password=NEW_PASSWORD, client=ClientInfo())
     assert [(e["field"], e["code"]) for e in error.value.field_errors] == [("email", "email_unsupported")]
 
 

@@ -16,12 +16,12 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 import pytest
 
-from accounts import services
 from accounts.emails import is_temporary
+from accounts.flows import deletion, email_change, passwords, registration
 from accounts.models import User
+from accounts.testing import login
 from authcore.requestmeta import ClientInfo
 from authcore.tasks import Worker, retry_delay
-from authcore.testing import login
 
 from .helpers import link_in, plain_text, token_in
 from .ses_emulator import SESEmulator
@@ -60,7 +60,7 @@ def drain(timeout: float = 30) -> None:
 
 
 def register(email: str) -> User:
-    return services.register(email=email, password="plum tree orbit cascade", client=CLIENT).user
+    return registration.register(email=email, password="plum tree orbit cascade", client=CLIENT).user
 
 
 def test_the_email_is_queued_in_the_transaction_of_its_change(ses, api):
@@ -236,7 +236,7 @@ def test_a_task_that_keeps_losing_its_worker_ends_failed(ses, settings):
 
 
 def test_a_link_email_whose_request_outlived_the_link_lifetime_is_not_sent(ses, user, clock):
-    services.request_password_reset(email="alice@example.com", client=CLIENT)
+    passwords.request_password_reset(email="alice@example.com", client=CLIENT)
     clock.shift(timedelta(hours=1, minutes=1))  # SES was down longer than a reset link lives
     drain()
     assert ses.messages == []
@@ -255,7 +255,7 @@ def test_known_and_unknown_addresses_do_the_same_work_in_the_request(ses, user):
     statements = {}
     for email in ("nobody@example.com", "alice@example.com"):
         with CaptureQueriesContext(connection) as queries:
-            services.request_password_reset(email=email, client=CLIENT)
+            passwords.request_password_reset(email=email, client=CLIENT)
         # The statements' shapes (parameters aside) are the same for both addresses: one task each.
         statements[email] = [query["sql"].split(" WHERE ")[0].split(" VALUES ")[0] for query in queries]
     assert statements["alice@example.com"] == statements["nobody@example.com"]
@@ -268,7 +268,7 @@ def test_known_and_unknown_addresses_do_the_same_work_in_the_request(ses, user):
 
 
 def test_no_email_for_an_account_deactivated_before_it_left(ses, user):
-    services.request_password_reset(email="alice@example.com", client=CLIENT)
+    passwords.request_password_reset(email="alice@example.com", client=CLIENT)
     User.objects.filter(pk=user.pk).update(is_active=False)
     drain()
     assert ses.messages == []
@@ -280,7 +280,7 @@ def test_the_worker_builds_links_under_the_url_prefix_the_request_was_served_at(
     that lead to it."""
     set_script_prefix("/auth/")
     try:
-        services.request_password_reset(email="alice@example.com", client=CLIENT)
+        passwords.request_password_reset(email="alice@example.com", client=CLIENT)
     finally:
         set_script_prefix("/")
     drain()
@@ -325,12 +325,12 @@ def test_which_delivery_errors_are_worth_retrying(error, temporary):
 
 def test_an_account_deleted_notice_is_retried_after_a_temporary_failure(ses, make_user):
     """It is queued with no account (the row is gone when it is sent), and still gets the retries."""
-    from accounts import self_service
+
 
     user = make_user("leaving@example.com", password=None)
     ses.fail("throttle", times=2)
     with transaction.atomic():
-        self_service.erase_account(user=user)
+        deletion.erase_account(user=user)
 
     drain()
 
@@ -342,10 +342,10 @@ def test_an_account_deleted_notice_is_retried_after_a_temporary_failure(ses, mak
 def test_a_password_change_before_the_worker_runs_cancels_a_pending_address_change(ses, make_user):
     """The link is minted when the email is sent: a password reset by the owner in between must stop a
     request an intruder made, or the link would be minted from the new password and still work."""
-    from accounts import self_service
+
 
     user = make_user("owner@example.com")
-    self_service.request_email_change(user=user, password="correct horse battery staple",
+    email_change.request_email_change(user=user, password="correct horse battery staple",
                                       new_email="intruder@example.org", client=CLIENT, session_id=None)
     user.refresh_from_db()
     user.set_password("violet harbour lantern mosaic")

@@ -8,10 +8,11 @@ import pytest
 import time_machine
 
 from accounts import events as account_events
-from accounts import services
+from accounts.flows import verification
+from accounts.testing import login
 from accounts.tokens import email_verification_tokens, make_link_token, password_reset_tokens
 from authcore.models import SecurityEvent
-from authcore.testing import PASSWORD, login
+from authcore.testing import PASSWORD
 from sessions_app.models import Session
 
 from .helpers import emails_to, only_email_to, token_in
@@ -147,8 +148,8 @@ def test_resend_answers_the_same_for_every_address(api, unverified, make_user):
 
 def test_mark_email_verified_records_the_admin_and_welcomes_once(unverified, make_user):
     admin = make_user(email="admin@example.com", is_staff=True)
-    assert services.mark_email_verified(user=unverified, actor=admin) is True
-    assert services.mark_email_verified(user=unverified, actor=admin) is False
+    assert verification.mark_email_verified(user=unverified, actor=admin) is True
+    assert verification.mark_email_verified(user=unverified, actor=admin) is False
 
     event = SecurityEvent.objects.get(kind=account_events.EMAIL_VERIFIED)
     assert (event.user, event.actor) == (unverified, admin)
@@ -157,5 +158,5 @@ def test_mark_email_verified_records_the_admin_and_welcomes_once(unverified, mak
 
 def test_link_sent_before_an_admin_verified_the_address_is_spent(api, unverified):
     token = make_link_token(email_verification_tokens, unverified)
-    services.mark_email_verified(user=unverified)
+    verification.mark_email_verified(user=unverified)
     assert verify(api, token).json()["code"] == "invalid_token"

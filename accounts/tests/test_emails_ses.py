@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 import pytest
 
-from authcore.testing import PASSWORD, login
+from accounts.testing import login
+from authcore.testing import PASSWORD
 
 from .helpers import link_in, plain_text, token_in
 

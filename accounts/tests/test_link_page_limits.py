@@ -5,7 +5,7 @@ from django.test import Client
 from django.utils import timezone
 import pytest
 
-from accounts import notifications
+from accounts.flows import not_me
 from accounts.models import User
 from accounts.tokens import email_change_tokens, make_link_token, password_reset_tokens
 from sessions_app.tests.helpers import open_session
@@ -28,7 +28,7 @@ def change_email_page(user):
 
 def not_me_page(user):
     session = open_session(user).session
-    return f"/accounts/not-me/{notifications.not_me_token(session.id)}/", "/accounts/not-me/confirm/"
+    return f"/accounts/not-me/{not_me.not_me_token(session.id)}/", "/accounts/not-me/confirm/"
 
 
 PAGES = {"reset": ("password_reset_confirm", reset_page), "change_email": ("confirm_email_change", change_email_page),

@@ -1,4 +1,4 @@
-"""A "this wasn't me" report distrusts the device itself (accounts.notifications, models.DistrustedDevice):
+"""A "this wasn't me" report distrusts the device itself (accounts.flows.not_me, models.DistrustedDevice):
 every session started with the device cookie the reported login was given ends, and that cookie never again
 spares an alert or the login lock. The reproduction: an intruder with the right password logs in (new device,
 alert, cookie), logs in again from another network with that cookie (no alert), and the owner then reports

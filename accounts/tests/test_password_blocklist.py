@@ -8,8 +8,9 @@ import pytest
 
 from accounts.models import User
 from accounts.password_validation import DEFAULT_PASSWORD_LISTS, PasswordBlocklistValidator
+from accounts.testing import login
 from authcore.errors import FIELD_ERROR_CODES
-from authcore.testing import PASSWORD, bearer, login
+from authcore.testing import PASSWORD, bearer
 
 from .helpers import token_in
 

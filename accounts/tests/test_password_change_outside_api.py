@@ -10,8 +10,9 @@ import pytest
 
 from accounts import events as account_events
 from accounts.models import User
+from accounts.testing import login
 from authcore.models import SecurityEvent
-from authcore.testing import PASSWORD, bearer, login
+from authcore.testing import PASSWORD, bearer
 from sessions_app.models import Session
 
 from .helpers import emails_to

@@ -21,8 +21,9 @@ from accounts.conf import app_settings
 from accounts.hashers import Argon2idPasswordHasher
 from accounts.models import User
 from accounts.password_validation import PasswordBlocklistValidator, UserAttributeSimilarityValidator, _repeated_unit
+from accounts.testing import login
 from accounts.tokens import make_link_token, password_reset_tokens
-from authcore.testing import PASSWORD, bearer, login
+from authcore.testing import PASSWORD, bearer
 
 pytestmark = pytest.mark.django_db
 

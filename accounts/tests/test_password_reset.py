@@ -9,10 +9,11 @@ import pytest
 import time_machine
 
 from accounts import events as account_events
-from accounts import services
+from accounts.flows import passwords
+from accounts.testing import login
 from accounts.tokens import make_link_token, password_reset_tokens
 from authcore.models import SecurityEvent
-from authcore.testing import PASSWORD, bearer, login
+from authcore.testing import PASSWORD, bearer
 from sessions_app.models import Session
 
 from .helpers import emails_to, link_in, only_email_to, token_in
@@ -154,7 +155,7 @@ def test_reset_proves_the_address_so_an_unverified_account_can_log_in(api, make_
 
 def test_admin_sends_a_reset_email(api, user, make_user):
     admin = make_user(email="admin@example.com", is_staff=True)
-    services.send_password_reset_email(user=user, actor=admin)
+    passwords.send_password_reset_email(user=user, actor=admin)
     event = SecurityEvent.objects.get(kind=account_events.PASSWORD_RESET_REQUESTED)
     assert (event.user, event.actor) == (user, admin)
     assert confirm(api, token_in(only_email_to("alice@example.com").body)).status_code == 200
@@ -162,7 +163,7 @@ def test_admin_sends_a_reset_email(api, user, make_user):
 
 def test_no_reset_email_when_the_transaction_rolls_back(user):
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.send_password_reset_email(user=user)
+        passwords.send_password_reset_email(user=user)
         raise RuntimeError
     assert mail.outbox == []
 

@@ -9,8 +9,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import events as account_events
+from accounts.testing import login
 from authcore.models import SecurityEvent
-from authcore.testing import PASSWORD, assert_error, bearer, login
+from authcore.testing import PASSWORD, assert_error, bearer
 from sessions_app.models import Session
 from sessions_app.tests.helpers import me
 
@@ -139,7 +140,7 @@ def test_past_the_ceiling_not_even_the_right_password_gets_through(user, policy)
 
 def test_without_a_session_the_ceiling_is_a_429(user, policy):
     """A caller with no session of ours (the admin's own password page) is refused at the ceiling too."""
-    from accounts.reauthentication import Proof, reauthenticate
+    from accounts.flows.reauthentication import Proof, reauthenticate
     from authcore.errors import ServiceError
     from authcore.requestmeta import ClientInfo
 

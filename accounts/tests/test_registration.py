@@ -1,11 +1,11 @@
-"""Registration: POST /api/auth/register/ and accounts.services.register."""
+"""Registration: POST /api/auth/register/ and accounts.flows.registration.register."""
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.db import transaction
 import pytest
 
 from accounts import events as account_events
-from accounts import services
+from accounts.flows import registration
 from authcore.models import SecurityEvent
 from authcore.requestmeta import ClientInfo
 from authcore.testing import PASSWORD
@@ -111,14 +111,14 @@ def test_without_enumeration_protection_new_is_201_and_taken_is_400(register_use
 
 def test_verification_email_waits_for_the_commit():
     with transaction.atomic():
-        services.register(email="new@example.com", password=NEW_PASSWORD, client=ClientInfo())
+        registration.register(email="new@example.com", password=NEW_PASSWORD, client=ClientInfo())
         assert mail.outbox == []  # nothing leaves before the transaction commits
     assert len(emails_to("new@example.com")) == 1
 
 
 def test_no_email_for_a_registration_that_is_rolled_back():
     with pytest.raises(RuntimeError), transaction.atomic():
-        services.register(email="new@example.com", password=NEW_PASSWORD, client=ClientInfo())
+        registration.register(email="new@example.com", password=NEW_PASSWORD, client=ClientInfo())
         raise RuntimeError("a later step of the surrounding transaction fails")
     assert mail.outbox == []
     assert not User.objects.exists()

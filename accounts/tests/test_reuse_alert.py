@@ -1,4 +1,4 @@
-"""The reuse alert (accounts/notifications.py): when a spent refresh token comes back and its session is ended
+"""The reuse alert (accounts/flows/sign_in_alerts.py): when a spent refresh token comes back and its session is ended
 for it (sessions_app), the user is told by email, queued in the transaction that ends the session. A failing
 receiver of the signal never undoes the revocation."""
 import json

@@ -1,4 +1,4 @@
-"""Sign-in alerts (accounts/notifications.py): a login from a device the user has not used before is told to
+"""Sign-in alerts (accounts/flows/sign_in_alerts.py): a login from a device the user has not used before is told to
 them by email, with a one-click "this wasn't me" link that ends that session at once. Each "no alert" case
 is checked next to a case that does alert, so that none of them passes without the feature."""
 from datetime import timedelta
@@ -12,10 +12,12 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounts import events as account_events
-from accounts import notifications, services
+from accounts import rules
 from accounts.conf import app_settings
+from accounts.flows import not_me, passwords
+from accounts.testing import login
 from authcore.models import SecurityEvent
-from authcore.testing import PASSWORD, assert_error, login
+from authcore.testing import PASSWORD, assert_error
 from sessions_app.models import Session
 from sessions_app.tests.helpers import CHROME_UA, me, refresh
 
@@ -152,8 +154,8 @@ def test_sessions_a_password_reset_ended_vouch_for_no_device(home, user):
     log_in_from(ELSEWHERE)
     mail.outbox.clear()
     user.refresh_from_db()
-    services.set_new_password(user=user, new_password="violet harbour lantern mosaic",
-                              change=services.PasswordChange(how="reset"))
+    passwords.set_new_password(user=user, new_password="violet harbour lantern mosaic",
+                              change=rules.PasswordChange(how="reset"))
 
     log_in_from(ELSEWHERE, password="violet harbour lantern mosaic")
 
@@ -223,10 +225,10 @@ def test_a_tampered_or_foreign_token_is_refused(stranger, home):
     home_session = home.first_login["session_id"]
     forged = [
         f"{payload}:{timestamp}:{signature[:-1]}{'A' if signature[-1] != 'A' else 'B'}",  # signature changed
-        signing.dumps(home_session, salt=notifications.NOT_ME_SALT).split(":")[0] + f":{timestamp}:{signature}",
+        signing.dumps(home_session, salt=not_me.NOT_ME_SALT).split(":")[0] + f":{timestamp}:{signature}",
         signing.dumps(stranger["session_id"]),  # signed, but not for this purpose (another salt)
         signing.dumps(stranger["session_id"], salt="accounts.login_throttle.device"),
-        notifications.not_me_token("9b1e5c1e-7c1b-4c3a-8e6f-2a7c3d1e0f00"),  # a session that does not exist
+        not_me.not_me_token("9b1e5c1e-7c1b-4c3a-8e6f-2a7c3d1e0f00"),  # a session that does not exist
     ]
     for candidate in forged:
         assert_error(report(candidate), 400, "invalid_token")
@@ -255,7 +257,7 @@ def test_the_link_is_rate_limited(stranger, settings, limit):
     settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {"not_me": {limit: "2/h"}}}
     # Per account: the same link from three networks; per IP: three (forged) links from one address.
     tokens = ([stranger["link_token"]] * 3 if limit == "account"
-              else [notifications.not_me_token(f"9b1e5c1e-7c1b-4c3a-8e6f-2a7c3d1e0f0{n}") for n in range(3)])
+              else [not_me.not_me_token(f"9b1e5c1e-7c1b-4c3a-8e6f-2a7c3d1e0f0{n}") for n in range(3)])
     addresses = ["203.0.113.1", "198.51.100.1", "192.0.2.1"] if limit == "account" else ["203.0.113.1"] * 3
     answers = [report(token, REMOTE_ADDR=address) for token, address in zip(tokens, addresses, strict=True)]
     assert 429 not in [answer.status_code for answer in answers[:2]]
@@ -323,7 +325,7 @@ def test_page_with_a_malformed_or_missing_token_is_the_invalid_page(stranger):
 
 def test_page_post_is_rate_limited_with_a_page(stranger, settings):
     settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {"not_me": {"ip": "1/h"}}}
-    assert_error(report(notifications.not_me_token("9b1e5c1e-7c1b-4c3a-8e6f-2a7c3d1e0f00")), 400, "invalid_token")
+    assert_error(report(not_me.not_me_token("9b1e5c1e-7c1b-4c3a-8e6f-2a7c3d1e0f00")), 400, "invalid_token")
     browser = Client()
     open_link(browser, stranger["link_token"])
     response = browser.post("/accounts/not-me/confirm/")

@@ -1,5 +1,5 @@
 """Changes to a user that matter for security are audited by whatever path makes them (User.save and
-UserQuerySet.update call services.email_address_replaced and services.user_fields_changed): an operator's
+UserQuerySet.update call rules.email_address_replaced and rules.user_fields_changed): an operator's
 address change in the admin follows the self-service rule (an event naming the operator, a notice to the old
 address, sessions kept), and granting or removing staff or superuser status and editing the name write an
 event from the admin, a shell or the API."""
@@ -9,8 +9,9 @@ from rest_framework.test import APIClient
 
 from accounts import events as account_events
 from accounts.models import User
+from accounts.testing import login
 from authcore.models import SecurityEvent
-from authcore.testing import bearer, login
+from authcore.testing import bearer
 from sessions_app.models import Session
 
 from .test_admin_users import change_form_data, change_url

@@ -110,7 +110,7 @@ def test_reactivating_with_an_update_ends_what_a_raw_deactivation_left_alive(ali
 
 
 def test_a_pending_password_change_waits_for_the_save_that_stores_the_password(alice_signed_in):
-    from accounts.services import PasswordChange
+    from accounts.rules import PasswordChange
 
     user = User.objects.get(pk=alice_signed_in.pk)
     user.pending_password_change = PasswordChange(how="reset")

@@ -50,21 +50,25 @@ def api_exception_handler(exc, context):
     if isinstance(exc, DjangoPermissionDenied):
         return error_response("permission_denied")
     if isinstance(exc, exceptions.APIException):
-        raw_code = exc.detail.get("code") if isinstance(exc.detail, dict) else getattr(exc.detail, "code", None)
-        # DRF's own codes mapped onto ours (each app adds its aliases with authcore.errors.register_errors).
-        code = DRF_CODE_ALIASES.get(str(raw_code)) or DRF_CODE_ALIASES.get(exc.default_code, "server_error")
-        response = error_response(code)
-        if response.status_code == 401:
-            # Keep the WWW-Authenticate challenge DRF would have sent with its 401.
-            authenticate_header = context["view"].get_authenticate_header(context["request"])
-            if authenticate_header:
-                response["WWW-Authenticate"] = authenticate_header
-        if getattr(exc, "wait", None):
-            response["Retry-After"] = str(int(exc.wait))
-        return response
+        return _drf_error_response(exc, context)
     # A bug, not bad input: log it with its traceback, answer with the envelope and no details.
     logger.error("Unhandled API error", exc_info=exc)
     return error_response("server_error")
+
+
+def _drf_error_response(exc: exceptions.APIException, context) -> Response:
+    raw_code = exc.detail.get("code") if isinstance(exc.detail, dict) else getattr(exc.detail, "code", None)
+    # DRF's own codes mapped onto ours (each app adds its aliases with authcore.errors.register_errors).
+    code = DRF_CODE_ALIASES.get(str(raw_code)) or DRF_CODE_ALIASES.get(exc.default_code, "server_error")
+    response = error_response(code)
+    if response.status_code == 401:
+        # Keep the WWW-Authenticate challenge DRF would have sent with its 401.
+        authenticate_header = context["view"].get_authenticate_header(context["request"])
+        if authenticate_header:
+            response["WWW-Authenticate"] = authenticate_header
+    if getattr(exc, "wait", None):
+        response["Retry-After"] = str(int(exc.wait))
+    return response
 
 
 def database_unavailable_response(exc: BaseException) -> Response:

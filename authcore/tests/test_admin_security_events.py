@@ -7,17 +7,19 @@ from django.urls import reverse
 from django.utils import timezone
 import pytest
 
-from accounts import events as account_events
 from authcore.models import SecurityEvent
+from authcore.ratelimit import RATE_LIMITED
 from sessions_app import events as session_events
 from sessions_app.models import Session
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:authcore_securityevent_changelist")
+# Two kinds of event, any app's would do.
+REFUSED, REVOKED = RATE_LIMITED, session_events.SESSION_REVOKED
 
 
-def event(kind=account_events.LOGIN_FAIL, **fields) -> SecurityEvent:
+def event(kind=REFUSED, **fields) -> SecurityEvent:
     return SecurityEvent.objects.create(kind=kind, **fields)
 
 
@@ -30,14 +32,14 @@ def test_events_cannot_be_added_changed_or_deleted(admin_client, user):
     change = reverse("admin:authcore_securityevent_change", args=[recorded.pk])
 
     assert admin_client.get(reverse("admin:authcore_securityevent_add")).status_code == 403
-    assert admin_client.post(change, {"kind": account_events.LOGIN_SUCCESS, "details": "{}"}).status_code == 403
+    assert admin_client.post(change, {"kind": REVOKED, "details": "{}"}).status_code == 403
     assert admin_client.post(reverse("admin:authcore_securityevent_delete", args=[recorded.pk]),
                              {"post": "yes"}).status_code == 403
     assert admin_client.get(CHANGELIST).context["action_form"] is None  # no delete_selected either
     page = admin_client.get(change)
     assert page.status_code == 200 and b'name="_save"' not in page.content  # view only
     recorded.refresh_from_db()
-    assert recorded.kind == account_events.LOGIN_FAIL
+    assert recorded.kind == REFUSED
 
 
 def test_an_admin_action_shows_up_with_its_actor(admin_client, admin_user, user):
@@ -56,9 +58,9 @@ def test_an_admin_action_shows_up_with_its_actor(admin_client, admin_user, user)
 
 
 def test_filter_by_kind(admin_client):
-    fail, _ = event(account_events.LOGIN_FAIL), event(account_events.LOGIN_SUCCESS)
+    fail, _ = event(REFUSED), event(REVOKED)
 
-    assert listed(admin_client.get(CHANGELIST, {"kind__exact": account_events.LOGIN_FAIL})) == [fail.pk]
+    assert listed(admin_client.get(CHANGELIST, {"kind__exact": REFUSED})) == [fail.pk]
 
 
 def test_filter_by_date(admin_client):

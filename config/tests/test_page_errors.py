@@ -6,7 +6,7 @@ import logging
 from django.test import Client, RequestFactory, override_settings
 import pytest
 
-from accounts import services as account_services
+from accounts.flows import passwords
 from authcore.errors import ServiceError
 from authcore.ratelimit import scope_rates
 from authcore.testing import PASSWORD
@@ -121,7 +121,7 @@ def test_any_other_service_error_on_a_page_is_a_page_of_its_status(monkeypatch, 
     def refuse(**kwargs):
         raise ServiceError(code)
 
-    monkeypatch.setattr(account_services, "request_password_reset", refuse)
+    monkeypatch.setattr(passwords, "request_password_reset", refuse)
     page = Client().post("/accounts/password-reset/", {"email": "alice@example.com"})
 
     assert_page(page, status, text)

@@ -144,7 +144,7 @@ def test_a_refresh_is_one_round_trip_and_two_to_redis(wire, alice):
 
 def test_a_login_is_eight_statements_and_three_redis_round_trips(wire, user):
     """Beyond the password hash: the user, then one transaction (last login, the session and its first token,
-    the audit record, the user's recent sessions for the new-device alert, accounts/notifications.py);
+    the audit record, the user's recent sessions for the new-device alert, accounts/flows/sign_in_alerts.py);
     Redis serves the per-IP limit (2) and the failure counters (one read; with no failure on record there
     is nothing to clear)."""
     def log_in():
@@ -163,7 +163,7 @@ def test_a_login_is_eight_statements_and_three_redis_round_trips(wire, user):
 
 
 def test_a_login_with_the_device_cookie_swaps_the_new_device_lookup_for_the_distrust_check(wire, user):
-    """The device cookie already says the device is known (accounts/notifications.py): the login needs no look
+    """The device cookie already says the device is known (accounts/flows/sign_in_alerts.py): the login needs no look
     at the user's recent sessions. Checking the cookie costs one indexed lookup, whether its owner reported
     the device (models.DistrustedDevice), so the login stays at eight statements."""
     from accounts.conf import app_settings as accounts_settings

@@ -53,6 +53,29 @@ def test_an_unreachable_provider_does_not_stop_the_local_deletion(api, user, set
     assert SecurityEvent.objects.get(kind=events.DISCONNECTED).details["revoked_at_provider"] is False
 
 
+def test_the_provider_is_called_once_the_disconnect_and_its_record_have_committed(api, user, demo, monkeypatch):
+    """No provider call holds the connection's row lock: the deletion and its audit record commit first, and
+    the record then says whether the provider confirmed."""
+    from django.db import connection as database
+
+    from connections import services
+
+    connect(api, user, demo)
+    revoke, seen = services.revoke_at_provider, []
+
+    def revoke_and_look(provider_name, tokens):
+        seen.append((database.in_atomic_block, Connection.objects.get(user=user).status,
+                     SecurityEvent.objects.get(kind=events.DISCONNECTED).details["revoked_at_provider"]))
+        return revoke(provider_name, tokens)
+
+    monkeypatch.setattr(services, "revoke_at_provider", revoke_and_look)
+
+    assert disconnect(api, user).status_code == 204
+
+    assert seen == [(False, "revoked", False)]
+    assert SecurityEvent.objects.get(kind=events.DISCONNECTED).details["revoked_at_provider"] is True
+
+
 def test_disconnecting_what_is_not_connected_is_a_404(api, user, demo):
     assert_error(disconnect(api, user), 404, "not_connected")
 
@@ -96,11 +119,11 @@ def test_deleting_an_account_revokes_at_the_provider_after_the_deletion_commits(
     """Through the account deletion itself (its row lock held): the provider calls wait for the commit."""
     from django.db import transaction
 
-    from accounts import self_service
+    from accounts.flows import deletion
 
     access = connect(api, user, demo).read_token("access_token")
     with transaction.atomic():
-        self_service.erase_account(user=user)
+        deletion.erase_account(user=user)
         assert demo.accepts(access)  # nothing sent to the provider while the deletion's locks are held
     assert not Connection.objects.exists()
     assert not demo.accepts(access)
@@ -116,7 +139,7 @@ def test_a_refresh_and_the_deletion_of_its_account_do_not_deadlock(api, user, de
 
     from django.db import transaction
 
-    from accounts import self_service
+    from accounts.flows import deletion
     from authcore.audit import record_security_event
     from authcore.testing import run_at_once
 
@@ -133,7 +156,7 @@ def test_a_refresh_and_the_deletion_of_its_account_do_not_deadlock(api, user, de
             return "refreshed"
         refresh_has_lock.wait(10)
         with transaction.atomic():
-            self_service.erase_account(user=user)
+            deletion.erase_account(user=user)
         return "deleted"
 
     results = run_at_once(2, refresh_then_deletion)

@@ -269,3 +269,12 @@ def test_only_a_connection_that_was_never_made_counts_as_never_sent(demo):
     finally:
         demo.resume()
     assert not _never_sent(unanswered.value)
+
+
+def test_inside_a_transaction_it_refuses_every_time_not_only_when_a_refresh_is_due(user, demo):
+    """A refresh commits on its own; a caller's transaction is refused at once, whether or not the token is
+    about to expire, so the mistake shows in the first test that makes it."""
+    from django.db import transaction
+
+    with transaction.atomic(), pytest.raises(RuntimeError):
+        services.get_valid_access_token(user, "demo")

@@ -2,6 +2,7 @@
 leeway, one algorithm, iss and aud checked, only access-type tokens authenticate, and every 401 is the
 `token_not_valid` envelope with a WWW-Authenticate challenge."""
 import base64
+from dataclasses import dataclass
 from datetime import UTC, datetime
 import json
 import warnings
@@ -82,59 +83,56 @@ def test_other_authorization_schemes_are_not_credentials(api):
     assert_error(response, 401, "not_authenticated")
 
 
+@dataclass(frozen=True)
+class Valid:
+    """What a forgery is built from: the valid access token's claims and segments, and the refresh token."""
+
+    claims: dict
+    header: str
+    payload: str
+    signature: str
+    refresh: str
+
+    def without(self, name: str) -> dict:
+        return {key: value for key, value in self.claims.items() if key != name}
+
+
+def sign_quietly(payload: dict, algorithm: str) -> str:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyJWT's key-length warning for HS512
+        return sign(payload, algorithm=algorithm)
+
+
+FORGERS = {
+    "alg_none": lambda valid: f"{b64({'alg': 'none', 'typ': 'JWT'})}.{valid.payload}.",
+    "alg_none_with_key": lambda valid: jwt.encode(valid.claims, None, algorithm="none"),
+    "HS384": lambda valid: sign_quietly(valid.claims, "HS384"),
+    "HS512": lambda valid: sign_quietly(valid.claims, "HS512"),
+    "wrong_key": lambda valid: sign(valid.claims, key="another-key-of-at-least-thirty-two-bytes!!"),
+    "wrong_audience": lambda valid: sign({**valid.claims, "aud": "someone-else"}),
+    "no_audience": lambda valid: sign(valid.without("aud")),
+    "wrong_issuer": lambda valid: sign({**valid.claims, "iss": "https://evil.example"}),
+    "no_issuer": lambda valid: sign(valid.without("iss")),
+    "no_exp": lambda valid: sign(valid.without("exp")),
+    "refresh_type": lambda valid: sign({**valid.claims, "token_type": "refresh"}),
+    "no_token_type": lambda valid: sign(valid.without("token_type")),
+    "no_session": lambda valid: sign(valid.without("sid")),
+    "malformed_session": lambda valid: sign({**valid.claims, "sid": "not-a-uuid"}),
+    "tampered_payload": lambda valid: (
+        f"{valid.header}.{b64({**valid.claims, 'sub': '00000000-0000-0000-0000-000000000000'})}.{valid.signature}"),
+    "stripped_signature": lambda valid: f"{valid.header}.{valid.payload}.",
+    "two_segments": lambda valid: f"{valid.header}.{valid.payload}",
+    "opaque_refresh_token": lambda valid: valid.refresh,
+    "garbage": lambda valid: "garbage",
+    "three_garbage_segments": lambda valid: "a.b.c",
+}
+FORGERIES = list(FORGERS)
+
+
 def forge(kind: str, tokens) -> str:
     """A token that must be refused, built from the valid one."""
-    valid = claims(tokens.access)
-    header_b64, payload_b64, _signature = tokens.access.split(".")
-    if kind == "alg_none":
-        return f"{b64({'alg': 'none', 'typ': 'JWT'})}.{payload_b64}."
-    if kind == "alg_none_with_key":
-        return jwt.encode(valid, None, algorithm="none")
-    if kind in ("HS384", "HS512"):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # PyJWT's key-length warning for HS512
-            return sign(valid, algorithm=kind)
-    if kind == "wrong_key":
-        return sign(valid, key="another-key-of-at-least-thirty-two-bytes!!")
-    if kind == "wrong_audience":
-        return sign({**valid, "aud": "someone-else"})
-    if kind == "no_audience":
-        return sign({key: value for key, value in valid.items() if key != "aud"})
-    if kind == "wrong_issuer":
-        return sign({**valid, "iss": "https://evil.example"})
-    if kind == "no_issuer":
-        return sign({key: value for key, value in valid.items() if key != "iss"})
-    if kind == "no_exp":
-        return sign({key: value for key, value in valid.items() if key != "exp"})
-    if kind == "refresh_type":
-        return sign({**valid, "token_type": "refresh"})
-    if kind == "no_token_type":
-        return sign({key: value for key, value in valid.items() if key != "token_type"})
-    if kind == "no_session":
-        return sign({key: value for key, value in valid.items() if key != "sid"})
-    if kind == "malformed_session":
-        return sign({**valid, "sid": "not-a-uuid"})
-    if kind == "tampered_payload":
-        return f"{header_b64}.{b64({**valid, 'sub': '00000000-0000-0000-0000-000000000000'})}.{_signature}"
-    if kind == "stripped_signature":
-        return f"{header_b64}.{payload_b64}."
-    if kind == "two_segments":
-        return f"{header_b64}.{payload_b64}"
-    if kind == "opaque_refresh_token":
-        return tokens.refresh
-    if kind == "garbage":
-        return "garbage"
-    if kind == "three_garbage_segments":
-        return "a.b.c"
-    raise AssertionError(kind)
-
-
-FORGERIES = [
-    "alg_none", "alg_none_with_key", "HS384", "HS512", "wrong_key", "wrong_audience", "no_audience",
-    "wrong_issuer", "no_issuer", "no_exp", "refresh_type", "no_token_type", "no_session", "malformed_session",
-    "tampered_payload", "stripped_signature", "two_segments", "opaque_refresh_token", "garbage",
-    "three_garbage_segments",
-]
+    header, payload, signature = tokens.access.split(".")
+    return FORGERS[kind](Valid(claims(tokens.access), header, payload, signature, tokens.refresh))
 
 
 @pytest.mark.parametrize("kind", FORGERIES)

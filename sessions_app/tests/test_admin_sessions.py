@@ -11,8 +11,9 @@ from django.urls import reverse
 from django.utils import timezone
 import pytest
 
+from accounts.testing import login
 from authcore.models import SecurityEvent
-from authcore.testing import bearer, login
+from authcore.testing import bearer
 from sessions_app import events as session_events
 from sessions_app.admin import SessionAdmin
 from sessions_app.models import Session

@@ -3,7 +3,7 @@ next request, not when they expire, and sessions that did not end keep working."
 from django.contrib.auth import get_user_model
 import pytest
 
-from accounts.services import deactivate_user
+from accounts.flows.deactivation import deactivate_user
 from authcore.testing import PASSWORD, assert_error, bearer
 
 from .helpers import me, open_session, refresh

@@ -5,8 +5,9 @@ import uuid
 from django.urls import URLPattern, URLResolver, get_resolver
 import pytest
 
+from accounts.testing import login
 from authcore.requestmeta import ClientInfo
-from authcore.testing import PASSWORD, assert_error, bearer, login
+from authcore.testing import PASSWORD, assert_error, bearer
 from sessions_app.models import Session
 from sessions_app.services import end_session
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 from django.db import connection
 import pytest
 
-from authcore.testing import login
+from accounts.testing import login
 from sessions_app.models import RefreshToken, Session
 
 from .helpers import refresh, sha256

@@ -29,11 +29,9 @@ from authcore.requestmeta import ClientInfo
 from sessions_app.models import Session
 from sessions_app.services import end_session
 
-from . import emails, events, limits, login_throttle
-from .conf import app_settings
-from .models import User
-
-GUESSES_EMAIL = "session_ended_password_guesses"
+from .. import emails, events, limits, login_throttle
+from ..conf import app_settings
+from ..models import User
 
 
 @dataclass(frozen=True)
@@ -82,5 +80,5 @@ def _refuse_at_ceiling(*, user: User, session: Session | None, client: ClientInf
             record_security_event(events.REAUTH_LOCKED, user=user, client=client, session_id=session.id,
                                   failures=failures)
             # The owner hears of it: someone who has one of their sessions does not know the password.
-            emails.queue_email(user=user, template=GUESSES_EMAIL, device=session.device, failures=failures)
+            emails.announce("session_ended_password_guesses", user=user, device=session.device, failures=failures)
     raise ServiceError("session_ended")

@@ -22,9 +22,9 @@ from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
 from sessions_app.models import Session
 
-from . import events, limits
-from .conf import app_settings
-from .models import User
+from .. import events, limits
+from ..conf import app_settings
+from ..models import User
 
 PROFILE_FIELDS = ("id", "email", "name", "date_joined", "last_login", "email_verified_at", "password_changed_at",
                   "is_active", "is_staff", "pending_email", "pending_email_requested_at")
