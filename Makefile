@@ -3,7 +3,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench load-check
+.PHONY: install run test lint bench load-check oauth-provider
+PORT ?= 8000
 
 $(BIN)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -13,13 +14,24 @@ $(BIN)/.installed: requirements.txt
 
 install: $(BIN)/.installed
 
+# The development checkout's settings (DEBUG on, random secrets), read by config/settings.py; git-ignored,
+# written once and kept, so every manage.py command works without typing them (config/dev_env.py).
+.env:
+	$(PYTHON) config/dev_env.py > .env
+
 # Development server on the embedded defaults: SQLite file, local-memory cache, console email; the task
 # worker runs next to it (it sends the queued emails, printed on the console) and stops with it.
-run: install
-	DEBUG=true $(BIN)/python manage.py migrate --noinput
-	DEBUG=true $(BIN)/python manage.py task_worker --worker-id dev-worker & worker=$$!; \
+# `make run PORT=8001` serves on another port (links in emails follow it).
+run: install .env
+	$(BIN)/python manage.py migrate --noinput
+	SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py task_worker --worker-id dev-worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  DEBUG=true $(BIN)/python manage.py runserver 127.0.0.1:8000
+	  SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# A local OAuth provider (django-oauth-toolkit, the one the connections tests use) for trying connected
+# accounts against `make run`: prints the CONNECTIONS_PROVIDERS line to put in .env, then serves until Ctrl-C.
+oauth-provider: install .env
+	SITE_URL=http://127.0.0.1:$(PORT) DJANGO_SETTINGS_MODULE=config.settings $(BIN)/python -m connections.tests.oauth_provider
 
 # The lint gate (pyproject.toml), then the whole suite. DATABASE_URL / REDIS_URL select PostgreSQL and
 # Redis; PYTEST_ARGS adds options.

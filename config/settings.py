@@ -13,8 +13,17 @@ from botocore.config import Config as BotocoreConfig
 from csp.constants import NONE, SELF
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import load_dotenv
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+
+# A development checkout keeps its settings in a git-ignored `.env` (written by `make run`: DEBUG on, random
+# secrets), so every manage.py command works without typing them. What the environment says wins over the
+# file. ENV_FILE names another file, or none (empty: the test suite reads no file). A deployment sets real
+# variables; with DEBUG off the checks below still refuse development secrets.
+_env_file = os.environ.get("ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    load_dotenv(_env_file, override=False)
 
 
 def env(name: str, default: str = "") -> str:
@@ -105,6 +114,9 @@ MIDDLEWARE = [
     # It answers CORS preflight requests itself and adds the CORS headers to every answer.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, the pages' style sheet) served by the application itself, compressed and
+    # with long cache lifetimes, so a deployment needs no separate file server for them.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.DocumentCSPMiddleware",  # django-csp's, for HTML responses
     # A page whose database is unreachable answers 503, not 500 (the API does in its exception handler).
     "config.middleware.DatabaseUnavailableMiddleware",
@@ -230,6 +242,9 @@ SESSIONS_APP = {
     "ABSOLUTE_LIFETIME": timedelta(days=env_int("SESSION_ABSOLUTE_LIFETIME_DAYS", 30)),
     "IDLE_TIMEOUT": timedelta(days=env_int("SESSION_IDLE_TIMEOUT_DAYS", 7)),
     "REFRESH_REUSE_GRACE": timedelta(seconds=env_int("REFRESH_REUSE_GRACE_SECONDS", 0)),
+    # Secure may be turned off only with DEBUG (local http; a system check refuses it otherwise).
+    "REFRESH_COOKIE_SECURE": env_bool("REFRESH_COOKIE_SECURE", True),
+    "REFRESH_COOKIE_SAMESITE": env("REFRESH_COOKIE_SAMESITE", "Strict"),
 }
 AUTHCORE = {
     "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", 0),
@@ -319,16 +334,25 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` gathers them here; WhiteNoise serves them from here.
+STATIC_ROOT = Path(env("STATIC_ROOT") or BASE_DIR / "staticfiles")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 LOGIN_URL = "/admin/login/"
 
 # Browser and transport hardening; relaxed only in DEBUG (local http).
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+# Cookie flags a deployment may need to change (a site served under one parent domain, say) are settable from
+# the environment; the system checks still refuse insecure ones with DEBUG off.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SAMESITE = "Lax"
-CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SAMESITE = env("SESSION_COOKIE_SAMESITE", "Lax")
+CSRF_COOKIE_SAMESITE = env("CSRF_COOKIE_SAMESITE", "Lax")
+SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN") or None
+CSRF_COOKIE_DOMAIN = env("CSRF_COOKIE_DOMAIN") or None
 SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -1,6 +1,7 @@
 """Settings for the test suite: the production settings with test secrets and plain http."""
 import os
 
+os.environ["ENV_FILE"] = ""  # a developer's .env (DEBUG on) must not change what the tests run against
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "s" * 48)
 os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-" + "j" * 32)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")

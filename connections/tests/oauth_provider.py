@@ -377,3 +377,28 @@ class OAuthProvider:
         return sum(1 for entry in self.token_request_log()
                    if (grant_type is None or entry["grant_type"] == grant_type)
                    and (status is None or entry["status"] == status))
+
+
+def serve_for_development() -> None:
+    """`make oauth-provider`: a provider for trying connected accounts against `make run`. Prints the
+    CONNECTIONS_PROVIDERS value that configures it as "local" (for `.env` or the environment) and the
+    provider's user, then serves until interrupted."""
+    site = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    provider = OAuthProvider.start([f"{site}/connections/local/callback/"])
+    stop = []
+    for number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, lambda *_: stop.append(True))
+    try:
+        providers = {"local": {"client_id": provider.client_id, "client_secret": provider.client_secret,
+                               "discovery_url": provider.discovery_url, "scopes": ["openid", "read"]}}
+        print(f"CONNECTIONS_PROVIDERS={json.dumps(providers)}", flush=True)
+        print(f"# Sign in at the provider as {provider.username} with the password {provider.password}; "
+              f"Ctrl-C stops it.", flush=True)
+        while not stop:
+            time.sleep(0.2)
+    finally:
+        provider.stop()
+
+
+if __name__ == "__main__":
+    serve_for_development()

@@ -220,3 +220,33 @@ def test_a_paused_provider_accepts_connections_but_never_answers(provider):
     finally:
         provider.resume()
     assert requests.get(provider.discovery_url, timeout=5).status_code == 200
+
+
+def test_the_development_provider_prints_its_settings_and_serves_until_stopped(tmp_path):
+    """`make oauth-provider`: one command prints a CONNECTIONS_PROVIDERS value whose discovery URL answers,
+    and stops, its server with it, on SIGTERM."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from config.dev_env import development_env
+
+    env_file = tmp_path / ".env"
+    env_file.write_text(development_env())
+    env = {**os.environ, "ENV_FILE": str(env_file), "DJANGO_SETTINGS_MODULE": "config.settings"}
+    process = subprocess.Popen([sys.executable, "-m", "connections.tests.oauth_provider"], env=env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("CONNECTIONS_PROVIDERS="), line
+        local = json.loads(line.split("=", 1)[1])["local"]
+        assert local["client_id"] and local["client_secret"]
+        document = requests.get(local["discovery_url"], timeout=10).json()
+        assert document["token_endpoint"].startswith("http://127.0.0.1:")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(local["discovery_url"], timeout=5)

@@ -4,7 +4,7 @@ let access = null, csrf = null;
 async function call(path, { method = "GET", body, headers = {} } = {}) {
   const response = await fetch(AUTH + path, { method, credentials: "include", body,
     headers: { "Content-Type": "application/json", ...(csrf ? { "X-CSRFToken": csrf } : {}), ...headers } });
-  if (!response.ok) throw new Error(`${path}: ${response.status}`);
+  if (!response.ok) throw Object.assign(new Error(`${path}: ${response.status}`), { status: response.status });
   return response.status === 204 ? null : response.json();
 }
 async function login(email, password) {
@@ -13,7 +13,14 @@ async function login(email, password) {
 }
 async function refresh() {  // at page load, and before `access` expires (`expires_in` seconds)
   if (!csrf) csrf = (await call("csrf/")).csrf_token;
-  ({ access } = await call("cookie/refresh/", { method: "POST", body: "{}" }));
+  try {
+    ({ access } = await call("cookie/refresh/", { method: "POST", body: "{}" }));
+    return true;
+  } catch (error) {
+    if (error.status !== 401) throw error;
+    access = null;  // no live session (no cookie, or it was ended): signed out
+    return false;
+  }
 }
 const me = () => call("me/", { headers: { Authorization: `Bearer ${access}` } });
 async function logout() {

@@ -68,10 +68,13 @@ class RefreshTokenView(PublicJSONAPIView):
                 "field": "refresh", "code": "two_tokens",
                 "message": "Send the refresh token in the body or in its cookie, not both."}])
         if not body_token and not cookie_token:
-            raise ServiceError("invalid", field_errors=[
-                {"field": "refresh", "code": "required", "message": "This field is required."}])
+            raise self.missing_token_error()
         self.cookie_presented = cookie_token is not None
         return body_token or cookie_token
+
+    def missing_token_error(self) -> ServiceError:
+        return ServiceError("invalid", field_errors=[
+            {"field": "refresh", "code": "required", "message": "This field is required."}])
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
@@ -103,15 +106,22 @@ class RefreshView(RefreshTokenView):
 class CookieRefreshView(RefreshView):
     @extend_schema(
         request=None,
-        responses={200: TokenPairSerializer, **error_responses("csrf_failed", *REFRESH_ERRORS)},
+        responses={200: TokenPairSerializer,
+                   **error_responses("csrf_failed", "no_session_cookie", *REFRESH_ERRORS)},
         parameters=[refresh_cookie_parameter()],
         summary="Rotate the refresh token of a cookie-mode session",
         description="As `refresh/`, for the cookie transport: the new refresh token is set in the cookie and "
-        "left out of the body; an error that ends the session clears the cookie." + COOKIE_DESCRIPTION,
+        "left out of the body; an error that ends the session clears the cookie. Without the cookie (never "
+        "signed in here, signed out, or expired): 401 `no_session_cookie`, which a browser app treats as "
+        "signed out." + COOKIE_DESCRIPTION,
         tags=["sessions"],
     )
     def post(self, request):
         return super().post(request)
+
+    def missing_token_error(self) -> ServiceError:
+        # A cookie client never sends the body's field: the answer is about the cookie it lacks.
+        return ServiceError("no_session_cookie")
 
 
 class LogoutView(RefreshTokenView):

@@ -211,8 +211,19 @@ def test_body_clients_need_no_csrf_token_and_get_no_cookie(browser_api, user):
     assert COOKIE not in refreshed.cookies
 
 
-def test_refresh_with_neither_body_nor_cookie_names_the_missing_field(browser_api, user):
-    body = assert_error(browser_api.post(REFRESH, {}, format="json"), 400, "invalid")
+def test_a_cookie_refresh_without_the_cookie_is_a_401_of_its_own(browser_api, user):
+    """A cookie client never sends the body's field: without its cookie (never signed in here, signed out,
+    expired) the answer says so, and a browser app takes it as signed out."""
+    browser_api.get("/api/auth/csrf/")  # the CSRF token, as the example app fetches it
+    assert_error(browser_api.post(REFRESH, {}, format="json", **csrf_header(browser_api)), 401, "no_session_cookie")
+    cookie_login(browser_api)
+    logout = browser_api.post(LOGOUT, {}, format="json", **csrf_header(browser_api))
+    assert logout.status_code == 204
+    assert_error(refresh_with_cookie(browser_api), 401, "no_session_cookie")
+
+
+def test_a_body_refresh_with_no_token_names_the_missing_field(api, user):
+    body = assert_error(api.post("/api/auth/refresh/", {}, format="json"), 400, "invalid")
     assert [error["field"] for error in body["errors"]] == ["refresh"]
 
 
