@@ -1,10 +1,12 @@
 """The host project's middleware."""
 import logging
+import os
 
 from csp.middleware import CSPMiddleware
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.shortcuts import render
+from whitenoise.middleware import WhiteNoiseMiddleware
 
 from authcore.api.errors import database_unavailable_response
 from authcore.conf import app_settings
@@ -61,3 +63,15 @@ def database_unavailable_page(request, exception: BaseException):
     response = render(request, "accounts/unavailable.html", {"retry_after": retry_after}, status=503)
     response["Retry-After"] = str(retry_after)
     return response
+
+
+class StaticFilesMiddleware(WhiteNoiseMiddleware):
+    """WhiteNoise: the static files served by the application itself. The files `collectstatic` gathered
+    (compressed, in STATIC_ROOT) when it has run; else the apps' own files, found where they are
+    (WHITENOISE_USE_FINDERS), so a process started before or without `collectstatic` (a check, a command, a
+    test server) still serves them and prints no warning about the missing directory."""
+
+    def add_files(self, root, prefix=None):
+        if not self.autorefresh and not os.path.isdir(root):
+            return
+        super().add_files(root, prefix=prefix)

@@ -116,7 +116,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's, the pages' style sheet) served by the application itself, compressed and
     # with long cache lifetimes, so a deployment needs no separate file server for them.
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.StaticFilesMiddleware",
     "config.middleware.DocumentCSPMiddleware",  # django-csp's, for HTML responses
     # A page whose database is unreachable answers 503, not 500 (the API does in its exception handler).
     "config.middleware.DatabaseUnavailableMiddleware",
@@ -336,6 +336,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 # `manage.py collectstatic` gathers them here; WhiteNoise serves them from here.
 STATIC_ROOT = Path(env("STATIC_ROOT") or BASE_DIR / "staticfiles")
+WHITENOISE_USE_FINDERS = True  # before `collectstatic` has run (config.middleware.StaticFilesMiddleware)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -26,3 +26,14 @@ def test_the_admins_style_sheet_is_served_with_debug_off(served):
     assert "body" in body
     status, _, _ = fetch(f"{served.url}/static/admin/css/no-such-file.css")
     assert status == 404
+
+
+def test_before_collectstatic_the_apps_own_files_are_served(tmp_path):
+    """A process started before `collectstatic` (or without it) still serves the apps' files (found where
+    they are), and the missing directory is no error."""
+    server = Server(project_env(STATIC_ROOT=str(tmp_path / "not-collected")))
+    try:
+        status, headers, _ = fetch(f"{server.url}/static/admin/css/base.css")
+    finally:
+        server.stop()
+    assert status == 200 and headers["Content-Type"].startswith("text/css")
