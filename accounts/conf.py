@@ -60,7 +60,7 @@ app_settings = AppSettings(
         # For single-page apps, like the templates above: e.g. "https://app.example.com/not-me?token={token}"
         # (the app then POSTs the token to /api/auth/not-me/). Empty: the built-in page.
         "NOT_ME_URL_TEMPLATE": "",
-        # "Export my data" (accounts.export): at most this many sessions and security events, newest first,
+        # "Export my data" (accounts.flows.export): at most this many sessions and security events, newest first,
         # so one request's cost stays bounded whatever the account's history; the answer says when a list
         # was cut.
         "EXPORT_MAX_SESSIONS": 200,

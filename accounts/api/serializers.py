@@ -27,7 +27,7 @@ class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
-# --- "Export my data" (accounts.export) ---------------------------------------------------------------------
+# --- "Export my data" (accounts.flows.export) ---------------------------------------------------------------
 class ExportedProfileSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     email = serializers.EmailField()
