@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 .PHONY: install run test lint bench load-check oauth-provider
 PORT ?= 8000
 
-$(BIN)/.installed: requirements.txt
+$(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 install: $(BIN)/.installed
