@@ -11,8 +11,8 @@ with backoff while a permanent one (an address SES rejects) is kept, failed, in 
 This module knows no flow and no model: flows register what their emails need at render time, and the user
 is looked up through get_user_model(), so the models and the flows can both use it.
 
-Templates: templates/emails/<name>_subject.txt, <name>.txt and <name>.html (a host project overrides them
-with its own templates directory).
+Templates: accounts/emails/<name>_subject.txt, <name>.txt and <name>.html in this app's templates directory (a
+host project overrides them with files of the same names in its own templates directory).
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -101,7 +101,7 @@ def send_signal(change: str, **arguments) -> None:
 
 
 def queue_email(*, user, template: str, to: str | None = None, **details) -> None:
-    """Queue emails/<template>* in the current transaction (through `announce`)."""
+    """Queue accounts/emails/<template>* in the current transaction (through `announce`)."""
     urlconf = get_urlconf()
     enqueue_with_transaction(
         deliver_account_email, str(user.pk) if user is not None else None, template, details, to=to,
@@ -222,9 +222,9 @@ def deliver_account_email(user_id: str | None, template: str, details: dict, *, 
 
 
 def _render(template: str, context: dict, *, to: str) -> EmailMultiAlternatives:
-    subject = " ".join(render_to_string(f"emails/{template}_subject.txt", context).split())
-    message = EmailMultiAlternatives(subject, render_to_string(f"emails/{template}.txt", context), to=[to])
-    message.attach_alternative(render_to_string(f"emails/{template}.html", context), "text/html")
+    subject = " ".join(render_to_string(f"accounts/emails/{template}_subject.txt", context).split())
+    message = EmailMultiAlternatives(subject, render_to_string(f"accounts/emails/{template}.txt", context), to=[to])
+    message.attach_alternative(render_to_string(f"accounts/emails/{template}.html", context), "text/html")
     return message
 
 

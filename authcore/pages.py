@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 
 from .errors import ServiceError
 
-TEMPLATE = "service_error.html"
+TEMPLATE = "authcore/service_error.html"
 # The two "not now" answers keep their own headings; any other error is headed by its status.
 TITLES = {"rate_limited": "Too many attempts", "service_unavailable": "Temporarily unavailable"}
 

@@ -140,10 +140,10 @@ def test_the_templates_of_emails_to_possible_strangers_show_nothing_of_the_user(
                "lifetime": "1 hour"}
     for template in STRANGER_EMAILS:
         for suffix in ("_subject.txt", ".txt", ".html"):
-            rendered = render_to_string(f"emails/{template}{suffix}", context)
+            rendered = render_to_string(f"accounts/emails/{template}{suffix}", context)
             assert "Marker" not in rendered and "victim@" not in rendered, (template, suffix, rendered)
-        assert render_to_string(f"emails/{template}.txt", context).startswith("Hello,\n"), template
-        assert "<p>Hello,</p>" in render_to_string(f"emails/{template}.html", context), template
+        assert render_to_string(f"accounts/emails/{template}.txt", context).startswith("Hello,\n"), template
+        assert "<p>Hello,</p>" in render_to_string(f"accounts/emails/{template}.html", context), template
 
 
 # --- the API --------------------------------------------------------------------------------------------------
