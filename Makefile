@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench load-check oauth-provider
+.PHONY: install run test lint bench load-check oauth-provider dist fresh-project
 PORT ?= 8000
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -59,3 +59,13 @@ load-check: install
 	  s=$$([ "$$(id -u)" = 0 ] || echo sudo); $$s apt-get update -qq && \
 	  $$s env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
 	$(BIN)/python bench/load_check.py $(LOAD_ARGS)
+
+# The package (pyproject.toml): a wheel and an sdist in dist/.
+dist: install
+	rm -rf dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+
+# The fresh-project proof (packaging/fresh_project.py): the wheel in a new virtualenv, a new Django project with the
+# tutorial's snippets (read from docs/tutorial.md), served by gunicorn, walked over HTTP.
+fresh-project: install
+	$(BIN)/python packaging/fresh_project.py

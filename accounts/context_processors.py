@@ -1,12 +1,11 @@
 """What every page needs to offer a way on: the product's name and where people log in."""
-from django.urls import reverse
-
 from .conf import app_settings
 
 
 def login_url() -> str:
-    """The application's URL (ACCOUNTS["APP_URL"]), or this service's home page when none is set."""
-    return app_settings.APP_URL or app_settings.SITE_URL.rstrip("/") + reverse("home")
+    """The application's URL (ACCOUNTS["APP_URL"]), or the root of the site when none is set. The root, not a
+    named view: the pages and emails must work in any host project, whatever its URLs are called."""
+    return app_settings.APP_URL or app_settings.SITE_URL.rstrip("/") + "/"
 
 
 def links(request) -> dict:

@@ -20,8 +20,6 @@ from datetime import datetime, timedelta
 import logging
 import smtplib
 
-from botocore.exceptions import ClientError, CredentialRetrievalError, HTTPClientError, NoCredentialsError
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -239,7 +237,8 @@ def is_temporary(error: BaseException) -> bool:
     """Would the same send succeed later? Yes for throttling, SES's own 5xx errors and the network
     (timeouts, refused or dropped connections); no for what SES rejects on its merits (an unverified
     sender, a malformed address), which retrying would only repeat."""
-    if isinstance(error, ClientError):
+    botocore_errors = _botocore_errors()
+    if botocore_errors and isinstance(error, botocore_errors.ClientError):
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
         return error.response.get("Error", {}).get("Code") in TEMPORARY_SES_CODES or status >= 500
     if isinstance(error, smtplib.SMTPResponseException):
@@ -247,5 +246,18 @@ def is_temporary(error: BaseException) -> bool:
     if isinstance(error, smtplib.SMTPRecipientsRefused):  # greylisting (4xx) is "later"
         return bool(error.recipients) and all(400 <= code < 500 for code, _ in error.recipients.values())
     # No credentials yet: an instance role's credentials come from a metadata service that can hiccup.
-    return isinstance(error, (BotocoreConnectionError, HTTPClientError, NoCredentialsError,
-                              CredentialRetrievalError, OSError))
+    temporary: tuple[type[BaseException], ...] = (OSError,)
+    if botocore_errors:
+        temporary += (botocore_errors.ConnectionError, botocore_errors.HTTPClientError,
+                      botocore_errors.NoCredentialsError, botocore_errors.CredentialRetrievalError)
+    return isinstance(error, temporary)
+
+
+def _botocore_errors():
+    """botocore's exceptions module, or None: SES (django-ses, boto3) is an optional part of the package (the
+    `ses` extra), and a host that sends through SMTP has no botocore to import."""
+    try:
+        from botocore import exceptions
+    except ImportError:
+        return None
+    return exceptions

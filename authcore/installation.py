@@ -1,0 +1,73 @@
+"""Is the service installed whole, with nothing of the host project in its place?
+
+The service's apps have fixed labels (`authcore`, `accounts`, `sessions_app`, `connections`): the user model is
+`accounts.User` and the migrations depend on one another by label. A host project with an app of one of those
+labels, or a package of one of those names that hides the service's (the directory `manage.py startapp accounts`
+creates is first on the import path), cannot run beside it. Django would stop with "Application labels aren't
+unique" or an import error from deep inside a module; this check runs first, when the kernel's app is created
+(keep "authcore" first in INSTALLED_APPS), and names the clash and the way out.
+
+Django cannot finish loading apps that share a label, so no system check can run in that state: the error is
+raised while the apps load, in the system checks' format, with an id of the checks' series (authcore.E011).
+"""
+import importlib.util
+from pathlib import Path
+
+from django.apps import AppConfig
+from django.core.exceptions import ImproperlyConfigured
+
+SERVICE_PACKAGES = ("authcore", "accounts", "sessions_app", "connections")
+CHECK_ID = "authcore.E011"
+
+# Where the service's packages are installed: side by side, in site-packages or in a checkout.
+_INSTALL_DIR = Path(__file__).resolve().parent.parent
+
+
+def _is_service_package(package: str) -> bool:
+    spec = importlib.util.find_spec(package)
+    return bool(spec and spec.origin) and Path(spec.origin).resolve().parent.parent == _INSTALL_DIR
+
+
+def _hidden_packages() -> list[str]:
+    """The service's packages that a module of the host project hides on the import path."""
+    problems = []
+    for package in SERVICE_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is not None and not _is_service_package(package):
+            where = spec.origin or ", ".join(spec.submodule_search_locations or [])
+            problems.append(f"The module '{package}' is {where}, not the service's app of that name: the project "
+                            f"has a package called '{package}' that hides it.")
+    return problems
+
+
+def _label_clashes(installed_apps) -> list[str]:
+    """Apps of the host project that take one of the service's labels."""
+    problems = []
+    for entry in installed_apps:
+        if isinstance(entry, AppConfig):
+            config = entry
+        else:
+            top_package = entry.split(".")[0]
+            if top_package in SERVICE_PACKAGES:
+                continue  # the service's own entries (a hidden package is reported above)
+            try:
+                config = AppConfig.create(entry)
+            except Exception:  # a broken entry is Django's to report, moments later
+                continue
+        if config.label in SERVICE_PACKAGES and config.name.split(".")[0] not in SERVICE_PACKAGES:
+            problems.append(f"The app '{config.name}' has the label '{config.label}', which is the service's "
+                            f"app '{config.label}'.")
+    return problems
+
+
+def check_installation(installed_apps) -> None:
+    """Raise ImproperlyConfigured, in the system checks' format, if the host takes a label or a name of ours."""
+    problems = _hidden_packages() + _label_clashes(installed_apps)
+    if not problems:
+        return
+    lines = "\n".join(f"?: ({CHECK_ID}) {problem}" for problem in problems)
+    raise ImproperlyConfigured(
+        "System check identified some issues:\n\nERRORS:\n" + lines + "\n\tHINT: Give your app another label "
+        "(AppConfig.label, and rename its package if it is a top-level package called like one of the service's: "
+        "authcore, accounts, sessions_app, connections) before adding the service; docs/how-to/existing-project.md "
+        "says how to move an app that already has tables.")
