@@ -1,5 +1,8 @@
+import importlib.util
+
 from django.apps import AppConfig
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import pre_delete
 
 
@@ -7,6 +10,18 @@ class ConnectionsConfig(AppConfig):
     name = "connections"
     verbose_name = "Connected accounts"
     default_auto_field = "django.db.models.BigAutoField"
+
+    # What the connections app imports beyond the package's own dependencies: its extra.
+    EXTRA_MODULES = ("authlib", "requests", "urllib3", "cryptography")
+
+    def __init__(self, app_name, app_module):
+        super().__init__(app_name, app_module)
+        missing = [module for module in self.EXTRA_MODULES if importlib.util.find_spec(module) is None]
+        if missing:
+            # Said at start-up, instead of an ImportError from inside the models when they load.
+            raise ImproperlyConfigured(
+                f"The connections app needs {', '.join(missing)}: pip install 'django-auth-service[connections]', "
+                "or remove \"connections\" from INSTALLED_APPS.")
 
     def ready(self) -> None:
         from . import checks, errors, limits  # noqa: F401  (checks; codes and scopes declared)

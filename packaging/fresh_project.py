@@ -10,6 +10,8 @@
    the admin and log in to it.
 4. A host app that takes the label `accounts` (`mysite.accounts`), and a top-level package `accounts` that hides
    the service's, each stop `manage.py check` with the clear error authcore.E011, not Django's.
+5. The `connections` app without its extra stops with an error that names the extra; with it, migrate and check
+   pass.
 
 Run: `make fresh-project` (or `python packaging/fresh_project.py [--keep]`). Needs the package index (or pip's
 cache) for the dependencies; uses a free port on 127.0.0.1 and a temporary directory.
@@ -32,6 +34,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import zipfile
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
@@ -66,17 +69,34 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def install(work: Path) -> Path:
+def install(work: Path) -> tuple[Path, Path]:
     step("build the wheel and install it in a new virtualenv")
     env = dict(os.environ)
     run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", work / "dist", ROOT, cwd=ROOT,
         env=env)
     wheel = next((work / "dist").glob("django_auth_service-*.whl"))
+    check_wheel_contents(wheel)
     venv = work / "venv"
     run(sys.executable, "-m", "venv", venv, cwd=work, env=env)
     run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-c", ROOT / "requirements.txt",
         wheel, "gunicorn", cwd=work, env=env)
-    return venv
+    return venv, wheel
+
+
+def check_wheel_contents(wheel: Path) -> None:
+    """The four apps with what they need at run time; nothing of the host project, the benchmarks or the tests."""
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    if tops != {"authcore", "accounts", "sessions_app", "connections"}:
+        sys.exit(f"FAILED: the wheel's top-level packages are {sorted(tops)}")
+    needed = ["accounts/migrations/0001_initial.py", "sessions_app/migrations/0001_initial.py",
+              "accounts/templates/accounts/register.html", "accounts/templates/accounts/emails/verify_email.txt",
+              "authcore/templates/authcore/base.html", "authcore/static/authcore/pages.css",
+              "accounts/data/common-passphrases.txt.gz"]
+    missing = [name for name in needed if name not in names]
+    shipped_tests = [name for name in names if "/tests/" in name or name.endswith("/testing.py")]
+    if missing or shipped_tests:
+        sys.exit(f"FAILED: the wheel misses {missing} or ships test code {shipped_tests[:5]}")
 
 
 def make_project(work: Path, venv: Path, env: dict) -> Path:
@@ -239,6 +259,22 @@ def clashing_apps_stop_with_a_clear_error(project: Path, venv: Path, env: dict) 
     shutil.rmtree(project / "accounts")
 
 
+def connections_need_their_extra(project: Path, venv: Path, env: dict, wheel: Path) -> None:
+    step("connected accounts: without the [connections] extra a clear error, with it the project checks clean")
+    python = venv / "bin" / "python"
+    (project / "mysite" / "settings_connections.py").write_text(
+        'from .settings import *  # noqa: F403\n\nINSTALLED_APPS = [*INSTALLED_APPS, "connections"]\n')
+    env = {**env, "DJANGO_SETTINGS_MODULE": "mysite.settings_connections"}
+    without = run(python, "manage.py", "check", cwd=project, env=env, check=False)
+    output = without.stdout + without.stderr
+    if without.returncode == 0 or "pip install 'django-auth-service[connections]'" not in output:
+        sys.exit(f"FAILED: connections without its extra: exit {without.returncode}\n{output}")
+    run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-c", ROOT / "requirements.txt",
+        f"{wheel}[connections]", cwd=project, env=env)
+    run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
+    run(python, "manage.py", "check", "--fail-level", "WARNING", cwd=project, env=env)
+
+
 def expect_clear_error(result: subprocess.CompletedProcess, words: str) -> None:
     output = result.stdout + result.stderr
     if result.returncode == 0 or "authcore.E011" not in output or words not in output:
@@ -255,7 +291,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="fresh-project-"))
     print(f"working in {work}")
     try:
-        venv = install(work)
+        venv, wheel = install(work)
         env = {key: value for key, value in os.environ.items()
                if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "ENV_FILE", "PYTHONPATH"}}
         env.update({"JWT_SIGNING_KEY": secrets.token_urlsafe(48), "DJANGO_SUPERUSER_EMAIL": "operator@example.com",
@@ -263,6 +299,7 @@ def main() -> None:
         project = make_project(work, venv, env)
         serve_and_walk(project, venv, env)
         clashing_apps_stop_with_a_clear_error(project, venv, env)
+        connections_need_their_extra(project, venv, env, wheel)
     finally:
         if args.keep:
             print(f"kept {work}")
