@@ -134,7 +134,7 @@ def test_a_broken_email_does_not_undo_the_registration(register_user, settings):
     """An email that cannot be rendered or sent is logged, and the committed account stays: the user can
     ask for the email again."""
     settings.ACCOUNTS = {**settings.ACCOUNTS, "VERIFY_EMAIL_URL_TEMPLATE": "https://app.example.com/v?t={token}"}
-    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": []}]  # no email templates at all
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "DIRS": [], "APP_DIRS": False}]  # no email templates at all
     response = register_user()
     assert response.status_code == 202
     assert User.objects.filter(email="new@example.com").exists()
