@@ -1,12 +1,16 @@
 """Security events: stored in the database and emitted as structured log lines.
 
-Never pass passwords, raw tokens or emailed links in `details`.
+Each kind is declared, with what it means, by the app that records it (`declare_event`, in its `events`
+module); recording an undeclared kind is a programming error. Never pass passwords, raw tokens or emailed
+links in `details`.
 """
+from dataclasses import dataclass
 from datetime import datetime
 import logging
 import time
 import uuid
 
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from .conf import app_settings
@@ -14,6 +18,27 @@ from .models import SecurityEvent
 from .requestmeta import ClientInfo
 
 logger = logging.getLogger("security")
+
+
+@dataclass(frozen=True)
+class EventKind:
+    kind: str
+    description: str
+    # False: a log line only (its `event` field), never a database row.
+    recorded: bool = True
+
+
+EVENT_KINDS: dict[str, EventKind] = {}
+
+
+def declare_event(kind: str, description: str, *, recorded: bool = True) -> str:
+    """Declare a security event kind (an OWASP Logging Vocabulary name) and what it means; returns the kind.
+    `recorded=False` declares a kind that is only ever a log line, such as an outage, which must not turn into
+    a flood of rows. Declaring a kind twice with the same meaning is harmless (module reloads)."""
+    spec = EventKind(kind, description, recorded)
+    if EVENT_KINDS.setdefault(kind, spec) != spec:
+        raise ImproperlyConfigured(f"security event kind {kind!r} is declared twice with different meanings")
+    return kind
 
 
 def record_security_event(
@@ -25,6 +50,8 @@ def record_security_event(
     session_id: uuid.UUID | str | None = None,
     **details,
 ) -> SecurityEvent:
+    if kind not in EVENT_KINDS or not EVENT_KINDS[kind].recorded:
+        raise ValueError(f"{kind!r} is not a declared security event kind that is recorded")
     client = client or ClientInfo()
     event = SecurityEvent.objects.create(
         kind=kind,

@@ -1,5 +1,6 @@
-"""The security log. Kinds are plain strings, OWASP Logging Vocabulary names, each declared by the app that
-records it (authcore.ratelimit.RATE_LIMITED here, an `events` module in each app)."""
+"""The security log. Kinds are plain strings, OWASP Logging Vocabulary names, each declared with what it means
+(authcore.audit.declare_event) by the app that records it (authcore.ratelimit.RATE_LIMITED here, an `events`
+module in each app)."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone

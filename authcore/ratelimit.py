@@ -22,7 +22,7 @@ from typing import TypeVar
 from django.core.cache import cache
 from django_ratelimit.core import get_usage
 
-from .audit import record_security_event
+from .audit import declare_event, record_security_event
 from .conf import app_settings
 from .errors import ServiceError
 from .requestmeta import ClientInfo
@@ -30,7 +30,12 @@ from .requestmeta import ClientInfo
 logger = logging.getLogger("security")
 T = TypeVar("T")
 
-RATE_LIMITED = "excess_rate_limit_exceeded"  # the security event of a refused request (OWASP vocabulary)
+RATE_LIMITED = declare_event(
+    "excess_rate_limit_exceeded", "A request was refused over a rate limit: the first refusal of a client or "
+    "account in each window (details: `scope`, `key`, \"ip\" or \"account\").")
+CACHE_UNAVAILABLE = declare_event(
+    "sys_ratelimit_cache_unavailable", "The rate-limit cache could not be reached; logged at ERROR every time a "
+    "request meets it (fields: `detail_scope`, `detail_outcome`, \"allowed\" or \"refused\").", recorded=False)
 KEY_KINDS = ("ip", "account")
 
 
@@ -88,7 +93,7 @@ def with_limit_cache(scope: str, work: Callable[[], T], *, fallback: T, best_eff
         open_ = best_effort or fails_open(scope)
         logger.error(
             "rate-limit cache unavailable", exc_info=error,
-            extra={"event": "sys_ratelimit_cache_unavailable", "detail_scope": scope,
+            extra={"event": CACHE_UNAVAILABLE, "detail_scope": scope,
                    "detail_outcome": "allowed" if open_ else "refused"},
         )
         if open_:

@@ -8,7 +8,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from whitenoise.middleware import WhiteNoiseMiddleware
 
-from authcore.api.errors import database_unavailable_response
+from authcore.api.errors import DATABASE_UNAVAILABLE, database_unavailable_response
 from authcore.conf import app_settings
 
 logger = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def database_unavailable_json(exception: BaseException) -> JsonResponse:
 
 def database_unavailable_page(request, exception: BaseException):
     """The "temporarily unavailable" page, logged as the API's answer is (authcore.api.errors)."""
-    logger.error("database unavailable", exc_info=exception, extra={"event": "sys_database_unavailable"})
+    logger.error("database unavailable", exc_info=exception, extra={"event": DATABASE_UNAVAILABLE})
     retry_after = app_settings.CACHE_UNAVAILABLE_RETRY_AFTER
     response = render(request, "accounts/unavailable.html", {"retry_after": retry_after}, status=503)
     response["Retry-After"] = str(retry_after)

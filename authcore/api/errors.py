@@ -8,10 +8,15 @@ from django.http import Http404
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 
+from ..audit import declare_event
 from ..conf import app_settings
 from ..errors import DRF_CODE_ALIASES, ERRORS, ServiceError, error_body
 
 logger = logging.getLogger(__name__)
+
+DATABASE_UNAVAILABLE = declare_event(
+    "sys_database_unavailable", "The database could not be reached, or gave up on a statement: the request was "
+    "answered 503 (logged at ERROR, with the exception).", recorded=False)
 
 
 def _field_errors(detail, field: str | None = None) -> list[dict]:
@@ -75,8 +80,8 @@ def database_unavailable_response(exc: BaseException) -> Response:
     """The database could not be reached (or gave up on the statement): 503 with Retry-After, which the
     client may retry, not a 500. Django drops the failed connection when the request ends and connects
     afresh for the next one, so the service recovers without a restart."""
-    logger.error("database unavailable", exc_info=exc, extra={"event": "sys_database_unavailable"})
+    logger.error("database unavailable", exc_info=exc, extra={"event": DATABASE_UNAVAILABLE})
     return error_response("service_unavailable", retry_after=app_settings.CACHE_UNAVAILABLE_RETRY_AFTER)
 
 
-__all__ = ["api_exception_handler", "database_unavailable_response", "error_response"]
+__all__ = ["DATABASE_UNAVAILABLE", "api_exception_handler", "database_unavailable_response", "error_response"]
