@@ -8,10 +8,14 @@ register_errors(
         "invalid_token": ErrorSpec(400, "This link is invalid or has expired."),
         "invalid_credentials": ErrorSpec(401, "Invalid email or password."),
         "email_not_verified": ErrorSpec(403, "Please verify your email address before logging in."),
-        # Confirming an address change when another account took the address after the request.
-        "email_taken": ErrorSpec(409, "This address now belongs to another account."),
-        # accounts.reauthentication: the wrong password that reached the ceiling ended the caller's session.
-        "session_ended": ErrorSpec(401, "Too many wrong passwords: this session has been ended. Log in again."),
+        "email_taken": ErrorSpec(
+            409, "This address now belongs to another account.",
+            note="Confirming an address change when another account took the address after the request. (As a "
+                 "field code of a 400 `invalid`: the address asked for already has an account.)"),
+        "session_ended": ErrorSpec(
+            401, "Too many wrong passwords: this session has been ended. Log in again.",
+            note="The wrong password that reached ACCOUNTS['REAUTH_MAX_FAILURES'] ended the caller's session "
+                 "(accounts.flows.reauthentication)."),
     },
     field_codes=("password_too_short", "password_too_long", "password_too_common", "password_too_similar",
                  "password_contains_context", "email_taken", "email_unsupported", "email_unchanged",

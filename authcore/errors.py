@@ -16,7 +16,9 @@ from django.utils.functional import lazy
 @dataclass(frozen=True)
 class ErrorSpec:
     status: int
-    message: str
+    message: str  # the default `detail` of the answer
+    # When the code is answered, where the message alone does not say (shown in the errors reference).
+    note: str = ""
 
 
 ERRORS: dict[str, ErrorSpec] = {}
@@ -47,10 +49,14 @@ register_errors(
     {
         "invalid": ErrorSpec(400, "The request has invalid fields."),
         "parse_error": ErrorSpec(400, "The request body is not valid JSON."),
-        # Refused before any view: a Host header not in ALLOWED_HOSTS, a malformed request.
-        "bad_request": ErrorSpec(400, "The request could not be accepted."),
+        "bad_request": ErrorSpec(400, "The request could not be accepted.",
+                                 note="Refused before any view: a Host header not in ALLOWED_HOSTS, a malformed "
+                                      "request."),
         "not_authenticated": ErrorSpec(401, "Authentication credentials were not provided."),
-        "permission_denied": ErrorSpec(403, "You do not have permission to perform this action."),
+        "permission_denied": ErrorSpec(
+            403, "You do not have permission to perform this action.",
+            note="No endpoint of the apps answers it; an API the host project adds with DRF permission classes "
+                 "does, through the same exception handler."),
         "not_found": ErrorSpec(404, "Not found."),
         "method_not_allowed": ErrorSpec(405, "Method not allowed."),
         "not_acceptable": ErrorSpec(406, "The requested response format is not available."),
@@ -58,8 +64,10 @@ register_errors(
         "unsupported_media_type": ErrorSpec(415, "Send the request body as application/json."),
         "rate_limited": ErrorSpec(429, "Too many requests. Try again later."),
         "server_error": ErrorSpec(500, "Internal server error."),
-        # A dependency the request needs (the rate-limit cache) is unreachable; sent with Retry-After.
-        "service_unavailable": ErrorSpec(503, "The service is temporarily unavailable. Try again shortly."),
+        "service_unavailable": ErrorSpec(
+            503, "The service is temporarily unavailable. Try again shortly.",
+            note="A dependency the request needs (the rate-limit cache, the database) is unreachable; sent with "
+                 "Retry-After."),
     },
     field_codes=("required", "null", "blank", "invalid", "max_length", "min_length", "max_value", "min_value",
                  "not_a_dict", "null_characters_not_allowed", "surrogate_characters_not_allowed"),

@@ -5,7 +5,10 @@ from authcore.errors import ErrorSpec, ServiceError, register_errors
 register_errors({
     "unknown_provider": ErrorSpec(404, "No such provider is configured."),
     "not_connected": ErrorSpec(404, "This account is not connected to that provider."),
-    "needs_reconnect": ErrorSpec(409, "The provider no longer accepts this connection: connect it again."),
+    "needs_reconnect": ErrorSpec(
+        409, "The provider no longer accepts this connection: connect it again.",
+        note="Raised to application code by `get_valid_access_token` (NeedsReconnect); no endpoint of the apps "
+             "answers it, application code may answer its own clients with it."),
     "invalid_state": ErrorSpec(400, "This connection attempt is invalid, was already used or has expired: start "
                                     "again."),
     "connection_denied": ErrorSpec(400, "The provider did not grant access."),

@@ -8,9 +8,10 @@ register_errors(
             403, "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header from an allowed "
             "origin."
         ),
-        # The cookie endpoint's refresh without its cookie: no live cookie session in this browser (never
-        # signed in, signed out, or the cookie expired). A browser app treats it as signed out.
-        "no_session_cookie": ErrorSpec(401, "No session cookie: sign in again."),
+        "no_session_cookie": ErrorSpec(
+            401, "No session cookie: sign in again.",
+            note="The cookie endpoint's refresh without its cookie: no live cookie session in this browser (never "
+                 "signed in, signed out, or the cookie expired). A browser app treats it as signed out."),
         "refresh_token_reused": ErrorSpec(
             401, "This refresh token was already used. The session has been ended; please log in again."
         ),
