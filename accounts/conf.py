@@ -7,6 +7,7 @@ app_settings = AppSettings(
     {
         # Base URL for links in emails; never taken from the request's Host header.
         "SITE_URL": "http://127.0.0.1:8000",
+        # The service's name in emails and pages; the password rules also refuse passwords built on it.
         "SITE_NAME": "Auth Service",
         # Where people use the product this service signs them in to (and log in): the pages that end a
         # flow (email verified, password changed), the home page and the emails link to it. Empty: they
@@ -14,7 +15,9 @@ app_settings = AppSettings(
         "APP_URL": "",
         # Longest password accepted anywhere (register, change, reset, login); longer gets 400.
         "PASSWORD_MAX_LENGTH": 1024,
+        # How long the emailed link that verifies an address works.
         "VERIFY_EMAIL_TOKEN_LIFETIME": timedelta(hours=24),
+        # How long the emailed password-reset link works.
         "PASSWORD_RESET_TOKEN_LIFETIME": timedelta(hours=1),
         # The link that confirms a new address (accounts.flows.email_change).
         "EMAIL_CHANGE_TOKEN_LIFETIME": timedelta(hours=24),

@@ -51,12 +51,16 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env(name, default).split(",") if item.strip()]
 
 
+# Development mode: Django's debug pages, plain http, and development stand-ins for the secrets and the email
+# backend. Never on in production.
 DEBUG = env_bool("DEBUG", False)
 
 # Development placeholders. With DEBUG off the service refuses to start with either of them (or none).
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production-0000000000000000"
 DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-never-use-in-production-000000000000"
 
+# Django's secret key (sessions, CSRF, signed links and cookies) and the key that signs access tokens (HMAC):
+# random values of at least 50 characters and 32 bytes, different from each other.
 SECRET_KEY = env("SECRET_KEY", DEV_SECRET_KEY if DEBUG else "")
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", DEV_JWT_SIGNING_KEY if DEBUG else "")
 if not DEBUG:
@@ -70,7 +74,10 @@ if not DEBUG:
     if JWT_SIGNING_KEY == SECRET_KEY:
         raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
 
+# The host names this service answers to; a request for any other gets 400.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+# This service's public base URL: links in emails, the connections' default callback, the access tokens'
+# issuer. A trailing slash is dropped.
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # Browser apps on other origins (https://app.example.com calling https://auth.example.com): an explicit
 # allow-list, empty by default. Listed origins may call /api/auth/ with credentials (django-cors-headers),
@@ -80,6 +87,7 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/(auth|connections)/.*$"
+# Further origins Django's CSRF check accepts on the pages' forms (behind a proxy that changes the origin, say).
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
@@ -182,6 +190,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The shared cache the rate limits and the login throttling count in (redis://host:6379/0). Unset: a cache in
+# each process's memory, for development or a service that runs as one process (AUTHCORE SINGLE_PROCESS).
 REDIS_URL = env("REDIS_URL")
 if REDIS_URL:
     # Short timeouts: with Redis unreachable or stalled, a request must get its answer (503 or a pass,
@@ -217,6 +227,7 @@ AUTH_PASSWORD_VALIDATORS = [
     # validator even after the length check failed, so each one must bound its own work.
     {"NAME": "accounts.password_validation.UserAttributeSimilarityValidator",
      "OPTIONS": {"user_attributes": ("email", "name")}},
+    # The shortest password accepted.
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
      "OPTIONS": {"min_length": env_int("PASSWORD_MIN_LENGTH", 15)}},
     {"NAME": "accounts.password_validation.MaximumLengthValidator"},
@@ -224,6 +235,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.password_validation.PasswordBlocklistValidator"},
 ]
 
+# Access tokens: JWTs signed with JWT_SIGNING_KEY, valid for JWT_ACCESS_TOKEN_LIFETIME seconds, bound to this
+# audience and issuer; sessions_app's system checks refuse weaker settings.
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_LIFETIME", 300)),
     "ALGORITHM": "HS256",
@@ -308,6 +321,7 @@ API_DOCS_ENABLED = env_bool("API_DOCS_ENABLED", True)
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend" if DEBUG else "")
 if not EMAIL_BACKEND:
     raise ImproperlyConfigured("EMAIL_BACKEND must be set when DEBUG is off (e.g. django_ses.SESBackend).")
+# The sender of every email.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Auth Service <no-reply@example.com>")
 # django-ses (EMAIL_BACKEND=django_ses.SESBackend); credentials come from the standard AWS variables.
 AWS_SES_REGION_NAME = env("AWS_SES_REGION_NAME", env("AWS_DEFAULT_REGION", "us-east-1"))
@@ -316,11 +330,11 @@ AWS_SES_REGION_ENDPOINT = env("AWS_SES_REGION_ENDPOINT", f"email.{AWS_SES_REGION
 AWS_SES_REGION_ENDPOINT_URL = env("AWS_SES_REGION_ENDPOINT_URL") or f"https://{AWS_SES_REGION_ENDPOINT}"
 # The file backend (django.core.mail.backends.filebased.EmailBackend) writes each email here.
 EMAIL_FILE_PATH = env("EMAIL_FILE_PATH") or str(BASE_DIR / "sent-emails")
+# django-ses paces sends to this fraction of the account's SES send rate (0 turns the pacing off).
+AWS_SES_AUTO_THROTTLE = env_float("AWS_SES_AUTO_THROTTLE", 0.5) or None
 # Bounded SES calls, and no retries inside boto3: a throttled or failed send goes back to the task queue,
 # which retries with backoff and keeps what finally fails (authcore/tasks.py). The timeouts keep a send
 # well inside the task lease (AUTHCORE TASK_LEASE).
-# django-ses paces sends to this fraction of the account's SES send rate (0 turns the pacing off).
-AWS_SES_AUTO_THROTTLE = env_float("AWS_SES_AUTO_THROTTLE", 0.5) or None
 AWS_SES_CONFIG = BotocoreConfig(connect_timeout=5, read_timeout=20,
                                 retries={"mode": "standard", "total_max_attempts": 1})
 
@@ -334,7 +348,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-# `manage.py collectstatic` gathers them here; WhiteNoise serves them from here.
+# `manage.py collectstatic` gathers the static files here; WhiteNoise serves them from here.
 STATIC_ROOT = Path(env("STATIC_ROOT") or BASE_DIR / "staticfiles")
 WHITENOISE_USE_FINDERS = True  # before `collectstatic` has run (config.middleware.StaticFilesMiddleware)
 STORAGES = {
@@ -354,6 +368,7 @@ SESSION_COOKIE_SAMESITE = env("SESSION_COOKIE_SAMESITE", "Lax")
 CSRF_COOKIE_SAMESITE = env("CSRF_COOKIE_SAMESITE", "Lax")
 SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN") or None
 CSRF_COOKIE_DOMAIN = env("CSRF_COOKIE_DOMAIN") or None
+# HTTP Strict Transport Security: browsers come back over https only, for this many seconds (none with DEBUG).
 SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -379,6 +394,8 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     },
 }
+# Behind trusted proxies (AUTHCORE TRUSTED_PROXY_COUNT), a request is secure when the proxy received it over
+# https, as its X-Forwarded-Proto header says.
 if env_int("TRUSTED_PROXY_COUNT", 0) > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

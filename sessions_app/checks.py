@@ -13,24 +13,25 @@ HMAC_ALGORITHMS = {"HS256", "HS384", "HS512"}
 def check_jwt_settings(app_configs=None, **kwargs):
     jwt = getattr(settings, "SIMPLE_JWT", {})
     errors = []
-
-    def error(msg: str, id_: str, hint: str | None = None):
-        errors.append(checks.Error(msg, hint=hint, id=f"sessions_app.{id_}"))
-
     # RFC 8725 §3.1: one algorithm, chosen by the server. Only HMAC is supported: the key is a shared secret.
     if jwt.get("ALGORITHM", "HS256") not in HMAC_ALGORITHMS:
-        error("SIMPLE_JWT['ALGORITHM'] must be one of HS256, HS384, HS512.", "E001")
+        errors.append(checks.Error("SIMPLE_JWT['ALGORITHM'] must be one of HS256, HS384, HS512.",
+                                   id="sessions_app.E001"))
     key = jwt.get("SIGNING_KEY") or ""
     if len(str(key).encode()) < 32:
-        error("SIMPLE_JWT['SIGNING_KEY'] must be at least 32 bytes (256 bits).", "E002", "Set JWT_SIGNING_KEY.")
+        errors.append(checks.Error("SIMPLE_JWT['SIGNING_KEY'] must be at least 32 bytes (256 bits).",
+                                   hint="Set JWT_SIGNING_KEY.", id="sessions_app.E002"))
     if key == settings.SECRET_KEY:
-        error("SIMPLE_JWT['SIGNING_KEY'] must not be SECRET_KEY.", "E003", "Use a dedicated JWT_SIGNING_KEY.")
+        errors.append(checks.Error("SIMPLE_JWT['SIGNING_KEY'] must not be SECRET_KEY.",
+                                   hint="Use a dedicated JWT_SIGNING_KEY.", id="sessions_app.E003"))
     if not jwt.get("AUDIENCE") or not jwt.get("ISSUER"):
-        error("SIMPLE_JWT['AUDIENCE'] and ['ISSUER'] must be set so tokens are checked against them.", "E004")
+        errors.append(checks.Error("SIMPLE_JWT['AUDIENCE'] and ['ISSUER'] must be set so tokens are checked "
+                                   "against them.", id="sessions_app.E004"))
     if jwt.get("LEEWAY", 0):
-        error("SIMPLE_JWT['LEEWAY'] must be 0: access tokens expire exactly at exp.", "E005")
+        errors.append(checks.Error("SIMPLE_JWT['LEEWAY'] must be 0: access tokens expire exactly at exp.",
+                                   id="sessions_app.E005"))
     if jwt.get("USER_ID_CLAIM", "user_id") != "sub":
-        error("SIMPLE_JWT['USER_ID_CLAIM'] must be 'sub'.", "E006")
+        errors.append(checks.Error("SIMPLE_JWT['USER_ID_CLAIM'] must be 'sub'.", id="sessions_app.E006"))
     lifetime = jwt.get("ACCESS_TOKEN_LIFETIME", timedelta(minutes=5))
     if lifetime > timedelta(minutes=15):
         errors.append(checks.Warning("Access tokens live longer than 15 minutes; keep them short.",

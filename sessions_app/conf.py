@@ -8,7 +8,7 @@ app_settings = AppSettings(
     {
         # A session (refresh-token family) dies this long after login, however often it is refreshed.
         "ABSOLUTE_LIFETIME": timedelta(days=30),
-        # ... or this long after its last refresh.
+        # A session also dies this long after its last refresh, if that comes first.
         "IDLE_TIMEOUT": timedelta(days=7),
         # How long after a rotation the immediate parent may be presented again without ending the
         # family (a client whose response was lost in flight). 0 = strict: any replay ends the session.

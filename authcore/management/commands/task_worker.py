@@ -16,7 +16,7 @@ class Command(BaseCommand):
                             help="Only this queue (repeatable). Default: every queue.")
         parser.add_argument("--interval", type=float, default=1.0,
                             help="Seconds to wait when no task is ready (default 1).")
-        parser.add_argument("--worker-id", default=f"{socket.gethostname()}-{os.getpid()}",
+        parser.add_argument("--worker-id",
                             help="Unique across running workers; keep it across restarts (a systemd instance "
                                  "name, a pod name) and a restarted worker at once re-runs the task it was "
                                  "killed in. Default: host name and process id.")
@@ -26,6 +26,8 @@ class Command(BaseCommand):
     def handle(self, *, queues, interval, worker_id, until_idle, **options):
         if not 0 < interval <= 3600:
             raise CommandError("--interval must be between 0 and 3600 seconds.")
+        if worker_id is None:  # not a parser default: the reference page shows the defaults, the same everywhere
+            worker_id = f"{socket.gethostname()}-{os.getpid()}"
         if not worker_id or len(worker_id) > 64:
             raise CommandError("--worker-id must be 1 to 64 characters.")
         worker = Worker(worker_id=worker_id, queues=queues, interval=interval)

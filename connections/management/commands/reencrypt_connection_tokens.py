@@ -6,6 +6,7 @@ run rewrites nothing."""
 from django.core.management.base import BaseCommand, CommandError
 
 from connections import services
+from connections.conf import app_settings
 from connections.crypto import DecryptionFailed
 
 
@@ -13,7 +14,9 @@ class Command(BaseCommand):
     help = "Re-encrypt every stored connection token under the newest key."
 
     def add_arguments(self, parser):
-        parser.add_argument("--batch-size", type=int, default=None, help="rows per transaction")
+        parser.add_argument("--batch-size", type=int, default=None,
+                            help="Rows per transaction (default CONNECTIONS['REENCRYPT_BATCH_SIZE'], "
+                                 f"{app_settings._defaults['REENCRYPT_BATCH_SIZE']}).")
 
     def handle(self, *args, batch_size=None, **options):
         if batch_size is not None and batch_size < 1:
