@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench load-check oauth-provider dist fresh-project
+.PHONY: install run test lint bench load-check oauth-provider dist fresh-project docs-reference
 PORT ?= 8000
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
@@ -40,6 +40,11 @@ test: install lint
 
 lint: install
 	$(BIN)/ruff check .
+
+# The reference pages (docs/reference/: settings, API, errors, security events, commands), written from the code
+# on the code's defaults (no .env, no variables). config/tests/test_reference_docs.py fails when they are stale.
+docs-reference: install
+	$(BIN)/python docs/gen_reference.py
 
 # The benchmark against the simplejwt peer (bench/README.md). Installs wrk and redis-server (Debian) if missing
 # and bench/requirements.txt into the virtualenv, starts and stops all it needs on 127.0.0.1 (PostgreSQL must
