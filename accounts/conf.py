@@ -11,7 +11,7 @@ app_settings = AppSettings(
         "SITE_NAME": "Auth Service",
         # Where people use the product this service signs them in to (and log in): the pages that end a
         # flow (email verified, password changed), the home page and the emails link to it. Empty: they
-        # link to this service's home page instead.
+        # link to the root of this site (SITE_URL) instead.
         "APP_URL": "",
         # Longest password accepted anywhere (register, change, reset, login); longer gets 400.
         "PASSWORD_MAX_LENGTH": 1024,
