@@ -3,8 +3,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint bench load-check oauth-provider dist fresh-project docs-reference
+.PHONY: install run spa oauth-provider ses-emulator test lint docs docs-serve docs-reference dist fresh-project bench load-check
 PORT ?= 8000
+SPA_PORT ?= 8080
+SES_PORT ?= 8025
+DOCS_PORT ?= 8009
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,10 +31,27 @@ run: install .env
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# `make run` with the example single-page app (examples/spa) served next to it on SPA_PORT, another origin of
+# the same site, which the service is told to allow (CORS_ALLOWED_ORIGINS) and to send people to (APP_URL).
+# Ctrl-C stops all three processes.
+spa: install .env
+	@echo "The example app: http://127.0.0.1:$(SPA_PORT)/?auth=http://127.0.0.1:$(PORT)/api/auth/"
+	$(BIN)/python -m http.server $(SPA_PORT) --bind 127.0.0.1 --directory examples/spa >/dev/null 2>&1 & app=$$!; \
+	  trap 'kill $$app 2>/dev/null' EXIT INT TERM; \
+	  CORS_ALLOWED_ORIGINS=http://127.0.0.1:$(SPA_PORT) \
+	  APP_URL="http://127.0.0.1:$(SPA_PORT)/?auth=http://127.0.0.1:$(PORT)/api/auth/" \
+	  $(MAKE) --no-print-directory run PORT=$(PORT)
+
 # A local OAuth provider (django-oauth-toolkit, the one the connections tests use) for trying connected
 # accounts against `make run`: prints the CONNECTIONS_PROVIDERS line to put in .env, then serves until Ctrl-C.
 oauth-provider: install .env
 	SITE_URL=http://127.0.0.1:$(PORT) DJANGO_SETTINGS_MODULE=config.settings $(BIN)/python -m connections.tests.oauth_provider
+
+# A local SES (moto's server) on SES_PORT for running the flows with real emails through django-ses: verifies
+# the sender identity of DEFAULT_FROM_EMAIL (SES refuses mail from an unverified one), prints the lines to put
+# in .env, then prints every email it receives until Ctrl-C.
+ses-emulator: install .env
+	DJANGO_SETTINGS_MODULE=config.settings $(BIN)/python -m config.ses_emulator --port $(SES_PORT)
 
 # The lint gate (pyproject.toml), then the whole suite. DATABASE_URL / REDIS_URL select PostgreSQL and
 # Redis; PYTEST_ARGS adds options.
@@ -45,6 +65,14 @@ lint: install
 # on the code's defaults (no .env, no variables). config/tests/test_reference_docs.py fails when they are stale.
 docs-reference: install
 	$(BIN)/python docs/gen_reference.py
+
+# The documentation site (mkdocs.yml, docs/), built into site/ with every link checked; docs-serve serves it on
+# DOCS_PORT and rebuilds it as the files change.
+docs: install
+	$(BIN)/mkdocs build --strict --site-dir site
+
+docs-serve: install
+	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 # The benchmark against the simplejwt peer (bench/README.md). Installs wrk and redis-server (Debian) if missing
 # and bench/requirements.txt into the virtualenv, starts and stops all it needs on 127.0.0.1 (PostgreSQL must
