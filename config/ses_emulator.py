@@ -10,6 +10,7 @@ from email import message_from_string, policy
 from email.utils import parseaddr
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,11 +23,20 @@ DUMMY_SECRET = "testing"
 START_TIMEOUT = 20.0
 
 
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def wait_until_up(url: str, process: subprocess.Popen) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"moto_server exited ({process.returncode}); is the port taken?")
+            raise SystemExit(f"moto_server exited ({process.returncode})")
         try:
             with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=1):
                 return
@@ -68,6 +78,8 @@ def main() -> None:
     from django.conf import settings
 
     url = f"http://127.0.0.1:{options.port}"
+    if not port_is_free(options.port):
+        raise SystemExit(f"Port {options.port} is taken: stop what serves it, or choose another (SES_PORT=...).")
     stop = []
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: stop.append(True))
