@@ -51,7 +51,7 @@ oauth-provider: install .env
 # the sender identity of DEFAULT_FROM_EMAIL (SES refuses mail from an unverified one), prints the lines to put
 # in .env, then prints every email it receives until Ctrl-C.
 ses-emulator: install .env
-	DJANGO_SETTINGS_MODULE=config.settings $(BIN)/python -m config.ses_emulator --port $(SES_PORT)
+	@DJANGO_SETTINGS_MODULE=config.settings $(BIN)/python -m config.ses_emulator --port $(SES_PORT)
 
 # The lint gate (pyproject.toml), then the whole suite. DATABASE_URL / REDIS_URL select PostgreSQL and
 # Redis; PYTEST_ARGS adds options.
