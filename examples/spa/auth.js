@@ -1,5 +1,5 @@
-// The session handling of a single-page app with the cookie transport: the code the README shows under
-// "Browser apps" (a test keeps the two the same). AUTH is the auth service's /api/auth/ URL.
+// The session handling of a single-page app with the cookie transport: the code docs/how-to/spa.md shows
+// (a test keeps the two the same). AUTH is the auth service's /api/auth/ URL.
 let access = null, csrf = null;
 async function call(path, { method = "GET", body, headers = {} } = {}) {
   const response = await fetch(AUTH + path, { method, credentials: "include", body,

@@ -1,7 +1,7 @@
-"""The cookie transport proven in headless Chromium: the example SPA (examples/spa, the README's code) on
-other origins of the same site talks to the live server. The refresh token stays out of the page's reach,
-refresh works across a reload, logout ends it; an origin not on the allow-list cannot refresh, and form
-posts from elsewhere are refused before the token is spent."""
+"""The cookie transport proven in headless Chromium: the example SPA (examples/spa, the code
+docs/how-to/spa.md shows) on other origins of the same site talks to the live server. The refresh token stays
+out of the page's reach, refresh works across a reload, logout ends it; an origin not on the allow-list cannot
+refresh, and form posts from elsewhere are refused before the token is spent."""
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -127,8 +127,9 @@ def test_a_form_post_from_another_page_spends_nothing(page, apps, static_server,
     assert RefreshToken.objects.count() == 1 and Session.objects.get().revoked_at is None
 
 
-def test_the_example_app_runs_the_code_the_readme_shows():
-    readme = (ROOT / "README.md").read_text()
-    shown = readme.split("A SPA's whole session handling", 1)[1].split("```js\n", 1)[1].split("```", 1)[0]
+def test_the_example_app_runs_the_code_the_guide_shows():
+    guide = (ROOT / "docs" / "how-to" / "spa.md").read_text()
+    shown = guide.split("The whole session handling of a single-page app", 1)[1].split("```js\n", 1)[1]
+    shown = shown.split("```", 1)[0]
     example = (SPA / "auth.js").read_text()
     assert example.endswith(shown)
