@@ -389,8 +389,11 @@ def serve_for_development() -> None:
     for number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(number, lambda *_: stop.append(True))
     try:
+        # Its discovery document names no revocation endpoint (OpenID's rarely do): without this one, a
+        # disconnect could only delete the tokens here.
         providers = {"local": {"client_id": provider.client_id, "client_secret": provider.client_secret,
-                               "discovery_url": provider.discovery_url, "scopes": ["openid", "read"]}}
+                               "discovery_url": provider.discovery_url,
+                               "revocation_url": provider.revocation_endpoint, "scopes": ["openid", "read"]}}
         print(f"CONNECTIONS_PROVIDERS={json.dumps(providers)}", flush=True)
         print(f"# Sign in at the provider as {provider.username} with the password {provider.password}; "
               f"Ctrl-C stops it.", flush=True)
