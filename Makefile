@@ -69,10 +69,10 @@ docs-reference: install
 # The documentation site (mkdocs.yml, docs/), built into site/ with every link checked; docs-serve serves it on
 # DOCS_PORT and rebuilds it as the files change.
 docs: install
-	$(BIN)/mkdocs build --strict --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 docs-serve: install
-	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 # The benchmark against the simplejwt peer (bench/README.md). Installs wrk and redis-server (Debian) if missing
 # and bench/requirements.txt into the virtualenv, starts and stops all it needs on 127.0.0.1 (PostgreSQL must
