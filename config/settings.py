@@ -83,7 +83,7 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # allow-list, empty by default. Listed origins may call /api/auth/ with credentials (django-cors-headers),
 # and the refresh cookie's endpoints trust them in their CSRF check (sessions_app/api/transport.py); they
 # are not added to CSRF_TRUSTED_ORIGINS, which would trust them on every form, the admin's included. Any
-# other origin can neither read our answers nor use the refresh cookie (README, "Browser apps").
+# other origin can neither read our answers nor use the refresh cookie (docs/explanation/sessions.md, "Browser apps").
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/(auth|connections)/.*$"

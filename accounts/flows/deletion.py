@@ -3,7 +3,7 @@ their refresh-token history; every session is ended first, so its access tokens 
 for the audit trail: the security events, unlinked from the account (their user is set to NULL) and deleted
 with every other event after AUTHCORE SECURITY_EVENT_RETENTION (365 days by default), and one `user_deleted`
 event holding the former account id; the finished email tasks, which hold addresses, until
-`prune_db_task_results` removes them (README: Deployment)."""
+`prune_db_task_results` removes them (docs/how-to/operate.md)."""
 from django.db import transaction
 
 from authcore.audit import record_security_event

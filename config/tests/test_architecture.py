@@ -1,7 +1,7 @@
 """The house's rules, read from the code's own imports (every import statement, those inside functions too),
 so that a change that breaks them fails here, not in a reviewer's eye:
 
-- the apps depend on each other one way (README "Architecture"): authcore <- sessions_app <- accounts,
+- the apps depend on each other one way (docs/explanation/architecture.md): authcore <- sessions_app <- accounts,
   sessions_app <- connections, and only the host project (config) sees them all;
 - inside `accounts`, every import runs down its layers (ACCOUNTS_LAYERS): the models apply the user rules,
   which know no flow; the flows use the models; the edges (pages, API, admin) use the flows;
