@@ -47,7 +47,7 @@ app_settings = AppSettings(
         # A wrong password typed inside a session (change password, change address, delete: accounts/
         # reauthentication.py) counts as a failed login, and the failure that brings the account's consecutive
         # failures in sessions to REAUTH_MAX_FAILURES ends the session that guessed and tells the owner. The
-        # count is forgotten REAUTH_FAILURE_MEMORY after its first failure, or at a successful login.
+        # count is forgotten REAUTH_FAILURE_MEMORY after its last failure, or at a successful login.
         "REAUTH_MAX_FAILURES": 10,
         "REAUTH_FAILURE_MEMORY": timedelta(days=1),
         # The signed cookie that marks a device which has logged in to an account before; such a device
