@@ -1,7 +1,8 @@
 """The fresh-project proof: the package, installed as a stranger would, works in a new Django project.
 
 1. Build the wheel from this checkout and install it, with gunicorn, in a new virtualenv (the versions held to
-   requirements.txt's pins, which the package's ranges must admit).
+   requirements.txt's pins, which the package's ranges must admit; `--django 'django~=6.1.0' --python
+   python3.12` for another Django series).
 2. `django-admin startproject mysite`, then apply exactly the settings and URL snippets of docs/tutorial.md (read
    from that file, so the tutorial cannot drift from the package), `check`, `migrate`, `createsuperuser`.
 3. Serve with gunicorn (two workers) beside `manage.py task_worker`, and over HTTP: register, verify with the
@@ -69,18 +70,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def install(work: Path) -> tuple[Path, Path]:
-    step("build the wheel and install it in a new virtualenv")
+def install(work: Path, python: str, django: str | None) -> tuple[Path, Path]:
+    step(f"build the wheel and install it in a new virtualenv ({python}, {django or 'the pinned Django'})")
     env = dict(os.environ)
     run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", work / "dist", ROOT, cwd=ROOT,
         env=env)
     wheel = next((work / "dist").glob("django_auth_service-*.whl"))
     check_wheel_contents(wheel)
     venv = work / "venv"
-    run(sys.executable, "-m", "venv", venv, cwd=work, env=env)
-    run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-c", ROOT / "requirements.txt",
-        wheel, "gunicorn", cwd=work, env=env)
+    run(python, "-m", "venv", venv, cwd=work, env=env)
+    run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-c", constraints(work, django),
+        wheel, "gunicorn", *([django] if django else []), cwd=work, env=env)
     return venv, wheel
+
+
+def constraints(work: Path, django: str | None) -> Path:
+    """requirements.txt's pins, less the Django pin when another Django series is asked for."""
+    pins = (ROOT / "requirements.txt").read_text().splitlines()
+    if django:
+        pins = [line for line in pins if not line.lower().startswith("django==")]
+    path = work / "constraints.txt"
+    path.write_text("\n".join(pins) + "\n")
+    return path
 
 
 def check_wheel_contents(wheel: Path) -> None:
@@ -269,8 +280,8 @@ def connections_need_their_extra(project: Path, venv: Path, env: dict, wheel: Pa
     output = without.stdout + without.stderr
     if without.returncode == 0 or "pip install 'django-auth-service[connections]'" not in output:
         sys.exit(f"FAILED: connections without its extra: exit {without.returncode}\n{output}")
-    run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-c", ROOT / "requirements.txt",
-        f"{wheel}[connections]", cwd=project, env=env)
+    run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-c",
+        project.parent / "constraints.txt", f"{wheel}[connections]", cwd=project, env=env)
     run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
     run(python, "manage.py", "check", "--fail-level", "WARNING", cwd=project, env=env)
 
@@ -287,11 +298,13 @@ def expect_clear_error(result: subprocess.CompletedProcess, words: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="Keep the temporary directory (its path is printed).")
+    parser.add_argument("--python", default=sys.executable, help="The new virtualenv's interpreter.")
+    parser.add_argument("--django", help="Another Django than the pinned one, as a requirement ('django~=6.1.0').")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fresh-project-"))
     print(f"working in {work}")
     try:
-        venv, wheel = install(work)
+        venv, wheel = install(work, args.python, args.django)
         env = {key: value for key, value in os.environ.items()
                if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "ENV_FILE", "PYTHONPATH"}}
         env.update({"JWT_SIGNING_KEY": secrets.token_urlsafe(48), "DJANGO_SUPERUSER_EMAIL": "operator@example.com",
