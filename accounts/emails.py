@@ -28,9 +28,8 @@ from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse, set_script_prefix, set_urlconf
 from django.utils import timezone
-from django_tasks import task
 
-from authcore.tasks import RetryLater, enqueue_with_transaction
+from authcore.tasks import RetryLater, enqueue_with_transaction, task
 
 from . import signals
 from .conf import app_settings

@@ -1,5 +1,5 @@
-"""Durable background work: Django's Tasks API (the django-tasks backport), stored in this database by
-django-tasks-db and run by `manage.py task_worker`.
+"""Durable background work: Django's Tasks API (built into Django from 6.0, the django-tasks backport before),
+stored in this database by django-tasks-db and run by `manage.py task_worker`.
 
 Why a table in our own database: a task row written inside the transaction of the change it belongs to
 commits or rolls back with it. An email for a registration that rolled back is never sent, and one for a
@@ -27,14 +27,26 @@ from traceback import format_exception
 
 from django.db import DatabaseError, InterfaceError, OperationalError, close_old_connections, transaction
 from django.utils import timezone
-from django_tasks import TaskContext
-from django_tasks.base import Task, TaskResultStatus
-from django_tasks.utils import normalize_json
 from django_tasks_db.backend import DatabaseBackend
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction
 
 from .conf import app_settings
+
+# The Tasks API is Django's own from Django 6.0 (django.tasks); before, the django-tasks backport provides the
+# same API as django_tasks. django-tasks-db makes the same choice, so its backend and these tasks always agree.
+try:
+    from django.tasks import TaskContext, task  # noqa: F401 (for the apps' task definitions)
+    from django.tasks.base import Task, TaskResultStatus
+    from django.utils.json import normalize_json
+
+    TASKS_API = "django.tasks"
+except ImportError:
+    from django_tasks import TaskContext, task  # noqa: F401
+    from django_tasks.base import Task, TaskResultStatus
+    from django_tasks.utils import normalize_json
+
+    TASKS_API = "django_tasks"
 
 logger = logging.getLogger(__name__)
 

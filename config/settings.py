@@ -5,6 +5,7 @@ settings (`ACCOUNTS`, `SESSIONS_APP`, `AUTHCORE`, `CONNECTIONS`) plus standard D
 nothing here is imported by them.
 """
 from datetime import timedelta
+from importlib.util import find_spec
 import json
 import os
 from pathlib import Path
@@ -90,6 +91,10 @@ CORS_URLS_REGEX = r"^/api/(auth|connections)/.*$"
 # Further origins Django's CSRF check accepts on the pages' forms (behind a proxy that changes the origin, say).
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# Django's Tasks API: built into Django from 6.0 (django.tasks); before, the django-tasks backport (django_tasks),
+# which is then installed as an app. django-tasks-db and authcore.tasks use whichever is there.
+TASKS_API = "django.tasks" if find_spec("django.tasks") else "django_tasks"
+
 INSTALLED_APPS = [
     # Before django.contrib.auth: its `changepassword` command (which finds a user by any spelling of the
     # address) replaces Django's; same-named commands resolve to the first app listed.
@@ -107,7 +112,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's assets, served from here (no CDN)
     "django_ratelimit",
-    "django_tasks",
+    *(["django_tasks"] if TASKS_API == "django_tasks" else []),
     "django_tasks_db",
     "authcore",
     "sessions_app",

@@ -14,6 +14,6 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks (emails) run in the request, after commit, so a test can read mail.outbox at once. The durable
 # queue and its worker, used in production, have their own tests (accounts/tests/test_email_queue.py,
 # accounts/tests/test_email_worker_processes.py), which switch TASKS back to the database backend.
-TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+TASKS = {"default": {"BACKEND": f"{TASKS_API}.backends.immediate.ImmediateBackend"}}  # noqa: F405
 # The suite is one process: a local-memory cache (the SQLite run, no REDIS_URL) is a shared one here.
 AUTHCORE = {**AUTHCORE, "SINGLE_PROCESS": True}  # noqa: F405

@@ -6,6 +6,7 @@ from django.test import override_settings
 import pytest
 
 from authcore.checks import check_kernel_settings
+from authcore.tasks import TASKS_API
 
 
 def error_ids(messages) -> set[str]:
@@ -21,7 +22,8 @@ def test_the_project_settings_pass():
 
 
 def test_a_task_backend_that_is_not_durable_is_refused_outside_debug():
-    with override_settings(TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}):
+    immediate = f"{TASKS_API}.backends.immediate.ImmediateBackend"
+    with override_settings(TASKS={"default": {"BACKEND": immediate}}):
         assert "authcore.E008" in error_ids(check_kernel_settings())
         with override_settings(DEBUG=True):
             assert "authcore.E008" not in error_ids(check_kernel_settings())
