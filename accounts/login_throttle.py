@@ -53,7 +53,9 @@ DEVICE_TOKEN_MAX_LENGTH = 256
 def account_key(email: str) -> str:
     """The account an attempt is for, as the canonical address would be stored, keyed with SECRET_KEY."""
     identity = email_identity(email or "")
-    return salted_hmac("accounts.login_throttle.account", identity.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    # SHA-1, named: the keys of counts already in the cache stay the same whatever Django's default becomes.
+    return salted_hmac("accounts.login_throttle.account", identity.encode("utf-8", "surrogatepass"),
+                       algorithm="sha1").hexdigest()[:32]
 
 
 def _network(ip_address: str | None) -> str:

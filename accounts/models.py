@@ -194,8 +194,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     WATCHED_FIELDS = ("password", "is_active", "email", *AUDITED_FIELDS)
 
     @classmethod
-    def from_db(cls, db, field_names, values):
-        user = super().from_db(db, field_names, values)
+    def from_db(cls, db, field_names, values, **kwargs):
+        # kwargs: whatever else Django passes through (its fetch mode, from Django 6.1).
+        user = super().from_db(db, field_names, values, **kwargs)
         user._remember_stored(field_names)
         return user
 
