@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run spa oauth-provider ses-emulator test lint docs docs-serve docs-reference dist fresh-project bench load-check
+.PHONY: install run spa oauth-provider ses-emulator test lint matrix docs docs-serve docs-reference dist fresh-project bench load-check
 PORT ?= 8000
 SPA_PORT ?= 8080
 SES_PORT ?= 8025
@@ -73,6 +73,10 @@ docs: install
 
 docs-serve: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
+
+# The suite on SQLite under Django 6.0 and 6.1 (Python 3.12, noxfile.py); PYTEST_ARGS adds options.
+matrix: install
+	$(BIN)/nox -s "tests(django='6.0')" "tests(django='6.1')" -- $(PYTEST_ARGS)
 
 # The benchmark against the simplejwt peer (bench/README.md). Installs wrk and redis-server (Debian) if missing
 # and bench/requirements.txt into the virtualenv, starts and stops all it needs on 127.0.0.1 (PostgreSQL must
