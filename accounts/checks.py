@@ -116,14 +116,24 @@ DEVELOPMENT_EMAIL_BACKENDS = {"django.core.mail.backends.console.EmailBackend",
                               "django.core.mail.backends.locmem.EmailBackend"}
 
 
+def _email_backend() -> tuple[str, str]:
+    """The backend the emails go out through, and the setting that names it: the default mailer's where
+    MAILERS is set (Django 6.1 and later; SMTP unless it names another), else EMAIL_BACKEND."""
+    mailers = getattr(settings, "MAILERS", None)
+    if mailers is not None:
+        backend = mailers.get("default", {}).get("BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+        return backend, "MAILERS['default']"
+    return getattr(settings, "EMAIL_BACKEND", ""), "EMAIL_BACKEND"
+
+
 def _email_backend_errors() -> list:
-    backend = getattr(settings, "EMAIL_BACKEND", "")
+    backend, setting = _email_backend()
     try:
         import_string(backend)
     except ImportError:
-        return [checks.Error(f"EMAIL_BACKEND {backend!r} cannot be imported.", id="accounts.E011")]
+        return [checks.Error(f"{setting} {backend!r} cannot be imported.", id="accounts.E011")]
     if backend in DEVELOPMENT_EMAIL_BACKENDS and not settings.DEBUG:
         return [checks.Error(
-            f"EMAIL_BACKEND {backend!r} is for development: it would print live links into the logs, or drop "
+            f"{setting} {backend!r} is for development: it would print live links into the logs, or drop "
             "the emails.", hint="Use django_ses.SESBackend (or SMTP) with DEBUG off.", id="accounts.E012")]
     return []

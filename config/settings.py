@@ -13,6 +13,7 @@ from pathlib import Path
 from botocore.config import Config as BotocoreConfig
 from csp.constants import NONE, SELF
 import dj_database_url
+import django
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
@@ -342,6 +343,12 @@ AWS_SES_AUTO_THROTTLE = env_float("AWS_SES_AUTO_THROTTLE", 0.5) or None
 # well inside the task lease (AUTHCORE TASK_LEASE).
 AWS_SES_CONFIG = BotocoreConfig(connect_timeout=5, read_timeout=20,
                                 retries={"mode": "standard", "total_max_attempts": 1})
+# From Django 6.1 the email backend is configured in MAILERS (EMAIL_BACKEND and EMAIL_FILE_PATH are deprecated
+# there, and not allowed beside it): the same variables give the same backend as its default mailer.
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": EMAIL_BACKEND, "OPTIONS": (
+        {"file_path": EMAIL_FILE_PATH} if EMAIL_BACKEND == "django.core.mail.backends.filebased.EmailBackend" else {})}}
+    del EMAIL_BACKEND, EMAIL_FILE_PATH
 
 # Background tasks (emails) live in this database, written in the same transaction as the change they
 # belong to, and are run by `manage.py task_worker` (authcore/tasks.py).

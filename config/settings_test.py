@@ -10,7 +10,10 @@ os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBa
 
 from config.settings import *  # noqa: E402,F403
 
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if "MAILERS" in globals():  # Django 6.1 and later (config/settings.py)
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Tasks (emails) run in the request, after commit, so a test can read mail.outbox at once. The durable
 # queue and its worker, used in production, have their own tests (accounts/tests/test_email_queue.py,
 # accounts/tests/test_email_worker_processes.py), which switch TASKS back to the database backend.

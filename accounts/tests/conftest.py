@@ -5,6 +5,8 @@ from email.utils import parseaddr
 import boto3
 import pytest
 
+from accounts.testing import use_email_backend
+
 
 class SESOutbox:
     """What moto's in-process SES received, parsed back into MIME messages."""
@@ -30,7 +32,7 @@ def ses(settings):
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
-    settings.EMAIL_BACKEND = "django_ses.SESBackend"
+    use_email_backend(settings, "django_ses.SESBackend")
     settings.AWS_ACCESS_KEY_ID = "testing"
     settings.AWS_SECRET_ACCESS_KEY = "testing"
     settings.AWS_SES_REGION_NAME = "us-east-1"

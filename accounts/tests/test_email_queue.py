@@ -19,7 +19,7 @@ import pytest
 from accounts.emails import is_temporary
 from accounts.flows import deletion, email_change, passwords, registration
 from accounts.models import User
-from accounts.testing import login
+from accounts.testing import login, use_email_backend
 from authcore.requestmeta import ClientInfo
 from authcore.tasks import Worker, retry_delay
 
@@ -36,7 +36,7 @@ def ses(settings, monkeypatch):
     """The production path: the database task backend, django-ses, and SES emulated over HTTP."""
     emulator = SESEmulator()
     settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    settings.EMAIL_BACKEND = "django_ses.SESBackend"
+    use_email_backend(settings, "django_ses.SESBackend")
     settings.AWS_SES_REGION_ENDPOINT_URL = emulator.url
     settings.AWS_SES_AUTO_THROTTLE = None  # moto's send rate is 1/s: pacing would only slow the tests
     # Backoff shrunk from seconds to milliseconds so a test can wait out several retries.

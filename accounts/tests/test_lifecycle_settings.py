@@ -5,6 +5,7 @@ import pytest
 
 from accounts.checks import check_account_settings
 from accounts.emails import human_duration
+from accounts.testing import use_email_backend
 
 
 def ids():
@@ -12,7 +13,7 @@ def ids():
 
 
 def test_defaults_pass(settings):
-    settings.EMAIL_BACKEND = "django_ses.SESBackend"  # the suite's own in-memory backend is for tests only
+    use_email_backend(settings, "django_ses.SESBackend")  # the suite's own in-memory backend is for tests only
     assert not {i for i in ids() if i.startswith("accounts.E")}
 
 
@@ -87,6 +88,7 @@ def test_the_password_length_cap_validator_is_required(settings):
 def test_the_email_backend_must_import_and_be_real_outside_debug(settings, backend, debug, error):
     from accounts.checks import check_account_settings
 
-    settings.EMAIL_BACKEND, settings.DEBUG = backend, debug
+    use_email_backend(settings, backend)
+    settings.DEBUG = debug
     ids = [found.id for found in check_account_settings() if found.id in ("accounts.E011", "accounts.E012")]
     assert ids == ([error] if error else [])
