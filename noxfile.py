@@ -62,6 +62,8 @@ def requirements_for(django: str | None, path: Path = ROOT / "requirements-dev.t
 def tests(session: nox.Session, django: str) -> None:
     """The whole suite on SQLite under one Django series; arguments after `--` go to pytest."""
     requirement = MATRIX[django][1]
+    # create_tmp also points TMPDIR at the session's own folder: the suite's temporary files (the served
+    # project's email files, browser profiles) never meet those of a session running beside it.
     pins = Path(session.create_tmp()) / "requirements.txt"
     pins.write_text("\n".join(requirements_for(requirement)) + "\n")
     session.install("--quiet", "-r", str(pins))
