@@ -103,6 +103,9 @@ dist: install
 	$(BIN)/python -m build --no-isolation --outdir dist .
 
 # The fresh-project proof (packaging/fresh_project.py): the wheel in a new virtualenv, a new Django project with the
-# tutorial's snippets (read from docs/tutorial.md), served by gunicorn, walked over HTTP.
+# tutorial's snippets (read from docs/tutorial.md), served by gunicorn, walked over HTTP; on the pinned Django, then
+# on the newest supported series with Python 3.12 (NOX_PYTHON312 names that interpreter, as for `make matrix`).
+NOX_PYTHON312 ?= /root/.pyenv/versions/3.12.1/bin/python3.12
 fresh-project: install
 	$(BIN)/python packaging/fresh_project.py
+	$(BIN)/python packaging/fresh_project.py --python $(NOX_PYTHON312) --django "django~=6.1.0"
