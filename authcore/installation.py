@@ -28,10 +28,17 @@ def _is_service_package(package: str) -> bool:
     return bool(spec and spec.origin) and Path(spec.origin).resolve().parent.parent == _INSTALL_DIR
 
 
-def _hidden_packages() -> list[str]:
+def _installed_service_packages(installed_apps) -> set[str]:
+    """The service's packages that INSTALLED_APPS names (`connections` is optional: a project without it may use
+    the name for its own)."""
+    names = {entry.name if isinstance(entry, AppConfig) else entry for entry in installed_apps}
+    return {name.split(".")[0] for name in names} & set(SERVICE_PACKAGES)
+
+
+def _hidden_packages(packages: set[str]) -> list[str]:
     """The service's packages that a module of the host project hides on the import path."""
     problems = []
-    for package in SERVICE_PACKAGES:
+    for package in sorted(packages):
         spec = importlib.util.find_spec(package)
         if spec is not None and not _is_service_package(package):
             where = spec.origin or ", ".join(spec.submodule_search_locations or [])
@@ -40,8 +47,8 @@ def _hidden_packages() -> list[str]:
     return problems
 
 
-def _label_clashes(installed_apps) -> list[str]:
-    """Apps of the host project that take one of the service's labels."""
+def _label_clashes(installed_apps, packages: set[str]) -> list[str]:
+    """Apps of the host project that take the label of one of the service's installed apps."""
     problems = []
     for entry in installed_apps:
         if isinstance(entry, AppConfig):
@@ -54,7 +61,7 @@ def _label_clashes(installed_apps) -> list[str]:
                 config = AppConfig.create(entry)
             except Exception:  # a broken entry is Django's to report, moments later
                 continue
-        if config.label in SERVICE_PACKAGES and config.name.split(".")[0] not in SERVICE_PACKAGES:
+        if config.label in packages and config.name.split(".")[0] not in SERVICE_PACKAGES:
             problems.append(f"The app '{config.name}' has the label '{config.label}', which is the service's "
                             f"app '{config.label}'.")
     return problems
@@ -62,12 +69,13 @@ def _label_clashes(installed_apps) -> list[str]:
 
 def check_installation(installed_apps) -> None:
     """Raise ImproperlyConfigured, in the system checks' format, if the host takes a label or a name of ours."""
-    problems = _hidden_packages() + _label_clashes(installed_apps)
+    packages = _installed_service_packages(installed_apps)
+    problems = _hidden_packages(packages) + _label_clashes(installed_apps, packages)
     if not problems:
         return
     lines = "\n".join(f"?: ({CHECK_ID}) {problem}" for problem in problems)
     raise ImproperlyConfigured(
         "System check identified some issues:\n\nERRORS:\n" + lines + "\n\tHINT: Give your app another label "
         "(AppConfig.label, and rename its package if it is a top-level package called like one of the service's: "
-        "authcore, accounts, sessions_app, connections) before adding the service; docs/how-to/existing-project.md "
-        "says how to move an app that already has tables.")
+        "authcore, accounts, sessions_app, connections) before adding the service; the documentation's guide "
+        "'Add it to an existing project' says how to move an app that already has tables.")

@@ -40,7 +40,8 @@ import zipfile
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 SNIPPET = re.compile(r"<!-- snippet: (?P<name>\w+) -->\n```python\n(?P<code>.*?)```", re.S)
-PASSWORD = "fresh project passphrase 4711"
+# The tutorial's own example password, read from its register command: the reader's copy must be accepted too.
+TUTORIAL_PASSWORD = re.compile(r"/api/auth/register/.*?\"password\": \"(?P<password>[^\"]+)\"", re.S)
 ADMIN_PASSWORD = "silver lantern over a quiet harbour"
 
 
@@ -54,6 +55,13 @@ def run(*args, cwd: Path, env: dict, check: bool = True) -> subprocess.Completed
     if check and result.returncode != 0:
         sys.exit(f"FAILED: {' '.join(map(str, args))}\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def tutorial_password() -> str:
+    match = TUTORIAL_PASSWORD.search(TUTORIAL.read_text())
+    if not match:
+        sys.exit("FAILED: docs/tutorial.md has no register command with a password")
+    return match["password"]
 
 
 def snippets() -> dict[str, str]:
@@ -73,8 +81,9 @@ def free_port() -> int:
 def install(work: Path, python: str, django: str | None) -> tuple[Path, Path]:
     step(f"build the wheel and install it in a new virtualenv ({python}, {django or 'the pinned Django'})")
     env = dict(os.environ)
-    run(sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", work / "dist", ROOT, cwd=ROOT,
-        env=env)
+    # The sdist first and the wheel from it, as `make dist` does: what ships is what the sdist holds, never a stray
+    # file of the working tree.
+    run(sys.executable, "-m", "build", "--no-isolation", "--outdir", work / "dist", ROOT, cwd=ROOT, env=env)
     wheel = next((work / "dist").glob("django_auth_service-*.whl"))
     check_wheel_contents(wheel)
     venv = work / "venv"
@@ -179,9 +188,10 @@ def emailed_link(mail_dir: Path, path_prefix: str) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for file in sorted(mail_dir.glob("*.log")):
-            message = message_from_bytes(file.read_bytes(), policy=default_policy)
-            text = message.get_body(preferencelist=("plain",)).get_content()
-            match = re.search(r"https?://\S+" + re.escape(path_prefix) + r"(\S+?)/\s", text)
+            body = message_from_bytes(file.read_bytes(), policy=default_policy).get_body(preferencelist=("plain",))
+            if body is None:
+                continue  # still being written
+            match = re.search(r"https?://\S+" + re.escape(path_prefix) + r"(\S+?)/\s", body.get_content())
             if match:
                 return match.group(1)
         time.sleep(0.3)
@@ -190,11 +200,11 @@ def emailed_link(mail_dir: Path, path_prefix: str) -> str:
 
 def walk_the_flow(client: Client, project: Path) -> None:
     step("register, verify from the emailed link, log in, me, refresh, replay, log out")
-    email = "ada@example.com"
-    client.json("POST", "/api/auth/register/", {"email": email, "password": PASSWORD}, expect=202)
+    email, password = "ada@example.com", tutorial_password()
+    client.json("POST", "/api/auth/register/", {"email": email, "password": password}, expect=202)
     token = emailed_link(project / "sent-emails", "/accounts/verify-email/")
     client.json("POST", "/api/auth/verify-email/", {"token": token})
-    login = client.json("POST", "/api/auth/login/", {"email": email, "password": PASSWORD})
+    login = client.json("POST", "/api/auth/login/", {"email": email, "password": password})
     me = client.json("GET", "/api/auth/me/", token=login["access"])
     assert me["email"] == email and me["email_verified"] is True, me
     renewed = client.json("POST", "/api/auth/refresh/", {"refresh": login["refresh"]})
@@ -203,7 +213,7 @@ def walk_the_flow(client: Client, project: Path) -> None:
     print(f"    replayed refresh token: 401 {replay['code']}")
     client.json("POST", "/api/auth/refresh/", {"refresh": renewed["refresh"]}, expect=401)
     client.json("GET", "/api/auth/me/", token=renewed["access"], expect=401)
-    second = client.json("POST", "/api/auth/login/", {"email": email, "password": PASSWORD})
+    second = client.json("POST", "/api/auth/login/", {"email": email, "password": password})
     client.json("POST", "/api/auth/logout/", {"refresh": second["refresh"]}, token=second["access"], expect=204)
     client.json("GET", "/api/auth/me/", token=second["access"], expect=401)
     client.json("POST", "/api/auth/refresh/", {"refresh": second["refresh"]}, expect=401)
@@ -227,24 +237,37 @@ def serve_and_walk(project: Path, venv: Path, env: dict) -> None:
     port = free_port()
     env = {**env, "SITE_URL": f"http://127.0.0.1:{port}"}
     step(f"serve with gunicorn on 127.0.0.1:{port}, and the task worker")
-    server = subprocess.Popen([venv / "bin" / "gunicorn", "mysite.wsgi", "--bind", f"127.0.0.1:{port}",
-                               "--workers", "2"], cwd=project, env=env, stdout=subprocess.DEVNULL,
-                              stderr=open(project / "gunicorn.log", "w"))  # noqa: SIM115 - closed with the process
-    worker = subprocess.Popen([venv / "bin" / "python", "manage.py", "task_worker", "--interval", "0.2"],
-                              cwd=project, env=env, stdout=subprocess.DEVNULL,
-                              stderr=open(project / "worker.log", "w"))  # noqa: SIM115
+    with open(project / "gunicorn.log", "w") as server_log, open(project / "worker.log", "w") as worker_log:
+        server = subprocess.Popen([venv / "bin" / "gunicorn", "mysite.wsgi", "--bind", f"127.0.0.1:{port}",
+                                   "--workers", "2"], cwd=project, env=env, stdout=subprocess.DEVNULL,
+                                  stderr=server_log)
+        worker = subprocess.Popen([venv / "bin" / "python", "manage.py", "task_worker", "--interval", "0.2"],
+                                  cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=worker_log)
+        try:
+            walk_over_http(project, port, [server, worker])
+        finally:
+            for process in (server, worker):
+                stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def walk_over_http(project: Path, port: int, processes: list[subprocess.Popen]) -> None:
     try:
         client = Client(f"http://127.0.0.1:{port}")
-        wait_until_up(client, [server, worker])
+        wait_until_up(client, processes)
         walk_the_flow(client, project)
         open_the_admin(client)
     except BaseException:
         print((project / "gunicorn.log").read_text()[-3000:], (project / "worker.log").read_text()[-3000:])
         raise
-    finally:
-        for process in (server, worker):
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def clashing_apps_stop_with_a_clear_error(project: Path, venv: Path, env: dict) -> None:

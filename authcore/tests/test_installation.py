@@ -63,3 +63,19 @@ def test_a_host_package_that_hides_the_services_accounts_is_named_in_a_clear_err
     assert "(authcore.E011)" in result.stderr
     assert f"The module 'accounts' is {tmp_path / 'accounts' / '__init__.py'}" in result.stderr
     assert "hides it" in result.stderr
+
+
+def test_a_project_without_the_connections_app_may_use_its_name(tmp_path):
+    # `connections` is optional: a host that does not install it may have an app labelled so, or a package.
+    (tmp_path / "hostsite" / "connections").mkdir(parents=True)
+    (tmp_path / "hostsite" / "__init__.py").write_text("")
+    (tmp_path / "hostsite" / "connections" / "__init__.py").write_text("")
+    (tmp_path / "connections").mkdir()
+    (tmp_path / "connections" / "__init__.py").write_text("")
+    (tmp_path / "host_settings.py").write_text(
+        "from config.settings import *  # noqa: F403\n"
+        "INSTALLED_APPS = ['authcore', *[app for app in INSTALLED_APPS if app not in ('authcore', 'connections')], "
+        "'hostsite.connections']\n")
+    result = start(tmp_path, "host_settings")
+    assert result.returncode == 0, result.stderr
+    assert "started" in result.stdout
