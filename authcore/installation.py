@@ -18,6 +18,12 @@ from django.core.exceptions import ImproperlyConfigured
 
 SERVICE_PACKAGES = ("authcore", "accounts", "sessions_app", "connections")
 CHECK_ID = "authcore.E011"
+# What the error says of every clash (the docs' table of system checks shows these two).
+CHECK_SUMMARY = ("An app of the project takes one of the service's app labels, or a package of the project hides one "
+                 "of the service's packages (raised while the apps load, before the system checks can run).")
+HINT = ("Give your app another label (AppConfig.label, and rename its package if it is a top-level package called "
+        "like one of the service's: authcore, accounts, sessions_app, connections) before adding the service; the "
+        "documentation's guide 'Add it to an existing project' says how to move an app that already has tables.")
 
 # Where the service's packages are installed: side by side, in site-packages or in a checkout.
 _INSTALL_DIR = Path(__file__).resolve().parent.parent
@@ -74,8 +80,4 @@ def check_installation(installed_apps) -> None:
     if not problems:
         return
     lines = "\n".join(f"?: ({CHECK_ID}) {problem}" for problem in problems)
-    raise ImproperlyConfigured(
-        "System check identified some issues:\n\nERRORS:\n" + lines + "\n\tHINT: Give your app another label "
-        "(AppConfig.label, and rename its package if it is a top-level package called like one of the service's: "
-        "authcore, accounts, sessions_app, connections) before adding the service; the documentation's guide "
-        "'Add it to an existing project' says how to move an app that already has tables.")
+    raise ImproperlyConfigured(f"System check identified some issues:\n\nERRORS:\n{lines}\n\tHINT: {HINT}")

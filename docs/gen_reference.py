@@ -332,6 +332,9 @@ def system_checks(sources) -> list[Check]:
                 with override_settings(**{namespace: {"{names}": None}}):
                     [error] = AppSettings(namespace, {}).unknown_settings_errors(node.args[0].value)
                 found.add(Check(error.id, "Error", error.msg, error.hint or ""))
+    # The one check that runs while the apps load, before the system checks can (authcore/installation.py).
+    from authcore import installation
+    found.add(Check(installation.CHECK_ID, "Error", installation.CHECK_SUMMARY, installation.HINT))
     return sorted(found, key=lambda check: (check.id, check.message))
 
 
