@@ -24,10 +24,10 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.dispatch import Signal
-from django.template.defaultfilters import pluralize
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse, set_script_prefix, set_urlconf
 from django.utils import timezone
+from django.utils.translation import ngettext
 
 from authcore.tasks import RetryLater, enqueue_with_transaction, task
 
@@ -162,12 +162,14 @@ def password_reset_request_url() -> str | None:
 
 
 def human_duration(value: timedelta) -> str:
+    """A link's lifetime as the email says it, in the language active while the email renders."""
     if value >= timedelta(days=1) and not value % timedelta(days=1):  # "7 days", not "168 hours"
-        return f"{value.days} day{pluralize(value.days)}"
+        return ngettext("%(count)d day", "%(count)d days", value.days) % {"count": value.days}
     minutes = int(value.total_seconds() // 60)
     if minutes % 60:
-        return f"{minutes} minute{pluralize(minutes)}"
-    return f"{minutes // 60} hour{pluralize(minutes // 60)}"
+        return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
+    hours = minutes // 60
+    return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
 
 
 # --- delivery (the worker) -------------------------------------------------------------------------------------

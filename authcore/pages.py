@@ -14,13 +14,14 @@ from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.utils.cache import add_never_cache_headers
 from django.utils.log import log_response
+from django.utils.translation import gettext_lazy as _
 from rest_framework.views import APIView
 
 from .errors import ServiceError
 
 TEMPLATE = "authcore/service_error.html"
 # The two "not now" answers keep their own headings; any other error is headed by its status.
-TITLES = {"rate_limited": "Too many attempts", "service_unavailable": "Temporarily unavailable"}
+TITLES = {"rate_limited": _("Too many attempts"), "service_unavailable": _("Temporarily unavailable")}
 
 
 class ServiceErrorPageMiddleware:
