@@ -132,6 +132,9 @@ MIDDLEWARE = [
     # with long cache lifetimes, so a deployment needs no separate file server for them.
     "config.middleware.StaticFilesMiddleware",
     "config.middleware.DocumentCSPMiddleware",  # django-csp's, for HTML responses
+    # The language of the answer (the cookie, then Accept-Language), active before anything below can render a
+    # page or an error, and named in Content-Language.
+    "django.middleware.locale.LocaleMiddleware",
     # A page whose database is unreachable answers 503, not 500 (the API does in its exception handler).
     "config.middleware.DatabaseUnavailableMiddleware",
     # A service error a page does not answer itself is a page of its status, never a 500 (authcore/pages.py).
@@ -354,7 +357,18 @@ if django.VERSION >= (6, 1):
 # belong to, and are run by `manage.py task_worker` (authcore/tasks.py).
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
-LANGUAGE_CODE = "en-us"
+# The languages the service speaks: English and every locale its apps ship catalogs for (docs/how-to/translations.md
+# says how to add one). A page's language comes from the language cookie its switcher sets, then the browser's
+# Accept-Language; an API answer's from Accept-Language; an email's from its recipient's `language`. A language
+# not listed falls back to LANGUAGE_CODE.
+LANGUAGE_CODE = "en"
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "Deutsch"),
+    ("es", "Español"),
+    ("fr", "Français"),
+    ("ar", "العربية"),
+]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -21,6 +21,8 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("connections/", include("connections.urls")),
     path("admin/", admin.site.urls),
+    # Django's set_language view: the pages' language switcher posts to it (a cookie, no account needed).
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", views.home, name="home"),
 ]
 
