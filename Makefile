@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run spa oauth-provider ses-emulator test lint matrix docs docs-serve docs-reference dist fresh-project bench load-check
+.PHONY: install catalogs messages messages-check run spa oauth-provider ses-emulator test lint matrix docs docs-serve docs-reference dist fresh-project bench load-check
 PORT ?= 8000
 SPA_PORT ?= 8080
 SES_PORT ?= 8025
@@ -17,6 +17,28 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt
 
 install: $(BIN)/.installed
 
+# Translations. Each app's catalogs are in <app>/locale/<language>/LC_MESSAGES/django.po, this project's own (the
+# home page) in locale/. `make catalogs` compiles them to the .mo files Django reads (git-ignored build output;
+# polib, so no GNU gettext needed); `make messages` updates the catalogs from the code after a change to the text
+# (Django's makemessages: needs GNU gettext); `make messages-check` is CI's check that they are up to date and
+# complete (docs/how-to/translations.md).
+LOCALES := de es fr ar
+CATALOG_APPS := authcore sessions_app accounts connections
+catalogs: install
+	@$(BIN)/python hatch_build.py >/dev/null
+
+messages: install
+	for app in $(CATALOG_APPS); do \
+	  (cd $$app && ../$(BIN)/django-admin makemessages $(addprefix -l ,$(LOCALES)) --add-location file \
+	    --no-obsolete --ignore 'tests/*' --ignore testing.py) || exit 1; done
+	$(BIN)/django-admin makemessages $(addprefix -l ,$(LOCALES)) --add-location file --no-obsolete \
+	  $(addprefix --ignore ,$(CATALOG_APPS)) --ignore bench --ignore docs --ignore examples --ignore packaging \
+	  --ignore site --ignore 'config/tests/*'
+	$(MAKE) --no-print-directory catalogs
+
+messages-check: install
+	$(BIN)/python packaging/catalogs.py
+
 # The development checkout's settings (DEBUG on, random secrets), read by config/settings.py; git-ignored,
 # written once and kept, so every manage.py command works without typing them (config/dev_env.py).
 .env:
@@ -25,7 +47,7 @@ install: $(BIN)/.installed
 # Development server on the embedded defaults: SQLite file, local-memory cache, console email; the task
 # worker runs next to it (it sends the queued emails, printed on the console) and stops with it.
 # `make run PORT=8001` serves on another port (links in emails follow it).
-run: install .env
+run: install catalogs .env
 	$(BIN)/python manage.py migrate --noinput
 	SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py task_worker --worker-id dev-worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
@@ -55,7 +77,7 @@ ses-emulator: install .env
 
 # The lint gate (pyproject.toml), then the whole suite. DATABASE_URL / REDIS_URL select PostgreSQL and
 # Redis; PYTEST_ARGS adds options.
-test: install lint
+test: install lint catalogs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -75,7 +97,7 @@ docs-serve: install
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:$(DOCS_PORT)
 
 # The suite on SQLite under Django 6.0 and 6.1 (Python 3.12, noxfile.py); PYTEST_ARGS adds options.
-matrix: install
+matrix: install catalogs
 	$(BIN)/nox -s "tests(django='6.0')" "tests(django='6.1')" -- $(PYTEST_ARGS)
 
 # The benchmark against the simplejwt peer (bench/README.md). Installs wrk and redis-server (Debian) if missing

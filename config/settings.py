@@ -362,6 +362,8 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Accept-Language; an API answer's from Accept-Language; an email's from its recipient's `language`. A language
 # not listed falls back to LANGUAGE_CODE.
 LANGUAGE_CODE = "en"
+# This project's own words (the home page); each app's are in its own locale/ folder.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 LANGUAGES = [
     ("en", "English"),
     ("de", "Deutsch"),

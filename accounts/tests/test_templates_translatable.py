@@ -18,7 +18,8 @@ TEMPLATE_DIRS = [
     ROOT / "connections/templates/connections",
     ROOT / "sessions_app/templates/admin/sessions_app",
 ]
-TEMPLATES = sorted(path for folder in TEMPLATE_DIRS for path in folder.rglob("*") if path.suffix in {".html", ".txt"})
+TEMPLATES = sorted([path for folder in TEMPLATE_DIRS for path in folder.rglob("*") if path.suffix in {".html", ".txt"}]
+                   + [ROOT / "templates/home.html"])  # this project's own landing page
 
 OPENING = {"blocktranslate", "blocktrans", "comment"}
 CLOSING = {"endblocktranslate", "endblocktrans", "endcomment"}
