@@ -65,6 +65,7 @@ from typing import Any
 import unicodedata
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 import idna
 
 EMAIL_UNSUPPORTED = "email_unsupported"
@@ -110,7 +111,7 @@ def label_scripts(label: str) -> frozenset[str]:
     for character in label:
         category = unicodedata.category(character)
         if category == "Cn":
-            raise unsupported("The domain of this email address uses a character we cannot check.")
+            raise unsupported(_("The domain of this email address uses a character we cannot check."))
         if category[0] in "LMN":
             script = character_script(character)
             if script not in SCRIPT_NEUTRAL:
@@ -121,8 +122,8 @@ def label_scripts(label: str) -> frozenset[str]:
 def check_label_scripts(label: str) -> None:
     scripts = label_scripts(label)
     if len(scripts) > 1 and not any(scripts <= allowed for allowed in ALLOWED_SCRIPT_MIXES):
-        raise unsupported("The domain of this email address mixes letters of different alphabets "
-                          "(for example Latin with Cyrillic or Greek). Please type it in one alphabet.")
+        raise unsupported(_("The domain of this email address mixes letters of different alphabets "
+                            "(for example Latin with Cyrillic or Greek). Please type it in one alphabet."))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -136,10 +137,10 @@ def canonical_domain(domain: str) -> str:
         ascii_domain = idna.encode(domain, uts46=True, std3_rules=True).decode("ascii").lower()
         unicode_labels = idna.decode(ascii_domain).split(".")
     except UnicodeError:  # idna.IDNAError and its subclasses (InvalidCodepoint...) are UnicodeErrors
-        raise unsupported("The domain of this email address is not a valid domain name.") from None
+        raise unsupported(_("The domain of this email address is not a valid domain name.")) from None
     if ascii_domain.endswith("."):
         # "example.com." is the same domain as "example.com": one spelling only.
-        raise unsupported("The domain of this email address must not end with a dot.")
+        raise unsupported(_("The domain of this email address must not end with a dot."))
     for label in unicode_labels:
         check_label_scripts(label)
     return ascii_domain
@@ -159,7 +160,7 @@ def _unquoted(local: str) -> str:
     content = local[1:-1] if len(local) >= 2 and local.endswith('"') else ""
     if "\\" not in content and DOT_ATOM.fullmatch(content):
         return content
-    raise unsupported("Quoted email addresses are not supported; enter the address without quotes.")
+    raise unsupported(_("Quoted email addresses are not supported; enter the address without quotes."))
 
 
 def canonical_email(raw: str) -> str:
@@ -167,24 +168,24 @@ def canonical_email(raw: str) -> str:
 
     Raises ValidationError (code `email_unsupported`) for an address that has none."""
     if not isinstance(raw, str):
-        raise unsupported("Enter an email address.")
+        raise unsupported(_("Enter an email address."))
     address = raw.strip()
     if len(address) > RAW_INPUT_MAX_LENGTH:
-        raise unsupported("This email address is too long.")
+        raise unsupported(_("This email address is too long."))
     address = unicodedata.normalize("NFKC", address)
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain:
-        raise unsupported("Enter an email address with a name, an @ and a domain.")
+        raise unsupported(_("Enter an email address with a name, an @ and a domain."))
     if not local.isascii():
-        raise unsupported("The part of this email address before the @ must use only ASCII characters "
-                          "(A-Z, a-z, digits and punctuation); we cannot tell such addresses apart safely.")
+        raise unsupported(_("The part of this email address before the @ must use only ASCII characters "
+                            "(A-Z, a-z, digits and punctuation); we cannot tell such addresses apart safely."))
     if any(ord(character) < 0x20 or ord(character) == 0x7F for character in local):
-        raise unsupported("This email address contains control characters.")
+        raise unsupported(_("This email address contains control characters."))
     local = _unquoted(local)
     canonical = f"{local}@{canonical_domain(domain)}"
     if len(canonical) > EMAIL_MAX_LENGTH:
-        raise unsupported(f"This email address is longer than {EMAIL_MAX_LENGTH} characters once its domain "
-                          "is written in ASCII.")
+        raise unsupported(_("This email address is longer than %(max_length)d characters once its domain "
+                            "is written in ASCII.") % {"max_length": EMAIL_MAX_LENGTH})
     return canonical
 
 

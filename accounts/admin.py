@@ -11,9 +11,11 @@ from django.contrib.auth.forms import UserChangeForm as DjangoUserChangeForm
 from django.db.models import Count
 from django.utils.html import format_html
 from django.utils.text import capfirst
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
 
 from authcore.requestmeta import client_info
-from sessions_app.admin import SessionInline, counted
+from sessions_app.admin import SessionInline, counted_sessions
 from sessions_app.models import Session, alive_session_q
 from sessions_app.services import end_user_sessions
 
@@ -38,12 +40,17 @@ class UserChangeForm(DjangoUserChangeForm):
         field_classes = {"name": NameField}
 
 
+def counted_users(number: int) -> str:
+    """For admin messages: "1 user", "3 users", in the operator's language."""
+    return ngettext("%(count)d user", "%(count)d users", number) % {"count": number}
+
+
 class EmailVerifiedFilter(admin.SimpleListFilter):
-    title = "email verified"
+    title = _("email verified")
     parameter_name = "verified"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Yes"), ("no", "No")]
+        return [("yes", _("Yes")), ("no", _("No"))]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
@@ -59,11 +66,11 @@ class UserAdmin(DjangoUserAdmin):
     add_form = UserCreationForm
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Personal info", {"fields": ("name",)}),
-        ("Status", {"fields": ("is_active", "email_verified_at")}),
-        ("Permissions", {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
-        ("Important dates", {"fields": ("last_login", "date_joined", "password_changed_at")}),
-        ("Sessions", {"fields": ("sessions_overview",)}),
+        (_("Personal info"), {"fields": ("name", "language")}),
+        (_("Status"), {"fields": ("is_active", "email_verified_at")}),
+        (_("Permissions"), {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined", "password_changed_at")}),
+        (_("Sessions"), {"fields": ("sessions_overview",)}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "name", "usable_password", "password1", "password2")}),
@@ -93,64 +100,69 @@ class UserAdmin(DjangoUserAdmin):
             kwargs["queryset"] = inline.live_sessions_of(obj)
         return kwargs
 
-    @admin.display(description="sessions")
+    @admin.display(description=_("sessions"))
     def sessions_overview(self, user: User) -> str:
         if user.pk is None:
             return "-"
         live = getattr(user, "active_session_count", None)
         shown = min(live, SessionInline.LIVE_SESSIONS_SHOWN) if live is not None else SessionInline.LIVE_SESSIONS_SHOWN
         url = SessionInline(self.model, self.admin_site).sessions_changelist_url(user)
-        return format_html('{} live (the {} most recently used are listed below). <a href="{}">All sessions of '
-                           'this user, ended ones included</a>', live, shown, url)
+        return format_html(
+            '{} <a href="{}">{}</a>',
+            ngettext("%(live)d live (the %(shown)d most recently used are listed below).",
+                     "%(live)d live (the %(shown)d most recently used are listed below).", live)
+            % {"live": live, "shown": shown},
+            url, gettext("All sessions of this user, ended ones included"))
 
-    @admin.display(boolean=True, description="verified", ordering="email_verified_at")
+    @admin.display(boolean=True, description=_("verified"), ordering="email_verified_at")
     def verified(self, user: User) -> bool:
         return user.email_verified
 
-    @admin.display(description="active sessions", ordering="active_session_count")
+    @admin.display(description=_("active sessions"), ordering="active_session_count")
     def active_sessions(self, user: User) -> int:
         return user.active_session_count
 
     # Actions: each calls the service with actor=request.user, so the security event names the operator.
 
-    @admin.action(description="End all sessions of the selected users", permissions=("change",))
+    @admin.action(description=_("End all sessions of the selected users"), permissions=("change",))
     def end_all_sessions(self, request, queryset):
         client = client_info(request)
         ended = sum(
             end_user_sessions(user=user, reason=Session.RevokeReason.ENDED_BY_ADMIN, actor=request.user, client=client)
             for user in queryset
         )
-        self.message_user(request, f"Ended {counted(ended, 'session')} of {counted(len(queryset), 'user')}.",
-                          messages.SUCCESS)
+        self.message_user(request, gettext("Ended %(sessions)s of %(users)s.") % {
+            "sessions": counted_sessions(ended), "users": counted_users(len(queryset))}, messages.SUCCESS)
 
-    @admin.action(description="Deactivate the selected users (ends their sessions)", permissions=("change",))
+    @admin.action(description=_("Deactivate the selected users (ends their sessions)"), permissions=("change",))
     def deactivate(self, request, queryset):
         if queryset.filter(pk=request.user.pk).exists():
             # The service refuses it too; checked first so no one in the selection is half-processed.
-            self.message_user(request, "You cannot deactivate your own account.", messages.ERROR)
+            self.message_user(request, gettext("You cannot deactivate your own account."), messages.ERROR)
             return
         client = client_info(request)
         users = list(queryset.filter(is_active=True))
         ended = sum(deactivation.deactivate_user(user=user, actor=request.user, client=client) for user in users)
-        self.message_user(request, f"Deactivated {counted(len(users), 'user')} and ended {counted(ended, 'session')}.",
-                          messages.SUCCESS)
+        self.message_user(request, gettext("Deactivated %(users)s and ended %(sessions)s.") % {
+            "users": counted_users(len(users)), "sessions": counted_sessions(ended)}, messages.SUCCESS)
 
-    @admin.action(description="Send a password-reset email", permissions=("change",))
+    @admin.action(description=_("Send a password-reset email"), permissions=("change",))
     def send_password_reset(self, request, queryset):
         client = client_info(request)
         users = list(queryset)
         for user in users:
             passwords.send_password_reset_email(user=user, actor=request.user, client=client)
-        self.message_user(request, f"Sent a password-reset email to {counted(len(users), 'user')}.", messages.SUCCESS)
+        self.message_user(request, gettext("Sent a password-reset email to %(users)s.") % {
+            "users": counted_users(len(users))}, messages.SUCCESS)
 
-    @admin.action(description="Mark email verified", permissions=("change",))
+    @admin.action(description=_("Mark email verified"), permissions=("change",))
     def mark_email_verified(self, request, queryset):
         client = client_info(request)
         users = list(queryset)
         marked = sum(verification.mark_email_verified(user=user, actor=request.user, client=client) for user in users)
         already = len(users) - marked
-        self.message_user(request, f"Marked {counted(marked, 'user')} verified ({already} already verified).",
-                          messages.SUCCESS)
+        self.message_user(request, gettext("Marked %(users)s verified (%(already)d already verified).") % {
+            "users": counted_users(marked), "already": already}, messages.SUCCESS)
 
     def get_readonly_fields(self, request, obj=None):
         fields = super().get_readonly_fields(request, obj)
@@ -162,7 +174,8 @@ class UserAdmin(DjangoUserAdmin):
         # save did (User.save ends every session after a new password).
         ended = getattr(obj, "sessions_ended_by_password_change", None)
         if ended is not None:
-            self.message_user(request, f"Ended {counted(ended, 'session')} of {obj}.", messages.SUCCESS)
+            self.message_user(request, gettext("Ended %(sessions)s of %(user)s.") % {
+                "sessions": counted_sessions(ended), "user": obj}, messages.SUCCESS)
         return super().log_change(request, obj, message)
 
     def save_model(self, request, obj, form, change):
@@ -171,7 +184,8 @@ class UserAdmin(DjangoUserAdmin):
         # the sessions too (User.save), but silently, so the count below would always be 0.
         if change and "is_active" in form.changed_data and not obj.is_active:
             ended = deactivation.deactivate_user(user=obj, actor=request.user, client=client_info(request))
-            self.message_user(request, f"Deactivated {obj} and ended {counted(ended, 'session')}.", messages.SUCCESS)
+            self.message_user(request, gettext("Deactivated %(user)s and ended %(sessions)s.") % {
+                "user": obj, "sessions": counted_sessions(ended)}, messages.SUCCESS)
         super().save_model(request, obj, form, change)
 
     # Deleting, from the user's page or the "delete selected" action, is the same deletion as the user's own
@@ -192,7 +206,7 @@ class UserAdmin(DjangoUserAdmin):
         perms_needed = {self.opts.verbose_name for user in users if not self.has_delete_permission(request, user)}
         sessions = Session.objects.filter(user__in=users).count()
         summary = [format_html("{}: {}", capfirst(self.opts.verbose_name), user) for user in users]
-        summary.append(f"{counted(sessions, 'session')} and their refresh tokens")
+        summary.append(gettext("%(sessions)s and their refresh tokens") % {"sessions": counted_sessions(sessions)})
         counts = {self.opts.verbose_name_plural: len(users), Session._meta.verbose_name_plural: sessions}
         return summary, counts, perms_needed, []
 

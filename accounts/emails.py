@@ -26,7 +26,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse, set_script_prefix, set_urlconf
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
 from authcore.tasks import RetryLater, enqueue_with_transaction, task
@@ -34,6 +34,7 @@ from authcore.tasks import RetryLater, enqueue_with_transaction, task
 from . import signals
 from .conf import app_settings
 from .context_processors import login_url
+from .languages import recipient_language, request_language, supported
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ CHANGES = {
 TEMPLATES = {change.template: change for change in CHANGES.values()}
 
 
-def announce(change: str, *, user, to: str | None = None, signal_args: dict | None = None, **details) -> None:
+def announce(change: str, *, user, to: str | None = None, to_language: str | None = None,
+             signal_args: dict | None = None, **details) -> None:
     """The one way a change is told: queue its email in the current transaction (it commits or rolls back
     with the change), and send its signal to other receivers once the transaction commits.
 
@@ -81,10 +83,11 @@ def announce(change: str, *, user, to: str | None = None, signal_args: dict | No
     the signal carries instead, to the signal with `user`. With user None (no account has the address) a
     task is queued that sends nothing, and no signal: a flow that must not show whether an address has an
     account does the same work either way. `to`: the address to write to when it is not the account's at
-    sending time (the old address told of a change, a new one asked to confirm it).
+    sending time (the old address told of a change, a new one asked to confirm it); `to_language`: the language
+    of that recipient when it is another account's owner (else the email is in `user`'s language).
 
     send_robust: a failing receiver is logged by Django and never turns committed work into an error."""
-    queue_email(user=user, template=CHANGES[change].template, to=to, **details)
+    queue_email(user=user, template=CHANGES[change].template, to=to, to_language=to_language, **details)
     if user is not None or signal_args is not None:
         send_signal(change, **(signal_args if signal_args is not None else {"user": user, **details}))
 
@@ -97,15 +100,22 @@ def send_signal(change: str, **arguments) -> None:
         transaction.on_commit(lambda: signal.send_robust(sender=get_user_model(), **arguments))
 
 
-def queue_email(*, user, template: str, to: str | None = None, **details) -> None:
+def queue_email(*, user, template: str, to: str | None = None, to_language: str | None = None, **details) -> None:
     """Queue accounts/emails/<template>* in the current transaction (through `announce`)."""
     urlconf = get_urlconf()
+    # Kept for an email the account's own language cannot decide when it is written: none has the address,
+    # or the account is gone by then (the notice of its deletion).
+    language = supported(user.language) if user is not None and user.language else request_language()
+    if to_language is not None:  # another account's owner: their language decides, not `user`'s
+        language, user_decides = supported(to_language or None), False
+    else:
+        user_decides = True
     enqueue_with_transaction(
         deliver_account_email, str(user.pk) if user is not None else None, template, details, to=to,
         # The worker has no request: it builds links under the URL prefix and URLconf this one was
         # served with, or a service mounted under a sub-path would mail links that lead nowhere.
         url_prefix=get_script_prefix(), urlconf=urlconf if isinstance(urlconf, str) else None,
-        queued_at=timezone.now().isoformat())
+        queued_at=timezone.now().isoformat(), language=language, user_decides_language=user_decides)
 
 
 # --- what the flows register for rendering ---------------------------------------------------------------------
@@ -190,8 +200,10 @@ def _not_to_send(user, template: str, details: dict, *, to: str | None, queued_a
 
 @task()
 def deliver_account_email(user_id: str | None, template: str, details: dict, *, to: str | None = None,
-                          url_prefix: str = "/", urlconf: str | None = None, queued_at: str | None = None) -> str:
-    """The queued task: render and send one account email. Returns what happened, for the admin."""
+                          url_prefix: str = "/", urlconf: str | None = None, queued_at: str | None = None,
+                          language: str | None = None, user_decides_language: bool = True) -> str:
+    """The queued task: render and send one account email, in its recipient's language (the account's as it is
+    now, not the language of the request that queued it). Returns what happened, for the admin."""
     user = get_user_model().objects.filter(pk=user_id).first() if user_id is not None else None
     reason = _not_to_send(user, template, details, to=to, queued_at=queued_at)
     if reason is not None:
@@ -200,12 +212,13 @@ def deliver_account_email(user_id: str | None, template: str, details: dict, *, 
     set_script_prefix(url_prefix)
     set_urlconf(urlconf)
     try:
-        context = {"user": user, "site_name": app_settings.SITE_NAME, "site_url": app_settings.SITE_URL,
-                   "login_url": login_url(), "reset_url": password_reset_request_url(), **details}
-        rendering = RENDERINGS.get(template)
-        if rendering is not None and rendering.context is not None:
-            context.update(rendering.context(user, details))
-        message = _render(template, context, to=to or user.email)
+        with translation.override(recipient_language(user if user_decides_language else None, language)):
+            context = {"user": user, "site_name": app_settings.SITE_NAME, "site_url": app_settings.SITE_URL,
+                       "login_url": login_url(), "reset_url": password_reset_request_url(), **details}
+            rendering = RENDERINGS.get(template)
+            if rendering is not None and rendering.context is not None:
+                context.update(rendering.context(user, details))
+            message = _render(template, context, to=to or user.email)
     finally:
         set_script_prefix(previous_prefix)
         set_urlconf(previous_urlconf)

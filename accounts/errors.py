@@ -1,19 +1,21 @@
 """The error codes of accounts: what logging in, changing a password and the emailed links can fail
 with, and the field codes of the password, address and name rules."""
+from django.utils.translation import gettext_lazy as _
+
 from authcore.errors import ErrorSpec, register_errors
 
 register_errors(
     {
-        "password_incorrect": ErrorSpec(400, "The current password is incorrect."),
-        "invalid_token": ErrorSpec(400, "This link is invalid or has expired."),
-        "invalid_credentials": ErrorSpec(401, "Invalid email or password."),
-        "email_not_verified": ErrorSpec(403, "Please verify your email address before logging in."),
+        "password_incorrect": ErrorSpec(400, _("The current password is incorrect.")),
+        "invalid_token": ErrorSpec(400, _("This link is invalid or has expired.")),
+        "invalid_credentials": ErrorSpec(401, _("Invalid email or password.")),
+        "email_not_verified": ErrorSpec(403, _("Please verify your email address before logging in.")),
         "email_taken": ErrorSpec(
-            409, "This address now belongs to another account.",
+            409, _("This address now belongs to another account."),
             note="Confirming an address change when another account took the address after the request. (As a "
                  "field code of a 400 `invalid`: the address asked for already has an account.)"),
         "session_ended": ErrorSpec(
-            401, "Too many wrong passwords: this session has been ended. Log in again.",
+            401, _("Too many wrong passwords: this session has been ended. Log in again."),
             note="The wrong password that reached ACCOUNTS['REAUTH_MAX_FAILURES'] ended the caller's session "
                  "(accounts.flows.reauthentication)."),
     },

@@ -6,11 +6,13 @@ from django import forms
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.validators import RegexValidator
 from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
 
-from authcore.inputs import DocumentedInputField, InputForm, TextField, refuse_surrogates
+from authcore.inputs import ChoiceInputField, DocumentedInputField, InputForm, TextField, refuse_surrogates
 from sessions_app.forms import SessionOptionsForm
 
 from .flows.not_me import NOT_ME_TOKEN_MAX_LENGTH, NOT_ME_TOKEN_PATTERN
+from .languages import language_choices
 from .names import NameField
 from .password_validation import MaximumLengthValidator, password_min_length
 from .tokens import LINK_TOKEN_PATTERN, TOKEN_MAX_LENGTH
@@ -49,6 +51,7 @@ EMAIL_PATTERN = rf"^{EMAIL_ATOM}(?:\.{EMAIL_ATOM})*@(?:{EMAIL_LABEL}\.)+[A-Za-z]
 class EmailAddressField(DocumentedInputField, forms.EmailField):
     def __init__(self, **kwargs):
         kwargs.setdefault("widget", forms.EmailInput(attrs={"autocomplete": "email"}))
+        kwargs.setdefault("label", _("Email address"))
         super().__init__(max_length=254, **kwargs)
         self.validators.append(refuse_surrogates)
 
@@ -66,6 +69,7 @@ class PasswordField(TextField):
 
     def __init__(self, *, autocomplete: str = "current-password", **kwargs):
         kwargs.setdefault("widget", forms.PasswordInput(attrs={"autocomplete": autocomplete}))
+        kwargs.setdefault("label", _("Password"))
         super().__init__(strip=False, **kwargs)
 
     def schema_constraints(self) -> dict:
@@ -98,7 +102,7 @@ class LinkTokenField(TextField):
         kwargs.setdefault("widget", forms.HiddenInput())
         super().__init__(max_length=TOKEN_MAX_LENGTH, **kwargs)
         self.validators.append(RegexValidator(
-            LINK_TOKEN_PATTERN, message="Enter the token exactly as it appears in the link.", code="invalid"))
+            LINK_TOKEN_PATTERN, message=_("Enter the token exactly as it appears in the link."), code="invalid"))
 
     def schema_constraints(self) -> dict:
         return {"pattern": LINK_TOKEN_PATTERN, "description": "The token from the emailed link. Another "
@@ -107,7 +111,7 @@ class LinkTokenField(TextField):
 
 def name_field(**kwargs) -> NameField:
     """The display name (accounts.names: one line, NFC, no control or bidirectional characters)."""
-    return NameField(label="Name (optional)", widget=forms.TextInput(attrs={"autocomplete": "name"}), **kwargs)
+    return NameField(label=_("Name (optional)"), widget=forms.TextInput(attrs={"autocomplete": "name"}), **kwargs)
 
 
 # --- one input per flow -----------------------------------------------------------------------------------
@@ -121,7 +125,7 @@ class LoginForm(PasswordLengthCapMixin, SessionOptionsForm):
 class RegisterForm(PasswordLengthCapMixin, InputForm):
     email = EmailAddressField()
     name = name_field()
-    password = NewPasswordField(label="Password")
+    password = NewPasswordField(label=_("Password"))
 
 
 class EmailForm(InputForm):
@@ -139,17 +143,17 @@ class PasswordResetConfirmForm(PasswordLengthCapMixin, InputForm):
     password; the API takes both from the body."""
 
     token = LinkTokenField()
-    new_password = NewPasswordField(label="New password")
+    new_password = NewPasswordField(label=_("New password"))
 
 
 class ChangePasswordForm(PasswordLengthCapMixin, InputForm):
-    current_password = PasswordField()
-    new_password = NewPasswordField(label="New password")
+    current_password = PasswordField(label=_("Current password"))
+    new_password = NewPasswordField(label=_("New password"))
 
 
 class ChangeEmailForm(PasswordLengthCapMixin, InputForm):
     password = PasswordField()
-    new_email = EmailAddressField(label="New email address")
+    new_email = EmailAddressField(label=_("New email address"))
 
 
 class ConfirmEmailChangeForm(InputForm):
@@ -162,6 +166,8 @@ class DeleteAccountForm(PasswordLengthCapMixin, InputForm):
 
 class ProfileForm(InputForm):
     name = name_field()
+    # Choices read when the form is built (a callable), so they follow settings.LANGUAGES.
+    language = ChoiceInputField(label=_("Language of your emails"), choices=language_choices, required=False)
 
 
 class NotMeTokenField(TextField):
@@ -172,7 +178,7 @@ class NotMeTokenField(TextField):
         kwargs.setdefault("widget", forms.HiddenInput())  # the page keeps it in the session, never shows it
         super().__init__(max_length=NOT_ME_TOKEN_MAX_LENGTH, **kwargs)
         self.validators.append(RegexValidator(
-            NOT_ME_TOKEN_PATTERN, message="Enter the token exactly as it appears in the link.", code="invalid"))
+            NOT_ME_TOKEN_PATTERN, message=_("Enter the token exactly as it appears in the link."), code="invalid"))
 
     def schema_constraints(self) -> dict:
         return {"pattern": NOT_ME_TOKEN_PATTERN, "description": "The token from the \"this wasn't me\" link. "

@@ -13,9 +13,11 @@ from django.db.models.functions import Lower
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import rules
 from .addresses import canonical_email, canonical_email_or_none
+from .languages import LANGUAGE_MAX_LENGTH, validate_language
 from .names import NAME_VALIDATORS
 
 
@@ -148,18 +150,21 @@ class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     # unique=True satisfies Django's USERNAME_FIELD check; the constraint below is the real rule
     # (unique regardless of case), enforced by the database.
-    email = models.EmailField(max_length=254, unique=True,
-                              error_messages={"unique": "A user with this email already exists."})
-    name = models.CharField(max_length=150, blank=True, validators=NAME_VALIDATORS)
-    is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField(default=False, help_text="Can log into the admin site.")
-    email_verified_at = models.DateTimeField(null=True, blank=True)
-    date_joined = models.DateTimeField(default=timezone.now)
-    password_changed_at = models.DateTimeField(null=True, blank=True)
+    email = models.EmailField(_("email address"), max_length=254, unique=True,
+                              error_messages={"unique": _("A user with this email already exists.")})
+    name = models.CharField(_("name"), max_length=150, blank=True, validators=NAME_VALIDATORS)
+    is_active = models.BooleanField(_("active"), default=True)
+    is_staff = models.BooleanField(_("staff status"), default=False, help_text=_("Can log into the admin site."))
+    email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
+    date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
     # An address change waiting for its confirmation link to be followed (accounts.flows.email_change); a newer
     # request replaces it, and the link's HMAC covers both fields, so only the latest link works.
-    pending_email = models.EmailField(max_length=254, blank=True)
-    pending_email_requested_at = models.DateTimeField(null=True, blank=True)
+    pending_email = models.EmailField(_("pending email address"), max_length=254, blank=True)
+    pending_email_requested_at = models.DateTimeField(_("pending email requested at"), null=True, blank=True)
+    # The language the user's emails are written in (accounts.languages); empty: LANGUAGE_CODE.
+    language = models.CharField(_("language"), max_length=LANGUAGE_MAX_LENGTH, blank=True,
+                                validators=[validate_language])
 
     objects = UserManager()
 
@@ -168,10 +173,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: list[str] = []
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["-date_joined"]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="user_email_ci_unique",
-                                    violation_error_message="A user with this email already exists."),
+                                    violation_error_message=_("A user with this email already exists.")),
         ]
 
     def __str__(self) -> str:

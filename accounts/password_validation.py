@@ -7,6 +7,7 @@ import unicodedata
 from django.contrib.auth import password_validation as django_password_validation
 from django.contrib.auth.password_validation import MinimumLengthValidator, get_default_password_validators
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, ngettext
 
 from .conf import app_settings
 
@@ -25,7 +26,9 @@ class MaximumLengthValidator:
     def validate(self, password: str, user=None) -> None:
         if len(password) > self.max_length:
             raise ValidationError(
-                "This password is too long. It must contain at most %(max_length)d characters.",
+                ngettext("This password is too long. It must contain at most %(max_length)d character.",
+                         "This password is too long. It must contain at most %(max_length)d characters.",
+                         self.max_length),
                 code="password_too_long",
                 params={"max_length": self.max_length},
             )
@@ -35,7 +38,9 @@ class MaximumLengthValidator:
         self.validate(password)
 
     def get_help_text(self) -> str:
-        return f"Your password must contain at most {self.max_length} characters."
+        return ngettext("Your password must contain at most %(max_length)d character.",
+                        "Your password must contain at most %(max_length)d characters.",
+                        self.max_length) % {"max_length": self.max_length}
 
 
 def is_over_max_length(password: str) -> bool:
@@ -112,11 +117,11 @@ class PasswordBlocklistValidator:
         if is_over_max_length(password):
             return  # MaximumLengthValidator reports it; see is_over_max_length
         if self._candidates(password) & self.passwords:
-            raise ValidationError("This password is too common.", code="password_too_common")
+            raise ValidationError(gettext("This password is too common."), code="password_too_common")
         compact = _normalise(password)
         if any(word in compact for word in self._context_words(user)):
             raise ValidationError(
-                "This password contains the name of this service or of your email address.",
+                gettext("This password contains the name of this service or of your email address."),
                 code="password_contains_context",
             )
 
@@ -141,7 +146,8 @@ class PasswordBlocklistValidator:
         return [word for word in words if len(word) >= CONTEXT_WORD_MIN_LENGTH]
 
     def get_help_text(self) -> str:
-        return "Your password can't be a commonly used password or contain the service name or your email address."
+        return gettext("Your password can't be a commonly used password or contain the service name or your email "
+                       "address.")
 
 
 def password_min_length() -> int:

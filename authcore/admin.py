@@ -2,6 +2,8 @@
 deletes it) and the background tasks (failed ones can be queued again)."""
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename, get_user_model
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_tasks_db.admin import DBTaskResultAdmin
 from django_tasks_db.models import DBTaskResult
 
@@ -52,7 +54,7 @@ class TaskAdmin(DBTaskResultAdmin):
     list_filter = ("status", "queue_name")
     actions = ["retry_failed_tasks"]
 
-    @admin.display(description="arguments")
+    @admin.display(description=_("arguments"))
     def summary(self, result: DBTaskResult) -> str:
         # Task arguments never hold a secret (account emails: the user id, the template, its details).
         args_kwargs = result.args_kwargs or {}
@@ -61,11 +63,11 @@ class TaskAdmin(DBTaskResultAdmin):
         text = ", ".join(parts)
         return text if len(text) <= 120 else text[:119] + "…"
 
-    @admin.display(description="attempts")
+    @admin.display(description=_("attempts"))
     def attempts(self, result: DBTaskResult) -> int:
         return len(result.worker_ids or [])
 
-    @admin.display(description="last error")
+    @admin.display(description=_("last error"))
     def last_error(self, result: DBTaskResult) -> str:
         return result.exception_class_path.rsplit(".", 1)[-1] if result.exception_class_path else ""
 
@@ -73,9 +75,13 @@ class TaskAdmin(DBTaskResultAdmin):
         # Retrying changes a task's state: the "change" permission on task results (superusers have it).
         return request.user.has_perm(f"{self.opts.app_label}.{get_permission_codename('change', self.opts)}")
 
-    @admin.action(description="Retry the selected failed tasks", permissions=["retry"])
+    @admin.action(description=_("Retry the selected failed tasks"), permissions=["retry"])
     def retry_failed_tasks(self, request, queryset):
         queued = retry_failed(queryset)
         skipped = queryset.count() - queued
-        self.message_user(request, f"{queued} failed task(s) queued again."
-                          + (f" {skipped} not failed, left alone." if skipped else ""), messages.SUCCESS)
+        message = ngettext("%(count)d failed task queued again.", "%(count)d failed tasks queued again.",
+                           queued) % {"count": queued}
+        if skipped:
+            message += " " + ngettext("%(count)d not failed, left alone.", "%(count)d not failed, left alone.",
+                                      skipped) % {"count": skipped}
+        self.message_user(request, message, messages.SUCCESS)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class AuthcoreConfig(AppConfig):
@@ -6,7 +7,7 @@ class AuthcoreConfig(AppConfig):
     security-event kinds and rate-limit scopes here (in its AppConfig.ready or at import of its modules)."""
 
     name = "authcore"
-    verbose_name = "Security log"
+    verbose_name = _("Security log")
     default_auto_field = "django.db.models.BigAutoField"
 
     def __init__(self, app_name, app_module):

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.functional import lazy
+from django.utils.translation import gettext_lazy as _
 
 
 @dataclass(frozen=True)
@@ -47,25 +48,25 @@ def register_errors(codes: dict[str, ErrorSpec], *, field_codes: Iterable[str] =
 
 register_errors(
     {
-        "invalid": ErrorSpec(400, "The request has invalid fields."),
-        "parse_error": ErrorSpec(400, "The request body is not valid JSON."),
-        "bad_request": ErrorSpec(400, "The request could not be accepted.",
+        "invalid": ErrorSpec(400, _("The request has invalid fields.")),
+        "parse_error": ErrorSpec(400, _("The request body is not valid JSON.")),
+        "bad_request": ErrorSpec(400, _("The request could not be accepted."),
                                  note="Refused before any view: a Host header not in ALLOWED_HOSTS, a malformed "
                                       "request."),
-        "not_authenticated": ErrorSpec(401, "Authentication credentials were not provided."),
+        "not_authenticated": ErrorSpec(401, _("Authentication credentials were not provided.")),
         "permission_denied": ErrorSpec(
-            403, "You do not have permission to perform this action.",
+            403, _("You do not have permission to perform this action."),
             note="No endpoint of the apps answers it; an API the host project adds with DRF permission classes "
                  "does, through the same exception handler."),
-        "not_found": ErrorSpec(404, "Not found."),
-        "method_not_allowed": ErrorSpec(405, "Method not allowed."),
-        "not_acceptable": ErrorSpec(406, "The requested response format is not available."),
-        "request_too_large": ErrorSpec(413, "The request body is too large."),
-        "unsupported_media_type": ErrorSpec(415, "Send the request body as application/json."),
-        "rate_limited": ErrorSpec(429, "Too many requests. Try again later."),
-        "server_error": ErrorSpec(500, "Internal server error."),
+        "not_found": ErrorSpec(404, _("Not found.")),
+        "method_not_allowed": ErrorSpec(405, _("Method not allowed.")),
+        "not_acceptable": ErrorSpec(406, _("The requested response format is not available.")),
+        "request_too_large": ErrorSpec(413, _("The request body is too large.")),
+        "unsupported_media_type": ErrorSpec(415, _("Send the request body as application/json.")),
+        "rate_limited": ErrorSpec(429, _("Too many requests. Try again later.")),
+        "server_error": ErrorSpec(500, _("Internal server error.")),
         "service_unavailable": ErrorSpec(
-            503, "The service is temporarily unavailable. Try again shortly.",
+            503, _("The service is temporarily unavailable. Try again shortly."),
             note="A dependency the request needs (the rate-limit cache, the database) is unreachable; sent with "
                  "Retry-After."),
     },

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 
 from .errors import ServiceError
 
@@ -21,7 +22,7 @@ TEXT_RULES = "Must not contain NUL (U+0000) or an unpaired surrogate (U+D800 to 
 
 def refuse_surrogates(value: str) -> None:
     if any("\ud800" <= character <= "\udfff" for character in value):
-        raise ValidationError("Surrogate characters are not allowed.", code="surrogate_characters_not_allowed")
+        raise ValidationError(_("Surrogate characters are not allowed."), code="surrogate_characters_not_allowed")
 
 
 class DocumentedInputField:
@@ -74,8 +75,8 @@ def refuse_control_characters(value: str) -> None:
     """The one-line rule above. NUL is left to the check every text input makes, which answers with its own
     code (`null_characters_not_allowed`)."""
     if any(character in LINE_REFUSED_CHARACTERS and character != "\x00" for character in value):
-        raise ValidationError("Enter one line, without control characters or bidirectional formatting "
-                              "characters.", code=LINE_CODE)
+        raise ValidationError(_("Enter one line, without control characters or bidirectional formatting "
+                                "characters."), code=LINE_CODE)
 
 
 class LabelField(TextField):
@@ -128,9 +129,9 @@ def json_input(form_class: type[forms.Form], data, *, partial: bool = False) -> 
     result, so they keep their stored value."""
     if not isinstance(data, Mapping):
         raise ServiceError("invalid", field_errors=[
-            {"field": None, "code": "not_a_dict", "message": "Send the fields as a JSON object."}])
+            {"field": None, "code": "not_a_dict", "message": _("Send the fields as a JSON object.")}])
     not_text = [
-        {"field": name, "code": "invalid", "message": "Not a valid string."}
+        {"field": name, "code": "invalid", "message": _("Not a valid string.")}
         for name in form_class.base_fields if name in data and not isinstance(data[name], str)
     ]
     if not_text:

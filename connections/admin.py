@@ -1,6 +1,8 @@
 """Admin for operators: connections with their metadata and status. No token, ciphertext or client secret is
 shown or editable anywhere here; disconnecting goes through the same service as the user's own."""
 from django.contrib import admin, messages
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from authcore.admin import ReadOnlyAdminMixin, user_email_lookup
 from authcore.errors import ServiceError
@@ -29,7 +31,8 @@ class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_disconnect_permission(self, request) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
 
-    @admin.action(description="Disconnect (revoke at the provider and delete the tokens)", permissions=("disconnect",))
+    @admin.action(description=_("Disconnect (revoke at the provider and delete the tokens)"),
+                  permissions=("disconnect",))
     def disconnect_selected(self, request, queryset):
         client, done = client_info(request), 0
         for connection in queryset.select_related("user").exclude(status=Connection.Status.REVOKED):
@@ -39,4 +42,5 @@ class ConnectionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
                 done += 1
             except ServiceError:
                 pass  # a provider no longer configured: nothing to revoke with
-        self.message_user(request, f"Disconnected {done} connection(s).", messages.SUCCESS)
+        self.message_user(request, ngettext("Disconnected %(count)d connection.", "Disconnected %(count)d connections.",
+                                            done) % {"count": done}, messages.SUCCESS)

@@ -4,11 +4,12 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import pre_delete
+from django.utils.translation import gettext_lazy as _
 
 
 class ConnectionsConfig(AppConfig):
     name = "connections"
-    verbose_name = "Connected accounts"
+    verbose_name = _("Connected accounts")
     default_auto_field = "django.db.models.BigAutoField"
 
     # What the connections app imports beyond the package's own dependencies: its extra.

@@ -1,5 +1,6 @@
 """The inputs of connected accounts: the provider's redirect, as the callback page and the API receive it."""
 from django.core.validators import RegexValidator
+from django.utils.translation import gettext_lazy as _
 
 from authcore.inputs import InputForm, TextField
 
@@ -10,7 +11,7 @@ PRINTABLE_ASCII = r"^[\x20-\x7e]*$"
 class ProviderValueField(TextField):
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.validators.append(RegexValidator(PRINTABLE_ASCII, message="Only printable ASCII is allowed.",
+        self.validators.append(RegexValidator(PRINTABLE_ASCII, message=_("Only printable ASCII is allowed."),
                                               code="invalid"))
 
     def schema_constraints(self) -> dict:

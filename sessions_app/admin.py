@@ -16,6 +16,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext, ngettext, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from authcore.admin import ReadOnlyAdminMixin, user_email_lookup
 from authcore.requestmeta import client_info
@@ -26,15 +28,19 @@ from .services import end_session, end_sessions
 USER_EMAIL_LOOKUP = user_email_lookup()
 
 
-def counted(number: int, noun: str) -> str:
-    """For admin messages: "1 session", "3 sessions"."""
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+def counted_sessions(number: int) -> str:
+    """For admin messages: "1 session", "3 sessions", in the operator's language."""
+    return ngettext("%(count)d session", "%(count)d sessions", number) % {"count": number}
+
+
+STATES = {"active": pgettext_lazy("session state", "active"), "expired": pgettext_lazy("session state", "expired")}
 
 
 def session_state(session: Session) -> str:
     if session.revoked_at is not None:
-        return f"revoked: {session.get_revoke_reason_display() or 'no reason'}"
-    return session.state  # "active" or "expired"
+        return gettext("revoked: %(reason)s") % {
+            "reason": session.get_revoke_reason_display() or gettext("no reason")}
+    return STATES[session.state]
 
 
 class SessionDisplayMixin:
@@ -42,11 +48,11 @@ class SessionDisplayMixin:
         """Where the end-session page returns to; empty: the session's own page."""
         return ""
 
-    @admin.display(description="state")
+    @admin.display(description=_("state"))
     def state_display(self, session: Session) -> str:
         return session_state(session)
 
-    @admin.display(description="end")
+    @admin.display(description=_("end"))
     def end_control(self, session: Session) -> str:
         if session.pk is None or not session.is_alive():
             return "-"
@@ -56,15 +62,16 @@ class SessionDisplayMixin:
         url = reverse(f"{self.admin_site.name}:sessions_app_session_end", args=[session.pk])
         if next_url := self.end_next_url(session):
             url += "?" + urlencode({"next": next_url})
-        return format_html('<a class="button end-session" href="{}">End session</a>', url)
+        return format_html('<a class="button end-session" href="{}">{}</a>', url, gettext("End session"))
 
 
 class SessionStateFilter(admin.SimpleListFilter):
-    title = "state"
+    title = _("state")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
-        return [("active", "Active"), ("revoked", "Revoked"), ("expired", "Expired")]
+        return [("active", pgettext_lazy("sessions", "Active")), ("revoked", pgettext_lazy("sessions", "Revoked")),
+                ("expired", pgettext_lazy("sessions", "Expired"))]
 
     def queryset(self, request, queryset):
         now = timezone.now()
@@ -101,11 +108,12 @@ class SessionAdmin(SessionDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     def has_end_permission(self, request) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
 
-    @admin.action(description="End selected sessions", permissions=("end",))
+    @admin.action(description=_("End selected sessions"), permissions=("end",))
     def end_selected_sessions(self, request, queryset):
         ended = end_sessions(sessions=queryset, reason=Session.RevokeReason.ENDED_BY_ADMIN, actor=request.user,
                              client=client_info(request))
-        self.message_user(request, f"Ended {counted(ended, 'session')}.", messages.SUCCESS)
+        self.message_user(request, gettext("Ended %(sessions)s.") % {"sessions": counted_sessions(ended)},
+                          messages.SUCCESS)
 
     def get_urls(self):
         end = path("<path:object_id>/end/", self.admin_site.admin_view(self.end_view),
@@ -128,13 +136,14 @@ class SessionAdmin(SessionDisplayMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
         if request.method == "POST":
             if end_session(session=session, reason=Session.RevokeReason.ENDED_BY_ADMIN, actor=request.user,
                            client=client_info(request)):
-                self.message_user(request, f"Ended {counted(1, 'session')}.", messages.SUCCESS)
+                self.message_user(request, gettext("Ended %(sessions)s.") % {"sessions": counted_sessions(1)},
+                                  messages.SUCCESS)
             else:
-                self.message_user(request, "That session had already ended.", messages.WARNING)
+                self.message_user(request, gettext("That session had already ended."), messages.WARNING)
             return HttpResponseRedirect(next_url)
         context = {
             **self.admin_site.each_context(request),
-            "title": "End session",
+            "title": gettext("End session"),
             "opts": self.opts,
             "session": session,
             "state": session_state(session),

@@ -1,20 +1,20 @@
 """The error codes of sessions: what refreshing a token or presenting an access token can fail with."""
+from django.utils.translation import gettext_lazy as _
+
 from authcore.errors import ErrorSpec, register_errors
 
 register_errors(
     {
-        "token_not_valid": ErrorSpec(401, "The token is invalid or expired."),
+        "token_not_valid": ErrorSpec(401, _("The token is invalid or expired.")),
         "csrf_failed": ErrorSpec(
-            403, "CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header from an allowed "
-            "origin."
-        ),
+            403, _("CSRF check failed: send the csrftoken cookie's value in the X-CSRFToken header from an allowed "
+                   "origin.")),
         "no_session_cookie": ErrorSpec(
-            401, "No session cookie: sign in again.",
+            401, _("No session cookie: sign in again."),
             note="The cookie endpoint's refresh without its cookie: no live cookie session in this browser (never "
                  "signed in, signed out, or the cookie expired). A browser app treats it as signed out."),
         "refresh_token_reused": ErrorSpec(
-            401, "This refresh token was already used. The session has been ended; please log in again."
-        ),
+            401, _("This refresh token was already used. The session has been ended; please log in again.")),
     },
     # simplejwt's and DRF's failed authentication answer with our code.
     drf_aliases={"authentication_failed": "token_not_valid", "token_not_valid": "token_not_valid"},

@@ -9,6 +9,8 @@ class UserSerializer(serializers.Serializer):
     email = serializers.EmailField(read_only=True)
     name = serializers.CharField(read_only=True)
     email_verified = serializers.BooleanField(read_only=True)
+    language = serializers.CharField(read_only=True, help_text="The language of the user's emails (a code of "
+                                     "the service's languages, e.g. `de`); empty: the service's default.")
     date_joined = serializers.DateTimeField(read_only=True)
 
 
@@ -39,6 +41,7 @@ class ExportedProfileSerializer(serializers.Serializer):
     is_active = serializers.BooleanField()
     is_staff = serializers.BooleanField()
     pending_email = serializers.CharField(help_text="An address change waiting for its confirmation; empty if none.")
+    language = serializers.CharField(help_text="The language of the user's emails; empty: the service's default.")
     pending_email_requested_at = serializers.DateTimeField(allow_null=True)
 
 

@@ -2,6 +2,7 @@
 actor of the record. Saving a user inactive by any other path ends the sessions too (accounts.rules), but
 this flow counts them and names who did it."""
 from django.db import transaction
+from django.utils.translation import gettext
 
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError
@@ -17,7 +18,7 @@ def deactivate_user(*, user: User, actor: User | None = None, client: ClientInfo
     """Deactivate an account and end all its sessions at once; returns how many sessions were ended."""
     if actor is not None and actor.pk == user.pk:
         # An operator locking themselves out by mistake gains nothing; another operator can do it.
-        raise ServiceError("permission_denied", "You cannot deactivate your own account.")
+        raise ServiceError("permission_denied", gettext("You cannot deactivate your own account."))
     with transaction.atomic(savepoint=False):
         # Sessions first, so the count and the audit record (with the operator as actor) are ours; the
         # save's own hook (User.save) then finds none left to end.

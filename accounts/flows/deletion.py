@@ -5,6 +5,7 @@ with every other event after AUTHCORE SECURITY_EVENT_RETENTION (365 days by defa
 event holding the former account id; the finished email tasks, which hold addresses, until
 `prune_db_task_results` removes them (docs/how-to/operate.md)."""
 from django.db import transaction
+from django.utils.translation import gettext
 
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError
@@ -32,7 +33,7 @@ def erase_account(*, user: User, actor: User | None = None, client: ClientInfo |
     ends, the deletion is audited, the address it had is told, and the row goes (the module docstring says
     what stays). Joins the caller's transaction. Returns False if the account was already gone."""
     if actor is not None and actor.pk == user.pk:
-        raise ServiceError("permission_denied", "Delete your own account from your account, not the admin.")
+        raise ServiceError("permission_denied", gettext("Delete your own account from your account, not the admin."))
     with transaction.atomic(savepoint=False):
         # The row lock settles a race with another deletion of the same account; a login that passed its
         # password check meanwhile finds the row gone (log_in's conditional update). NO KEY: rows that merely

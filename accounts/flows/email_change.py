@@ -10,6 +10,7 @@ import hashlib
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError, validation_error
@@ -56,10 +57,10 @@ def request_email_change(*, user: User, password: str, new_email: str, client: C
     enforce_rate_limit(scope=limits.CHANGE_EMAIL_TARGET, client=client, account=email_identity(new_email))
     if email_identity(new_email) == email_identity(user.email):
         raise ServiceError("invalid", field_errors=[{"field": "new_email", "code": "email_unchanged",
-                                                      "message": "This is already your address."}])
+                                                      "message": gettext("This is already your address.")}])
     reauthenticate(user=user, session_id=session_id, proof=Proof(password=password), client=client,
                    failure_event=events.EMAIL_CHANGE_FAIL)
-    owner = User.objects.with_email(new_email).exclude(pk=user.pk).only("pk", "email").first()
+    owner = User.objects.with_email(new_email).exclude(pk=user.pk).only("pk", "email", "language").first()
     now = timezone.now()
     with transaction.atomic(durable=True):
         # Stored either way, so the account reads the same afterwards (the export shows it) whether or not
@@ -76,7 +77,7 @@ def request_email_change(*, user: User, password: str, new_email: str, client: C
             # The mailbox's owner hears that someone tried to move an account onto their address; the
             # requester's name is not in it (they chose it).
             # (To the address as its owner stored it, whatever spelling was typed here.)
-            emails.announce("email_change_taken", user=user, to=owner.email)
+            emails.announce("email_change_taken", user=user, to=owner.email, to_language=owner.language)
 
 
 def pending_email_for_token(token: str, *, client: ClientInfo) -> str | None:

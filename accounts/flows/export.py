@@ -27,7 +27,7 @@ from ..conf import app_settings
 from ..models import User
 
 PROFILE_FIELDS = ("id", "email", "name", "date_joined", "last_login", "email_verified_at", "password_changed_at",
-                  "is_active", "is_staff", "pending_email", "pending_email_requested_at")
+                  "is_active", "is_staff", "pending_email", "pending_email_requested_at", "language")
 # Named one by one, so a column added to the tables later (a token hash, say) is never exported by accident.
 SESSION_FIELDS = ("id", "created_at", "last_used_at", "expires_at", "idle_expires_at", "revoked_at",
                   "revoke_reason", "ip_address", "user_agent", "device", "device_name", "transport")

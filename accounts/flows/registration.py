@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError, validation_error
@@ -14,6 +15,7 @@ from authcore.requestmeta import ClientInfo
 from .. import emails, events, limits
 from ..addresses import canonical_email, email_identity
 from ..conf import app_settings
+from ..languages import request_language, supported
 from ..models import User
 from .passwords import check_password_policy
 from .profile import clean_name
@@ -29,11 +31,12 @@ class Registration:
 
 def _email_taken_error() -> ServiceError:
     return ServiceError("invalid", field_errors=[
-        {"field": "email", "code": "email_taken", "message": "A user with this email already exists."},
+        {"field": "email", "code": "email_taken", "message": gettext("A user with this email already exists.")},
     ])
 
 
-def register(*, email: str, password: str, name: str = "", client: ClientInfo) -> Registration:
+def register(*, email: str, password: str, name: str = "", language: str | None = None,
+             client: ClientInfo) -> Registration:
     """Create an unverified account and email a verification link.
 
     For an address that is already registered nothing is created: its owner gets a notice instead, and
@@ -49,13 +52,15 @@ def register(*, email: str, password: str, name: str = "", client: ClientInfo) -
     # The policy is checked before the address is looked up, so a weak password gets the same 400 whether
     # or not the address is taken. The unsaved user lets the validators compare with email and name.
     check_password_policy(password, user=User(email=email, name=name))
+    # The emails to come are written in it: the request's language unless the caller names another.
+    language = supported(language or request_language())
     existing = User.objects.with_email(email).first()
     if existing is None:
         try:
             # A savepoint, not a durable transaction: a host may register users inside its own transaction
             # (see the tests), and a lost race must leave that transaction usable.
             with transaction.atomic():
-                user = User.objects.create_user(email, password, name=name)
+                user = User.objects.create_user(email, password, name=name, language=language)
                 record_security_event(events.USER_REGISTERED, user=user, client=client)
                 emails.announce("user_registered", user=user)
             return Registration(user=user, created=True)

@@ -15,7 +15,7 @@ from sessions_app.tests.helpers import claims
 
 pytestmark = pytest.mark.django_db
 
-USER_FIELDS = {"id", "email", "name", "email_verified", "date_joined"}
+USER_FIELDS = {"id", "email", "name", "email_verified", "date_joined", "language"}
 
 
 def post_login(api, email: str = "alice@example.com", password: str = PASSWORD, **fields):
@@ -50,7 +50,7 @@ def test_login_response_shape(api, user):
     assert set(body["user"]) == USER_FIELDS
     assert body["user"] == {
         "id": str(user.id), "email": "alice@example.com", "name": "", "email_verified": True,
-        "date_joined": user.date_joined.isoformat().replace("+00:00", "Z"),
+        "date_joined": user.date_joined.isoformat().replace("+00:00", "Z"), "language": "",
     }
     assert claims(body["access"])["sid"] == body["session_id"]
     assert api.get("/api/auth/me/", **bearer(body["access"])).json() == body["user"]

@@ -58,7 +58,7 @@ def phone_and_laptop(alice, clock):
 def test_exports_the_profile(api, alice, phone_and_laptop):
     _, laptop = phone_and_laptop
     User.objects.filter(pk=alice.pk).update(pending_email="alice.new@example.com",
-                                            pending_email_requested_at=timezone.now())
+                                            pending_email_requested_at=timezone.now(), language="de")
     alice.refresh_from_db()
 
     profile = exported(api, laptop.access)["profile"]
@@ -69,6 +69,7 @@ def test_exports_the_profile(api, alice, phone_and_laptop):
         "email_verified_at": profile["email_verified_at"], "password_changed_at": None,
         "is_active": True, "is_staff": False,
         "pending_email": "alice.new@example.com", "pending_email_requested_at": profile["pending_email_requested_at"],
+        "language": "de",
     }
     assert when(profile["date_joined"]) == alice.date_joined
     assert when(profile["email_verified_at"]) == alice.email_verified_at

@@ -26,7 +26,7 @@ MAY_IMPORT = {
 # accounts, from the ground up: a module imports only from its own layer or below (and without a circle).
 ACCOUNTS_LAYERS = (
     ("conf", "errors", "events", "limits", "signals", "addresses", "names", "hashers", "password_validation",
-     "context_processors", "device_cookie", "redaction", "data"),
+     "context_processors", "device_cookie", "redaction", "data", "languages"),
     ("emails",),        # which change sends which email; the queue and its worker (knows no flow, no model)
     ("rules",),         # what a change to a user means, whoever stores it (applied by the models)
     ("models",),

@@ -1,4 +1,5 @@
 """REST endpoints for sessions: refresh, logout, logout-all, list and end sessions."""
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
@@ -66,7 +67,7 @@ class RefreshTokenView(PublicJSONAPIView):
             # cookie belongs to another would clear or overwrite the wrong credential.
             raise ServiceError("invalid", field_errors=[{
                 "field": "refresh", "code": "two_tokens",
-                "message": "Send the refresh token in the body or in its cookie, not both."}])
+                "message": gettext("Send the refresh token in the body or in its cookie, not both.")}])
         if not body_token and not cookie_token:
             raise self.missing_token_error()
         self.cookie_presented = cookie_token is not None
@@ -74,7 +75,7 @@ class RefreshTokenView(PublicJSONAPIView):
 
     def missing_token_error(self) -> ServiceError:
         return ServiceError("invalid", field_errors=[
-            {"field": "refresh", "code": "required", "message": "This field is required."}])
+            {"field": "refresh", "code": "required", "message": gettext("This field is required.")}])
 
     def handle_exception(self, exc):
         response = super().handle_exception(exc)
