@@ -1,5 +1,7 @@
 """The security events accounts record (OWASP Logging Vocabulary names), and the reasons for which they
 end sessions."""
+from django.utils.translation import gettext_lazy as _
+
 from authcore.audit import declare_event
 from sessions_app.models import declare_revoke_reason
 
@@ -56,8 +58,8 @@ REAUTH_LOCKED = declare_event(
     "and the owner told (accounts.flows.reauthentication; details: `failures`).")
 
 # Why accounts end sessions.
-PASSWORD_CHANGED_REASON = declare_revoke_reason("password_changed", "Password changed")
-PASSWORD_RESET_REASON = declare_revoke_reason("password_reset", "Password reset")
-NOT_ME_REASON = declare_revoke_reason("not_me", "Sign-in reported by the user as not theirs")
-ACCOUNT_DELETED_REASON = declare_revoke_reason("account_deleted", "Account deleted")
-REAUTH_FAILED_REASON = declare_revoke_reason("reauth_failed", "Too many wrong passwords in the session")
+PASSWORD_CHANGED_REASON = declare_revoke_reason("password_changed", _("Password changed"))
+PASSWORD_RESET_REASON = declare_revoke_reason("password_reset", _("Password reset"))
+NOT_ME_REASON = declare_revoke_reason("not_me", _("Sign-in reported by the user as not theirs"))
+ACCOUNT_DELETED_REASON = declare_revoke_reason("account_deleted", _("Account deleted"))
+REAUTH_FAILED_REASON = declare_revoke_reason("reauth_failed", _("Too many wrong passwords in the session"))

@@ -22,6 +22,10 @@ from .errors import ServiceError
 TEMPLATE = "authcore/service_error.html"
 # The two "not now" answers keep their own headings; any other error is headed by its status.
 TITLES = {"rate_limited": _("Too many attempts"), "service_unavailable": _("Temporarily unavailable")}
+# The other statuses a service error can have, headed by their HTTP phrase in the reader's language (HTTPStatus's
+# phrases are English only).
+STATUS_TITLES = {400: _("Bad Request"), 401: _("Unauthorized"), 403: _("Forbidden"), 404: _("Not Found"),
+                 409: _("Conflict"), 413: _("Request Entity Too Large")}
 
 
 class ServiceErrorPageMiddleware:
@@ -52,7 +56,7 @@ def is_api_view(request) -> bool:
 
 
 def service_error_page(request, error: ServiceError):
-    title = TITLES.get(error.code) or HTTPStatus(error.status).phrase
+    title = TITLES.get(error.code) or STATUS_TITLES.get(error.status) or HTTPStatus(error.status).phrase
     response = render(request, TEMPLATE, {"code": error.code, "title": title, "message": error.message,
                                           "retry_after": error.retry_after}, status=error.status)
     if error.retry_after is not None:

@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import crypto
 
@@ -13,26 +14,29 @@ TOKEN_FIELDS = ("access_token", "refresh_token", "id_token")
 
 class Connection(models.Model):
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
+        ACTIVE = "active", _("Active")
         # The provider refused the refresh token (invalid_grant): the user must connect again.
-        NEEDS_RECONNECT = "needs_reconnect", "Needs reconnect"
+        NEEDS_RECONNECT = "needs_reconnect", _("Needs reconnect")
         # Disconnected: the tokens were revoked at the provider (where it could be reached) and deleted.
-        REVOKED = "revoked", "Revoked"
+        REVOKED = "revoked", _("Revoked")
 
     # Chosen here, not by the database: a ciphertext is bound to its row id (connections.crypto), so the id
     # must exist before the first token is encrypted.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections")
-    provider = models.CharField(max_length=64)
-    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="connections",
+                             verbose_name=_("user"))
+    provider = models.CharField(_("provider"), max_length=64)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.ACTIVE)
     # Metadata, readable without decrypting anything ("token info").
-    scopes = models.CharField(max_length=1000, blank=True, help_text="As granted by the provider.")
-    expires_at = models.DateTimeField(null=True, blank=True, help_text="When the access token expires.")
-    created_at = models.DateTimeField(default=timezone.now)
-    connected_at = models.DateTimeField(default=timezone.now, help_text="When tokens were last stored by a connect.")
-    refreshed_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    last_error = models.CharField(max_length=200, blank=True)
+    scopes = models.CharField(_("scopes"), max_length=1000, blank=True, help_text=_("As granted by the provider."))
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True,
+                                      help_text=_("When the access token expires."))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    connected_at = models.DateTimeField(_("connected at"), default=timezone.now,
+                                        help_text=_("When tokens were last stored by a connect."))
+    refreshed_at = models.DateTimeField(_("refreshed at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    last_error = models.CharField(_("last error"), max_length=200, blank=True)
     # The last refresh that failed for a network reason: callers wait REFRESH_RETRY_AFTER before the next try.
     refresh_failed_at = models.DateTimeField(null=True, blank=True)
     # The ciphertexts (never shown anywhere), and which key made them (for re-encryption in batches).
@@ -42,6 +46,8 @@ class Connection(models.Model):
     key_id = models.BinaryField(max_length=crypto.KEY_ID_BYTES, null=True, editable=False)
 
     class Meta:
+        verbose_name = _("connection")
+        verbose_name_plural = _("connections")
         constraints = [models.UniqueConstraint(fields=["user", "provider"], name="connection_user_provider_unique")]
         ordering = ["provider"]
 

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 # The one definition of a live session: not revoked, not past the absolute lifetime, not idle for too long.
 # Each condition is (field, "isnull") or (field, "after now"); the ORM filter, the check of a loaded row and
@@ -55,14 +56,14 @@ def declare_revoke_reason(value: str, label: str) -> str:
 
 
 class RevokeReason:
-    LOGOUT = declare_revoke_reason("logout", "Logged out")
-    LOGOUT_ALL = declare_revoke_reason("logout_all", "Logged out everywhere")
-    LOGOUT_OTHERS = declare_revoke_reason("logout_others", "Logged out of the other sessions")
-    ENDED_BY_USER = declare_revoke_reason("ended_by_user", "Ended by the user")
-    ENDED_BY_ADMIN = declare_revoke_reason("ended_by_admin", "Ended by an administrator")
+    LOGOUT = declare_revoke_reason("logout", _("Logged out"))
+    LOGOUT_ALL = declare_revoke_reason("logout_all", _("Logged out everywhere"))
+    LOGOUT_OTHERS = declare_revoke_reason("logout_others", _("Logged out of the other sessions"))
+    ENDED_BY_USER = declare_revoke_reason("ended_by_user", _("Ended by the user"))
+    ENDED_BY_ADMIN = declare_revoke_reason("ended_by_admin", _("Ended by an administrator"))
     # The user's is_active went false (Django's auth model, whatever set it).
-    USER_DEACTIVATED = declare_revoke_reason("user_deactivated", "User deactivated")
-    TOKEN_REUSED = declare_revoke_reason("refresh_token_reused", "Refresh token reused")
+    USER_DEACTIVATED = declare_revoke_reason("user_deactivated", _("User deactivated"))
+    TOKEN_REUSED = declare_revoke_reason("refresh_token_reused", _("Refresh token reused"))
 
 
 DEVICE_NAME_MAX_LENGTH = 64
@@ -74,23 +75,26 @@ class Session(models.Model):
     class Transport(models.TextChoices):
         """How the session's refresh token travels (sessions_app/api/transport.py), chosen at login."""
 
-        BODY = "body", "JSON body"
-        COOKIE = "cookie", "HttpOnly cookie"
+        BODY = "body", _("JSON body")
+        COOKIE = "cookie", _("HttpOnly cookie")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_sessions")
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField(help_text="Absolute expiry, fixed at login; rotation never extends it.")
-    idle_expires_at = models.DateTimeField(help_text="Moves forward with each refresh, never past expires_at.")
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    revoke_reason = models.CharField(max_length=32, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=512, blank=True)
-    device = models.CharField(max_length=128, blank=True)  # parsed from the user agent
-    device_name = models.CharField(max_length=DEVICE_NAME_MAX_LENGTH, blank=True,
-                                   help_text="Chosen by the client at login, e.g. \"Alice's iPhone\".")
-    transport = models.CharField(max_length=8, choices=Transport.choices, default=Transport.BODY)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_sessions",
+                             verbose_name=_("user"))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    last_used_at = models.DateTimeField(_("last used at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"),
+                                      help_text=_("Absolute expiry, fixed at login; rotation never extends it."))
+    idle_expires_at = models.DateTimeField(_("idle expiry"),
+                                           help_text=_("Moves forward with each refresh, never past expires_at."))
+    revoked_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    revoke_reason = models.CharField(_("reason ended"), max_length=32, blank=True)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
+    device = models.CharField(_("device"), max_length=128, blank=True)  # parsed from the user agent
+    device_name = models.CharField(_("device name"), max_length=DEVICE_NAME_MAX_LENGTH, blank=True,
+                                   help_text=_("Chosen by the client at login, e.g. \"Alice's iPhone\"."))
+    transport = models.CharField(_("transport"), max_length=8, choices=Transport.choices, default=Transport.BODY)
     # An opaque id of the client device the session was started from, chosen by the app that opened it
     # (accounts: the id its device cookie carries). Sessions started from one device share it, so a device
     # can be found, and ended, as a whole.
@@ -104,6 +108,8 @@ class Session(models.Model):
     objects = SessionQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
         ordering = ["-last_used_at"]
         indexes = [
             models.Index(fields=["user", "revoked_at"], name="session_user_revoked_idx"),
@@ -136,7 +142,7 @@ class RefreshToken(models.Model):
     token_hash = models.CharField(max_length=64, unique=True)
     # DO_NOTHING: a family's tokens are always deleted together with their session, in one statement.
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.DO_NOTHING, related_name="children")
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
     class Meta:
         ordering = ["created_at"]
