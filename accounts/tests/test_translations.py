@@ -1,0 +1,247 @@
+"""Every word in the reader's language: each page, each email and the API's errors in each shipped locale.
+
+"Translated" is checked against the English render of the same thing: no sentence of the English page (its
+text and its labelling attributes) may appear unchanged in the German, Spanish, French or Arabic one. Values
+that are data, not words (the site name, an address), are the same in every language and are left out.
+"""
+from html.parser import HTMLParser
+import re
+
+from django.conf import settings
+from django.core import mail
+from django.test import Client
+from django.utils import timezone, translation
+import pytest
+
+from accounts.conf import app_settings
+from accounts.emails import CHANGES, _render
+from accounts.flows import not_me
+from accounts.models import User
+from accounts.tokens import email_change_tokens, make_link_token, password_reset_tokens
+from authcore.errors import ERRORS
+from authcore.testing import assert_error, bearer
+from sessions_app.tests.helpers import open_session
+
+pytestmark = pytest.mark.django_db
+
+LOCALES = [code for code, _ in settings.LANGUAGES if code != "en"]
+SENTENCE = re.compile(r"[A-Za-z]{2,}[^A-Za-z]+[A-Za-z]{2,}")  # two words or more: a phrase, not a value
+URL = re.compile(r"\S+://\S*")  # an address, the same in every language
+LABELLING = {"aria-label", "title", "alt", "placeholder"}
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        self._skipping += tag in ("script", "style")
+        self.parts += [value for name, value in attrs if name in LABELLING and value]
+
+    def handle_endtag(self, tag):
+        self._skipping -= tag in ("script", "style")
+
+    def handle_data(self, data):
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def phrases(html: str, data: set[str]) -> set[str]:
+    """The human-readable phrases of a page or an email: its text and labelling attributes, one line at a time,
+    without the values that are data."""
+    parser = _Text()
+    parser.feed(html)
+    lines = {" ".join(URL.sub(" ", line).split()) for part in parser.parts for line in part.splitlines()}
+    for value in data:
+        lines = {line.replace(value, " ").strip() for line in lines}
+    return {line for line in lines if SENTENCE.search(line)}
+
+
+def untranslated(english: str, translated: str, data: set[str]) -> set[str]:
+    return phrases(english, data) & phrases(translated, data)
+
+
+# The session the "this wasn't me" page shows was opened from this device (sessions_app.tests.helpers.CLIENT).
+DATA = {app_settings.SITE_NAME, "alice@example.com", "new@example.com", "Chrome on Linux"}
+
+
+# --- pages ---------------------------------------------------------------------------------------------------
+def _reset_link(user):
+    return f"/accounts/password-reset/{make_link_token(password_reset_tokens, user)}/"
+
+
+def _change_email_link(user):
+    User.objects.filter(pk=user.pk).update(pending_email="new@example.com", pending_email_requested_at=timezone.now())
+    user.refresh_from_db()
+    return f"/accounts/change-email/{make_link_token(email_change_tokens, user)}/"
+
+
+def _not_me_link(user):
+    return f"/accounts/not-me/{not_me.not_me_token(open_session(user).session.id)}/"
+
+
+PAGES = {
+    "home": lambda user: "/",
+    "register": lambda user: "/accounts/register/",
+    "register sent": lambda user: "/accounts/register/sent/",
+    "resend verification": lambda user: "/accounts/verify-email/resend/",
+    "verification resent": lambda user: "/accounts/verify-email/resend/sent/",
+    "password reset": lambda user: "/accounts/password-reset/",
+    "password reset sent": lambda user: "/accounts/password-reset/sent/",
+    "password reset link": _reset_link,
+    "change email link": _change_email_link,
+    "not me link": _not_me_link,
+    "a link that does not work": lambda user: "/accounts/verify-email/MQ.c1w2x3-0123456789abcdef0123/",
+}
+
+
+def page(path: str, language: str) -> str:
+    response = Client(HTTP_ACCEPT_LANGUAGE=language).get(path, follow=True)
+    assert response.status_code < 500
+    assert response["Content-Language"] == language
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("language", LOCALES)
+@pytest.mark.parametrize("name", PAGES)
+def test_each_page_is_translated(name, language, user):
+    path = PAGES[name](user)
+    english = page(path, "en")
+    assert phrases(english, DATA), "the English page has text to compare with"
+    assert f'lang="{language}"' in (translated := page(path, language))
+    assert untranslated(english, translated, DATA) == set()
+
+
+@pytest.mark.parametrize("language", LOCALES)
+def test_form_errors_are_translated(language):
+    def refused(accept: str) -> str:
+        browser = Client(HTTP_ACCEPT_LANGUAGE=accept)
+        form = browser.get("/accounts/register/")
+        response = browser.post("/accounts/register/", {"csrfmiddlewaretoken": form.context["csrf_token"],
+                                                        "email": "not an address", "password": "short"})
+        assert response.status_code in (200, 400) and 'aria-invalid="true"' in response.content.decode()
+        return response.content.decode()
+
+    english, translated = refused("en"), refused(language)
+    assert untranslated(english, translated, DATA) == set()
+
+
+def test_arabic_pages_are_right_to_left():
+    assert '<html lang="ar" dir="rtl">' in page("/accounts/register/", "ar")
+    assert '<html lang="de" dir="ltr">' in page("/accounts/register/", "de")
+
+
+def test_an_unknown_language_falls_back_to_english():
+    assert '<html lang="en" dir="ltr">' in page("/accounts/register/", "en")
+    response = Client(HTTP_ACCEPT_LANGUAGE="xx, ja;q=0.5").get("/accounts/register/")
+    assert response["Content-Language"] == "en"
+    assert untranslated(page("/accounts/register/", "en"), response.content.decode(), DATA) == \
+        phrases(page("/accounts/register/", "en"), DATA)
+
+
+# --- emails ----------------------------------------------------------------------------------------------------
+EMAIL_CONTEXT = {"site_name": "Example Site", "site_url": "https://auth.example.com", "login_url": "https://app.example.com/",
+                 "reset_url": "https://auth.example.com/accounts/password-reset/", "link": "https://example.com/l/x",
+                 "lifetime": "1", "device": "Chrome on Linux", "ip_address": "203.0.113.5",
+                 "time": timezone.now(), "new_email": "new@example.com", "old_email": "alice@example.com",
+                 "masked_email": "a***@e***.com", "failures": 5, "not_me_url": "https://example.com/n/x"}
+EMAIL_DATA = DATA | {"Example Site"}
+
+
+def rendered(template: str, language: str, user, **context) -> tuple[str, str, str]:
+    with translation.override(language):
+        message = _render(template, {**EMAIL_CONTEXT, "user": user, **context}, to=user.email)
+    return message.subject, message.body, message.alternatives[0][0]
+
+
+@pytest.mark.parametrize("language", LOCALES)
+@pytest.mark.parametrize("template", sorted({change.template for change in CHANGES.values()}))
+def test_each_email_is_translated(template, language, user):
+    english, translated = rendered(template, "en", user), rendered(template, language, user)
+    for english_part, translated_part in zip(english, translated, strict=True):
+        assert phrases(english_part, EMAIL_DATA), "the English email has text to compare with"
+        assert untranslated(english_part, translated_part, EMAIL_DATA) == set()
+    assert f'lang="{language}"' in translated[2]
+
+
+@pytest.mark.django_db(transaction=True)  # the email is queued on commit
+def test_an_email_is_in_its_recipients_language_not_the_requests(api, user):
+    """A German user's reset email, asked for by a request in Spanish, arrives in German."""
+    User.objects.filter(pk=user.pk).update(language="de")
+    response = api.post("/api/auth/password-reset/", {"email": user.email}, format="json",
+                        HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 202 and response["Content-Language"] == "es"
+    (message,) = mail.outbox
+    german, spanish = (rendered("password_reset", language, user, site_name=app_settings.SITE_NAME)[0]
+                       for language in ("de", "es"))
+    assert german != spanish
+    assert message.subject == german
+    assert 'lang="de"' in message.alternatives[0][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_registration_keeps_the_requests_language(api):
+    response = api.post("/api/auth/register/", {"email": "bob@example.com", "password": "violet tangerine harbour"},
+                        format="json", HTTP_ACCEPT_LANGUAGE="fr-CA, fr;q=0.9")
+    assert response.status_code in (201, 202)
+    assert User.objects.get(email="bob@example.com").language == "fr"
+    (message,) = mail.outbox  # the verification email, in French
+    assert 'lang="fr"' in message.alternatives[0][0]
+
+
+# --- the API ---------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("language", LOCALES)
+def test_an_api_error_speaks_the_requests_language_with_the_same_code(api, language):
+    english = api.post("/api/auth/login/", {"email": "nobody@example.com", "password": "wrong password"},
+                       format="json", HTTP_ACCEPT_LANGUAGE="en")
+    translated = api.post("/api/auth/login/", {"email": "nobody@example.com", "password": "wrong password"},
+                          format="json", HTTP_ACCEPT_LANGUAGE=language)
+    assert_error(english, 401, "invalid_credentials")
+    assert_error(translated, 401, "invalid_credentials")
+    assert translated["Content-Language"] == language and "Accept-Language" in translated["Vary"]
+    with translation.override(language):
+        assert translated.json()["detail"] == str(ERRORS["invalid_credentials"].message)
+    assert translated.json()["detail"] != english.json()["detail"] == "Invalid email or password."
+
+
+@pytest.mark.parametrize("language", LOCALES)
+def test_field_messages_are_translated_and_keep_their_codes(api, language):
+    def refused(accept):
+        response = api.post("/api/auth/register/", {"email": "not an address", "password": ""}, format="json",
+                            HTTP_ACCEPT_LANGUAGE=accept)
+        body = assert_error(response, 400, "invalid")
+        return {(error["field"], error["code"]): error["message"] for error in body["errors"]}
+
+    english, translated = refused("en"), refused(language)
+    assert english.keys() == translated.keys()
+    assert all(translated[key] != english[key] for key in english)
+
+
+def test_an_unknown_language_gets_english_errors(api):
+    response = api.get("/api/auth/me/", HTTP_ACCEPT_LANGUAGE="xx")
+    body = assert_error(response, 401, "not_authenticated")
+    assert response["Content-Language"] == "en"
+    assert body["detail"] == "Authentication credentials were not provided."
+
+
+# --- the user's language ---------------------------------------------------------------------------------------
+def test_patch_me_sets_the_language_and_refuses_one_not_offered(api, sessions):
+    user, access = sessions[0].session.user, sessions[0].access
+    changed = api.patch("/api/auth/me/", {"language": "ar"}, format="json", **bearer(access))
+    assert changed.status_code == 200 and changed.json()["language"] == "ar"
+    assert User.objects.get(pk=user.pk).language == "ar"
+    refused = api.patch("/api/auth/me/", {"language": "xx"}, format="json", **bearer(access))
+    body = assert_error(refused, 400, "invalid")
+    assert [(error["field"], error["code"]) for error in body["errors"]] == [("language", "invalid_choice")]
+    assert User.objects.get(pk=user.pk).language == "ar"
+    cleared = api.patch("/api/auth/me/", {"language": ""}, format="json", **bearer(access))
+    assert cleared.json()["language"] == ""
+
+
+def test_the_admin_shows_the_language(admin_client, user):
+    User.objects.filter(pk=user.pk).update(language="es")
+    response = admin_client.get(f"/admin/accounts/user/{user.pk}/change/")
+    assert response.status_code == 200
+    assert 'name="language"' in response.content.decode() and 'value="es"' in response.content.decode()
