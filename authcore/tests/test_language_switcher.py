@@ -75,7 +75,9 @@ def test_posting_the_switcher_sets_the_cookie_and_goes_back(client):
     response = client.post("/i18n/setlang/", {"language": "de", "next": "/accounts/register/"})
     assert response.status_code == 302
     assert response["Location"] == "/accounts/register/"
-    assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "de"
+    cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
+    assert cookie.value == "de"
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"  # no script reads it; not sent cross-site
     page = Page(client.get(response["Location"]).content.decode())
     assert page.html == {"lang": "de", "dir": "ltr"}
 
