@@ -114,3 +114,33 @@ def test_a_host_without_the_i18n_urls_still_renders_pages(client, settings):
     assert page.html == {"lang": "fr", "dir": "ltr"}
     assert not page.selects  # no switcher: there is nowhere to post it
     assert any(form.get("method") == "post" for form in page.forms)  # the page's own form is still there
+
+
+def hidden_fields(response) -> dict:
+    return {field["name"]: field.get("value") for field in Page(response.content.decode()).inputs
+            if field.get("type") == "hidden"}
+
+
+def test_the_connect_callback_page_does_not_copy_the_code_into_the_switcher(client, settings):
+    from connections.crypto import generate_key
+
+    provider = {"client_id": "client", "client_secret": "secret", "scopes": ["read"],
+                "authorization_url": "https://provider.example/authorize", "token_url": "https://provider.example/token"}
+    settings.CONNECTIONS = {**settings.CONNECTIONS, "PROVIDERS": {"demo": provider},
+                            "ENCRYPTION_KEYS": [generate_key()], "APP_URL": ""}
+    # A state this browser never started: the "not connected" page, at an address holding a code.
+    response = client.get("/connections/demo/callback/?code=one-time-code&state=some-state")
+    assert response.status_code == 400
+    assert hidden_fields(response)["next"] == "/"
+    assert b"one-time-code" not in response.content
+
+
+def test_the_too_many_attempts_page_comes_back_without_the_query_string(client, user, settings):
+    from accounts.tokens import make_link_token, password_reset_tokens
+
+    settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {"password_reset_confirm": {"ip": "1/h"}}}
+    confirm = client.get(f"/accounts/password-reset/{make_link_token(password_reset_tokens, user)}/")["Location"]
+    client.get(confirm)
+    response = client.get(f"{confirm}?secret=value")
+    assert response.status_code == 429
+    assert hidden_fields(response)["next"] == confirm
