@@ -396,6 +396,10 @@ SESSION_COOKIE_SAMESITE = env("SESSION_COOKIE_SAMESITE", "Lax")
 CSRF_COOKIE_SAMESITE = env("CSRF_COOKIE_SAMESITE", "Lax")
 SESSION_COOKIE_DOMAIN = env("SESSION_COOKIE_DOMAIN") or None
 CSRF_COOKIE_DOMAIN = env("CSRF_COOKIE_DOMAIN") or None
+# The language switcher's cookie: no script reads it, and like the session cookie it goes over https only.
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 # HTTP Strict Transport Security: browsers come back over https only, for this many seconds (none with DEBUG).
 SECURE_HSTS_SECONDS = 0 if DEBUG else env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG

@@ -32,7 +32,7 @@ def test_public_pages_raise_no_violation(watched, live_server, path):
     assert response.headers["content-security-policy"]
     # The style sheet is a file, so it applied: a label is a block.
     if path != "/":
-        assert watched.evaluate("getComputedStyle(document.querySelector('label')).display") == "block"
+        assert watched.evaluate("getComputedStyle(document.querySelector('main label')).display") == "block"
     assert violations(watched) == []
 
 

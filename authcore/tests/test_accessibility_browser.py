@@ -1,0 +1,91 @@
+"""Every page passes axe-core with no "serious" or "critical" violation, in English and in Arabic (right to
+left), in headless Chromium against the live server: the home page, the account pages (those reached from an
+emailed link in their "this link does not work" state), the connect callback's page, a form showing its
+errors, and the "too many attempts" page."""
+from importlib.resources import files
+
+from django.conf import settings as django_settings
+import pytest
+
+from accounts.tokens import make_link_token, password_reset_tokens
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# axe-core as vendored by axe-playwright-python (requirements-dev.txt).
+AXE = files("axe_playwright_python").joinpath("axe.min.js")
+BLOCKING = {"serious", "critical"}
+LANGUAGES = ["en", "ar"]
+BAD_LINK = "AAAA.abc-0123"  # well formed, signed by nobody
+
+PAGES = [
+    "/",
+    "/accounts/register/",
+    "/accounts/register/sent/",
+    "/accounts/verify-email/resend/",
+    "/accounts/verify-email/resend/sent/",
+    f"/accounts/verify-email/{BAD_LINK}/",  # the button; the link is only checked when it is pressed
+    "/accounts/verify-email/confirm/",
+    f"/accounts/change-email/{BAD_LINK}/",
+    "/accounts/password-reset/",
+    "/accounts/password-reset/sent/",
+    f"/accounts/password-reset/{BAD_LINK}/",
+    "/accounts/password-reset/done/",
+    "/accounts/not-me/not-a-token/",
+    "/connections/example/callback/",  # no state, no code: the "not connected" page
+]
+
+
+@pytest.fixture
+def open_page(browser, live_server, settings):
+    # The live server speaks plain http; secure cookies would never come back from the browser.
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = settings.LANGUAGE_COOKIE_SECURE = False
+    contexts = []
+
+    def open_page(path: str, language: str):
+        # axe is injected as an inline script, which the pages' CSP (rightly) refuses: the test's browser
+        # ignores the policy (config/tests/test_csp_browser.py checks the pages under it).
+        context = browser.new_context(bypass_csp=True)
+        contexts.append(context)
+        context.add_cookies([{"name": django_settings.LANGUAGE_COOKIE_NAME, "value": language,
+                              "url": live_server.url}])
+        page = context.new_page()
+        page.goto(f"{live_server.url}{path}")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def assert_accessible(page, language: str):
+    assert page.evaluate("document.documentElement.lang") == language
+    page.add_script_tag(path=str(AXE))
+    results = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+    blocking = [violation for violation in results["violations"] if violation["impact"] in BLOCKING]
+    assert not blocking, f"axe-core on {page.url} ({language}):\n" + "\n".join(
+        f"- {violation['id']} ({violation['impact']}): {violation['help']} at "
+        + ", ".join(" ".join(node["target"]) for node in violation["nodes"])
+        for violation in blocking)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("path", PAGES)
+def test_the_page_is_accessible(open_page, path, language):
+    assert_accessible(open_page(path, language), language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_form_with_errors_is_accessible(open_page, language):
+    page = open_page("/accounts/register/", language)
+    page.click("main button[type=submit]")
+    page.wait_for_selector("main .errorlist li")
+    assert_accessible(page, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_too_many_attempts_page_is_accessible(open_page, language, user, settings):
+    # One look at a reset link an hour: the second look is refused with the "too many attempts" page.
+    settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {"password_reset_confirm": {"ip": "1/h"}}}
+    page = open_page(f"/accounts/password-reset/{make_link_token(password_reset_tokens, user)}/", language)
+    assert page.reload().status == 429
+    assert_accessible(page, language)
