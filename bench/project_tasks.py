@@ -22,6 +22,8 @@ BENCH = Path(__file__).resolve().parent
 PROJECTS = {
     "ours": (BENCH.parent, "config.settings"),
     "peer": (BENCH / "peer", "peerproject.settings"),
+    # This project at an earlier commit (run.py --baseline), checked out where BENCH_BASELINE_ROOT says.
+    "baseline": (Path(os.environ.get("BENCH_BASELINE_ROOT", BENCH.parent)), "config.settings"),
 }
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 
@@ -61,7 +63,7 @@ def mint(project: str, users: int, count: int, out: Path) -> None:
     user_model = get_user_model()
     wanted = [email_of(i % users) for i in range(count)]
     by_email = {user.email: user for user in user_model.objects.filter(email__in=set(wanted))}
-    if project == "ours":
+    if project in ("ours", "baseline"):
         from authcore.requestmeta import ClientInfo
         from sessions_app.services import start_session
 

@@ -53,6 +53,8 @@ APPS = {
     "peer": {"root": PEER_ROOT, "wsgi": "peerproject.wsgi:application", "asgi": "peerproject.asgi:application",
              "manage": PEER_ROOT / "manage.py", "settings": "peerproject.settings"},
 }
+# The name each side goes by in the results; with --baseline the peer's place is this project at an earlier commit.
+LABELS = {"ours": "ours", "peer": "peer"}
 # Seeding and minting, run in each project's environment.
 PROJECT_TASKS = [sys.executable, str(BENCH / "project_tasks.py")]
 
@@ -243,9 +245,10 @@ def project_env(project: str, *, port: int, database_url: str, redis_url: str | 
         "DATABASE_CONN_MAX_AGE": str(args.conn_max_age),
         "PYTHONUNBUFFERED": "1",
     })
-    if project == "ours":
+    if APPS[project]["settings"] == "config.settings":  # this project (also its --baseline checkout)
         env.update({
-            "REDIS_URL": redis_url,
+            # Each its own Redis database, when both sides are this project.
+            "REDIS_URL": redis_url if project == "ours" else redis_url.rsplit("/", 1)[0] + "/1",
             # Files in a temporary directory: nothing is sent during a benchmark, and the start-up checks
             # refuse the console, dummy and in-memory backends with DEBUG off.
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
@@ -490,12 +493,12 @@ def markdown_table(summary: dict, meta: dict) -> str:
     for scenario, by_project in summary.items():
         for project in PROJECTS:
             row = by_project[project]
-            lines.append(f"| {scenario} | {project} | {row['requests']} | {row['errors']} | {row['rps']:.1f} | "
+            lines.append(f"| {scenario} | {LABELS[project]} | {row['requests']} | {row['errors']} | {row['rps']:.1f} | "
                          f"{row['p50_ms']} | {row['p90_ms']} | {row['p99_ms']} | "
                          f"{' / '.join(f'{rps:.0f}' for rps in row['rps_by_round'])} | "
                          f"{' / '.join(f'{share:.0f}%' for share in row['other_cpu_percent_by_round'])} |")
         ours, peer = by_project["ours"], by_project["peer"]
-        lines.append(f"| {scenario} | **ours/peer** | | | **{_ratio(ours['rps'], peer['rps'])}** | "
+        lines.append(f"| {scenario} | **ours/{LABELS['peer']}** | | | **{_ratio(ours['rps'], peer['rps'])}** | "
                      f"{_ratio(ours['p50_ms'], peer['p50_ms'])} | {_ratio(ours['p90_ms'], peer['p90_ms'])} | "
                      f"{_ratio(ours['p99_ms'], peer['p99_ms'])} | | |")
     lines += ["", "rps ratio above 1 and latency ratios below 1 favour ours. A row with errors is not a "
@@ -582,6 +585,9 @@ def parse_args(argv=None):
     parser.add_argument("--history-tokens", type=int, default=5,
                         help="spent refresh tokens per added session (default: 5)")
     parser.add_argument("--keep-databases", action="store_true", help="do not drop the two databases at the end")
+    parser.add_argument("--baseline", metavar="REF",
+                        help="compare with this project at an earlier commit (a git ref) instead of the peer: "
+                             "what a change costs, both sides in one run")
     args = parser.parse_args(argv)
     args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     unknown = set(args.scenarios) - set(SCENARIOS)
@@ -632,7 +638,7 @@ def seed(args, envs: dict[str, dict], meta: dict) -> None:
     log(f"seeding {args.users} users (one password hash, made by the project's hasher, in both)")
     seeded = json.loads(run_checked([*PROJECT_TASKS, "ours", "seed", "--users", str(args.users),
                                      "--password", PASSWORD], env=envs["ours"], cwd=ROOT, what="ours seed"))
-    run_checked([*PROJECT_TASKS, "peer", "seed", "--users", str(args.users), "--hash", seeded["hash"]],
+    run_checked([*PROJECT_TASKS, task_name("peer"), "seed", "--users", str(args.users), "--hash", seeded["hash"]],
                 env=envs["peer"], cwd=ROOT, what="peer seed")
     meta["password_hash_parameters"] = seeded["hash"].split("$")[3] if seeded["hash"].count("$") >= 4 else "?"
     if args.history:
@@ -665,7 +671,7 @@ def mint_sessions(args, envs: dict[str, dict], work: Path) -> dict[tuple[str, st
     pools = {project: work / f"{project}-tokens.txt" for project in PROJECTS}
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda project: run_checked(
-            [*PROJECT_TASKS, project, "mint", "--users", str(args.users), "--count", str(total),
+            [*PROJECT_TASKS, task_name(project), "mint", "--users", str(args.users), "--count", str(total),
              "--out", str(pools[project])],
             env=envs[project], cwd=ROOT, what=f"{project} mint"), PROJECTS))
     token_files = {}
@@ -770,7 +776,30 @@ def clean_up(args, services: list[Service], databases: Databases, work: Path) ->
             databases.drop_all()
         except Exception as error:  # noqa: BLE001
             log(f"could not drop the databases {databases.created}: {error}")
+    if APPS["peer"]["root"] != PEER_ROOT:
+        subprocess.run(["git", "worktree", "remove", "--force", str(APPS["peer"]["root"])], cwd=ROOT,
+                       capture_output=True)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def use_baseline(ref: str, work: Path) -> None:
+    """Put this project at `ref` (a git worktree of it) in the peer's place: the same settings, seeding and
+    minting as ours, its own database and Redis database, the same virtualenv."""
+    root = work / "baseline"
+    log(f"baseline: this project at {ref}, checked out in {root}")
+    subprocess.run(["git", "worktree", "add", "--detach", str(root), ref], cwd=ROOT, check=True,
+                   capture_output=True)
+    if (root / "hatch_build.py").exists():  # the compiled catalogs, as `make` builds them in a checkout
+        run_checked([sys.executable, str(root / "hatch_build.py")], env=dict(os.environ), cwd=root,
+                    what="baseline catalogs")
+    APPS["peer"] = {**APPS["ours"], "root": root, "manage": root / "manage.py"}
+    os.environ["BENCH_BASELINE_ROOT"] = str(root)  # for bench/project_tasks.py
+    LABELS["peer"] = f"before ({ref})"
+
+
+def task_name(project: str) -> str:
+    """The project as bench/project_tasks.py knows it: the peer, or this project at the baseline."""
+    return "baseline" if project == "peer" and APPS["peer"]["root"] != PEER_ROOT else project
 
 
 def main(argv=None) -> int:
@@ -795,7 +824,10 @@ def main(argv=None) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, interrupted)
     try:
+        if args.baseline:
+            use_baseline(args.baseline, work)
         meta = describe_run(args, started, databases)
+        meta["peer"] = LABELS["peer"]
         ports = {"ours": free_port(), "peer": free_port(), "redis": free_port()}
         urls = {project: f"http://127.0.0.1:{ports[project]}" for project in PROJECTS}
         envs = set_up_databases(args, databases, suffix, ports, work, logs, services)

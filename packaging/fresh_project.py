@@ -112,7 +112,11 @@ def check_wheel_contents(wheel: Path) -> None:
     needed = ["accounts/migrations/0001_initial.py", "sessions_app/migrations/0001_initial.py",
               "accounts/templates/accounts/register.html", "accounts/templates/accounts/emails/verify_email.txt",
               "authcore/templates/authcore/base.html", "authcore/static/authcore/pages.css",
-              "accounts/data/common-passphrases.txt.gz"]
+              "accounts/data/common-passphrases.txt.gz",
+              # the compiled catalogs (hatch_build.py), which Django reads: the .po files alone translate nothing
+              *(f"{app}/locale/{language}/LC_MESSAGES/django.mo" for app in ("authcore", "sessions_app", "accounts",
+                                                                             "connections")
+                for language in ("de", "es", "fr", "ar"))]
     missing = [name for name in needed if name not in names]
     shipped_tests = [name for name in names if "/tests/" in name or name.endswith("/testing.py")]
     if missing or shipped_tests:
@@ -140,8 +144,9 @@ class Client:
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
 
-    def request(self, method: str, path: str, body=None, token: str | None = None, form: dict | None = None):
-        headers = {}
+    def request(self, method: str, path: str, body=None, token: str | None = None, form: dict | None = None,
+                headers: dict | None = None):
+        headers = dict(headers or {})
         data = None
         if body is not None:
             data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
@@ -154,8 +159,10 @@ class Client:
         request = urllib.request.Request(self.base + path, data=data, headers=headers, method=method)
         try:
             with self.opener.open(request, timeout=30) as response:
+                self.last_headers = response.headers
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as error:
+            self.last_headers = error.headers
             return error.code, error.read().decode()
 
     def json(self, method: str, path: str, body=None, token: str | None = None, expect: int = 200) -> dict:
@@ -219,6 +226,20 @@ def walk_the_flow(client: Client, project: Path) -> None:
     client.json("POST", "/api/auth/refresh/", {"refresh": second["refresh"]}, expect=401)
 
 
+def speak_the_readers_language(client: Client) -> None:
+    step("languages: an API error in German by Accept-Language, the sign-up page in Arabic, right to left")
+    status, text = client.request("GET", "/api/auth/me/", headers={"Accept-Language": "de"})
+    body = json.loads(text)
+    if (status, body.get("code"), client.last_headers.get("Content-Language")) != (401, "not_authenticated", "de") \
+            or body.get("detail") == "Authentication credentials were not provided.":
+        sys.exit(f"FAILED: the German API error answered {status} {client.last_headers.get('Content-Language')}: "
+                 f"{text[:300]}")
+    print(f"    401 not_authenticated in German: {body['detail']}")
+    status, page = client.request("GET", "/accounts/register/", headers={"Accept-Language": "ar"})
+    if status != 200 or '<html lang="ar" dir="rtl">' not in page or "Create an account" in page:
+        sys.exit(f"FAILED: the Arabic sign-up page answered {status}: {page[:300]}")
+
+
 def open_the_admin(client: Client) -> None:
     step("the admin: log in as the superuser and see the sessions")
     status, _ = client.request("GET", "/admin/login/")
@@ -264,6 +285,7 @@ def walk_over_http(project: Path, port: int, processes: list[subprocess.Popen]) 
         client = Client(f"http://127.0.0.1:{port}")
         wait_until_up(client, processes)
         walk_the_flow(client, project)
+        speak_the_readers_language(client)
         open_the_admin(client)
     except BaseException:
         print((project / "gunicorn.log").read_text()[-3000:], (project / "worker.log").read_text()[-3000:])

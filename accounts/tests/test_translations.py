@@ -4,6 +4,7 @@
 text and its labelling attributes) may appear unchanged in the German, Spanish, French or Arabic one. Values
 that are data, not words (the site name, an address), are the same in every language and are left out.
 """
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 import re
 
@@ -25,7 +26,7 @@ from sessions_app.tests.helpers import open_session
 pytestmark = pytest.mark.django_db
 
 LOCALES = [code for code, _ in settings.LANGUAGES if code != "en"]
-SENTENCE = re.compile(r"[A-Za-z]{2,}[^A-Za-z]+[A-Za-z]{2,}")  # two words or more: a phrase, not a value
+SENTENCE = re.compile(r"[^\W\d_]{2,}[\s,;:]+[^\W\d_]{2,}")  # two words or more: a phrase, not a value
 URL = re.compile(r"\S+://\S*")  # an address, the same in every language
 LABELLING = {"aria-label", "title", "alt", "placeholder"}
 
@@ -64,7 +65,9 @@ def untranslated(english: str, translated: str, data: set[str]) -> set[str]:
 
 
 # The session the "this wasn't me" page shows was opened from this device (sessions_app.tests.helpers.CLIENT).
-DATA = {app_settings.SITE_NAME, "alice@example.com", "new@example.com", "Chrome on Linux"}
+# The switcher names each language in that language, on every page.
+DATA = {app_settings.SITE_NAME, "alice@example.com", "new@example.com", "Chrome on Linux",
+        *(str(name) for _, name in settings.LANGUAGES)}
 
 
 # --- pages ---------------------------------------------------------------------------------------------------
@@ -145,7 +148,7 @@ def test_an_unknown_language_falls_back_to_english():
 EMAIL_CONTEXT = {"site_name": "Example Site", "site_url": "https://auth.example.com", "login_url": "https://app.example.com/",
                  "reset_url": "https://auth.example.com/accounts/password-reset/", "link": "https://example.com/l/x",
                  "lifetime": "1", "device": "Chrome on Linux", "ip_address": "203.0.113.5",
-                 "time": timezone.now(), "new_email": "new@example.com", "old_email": "alice@example.com",
+                 "signed_in_at": timezone.now(), "ended_at": timezone.now(), "new_email": "new@example.com", "old_email": "alice@example.com",
                  "masked_email": "a***@e***.com", "failures": 5, "not_me_url": "https://example.com/n/x"}
 EMAIL_DATA = DATA | {"Example Site"}
 
@@ -164,6 +167,17 @@ def test_each_email_is_translated(template, language, user):
         assert phrases(english_part, EMAIL_DATA), "the English email has text to compare with"
         assert untranslated(english_part, translated_part, EMAIL_DATA) == set()
     assert f'lang="{language}"' in translated[2]
+
+
+@pytest.mark.parametrize(("language", "written"), [("en", "6 December 2026, 19:30 UTC"),
+                                                   ("de", "6. Dezember 2026, 19:30 UTC"),
+                                                   ("es", "6 de diciembre de 2026, 19:30 UTC"),
+                                                   ("fr", "6 décembre 2026, 19:30 UTC"),
+                                                   ("ar", "6 ديسمبر 2026، 19:30 UTC")])
+def test_dates_are_written_the_locales_way(language, written, user):
+    when = datetime(2026, 12, 6, 19, 30, tzinfo=UTC)
+    subject, text, html = rendered("new_sign_in", language, user, signed_in_at=when)
+    assert written in text and written in html
 
 
 @pytest.mark.django_db(transaction=True)  # the email is queued on commit
