@@ -148,7 +148,8 @@ def test_an_unknown_language_falls_back_to_english():
 EMAIL_CONTEXT = {"site_name": "Example Site", "site_url": "https://auth.example.com", "login_url": "https://app.example.com/",
                  "reset_url": "https://auth.example.com/accounts/password-reset/", "link": "https://example.com/l/x",
                  "lifetime": "1", "device": "Chrome on Linux", "ip_address": "203.0.113.5",
-                 "signed_in_at": timezone.now(), "ended_at": timezone.now(), "new_email": "new@example.com", "old_email": "alice@example.com",
+                 "signed_in_at": timezone.now(), "ended_at": timezone.now(), "new_email": "new@example.com",
+                 "old_email": "alice@example.com",
                  "masked_email": "a***@e***.com", "failures": 5, "not_me_url": "https://example.com/n/x"}
 EMAIL_DATA = DATA | {"Example Site"}
 
