@@ -1,5 +1,5 @@
-"""The language a person reads. Pages and API answers follow the request (Django's LocaleMiddleware: the
-language cookie, then Accept-Language); emails follow their recipient: the account keeps a `language`, set at
+"""The language a person reads. Pages and API answers follow the request (authcore.locale: the language
+cookie, then Accept-Language); emails follow their recipient: the account keeps a `language`, set at
 registration from the request's and changed through `PATCH me/`, and the worker writes each email in it, never
 in the language of whichever request queued it (accounts.emails).
 
@@ -34,7 +34,7 @@ def supported(code: str | None) -> str:
 
 
 def request_language() -> str:
-    """The language the current request is answered in (LocaleMiddleware activated it): what a new account
+    """The language the current request is answered in (the language middleware activated it): what a new account
     starts with, and what an email to an address without an account is written in."""
     return supported(translation.get_language())
 

@@ -133,8 +133,9 @@ MIDDLEWARE = [
     "config.middleware.StaticFilesMiddleware",
     "config.middleware.DocumentCSPMiddleware",  # django-csp's, for HTML responses
     # The language of the answer (the cookie, then Accept-Language), active before anything below can render a
-    # page or an error, and named in Content-Language.
-    "django.middleware.locale.LocaleMiddleware",
+    # page or an error, and named in Content-Language (authcore/locale.py: Django's LocaleMiddleware without
+    # the URL-prefix lookups this project does not use).
+    "authcore.locale.LanguageMiddleware",
     # A page whose database is unreachable answers 503, not 500 (the API does in its exception handler).
     "config.middleware.DatabaseUnavailableMiddleware",
     # A service error a page does not answer itself is a page of its status, never a 500 (authcore/pages.py).

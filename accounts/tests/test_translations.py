@@ -260,3 +260,12 @@ def test_the_admin_shows_the_language(admin_client, user):
     response = admin_client.get(f"/admin/accounts/user/{user.pk}/change/")
     assert response.status_code == 200
     assert 'name="language"' in response.content.decode() and 'value="es"' in response.content.decode()
+
+
+def test_one_requests_language_does_not_stay_for_the_next(api):
+    """The active language is kept per thread: each request sets its own, whatever the one before it spoke."""
+    german = api.get("/api/auth/me/", HTTP_ACCEPT_LANGUAGE="de")
+    plain = api.get("/api/auth/me/")
+    assert german["Content-Language"] == "de" and plain["Content-Language"] == "en"
+    assert plain.json()["detail"] == "Authentication credentials were not provided." != german.json()["detail"]
+    assert plain["Vary"] == german["Vary"] and "Accept-Language" in plain["Vary"]
