@@ -4,6 +4,7 @@ services (the same functions as the API), so each rule, audit record and revocat
 Passwords are set only through Django's change-password form (or a reset email); no form shows or sets
 a token hash. The admin site itself (its throttled login) is in admin_site.py.
 """
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
@@ -21,6 +22,7 @@ from sessions_app.services import end_user_sessions
 
 from .flows import deactivation, deletion, passwords, verification
 from .forms import PasswordLengthCapMixin
+from .languages import language_choices
 from .models import User
 from .names import NameField
 
@@ -38,6 +40,12 @@ class UserChangeForm(DjangoUserChangeForm):
         model = User
         fields = "__all__"
         field_classes = {"name": NameField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # A list of the languages the service speaks (read now: settings.LANGUAGES), not a free text box.
+        language = self.fields["language"]
+        language.widget = forms.Select(choices=[("", _("(the default language)")), *language_choices()])
 
 
 def counted_users(number: int) -> str:
