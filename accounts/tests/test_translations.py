@@ -97,6 +97,9 @@ PAGES = {
     "change email link": _change_email_link,
     "not me link": _not_me_link,
     "a link that does not work": lambda user: "/accounts/verify-email/MQ.c1w2x3-0123456789abcdef0123/",
+    "verify email confirm": lambda user: "/accounts/verify-email/confirm/",
+    "password reset done": lambda user: "/accounts/password-reset/done/",
+    "connect callback": lambda user: "/connections/example/callback/",  # no state, no code: "not connected"
 }
 
 
@@ -128,6 +131,17 @@ def test_form_errors_are_translated(language):
         return response.content.decode()
 
     english, translated = refused("en"), refused(language)
+    assert untranslated(english, translated, DATA) == set()
+
+
+@pytest.mark.parametrize("language", LOCALES)
+def test_the_too_many_attempts_page_is_translated(language, user, settings):
+    settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {"password_reset_confirm": {"ip": "1/h"}}}
+    link = _reset_link(user)
+    assert Client().get(link, follow=True).status_code == 200  # the one look the hour allows
+    refused = {accept: Client(HTTP_ACCEPT_LANGUAGE=accept).get(link, follow=True) for accept in ("en", language)}
+    assert [response.status_code for response in refused.values()] == [429, 429]
+    english, translated = (response.content.decode() for response in refused.values())
     assert untranslated(english, translated, DATA) == set()
 
 
