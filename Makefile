@@ -22,22 +22,16 @@ install: $(BIN)/.installed
 # polib, so no GNU gettext needed); `make messages` updates the catalogs from the code after a change to the text
 # (Django's makemessages: needs GNU gettext); `make messages-check` is CI's check that they are up to date and
 # complete (docs/how-to/translations.md).
-LOCALES := de es fr ar
-CATALOG_APPS := authcore sessions_app accounts connections
+# The apps and locales are listed once, in hatch_build.py.
 catalogs: install
 	@$(BIN)/python hatch_build.py >/dev/null
 
 messages: install
-	for app in $(CATALOG_APPS); do \
-	  (cd $$app && ../$(BIN)/django-admin makemessages $(addprefix -l ,$(LOCALES)) --add-location file \
-	    --no-obsolete --ignore 'tests/*' --ignore testing.py) || exit 1; done
-	$(BIN)/django-admin makemessages $(addprefix -l ,$(LOCALES)) --add-location file --no-obsolete \
-	  $(addprefix --ignore ,$(CATALOG_APPS)) --ignore bench --ignore docs --ignore examples --ignore packaging \
-	  --ignore site --ignore 'config/tests/*'
+	$(BIN)/python packaging/catalogs.py update
 	$(MAKE) --no-print-directory catalogs
 
 messages-check: install
-	$(BIN)/python packaging/catalogs.py
+	$(BIN)/python packaging/catalogs.py check
 
 # The development checkout's settings (DEBUG on, random secrets), read by config/settings.py; git-ignored,
 # written once and kept, so every manage.py command works without typing them (config/dev_env.py).

@@ -10,8 +10,12 @@ from pathlib import Path
 import polib
 
 ROOT = Path(__file__).resolve().parent
-# The apps that ship catalogs, and this repository's own project (the home page), which is not shipped.
-CATALOG_ROOTS = ["authcore", "sessions_app", "accounts", "connections", "."]
+# The one list of the apps that ship catalogs and of the locales they ship (beside English): the build, `make
+# messages`, the catalog check and the fresh-project proof read them here. settings.LANGUAGES offers them.
+CATALOG_APPS = ["authcore", "sessions_app", "accounts", "connections"]
+LOCALES = ["de", "es", "fr", "ar"]
+# ... and this repository's own project (its home and error pages), whose catalogs are not shipped.
+CATALOG_ROOTS = [*CATALOG_APPS, "."]
 
 
 def catalogs(root: Path = ROOT, roots=CATALOG_ROOTS) -> list[Path]:
@@ -42,7 +46,7 @@ class CatalogBuildHook(BuildHookInterface):
         if self.target_name != "wheel":
             return
         root = Path(self.root)
-        for mo_path in compile_catalogs(root, roots=["authcore", "sessions_app", "accounts", "connections"]):
+        for mo_path in compile_catalogs(root, roots=CATALOG_APPS):
             build_data["force_include"][str(mo_path)] = str(mo_path.relative_to(root))
 
 

@@ -113,13 +113,16 @@ class UserAdmin(DjangoUserAdmin):
         if user.pk is None:
             return "-"
         live = getattr(user, "active_session_count", None)
-        shown = min(live, SessionInline.LIVE_SESSIONS_SHOWN) if live is not None else SessionInline.LIVE_SESSIONS_SHOWN
+        if live is None:  # a user not loaded through this admin's queryset (which counts them in the same query)
+            live = Session.objects.alive().filter(user=user).count()
+        shown = min(live, SessionInline.LIVE_SESSIONS_SHOWN)
         url = SessionInline(self.model, self.admin_site).sessions_changelist_url(user)
+        # Two whole sentences, each with its own number, and the link.
         return format_html(
-            '{} <a href="{}">{}</a>',
-            ngettext("%(live)d live (the %(shown)d most recently used are listed below).",
-                     "%(live)d live (the %(shown)d most recently used are listed below).", live)
-            % {"live": live, "shown": shown},
+            '{} {} <a href="{}">{}</a>',
+            ngettext("%(count)d live session.", "%(count)d live sessions.", live) % {"count": live},
+            ngettext("The most recently used is listed below.",
+                     "The %(count)d most recently used are listed below.", shown) % {"count": shown} if shown else "",
             url, gettext("All sessions of this user, ended ones included"))
 
     @admin.display(boolean=True, description=_("verified"), ordering="email_verified_at")

@@ -84,7 +84,7 @@ def announce(change: str, *, user, to: str | None = None, to_language: str | Non
     task is queued that sends nothing, and no signal: a flow that must not show whether an address has an
     account does the same work either way. `to`: the address to write to when it is not the account's at
     sending time (the old address told of a change, a new one asked to confirm it); `to_language`: the language
-    of that recipient when it is another account's owner (else the email is in `user`'s language).
+    of that recipient when it is not `user` (another account's owner, an account being deleted).
 
     send_robust: a failing receiver is logged by Django and never turns committed work into an error."""
     queue_email(user=user, template=CHANGES[change].template, to=to, to_language=to_language, **details)
@@ -103,13 +103,16 @@ def send_signal(change: str, **arguments) -> None:
 def queue_email(*, user, template: str, to: str | None = None, to_language: str | None = None, **details) -> None:
     """Queue accounts/emails/<template>* in the current transaction (through `announce`)."""
     urlconf = get_urlconf()
-    # Kept for an email the account's own language cannot decide when it is written: none has the address,
-    # or the account is gone by then (the notice of its deletion).
-    language = supported(user.language) if user is not None and user.language else request_language()
-    if to_language is not None:  # another account's owner: their language decides, not `user`'s
-        language, user_decides = supported(to_language or None), False
+    # The language of the recipient: `user`'s, read again when the email is written (their choice may change
+    # in between); or `to_language` for the owner of another account, or of one about to be deleted; or, for
+    # an address no account has, the request's.
+    user_decides = user is not None and to_language is None
+    if to_language is not None:
+        language = supported(to_language or None)
+    elif user is not None:
+        language = supported(user.language or None)
     else:
-        user_decides = True
+        language = request_language()
     enqueue_with_transaction(
         deliver_account_email, str(user.pk) if user is not None else None, template, details, to=to,
         # The worker has no request: it builds links under the URL prefix and URLconf this one was

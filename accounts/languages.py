@@ -40,6 +40,9 @@ def request_language() -> str:
 
 
 def recipient_language(user, queued_language: str | None) -> str:
-    """What an email is written in: its recipient's own language when the account has one, else the language
-    recorded when the email was queued (the request's, or the account's then, for an account since deleted)."""
-    return supported((getattr(user, "language", "") if user is not None else "") or queued_language)
+    """What an email is written in: the recipient account's language as it is now (empty: LANGUAGE_CODE, never
+    the language of whoever caused the email), or, without an account to read, the language recorded when
+    the email was queued."""
+    if user is not None:
+        return supported(getattr(user, "language", "") or None)
+    return supported(queued_language)

@@ -162,7 +162,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     # request replaces it, and the link's HMAC covers both fields, so only the latest link works.
     pending_email = models.EmailField(_("pending email address"), max_length=254, blank=True)
     pending_email_requested_at = models.DateTimeField(_("pending email requested at"), null=True, blank=True)
-    # The language the user's emails are written in (accounts.languages); empty: LANGUAGE_CODE.
+    # The language the user's emails are written in (accounts.languages); empty: LANGUAGE_CODE, whoever
+    # triggers the email.
     language = models.CharField(_("language"), max_length=LANGUAGE_MAX_LENGTH, blank=True,
                                 validators=[validate_language])
 

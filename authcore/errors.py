@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 @dataclass(frozen=True)
 class ErrorSpec:
     status: int
-    message: str  # the default `detail` of the answer
+    message: str  # the default `detail` of the answer: a lazy translation, read in the answer's language
     # When the code is answered, where the message alone does not say (shown in the errors reference).
     note: str = ""
 
@@ -99,7 +99,9 @@ class ServiceError(Exception):
         self.retry_after = retry_after
         # [{"field", "code", "message"}], as in the API's 400 envelope and next to browser form fields.
         self.field_errors = field_errors or []
-        super().__init__(self.message)
+        # The code, not the message: the message is translated when it is read, and a log line or a traceback
+        # stays in one language (English, the code's).
+        super().__init__(code)
 
 
 def error_body(code: str, message: str | None = None) -> dict:

@@ -8,9 +8,12 @@ in the path, twice per request; on a JSON endpoint that lookup was two thirds of
 translations.md has the measurement). A host project that routes with i18n_patterns uses Django's middleware
 instead: the apps work with either.
 
-Activated on every request, never left as it is: Django keeps the active language per thread, so a worker
-would otherwise answer with the language of whichever request it served before.
+Activated on every request: Django keeps the active language per thread, so a worker would otherwise answer
+with the language of whichever request it served before. That is why it goes near the top of MIDDLEWARE, above
+every middleware that can answer on its own (a refused Host header, a 503 page): below it they would render in
+that leftover language.
 """
+from django.conf import settings
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
@@ -24,9 +27,12 @@ class LanguageMiddleware:
         translation.activate(language)
         request.LANGUAGE_CODE = language
         response = self.get_response(request)
+        # A page answered from the language cookie differs by Cookie too (for a shared cache).
+        varies_on = ("Accept-Language", "Cookie") if settings.LANGUAGE_COOKIE_NAME in request.COOKIES \
+            else ("Accept-Language",)
         if "Vary" in response:
-            patch_vary_headers(response, ("Accept-Language",))
+            patch_vary_headers(response, varies_on)
         else:  # the common case on the API, without parsing anything
-            response["Vary"] = "Accept-Language"
+            response["Vary"] = ", ".join(varies_on)
         response.headers.setdefault("Content-Language", language)
         return response

@@ -4,6 +4,7 @@ module in each app)."""
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -22,7 +23,7 @@ class SecurityEvent(models.Model):
         verbose_name=_("operator"))
     # The operator's id as a plain value: deleting the operator's account clears `actor`, and the trail must
     # still say that an operator acted, and which one.
-    actor_ref = models.CharField(max_length=64, blank=True, editable=False)
+    actor_ref = models.CharField(_("operator reference"), max_length=64, blank=True, editable=False)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=512, blank=True)
     # A plain value, not a foreign key: the event outlives the purged session.
@@ -38,4 +39,5 @@ class SecurityEvent(models.Model):
         indexes = [models.Index(fields=["kind", "created_at"], name="securityevent_kind_idx")]
 
     def __str__(self) -> str:
-        return f"{self.kind} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+        # The admin's title for the event, in the operator's language.
+        return gettext("%(kind)s at %(time)s") % {"kind": self.kind, "time": f"{self.created_at:%Y-%m-%d %H:%M:%S}"}

@@ -25,7 +25,8 @@ TITLES = {"rate_limited": _("Too many attempts"), "service_unavailable": _("Temp
 # The other statuses a service error can have, headed by their HTTP phrase in the reader's language (HTTPStatus's
 # phrases are English only).
 STATUS_TITLES = {400: _("Bad Request"), 401: _("Unauthorized"), 403: _("Forbidden"), 404: _("Not Found"),
-                 409: _("Conflict"), 413: _("Request Entity Too Large")}
+                 405: _("Method Not Allowed"), 406: _("Not Acceptable"), 409: _("Conflict"),
+                 413: _("Request Entity Too Large"), 415: _("Unsupported Media Type")}
 
 
 class ServiceErrorPageMiddleware:

@@ -125,6 +125,10 @@ MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
     # An id for each request, on its log lines and in its X-Request-ID header (authcore/logs.py).
     "authcore.logs.RequestIdMiddleware",
+    # The language of the answer (the cookie, then Accept-Language), active before any middleware below can
+    # answer (a refused host, a 503), and named in Content-Language (authcore/locale.py: Django's
+    # LocaleMiddleware without the URL-prefix lookups this project does not use).
+    "authcore.locale.LanguageMiddleware",
     # It answers CORS preflight requests itself and adds the CORS headers to every answer.
     "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -132,10 +136,6 @@ MIDDLEWARE = [
     # with long cache lifetimes, so a deployment needs no separate file server for them.
     "config.middleware.StaticFilesMiddleware",
     "config.middleware.DocumentCSPMiddleware",  # django-csp's, for HTML responses
-    # The language of the answer (the cookie, then Accept-Language), active before anything below can render a
-    # page or an error, and named in Content-Language (authcore/locale.py: Django's LocaleMiddleware without
-    # the URL-prefix lookups this project does not use).
-    "authcore.locale.LanguageMiddleware",
     # A page whose database is unreachable answers 503, not 500 (the API does in its exception handler).
     "config.middleware.DatabaseUnavailableMiddleware",
     # A service error a page does not answer itself is a page of its status, never a 500 (authcore/pages.py).

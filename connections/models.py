@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from . import crypto
@@ -52,7 +53,7 @@ class Connection(models.Model):
         ordering = ["provider"]
 
     def __str__(self) -> str:
-        return f"{self.provider} for {self.user_id}"
+        return gettext("%(provider)s for %(user)s") % {"provider": self.provider, "user": self.user_id}
 
     def bound_to(self, field: str) -> bytes:
         """The associated data of a ciphertext: this row, its user, its provider and the field."""

@@ -38,6 +38,9 @@ import urllib.request
 import zipfile
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from hatch_build import CATALOG_APPS, LOCALES  # noqa: E402  (what the wheel must carry compiled)
+
 TUTORIAL = ROOT / "docs" / "tutorial.md"
 SNIPPET = re.compile(r"<!-- snippet: (?P<name>\w+) -->\n```python\n(?P<code>.*?)```", re.S)
 # The tutorial's own example password, read from its register command: the reader's copy must be accepted too.
@@ -114,9 +117,7 @@ def check_wheel_contents(wheel: Path) -> None:
               "authcore/templates/authcore/base.html", "authcore/static/authcore/pages.css",
               "accounts/data/common-passphrases.txt.gz",
               # the compiled catalogs (hatch_build.py), which Django reads: the .po files alone translate nothing
-              *(f"{app}/locale/{language}/LC_MESSAGES/django.mo" for app in ("authcore", "sessions_app", "accounts",
-                                                                             "connections")
-                for language in ("de", "es", "fr", "ar"))]
+              *(f"{app}/locale/{language}/LC_MESSAGES/django.mo" for app in CATALOG_APPS for language in LOCALES)]
     missing = [name for name in needed if name not in names]
     shipped_tests = [name for name in names if "/tests/" in name or name.endswith("/testing.py")]
     if missing or shipped_tests:

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 # The one definition of a live session: not revoked, not past the absolute lifetime, not idle for too long.
@@ -117,7 +118,7 @@ class Session(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.device_name or self.device or 'session'} ({self.id})"
+        return f"{self.device_name or self.device or gettext('session')} ({self.id})"
 
     def is_alive(self, now: datetime | None = None) -> bool:
         """alive_session_q, for a row already loaded."""

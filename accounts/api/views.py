@@ -1,6 +1,7 @@
 """REST endpoints for the account: login, profile, password change, registration, email verification and
 password reset. Each view validates the shape of its input and calls one service function, which applies
 the rules (rate limits included); errors become the JSON envelope in authcore.api.errors."""
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.response import Response
@@ -125,9 +126,9 @@ class ChangePasswordView(AuthAPIView):
 
 
 # --- self-service: change the address, delete the account (flows.email_change, flows.deletion) --------------
-EMAIL_CHANGE_SENT = ("If this address can be used, we sent it a link to confirm the change. Your address "
-                     "changes only when that link is followed.")
-EMAIL_CHANGED = "Your email address has been changed. Log in with the new address from now on."
+EMAIL_CHANGE_SENT = _("If this address can be used, we sent it a link to confirm the change. Your address "
+                      "changes only when that link is followed.")
+EMAIL_CHANGED = _("Your email address has been changed. Log in with the new address from now on.")
 
 
 class ChangeEmailView(AuthAPIView):
@@ -193,11 +194,12 @@ class DeleteAccountView(AuthAPIView):
 
 # --- account lifecycle: registration, email verification, password reset ----------------------------------
 # With ENUMERATION_PROTECTION these answers are the same for every address, whether it has an account or not.
-REGISTERED = "Check your email: we sent a link to finish setting up your account."
-VERIFICATION_SENT = "If this address belongs to an account that still needs verifying, we sent it a new link."
-RESET_SENT = "If this address belongs to an account, we sent it a link to reset the password."
-EMAIL_VERIFIED = "Your email address is verified. You can log in now."
-PASSWORD_RESET = "Your password has been changed and every session has been ended. Log in with the new password."
+REGISTERED = _("Check your email: we sent a link to finish setting up your account.")
+VERIFICATION_SENT = _("If this address belongs to an account that still needs verifying, we sent it a new link.")
+RESET_SENT = _("If this address belongs to an account, we sent it a link to reset the password.")
+EMAIL_VERIFIED = _("Your email address is verified. You can log in now.")
+PASSWORD_RESET = _("Your password has been changed and every session has been ended. Log in with the new "
+                   "password.")
 
 
 class RegisterView(PublicJSONAPIView):
@@ -319,8 +321,8 @@ class ExportView(AuthAPIView):
 
 
 # --- security notifications: the "this wasn't me" link of a sign-in alert ----------------------------------
-SESSION_ENDED = ("That session has been ended. If you did not sign in, reset your password now: whoever signed "
-                 "in knows it.")
+SESSION_ENDED = _("That session has been ended. If you did not sign in, reset your password now: whoever "
+                  "signed in knows it.")
 
 
 class NotMeView(PublicJSONAPIView):

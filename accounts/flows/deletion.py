@@ -44,7 +44,7 @@ def erase_account(*, user: User, actor: User | None = None, client: ClientInfo |
         ended = end_user_sessions(user=user, reason=events.ACCOUNT_DELETED_REASON, actor=actor, client=client)
         record_security_event(events.ACCOUNT_DELETED, actor=actor, client=client, former_user_id=str(user.pk),
                               sessions_ended=ended)
-        emails.announce("account_deleted", user=None, to=user.email,
+        emails.announce("account_deleted", user=None, to=user.email, to_language=user.language,
                         signal_args={"user_id": user.pk, "email": user.email})
         user.delete()
     return True

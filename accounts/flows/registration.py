@@ -15,7 +15,7 @@ from authcore.requestmeta import ClientInfo
 from .. import emails, events, limits
 from ..addresses import canonical_email, email_identity
 from ..conf import app_settings
-from ..languages import request_language, supported
+from ..languages import request_language
 from ..models import User
 from .passwords import check_password_policy
 from .profile import clean_name
@@ -35,8 +35,7 @@ def _email_taken_error() -> ServiceError:
     ])
 
 
-def register(*, email: str, password: str, name: str = "", language: str | None = None,
-             client: ClientInfo) -> Registration:
+def register(*, email: str, password: str, name: str = "", client: ClientInfo) -> Registration:
     """Create an unverified account and email a verification link.
 
     For an address that is already registered nothing is created: its owner gets a notice instead, and
@@ -52,8 +51,8 @@ def register(*, email: str, password: str, name: str = "", language: str | None 
     # The policy is checked before the address is looked up, so a weak password gets the same 400 whether
     # or not the address is taken. The unsaved user lets the validators compare with email and name.
     check_password_policy(password, user=User(email=email, name=name))
-    # The emails to come are written in it: the request's language unless the caller names another.
-    language = supported(language or request_language())
+    # The emails to come are written in the language the account was opened in (accounts.languages).
+    language = request_language()
     existing = User.objects.with_email(email).first()
     if existing is None:
         try:

@@ -19,7 +19,9 @@ TEMPLATE_DIRS = [
     ROOT / "sessions_app/templates/admin/sessions_app",
 ]
 TEMPLATES = sorted([path for folder in TEMPLATE_DIRS for path in folder.rglob("*") if path.suffix in {".html", ".txt"}]
-                   + [ROOT / "templates/home.html"])  # this project's own landing page
+                   # this project's own pages: the landing page, Django's error pages
+                   + [ROOT / "templates" / name for name in ("home.html", "standalone_error.html", "400.html",
+                                                             "403.html", "404.html", "500.html")])
 
 OPENING = {"blocktranslate", "blocktrans", "comment"}
 CLOSING = {"endblocktranslate", "endblocktrans", "endcomment"}

@@ -1,8 +1,9 @@
 """Every word in the reader's language: each page, each email and the API's errors in each shipped locale.
 
-"Translated" is checked against the English render of the same thing: no sentence of the English page (its
-text and its labelling attributes) may appear unchanged in the German, Spanish, French or Arabic one. Values
-that are data, not words (the site name, an address), are the same in every language and are left out.
+"Translated" is checked against the English render of the same thing: no line of the English page's text or
+labelling attributes that holds a word (three letters or more) may appear unchanged in the German, Spanish,
+French or Arabic one. Values that are data, not words (the site name, an address, a device label, the
+languages' own names), are the same in every language and are left out first.
 """
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -15,18 +16,18 @@ from django.utils import timezone, translation
 import pytest
 
 from accounts.conf import app_settings
-from accounts.emails import CHANGES, _render
+from accounts.emails import CHANGES, _render, deliver_account_email
 from accounts.flows import not_me
 from accounts.models import User
 from accounts.tokens import email_change_tokens, make_link_token, password_reset_tokens
 from authcore.errors import ERRORS
-from authcore.testing import assert_error, bearer
+from authcore.testing import PASSWORD, assert_error, bearer
 from sessions_app.tests.helpers import open_session
 
 pytestmark = pytest.mark.django_db
 
 LOCALES = [code for code, _ in settings.LANGUAGES if code != "en"]
-SENTENCE = re.compile(r"[^\W\d_]{2,}[\s,;:]+[^\W\d_]{2,}")  # two words or more: a phrase, not a value
+SENTENCE = re.compile(r"[^\W\d_]{3,}")  # a word of three letters or more
 URL = re.compile(r"\S+://\S*")  # an address, the same in every language
 LABELLING = {"aria-label", "title", "alt", "placeholder"}
 
@@ -67,7 +68,7 @@ def untranslated(english: str, translated: str, data: set[str]) -> set[str]:
 # The session the "this wasn't me" page shows was opened from this device (sessions_app.tests.helpers.CLIENT).
 # The switcher names each language in that language, on every page.
 DATA = {app_settings.SITE_NAME, "alice@example.com", "new@example.com", "Chrome on Linux",
-        *(str(name) for _, name in settings.LANGUAGES)}
+        *(translation.get_language_info(code)["name_local"] for code, _ in settings.LANGUAGES)}
 
 
 # --- pages ---------------------------------------------------------------------------------------------------
@@ -100,6 +101,7 @@ PAGES = {
     "verify email confirm": lambda user: "/accounts/verify-email/confirm/",
     "password reset done": lambda user: "/accounts/password-reset/done/",
     "connect callback": lambda user: "/connections/example/callback/",  # no state, no code: "not connected"
+    "page not found": lambda user: "/no-such-page/",
 }
 
 
@@ -143,6 +145,19 @@ def test_the_too_many_attempts_page_is_translated(language, user, settings):
     assert [response.status_code for response in refused.values()] == [429, 429]
     english, translated = (response.content.decode() for response in refused.values())
     assert untranslated(english, translated, DATA) == set()
+
+
+@pytest.mark.parametrize("language", LOCALES)
+def test_a_page_refused_before_any_view_is_translated(language):
+    """A Host header not in ALLOWED_HOSTS is refused by a middleware, not a view: the page is still in the
+    reader's language, because the language is chosen above every middleware that can answer."""
+    def refused(accept):
+        response = Client(HTTP_ACCEPT_LANGUAGE=accept).get("/accounts/register/", HTTP_HOST="evil.example")
+        assert response.status_code == 400 and response["Content-Language"] == accept
+        return response.content.decode()
+
+    english, translated = refused("en"), refused(language)
+    assert phrases(english, DATA) and untranslated(english, translated, DATA) == set()
 
 
 def test_arabic_pages_are_right_to_left():
@@ -273,7 +288,7 @@ def test_the_admin_shows_the_language(admin_client, user):
     User.objects.filter(pk=user.pk).update(language="es")
     response = admin_client.get(f"/admin/accounts/user/{user.pk}/change/")
     assert response.status_code == 200
-    assert 'name="language"' in response.content.decode() and 'value="es"' in response.content.decode()
+    assert '<option value="es" selected>' in response.content.decode()
 
 
 def test_one_requests_language_does_not_stay_for_the_next(api):
@@ -283,3 +298,58 @@ def test_one_requests_language_does_not_stay_for_the_next(api):
     assert german["Content-Language"] == "de" and plain["Content-Language"] == "en"
     assert plain.json()["detail"] == "Authentication credentials were not provided." != german.json()["detail"]
     assert plain["Vary"] == german["Vary"] and "Accept-Language" in plain["Vary"]
+
+
+# --- the recipient's language, in each case ----------------------------------------------------------------------
+def _signed_in(api, email: str = "alice@example.com") -> dict:
+    response = api.post("/api/auth/login/", {"email": email, "password": PASSWORD}, format="json")
+    assert response.status_code == 200, response.content
+    return bearer(response.json()["access"])
+
+
+def test_the_recipients_language_is_read_when_the_email_is_written(user):
+    """Queued while the account read Spanish, written after it chose German: German."""
+    User.objects.filter(pk=user.pk).update(language="de")
+    deliver_account_email.call(str(user.pk), "password_changed", {}, language="es")
+    (message,) = mail.outbox
+    assert message.subject == rendered("password_changed", "de", user, site_name=app_settings.SITE_NAME)[0]
+
+
+def test_an_email_queued_before_languages_existed_is_in_the_default_language(user):
+    deliver_account_email.call(str(user.pk), "password_changed", {})  # the arguments of a task queued by 0.1.0
+    (message,) = mail.outbox
+    assert message.subject == rendered("password_changed", "en", user, site_name=app_settings.SITE_NAME)[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_account_without_a_language_hears_in_the_default_not_in_the_requests(api, user):
+    """Whoever triggers a security email (here a reset asked for in Arabic) does not choose its language."""
+    assert user.language == ""
+    api.post("/api/auth/password-reset/", {"email": user.email}, format="json", HTTP_ACCEPT_LANGUAGE="ar")
+    (message,) = mail.outbox
+    assert 'lang="en"' in message.alternatives[0][0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_deletion_notice_is_in_the_deleted_accounts_language(api, user):
+    User.objects.filter(pk=user.pk).update(language="de")
+    response = api.post("/api/auth/delete-account/", {"password": PASSWORD}, format="json",
+                        HTTP_ACCEPT_LANGUAGE="es", **_signed_in(api))
+    assert response.status_code == 204, response.content
+    (message,) = [message for message in mail.outbox if message.to == ["alice@example.com"]]
+    assert message.subject == rendered("account_deleted", "de", user, site_name=app_settings.SITE_NAME)[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_taken_address_notice_is_in_its_owners_language(api, user, make_user):
+    """Someone (reading French) asks to move their account onto an address another account has: that account's
+    owner (reading German) is told, in German."""
+    make_user("bob@example.com", language="de")
+    User.objects.filter(pk=user.pk).update(language="fr")
+    mail.outbox.clear()
+    response = api.post("/api/auth/change-email/", {"password": PASSWORD, "new_email": "bob@example.com"},
+                        format="json", HTTP_ACCEPT_LANGUAGE="fr", **_signed_in(api))
+    assert response.status_code == 202, response.content
+    (message,) = [message for message in mail.outbox if message.to == ["bob@example.com"]]
+    assert 'lang="de"' in message.alternatives[0][0]
+    assert message.subject == rendered("email_change_taken", "de", user, site_name=app_settings.SITE_NAME)[0]

@@ -135,12 +135,23 @@ def test_the_connect_callback_page_does_not_copy_the_code_into_the_switcher(clie
     assert b"one-time-code" not in response.content
 
 
-def test_the_too_many_attempts_page_comes_back_without_the_query_string(client, user, settings):
+def test_the_too_many_attempts_page_copies_no_part_of_its_address(client, user, settings):
+    """A refused look at an emailed link answers at the link's own address, token in the path: the switcher
+    goes home instead of copying it."""
     from accounts.tokens import make_link_token, password_reset_tokens
 
     settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {"password_reset_confirm": {"ip": "1/h"}}}
-    confirm = client.get(f"/accounts/password-reset/{make_link_token(password_reset_tokens, user)}/")["Location"]
+    token = make_link_token(password_reset_tokens, user)
+    confirm = client.get(f"/accounts/password-reset/{token}/")["Location"]
     client.get(confirm)
     response = client.get(f"{confirm}?secret=value")
     assert response.status_code == 429
-    assert hidden_fields(response)["next"] == confirm
+    assert hidden_fields(response)["next"] == "/"
+    assert b"secret=value" not in response.content and token.encode() not in response.content
+
+
+def test_an_invalid_link_page_copies_no_token(client):
+    token = "not-a-token-but-could-be-a-mistyped-one"  # answered at its own address, not redirected
+    response = client.get(f"/accounts/not-me/{token}/")
+    assert response.status_code == 400
+    assert hidden_fields(response)["next"] == "/" and token.encode() not in response.content
