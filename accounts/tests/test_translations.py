@@ -5,7 +5,7 @@ labelling attributes that holds a word (three letters or more) may appear unchan
 French or Arabic one. Values that are data, not words (the site name, an address, a device label, the
 languages' own names), are the same in every language and are left out first.
 """
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 import re
 
@@ -16,7 +16,7 @@ from django.utils import timezone, translation
 import pytest
 
 from accounts.conf import app_settings
-from accounts.emails import CHANGES, _render, deliver_account_email
+from accounts.emails import CHANGES, _render, deliver_account_email, human_duration
 from accounts.flows import not_me
 from accounts.models import User
 from accounts.tokens import email_change_tokens, make_link_token, password_reset_tokens
@@ -197,6 +197,31 @@ def test_each_email_is_translated(template, language, user):
         assert phrases(english_part, EMAIL_DATA), "the English email has text to compare with"
         assert untranslated(english_part, translated_part, EMAIL_DATA) == set()
     assert f'lang="{language}"' in translated[2]
+
+
+@pytest.mark.parametrize(("language", "lifetimes"), [
+    ("en", ["1 hour", "2 hours", "1 day", "7 days", "30 minutes"]),
+    ("de", ["1 Stunde", "2 Stunden", "1 Tag", "7 Tage", "30 Minuten"]),
+    ("es", ["1 hora", "2 horas", "1 día", "7 días", "30 minutos"]),
+    ("fr", ["1 heure", "2 heures", "1 jour", "7 jours", "30 minutes"]),
+])
+def test_a_links_lifetime_is_counted_in_the_locales_plurals(language, lifetimes):
+    """The lifetime an emailed link states ("the link works for 2 hours"), with each language's plural forms."""
+    durations = [timedelta(hours=1), timedelta(hours=2), timedelta(days=1), timedelta(days=7), timedelta(minutes=30)]
+    with translation.override(language):
+        assert [human_duration(duration) for duration in durations] == lifetimes
+
+
+def test_arabic_counts_a_lifetime_in_its_own_plural_forms():
+    """Arabic has six plural forms: "hour" takes at least three different words for 1, 2, 3-10, 11-99 and 100
+    hours, where English has two."""
+    def words(language):
+        with translation.override(language):
+            return [human_duration(timedelta(hours=count)).lstrip("0123456789 ")
+                    for count in (1, 2, 3, 11, 100)]
+
+    assert len(set(words("en"))) == 2 and len(set(words("ar"))) >= 3
+    assert not set(words("ar")) & set(words("en"))
 
 
 @pytest.mark.parametrize(("language", "written"), [("en", "6 December 2026, 19:30 UTC"),

@@ -78,6 +78,8 @@ def test_posting_the_switcher_sets_the_cookie_and_goes_back(client):
     cookie = response.cookies[settings.LANGUAGE_COOKIE_NAME]
     assert cookie.value == "de"
     assert cookie["httponly"] and cookie["samesite"] == "Lax"  # no script reads it; not sent cross-site
+    # Over https only, as the session cookie (DEBUG is off here).
+    assert settings.SESSION_COOKIE_SECURE and cookie["secure"]
     page = Page(client.get(response["Location"]).content.decode())
     assert page.html == {"lang": "de", "dir": "ltr"}
 
