@@ -9,4 +9,7 @@ def login_url() -> str:
 
 
 def links(request) -> dict:
-    return {"site_name": app_settings.SITE_NAME, "app_url": app_settings.APP_URL, "login_url": login_url()}
+    """`signed_in`: this browser is signed in on the account pages (sessions_app/browser.py), so the pages
+    offer the account home and a sign-out button rather than the sign-in page."""
+    return {"site_name": app_settings.SITE_NAME, "app_url": app_settings.APP_URL, "login_url": login_url(),
+            "signed_in": getattr(request, "browser_session_id", None) is not None}

@@ -53,6 +53,9 @@ ACCOUNT_DELETED = declare_event(
 DATA_EXPORTED = declare_event(
     "user_data_exported", "A user downloaded what the service holds about them (details: `sessions`, "
     "`security_events`, how many of each).")
+REAUTH_FAIL = declare_event(
+    "authn_reauth_fail", "A wrong password on the account pages' \"confirm your password\" page, which a browser "
+    "signed in for a while passes before a sensitive page (accounts.flows.reauthentication).")
 REAUTH_LOCKED = declare_event(
     "authn_reauth_lock", "Too many wrong passwords typed inside sessions: the session that guessed was ended "
     "and the owner told (accounts.flows.reauthentication; details: `failures`).")

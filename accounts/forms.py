@@ -188,3 +188,30 @@ class NotMeTokenField(TextField):
 
 class NotMeForm(InputForm):
     token = NotMeTokenField()
+
+
+# --- the account pages' own inputs (accounts/account_views.py) ---------------------------------------------
+# The pages call the same flows; what differs is only what they ask: no session options (a browser sign-in is
+# always the "browser" transport), and no password on a sensitive page, whose browser proved itself recently on
+# the reauthentication page (sessions_app/browser.py).
+class SignInForm(PasswordLengthCapMixin, InputForm):
+    email = EmailAddressField()
+    password = PasswordField()
+
+
+class ReauthenticateForm(PasswordLengthCapMixin, InputForm):
+    password = PasswordField()
+
+
+class NewPasswordForm(PasswordLengthCapMixin, InputForm):
+    new_password = NewPasswordField(label=_("New password"))
+
+
+class NewEmailForm(InputForm):
+    new_email = EmailAddressField(label=_("New email address"))
+
+
+class DeleteAccountConfirmationForm(InputForm):
+    confirm = forms.BooleanField(
+        label=_("I understand that my account, its sessions and its connections will be deleted, and that this "
+                "cannot be undone."))

@@ -1,7 +1,7 @@
 """Browser pages (mounted at /accounts/ by the host project)."""
 from django.urls import path, register_converter
 
-from . import views
+from . import account_views, views
 
 
 class LinkTokenConverter:
@@ -20,6 +20,19 @@ register_converter(LinkTokenConverter, "link_token")
 
 app_name = "accounts"
 urlpatterns = [
+    # A signed-in account (accounts/account_views.py).
+    path("", account_views.account, name="account"),
+    path("login/", account_views.sign_in, name="login"),
+    path("logout/", account_views.sign_out, name="logout"),
+    path("sessions/", account_views.session_list, name="sessions"),
+    path("sessions/end-others/", account_views.end_other_sessions, name="end-other-sessions"),
+    path("sessions/<uuid:session_id>/end/", account_views.end_session, name="end-session"),
+    path("confirm-password/", account_views.reauthenticate, name="reauthenticate"),
+    path("password-change/", account_views.change_password, name="password-change"),
+    path("change-email/", account_views.change_email, name="change-email-request"),
+    path("delete/", account_views.delete_account, name="delete"),
+    path("export/", account_views.export, name="export"),
+    # The account's lifecycle, before and around signing in (accounts/views.py).
     path("register/", views.register, name="register"),
     path("register/sent/", views.register_sent, name="register-sent"),
     path("verify-email/resend/", views.resend_verification, name="verify-email-resend"),

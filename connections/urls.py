@@ -5,5 +5,8 @@ from . import views
 
 app_name = "connections"
 urlpatterns = [
+    path("", views.connection_list, name="list"),
+    path("<slug:provider>/connect/", views.connect, name="connect"),
+    path("<slug:provider>/disconnect/", views.disconnect, name="disconnect"),
     path("<slug:provider>/callback/", views.callback, name="callback"),
 ]

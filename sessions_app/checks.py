@@ -69,6 +69,9 @@ def check_session_settings(app_configs=None, **kwargs):
         errors.append(checks.Error(
             "django.middleware.csrf.CsrfViewMiddleware must be installed: cookie-mode refresh and logout rely on "
             "Django's CSRF protection and its csrftoken cookie.", id="sessions_app.E016"))
+    errors += _browser_session_middleware_errors()
+    if timedelta(0) >= app_settings.RECENT_AUTHENTICATION_WINDOW:
+        errors.append(checks.Error("RECENT_AUTHENTICATION_WINDOW must be positive.", id="sessions_app.E019"))
     plain_http = [origin for origin in getattr(settings, "CORS_ALLOWED_ORIGINS", [])
                   if not str(origin).startswith("https://")]
     if plain_http and not settings.DEBUG:
@@ -77,3 +80,20 @@ def check_session_settings(app_configs=None, **kwargs):
             "injected into a page served over plain HTTP could use the refresh cookie's endpoints.",
             id="sessions_app.E017"))
     return errors
+
+
+BROWSER_SESSION_MIDDLEWARE = "sessions_app.browser.BrowserSessionMiddleware"
+AUTHENTICATION_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
+
+
+def _browser_session_middleware_errors() -> list:
+    """Without the middleware a browser sign-in would never be checked against its session row (an ended
+    session would stay signed in), and the account pages would see nobody signed in."""
+    middleware = list(settings.MIDDLEWARE)
+    if BROWSER_SESSION_MIDDLEWARE in middleware and AUTHENTICATION_MIDDLEWARE in middleware and (
+            middleware.index(BROWSER_SESSION_MIDDLEWARE) > middleware.index(AUTHENTICATION_MIDDLEWARE)):
+        return []
+    return [checks.Error(
+        f"{BROWSER_SESSION_MIDDLEWARE} must be in MIDDLEWARE, after {AUTHENTICATION_MIDDLEWARE}.",
+        hint="It checks a browser sign-in of the account pages against its session on every request, so that "
+             "a session ended anywhere signs the browser out at once.", id="sessions_app.E018")]

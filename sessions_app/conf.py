@@ -18,6 +18,14 @@ app_settings = AppSettings(
         # "Strict" or "Lax".
         "REFRESH_COOKIE_SECURE": True,
         "REFRESH_COOKIE_SAMESITE": "Strict",
+        # Browser sign-ins (sessions_app/browser.py): a sensitive page (change the password or the address,
+        # delete the account, disconnect a provider) asks for the password again once the sign-in or the last
+        # reauthentication is older than this.
+        "RECENT_AUTHENTICATION_WINDOW": timedelta(minutes=5),
+        # Where a page sends a browser that is not signed in, and one that must prove who it is again (URL
+        # names or paths; the account pages' own by default).
+        "SIGN_IN_URL": "accounts:login",
+        "REAUTHENTICATE_URL": "accounts:reauthenticate",
         # Sessions deleted per statement by `purge_sessions`.
         "PURGE_BATCH_SIZE": 1000,
     },

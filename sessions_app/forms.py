@@ -18,7 +18,9 @@ class SessionOptionsForm(InputForm):
     """What a client may choose about the session a login opens (the login forms include these fields)."""
 
     transport = ChoiceInputField(
-        choices=Session.Transport.choices, required=False,
+        # Not "browser": that is how the account pages sign in (sessions_app/browser.py), never an API client.
+        choices=[(Session.Transport.BODY, Session.Transport.BODY.label),
+                 (Session.Transport.COOKIE, Session.Transport.COOKIE.label)], required=False,
         help_text="Where the refresh token travels: `body` (default; in the JSON bodies) or `cookie` (only in "
                   "an HttpOnly cookie; refresh and logout then need the X-CSRFToken header).")
     device_name = LabelField(max_length=DEVICE_NAME_MAX_LENGTH, required=False,

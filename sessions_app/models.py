@@ -78,6 +78,9 @@ class Session(models.Model):
 
         BODY = "body", _("JSON body")
         COOKIE = "cookie", _("HttpOnly cookie")
+        # A sign-in on the account pages (sessions_app/browser.py): the refresh token never leaves the server;
+        # the browser holds Django's session cookie, which names this row.
+        BROWSER = "browser", _("Browser sign-in")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="auth_sessions",
@@ -88,6 +91,9 @@ class Session(models.Model):
                                       help_text=_("Absolute expiry, fixed at login; rotation never extends it."))
     idle_expires_at = models.DateTimeField(_("idle expiry"),
                                            help_text=_("Moves forward with each refresh, never past expires_at."))
+    # When the user last proved who they are in this session after signing in (accounts.flows.reauthentication):
+    # a sensitive page asks again only once this is older than ACCOUNTS["REAUTH_WINDOW"].
+    reauthenticated_at = models.DateTimeField(_("password confirmed at"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     revoke_reason = models.CharField(_("reason ended"), max_length=32, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
@@ -125,6 +131,11 @@ class Session(models.Model):
         now = now or timezone.now()
         return all(getattr(self, field) is None if test == "isnull" else getattr(self, field) > now
                    for field, test in ALIVE_CONDITIONS)
+
+    @property
+    def authenticated_at(self) -> datetime:
+        """When the user last proved who they are in this session: the sign-in, or a later reauthentication."""
+        return max(self.created_at, self.reauthenticated_at or self.created_at)
 
     def get_revoke_reason_display(self) -> str:
         return REVOKE_REASON_LABELS.get(self.revoke_reason, self.revoke_reason)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from authcore.backends import fetch_one_prepared
 
+from .conf import app_settings
 from .models import Session, alive_session_q
 
 
@@ -113,3 +114,9 @@ def live_session_for_user(user, session_id) -> Session | None:
     except (ValueError, TypeError):
         return None
     return Session.objects.alive().filter(user=user, pk=session_uuid).select_related("user").first()
+
+
+def session_is_recent(session: Session) -> bool:
+    """Whether the user proved who they are in `session` (its sign-in, or a reauthentication) within
+    SESSIONS_APP["RECENT_AUTHENTICATION_WINDOW"]: a browser's sensitive action then needs no password."""
+    return session.authenticated_at >= timezone.now() - app_settings.RECENT_AUTHENTICATION_WINDOW

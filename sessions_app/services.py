@@ -14,7 +14,8 @@ import uuid
 
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.db.models import Count
+from django.db.models import Count, F
+from django.db.models.functions import Least
 from django.utils import timezone
 
 from authcore.audit import record_security_event
@@ -326,6 +327,19 @@ def end_sessions(*, sessions, reason: str, actor=None, client: ClientInfo | None
     for session in sessions.select_related("user"):
         ended += end_session(session=session, reason=reason, actor=actor, client=client)
     return ended
+
+
+def touch_session(session_id) -> bool:
+    """A browser sign-in was used (sessions_app/browser.py): its last use and idle deadline move forward, as a
+    refresh moves an API session's. Conditional on the session being alive; returns whether it was."""
+    now = timezone.now()
+    return bool(Session.objects.alive(now).filter(pk=session_id).update(
+        last_used_at=now, idle_expires_at=Least(now + app_settings.IDLE_TIMEOUT, F("expires_at"))))
+
+
+def record_reauthentication(session_id) -> None:
+    """The user of `session_id` just proved who they are again (accounts.flows.reauthentication)."""
+    Session.objects.filter(pk=session_id).update(reauthenticated_at=timezone.now())
 
 
 def purge_dead_sessions(*, batch_size: int | None = None, pause: float = 0.0) -> int:

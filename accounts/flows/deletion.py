@@ -18,9 +18,10 @@ from ..models import User
 from .reauthentication import Proof, reauthenticate
 
 
-def delete_account(*, user: User, password: str, client: ClientInfo, session_id) -> None:
+def delete_account(*, user: User, password: str | None, client: ClientInfo, session_id) -> None:
     """The owner deletes their account, proving the current password (a stolen access token alone is not
-    enough). Only ever the caller's own account, so it can probe nobody else's."""
+    enough; `password` None: a browser session that proved itself recently, flows.reauthentication). Only ever
+    the caller's own account, so it can probe nobody else's."""
     enforce_rate_limit(scope=limits.DELETE_ACCOUNT, client=client, account=str(user.pk))
     reauthenticate(user=user, session_id=session_id, proof=Proof(password=password), client=client,
                    failure_event=events.ACCOUNT_DELETE_FAIL)

@@ -46,9 +46,10 @@ emails.register_rendering("confirm_email_change", still_wanted=_still_wanted,
                           **link_rendering(email_change_tokens, "EMAIL_CHANGE_URL_TEMPLATE"))
 
 
-def request_email_change(*, user: User, password: str, new_email: str, client: ClientInfo,
+def request_email_change(*, user: User, password: str | None, new_email: str, client: ClientInfo,
                          session_id) -> None:
-    """Ask to move the account to `new_email`. Returns nothing whether or not the address is free."""
+    """Ask to move the account to `new_email`. Returns nothing whether or not the address is free. `password`
+    None: a browser session that proved itself recently (flows.reauthentication)."""
     enforce_rate_limit(scope=limits.CHANGE_EMAIL, client=client, account=str(user.pk))
     try:
         new_email = canonical_email(new_email)

@@ -51,12 +51,12 @@ class PasswordChanged:
     device_token: str
 
 
-def change_password(*, user: User, session_id, current_password: str, new_password: str, client: ClientInfo,
+def change_password(*, user: User, session_id, current_password: str | None, new_password: str, client: ClientInfo,
                     device_token: str | None = None) -> PasswordChanged:
     """Change the password of a logged-in user. Every session of the user ends, the caller's too (no token
     issued under the old password outlives it, not even the access token of this request), and the caller
     continues in a new session, whose pair is returned. `device_token`: the device cookie the request
-    carried."""
+    carried. `current_password` None: a browser session that proved itself recently (flows.reauthentication)."""
     enforce_rate_limit(scope=limits.CHANGE_PASSWORD, client=client, account=str(user.pk))
     reauthenticate(user=user, session_id=session_id, proof=Proof(password=current_password), client=client,
                    failure_event=events.PASSWORD_CHANGE_FAIL)

@@ -15,7 +15,10 @@ Whoever holds a stolen session can guess here, so the guesses are bounded like l
   the owner, who knows the password, never meets it, and logs in again to clear it.
 
 The shape takes more than a password later (a second factor): callers pass what the user typed as a
-`Proof`, and only this module knows how each kind is checked.
+`Proof`, and only this module knows how each kind is checked. A browser signed in on the account pages may
+present no password at all (`Proof(password=None)`): its session's own recent sign-in or reauthentication
+stands in, within SESSIONS_APP["RECENT_AUTHENTICATION_WINDOW"] (the pages ask for the password on the
+reauthentication page once it is older); the API always asks for the password.
 """
 from dataclasses import dataclass
 import uuid
@@ -27,7 +30,8 @@ from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit, rate_limited
 from authcore.requestmeta import ClientInfo
 from sessions_app.models import Session
-from sessions_app.services import end_session
+from sessions_app.selectors import session_is_recent
+from sessions_app.services import end_session, record_reauthentication
 
 from .. import emails, events, limits, login_throttle
 from ..conf import app_settings
@@ -36,9 +40,10 @@ from ..models import User
 
 @dataclass(frozen=True)
 class Proof:
-    """What the user gave to prove it is them: today the current password."""
+    """What the user gave to prove it is them: today the current password, or None for the session's own
+    recent authentication (the module docstring)."""
 
-    password: str
+    password: str | None
 
 
 def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Proof, client: ClientInfo,
@@ -49,7 +54,11 @@ def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Pro
     Raises 400 `password_incorrect` for a wrong password (recorded as `failure_event`), 429 `rate_limited`
     past the budget or while the account is locked for this client, and 401 `session_ended` when the
     account's failures in sessions are at the ceiling (see the module docstring). At the ceiling nothing is
-    checked any more, so not even a right guess gets through: the owner logs in again, which clears it."""
+    checked any more, so not even a right guess gets through: the owner logs in again, which clears it.
+    Without a password: 403 `reauthentication_required` unless the session proved itself recently."""
+    if proof.password is None:
+        _require_recent_authentication(user=user, session_id=session_id)
+        return
     enforce_rate_limit(scope=limits.PROVE_PASSWORD, client=client, account=str(user.pk))
     session = (Session.objects.filter(pk=session_id, user=user).only("id", "user_id", "device", "device_id").first()
                if session_id else None)
@@ -60,12 +69,23 @@ def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Pro
         _refuse_at_ceiling(user=user, session=session, client=client, failures=failures)
     if user.check_password(proof.password):
         login_throttle.record_success(attempt, had_failures=had_failures)
+        if session is not None:
+            record_reauthentication(session.id)  # the pages' sensitive actions need not ask again for a while
         return
     failures = login_throttle.record_reauthentication_failure(attempt)
     record_security_event(failure_event, user=user, client=client, session_id=session_id)
     if failures >= app_settings.REAUTH_MAX_FAILURES:
         _refuse_at_ceiling(user=user, session=session, client=client, failures=failures)
     raise ServiceError("password_incorrect")
+
+
+def _require_recent_authentication(*, user: User, session_id) -> None:
+    """No password was given: the session itself must have proven who its user is recently (a session of ours,
+    alive or not: a dead one never reaches a flow, its authentication refuses it first)."""
+    session = (Session.objects.filter(pk=session_id, user=user).only("created_at", "reauthenticated_at").first()
+               if session_id else None)
+    if session is None or not session_is_recent(session):
+        raise ServiceError("reauthentication_required")
 
 
 def _refuse_at_ceiling(*, user: User, session: Session | None, client: ClientInfo, failures: int) -> None:

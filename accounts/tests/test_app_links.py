@@ -44,9 +44,9 @@ def test_the_verified_page_leads_on(make_user, app_url):
     assert "Email address verified" in html and f'href="{APP}"' in html
 
 
-def test_without_an_app_the_verified_page_leads_home(make_user, settings):
+def test_without_an_app_the_verified_page_leads_to_sign_in(make_user, settings):
     html = verified_page(make_user)
-    assert 'href="http://testserver/"' in html
+    assert 'href="/accounts/login/"' in html and APP not in html
 
 
 def test_the_reset_done_page_leads_on(client, app_url):

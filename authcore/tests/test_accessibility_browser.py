@@ -1,13 +1,14 @@
 """Every page passes axe-core with no "serious" or "critical" violation, in English and in Arabic (right to
 left), in headless Chromium against the live server: the home page, the account pages (those reached from an
 emailed link in their "this link does not work" state), the connect callback's page, a form showing its
-errors, and the "too many attempts" page."""
+errors, the "too many attempts" page; and the pages of a signed-in account, signed in through the sign-in page."""
 from importlib.resources import files
 
 from django.conf import settings as django_settings
 import pytest
 
 from accounts.tokens import make_link_token, password_reset_tokens
+from authcore.testing import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -31,6 +32,7 @@ PAGES = [
     f"/accounts/password-reset/{BAD_LINK}/",
     "/accounts/password-reset/done/",
     "/accounts/not-me/not-a-token/",
+    "/accounts/login/",
     "/connections/example/callback/",  # no state, no code: the "not connected" page
 ]
 
@@ -68,6 +70,29 @@ def assert_accessible(page, language: str):
         for violation in blocking)
 
 
+# The pages of a signed-in account (a sign-in just made: the sensitive ones show their form, not the
+# password confirmation first).
+SIGNED_IN_PAGES = [
+    "/accounts/",
+    "/accounts/sessions/",
+    "/accounts/confirm-password/",
+    "/accounts/password-change/",
+    "/accounts/change-email/",
+    "/accounts/delete/",
+    "/connections/",
+]
+
+
+def sign_in(page, site: str, email: str = "alice@example.com", password: str = PASSWORD):
+    """Sign in through the sign-in page, in the page's own context (its cookies, its language: the fields are
+    found by name, not by their translated labels)."""
+    page.goto(f"{site}/accounts/login/")
+    page.fill("main input[name=email]", email)
+    page.fill("main input[name=password]", password)
+    page.click("main button[type=submit]")
+    page.wait_for_url(lambda url: not url.split("?")[0].endswith("/accounts/login/"))
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("path", PAGES)
 def test_the_page_is_accessible(open_page, path, language):
@@ -88,4 +113,25 @@ def test_the_too_many_attempts_page_is_accessible(open_page, language, user, set
     settings.AUTHCORE = {**settings.AUTHCORE, "RATE_LIMITS": {"password_reset_confirm": {"ip": "1/h"}}}
     page = open_page(f"/accounts/password-reset/{make_link_token(password_reset_tokens, user)}/", language)
     assert page.reload().status == 429
+    assert_accessible(page, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("path", SIGNED_IN_PAGES)
+def test_the_signed_in_page_is_accessible(open_page, live_server, user, path, language):
+    page = open_page("/accounts/login/", language)
+    sign_in(page, live_server.url)
+    assert page.url == f"{live_server.url}/accounts/"
+    response = page.goto(f"{live_server.url}{path}")
+    assert response.ok and page.url == f"{live_server.url}{path}"  # signed in, not sent elsewhere
+    assert_accessible(page, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_sign_in_page_with_its_error_summary_is_accessible(open_page, user, language):
+    page = open_page("/accounts/login/", language)
+    page.fill("main input[name=email]", "alice@example.com")
+    page.fill("main input[name=password]", "not the password")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("main .error-summary li")
     assert_accessible(page, language)

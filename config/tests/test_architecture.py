@@ -33,7 +33,7 @@ ACCOUNTS_LAYERS = (
     ("tokens", "login_throttle"),
     ("flows",),         # one module per flow
     ("forms",),         # the inputs of the flows, for the pages and the API
-    ("views", "api", "admin", "admin_site"),
+    ("views", "account_views", "api", "admin", "admin_site"),
     ("urls", "checks", "apps", "management", "testing"),
 )
 

@@ -131,3 +131,20 @@ def test_atomic_requests_is_refused():
     with pytest.warns(UserWarning, match="DATABASES"), override_settings(DATABASES=databases):
         assert "sessions_app.E013" in error_ids(check_session_settings())
     assert "sessions_app.E013" not in error_ids(check_session_settings())
+
+
+BROWSER_MIDDLEWARE = "sessions_app.browser.BrowserSessionMiddleware"
+
+
+@pytest.mark.parametrize("middleware", [
+    [m for m in settings.MIDDLEWARE if m != BROWSER_MIDDLEWARE],  # missing: ended sessions stay signed in
+    [BROWSER_MIDDLEWARE, *[m for m in settings.MIDDLEWARE if m != BROWSER_MIDDLEWARE]],  # before authentication
+])
+def test_the_browser_session_middleware_must_follow_authentication(middleware):
+    with override_settings(MIDDLEWARE=middleware):
+        assert "sessions_app.E018" in error_ids(check_session_settings())
+
+
+def test_the_recent_authentication_window_must_be_positive():
+    with override_settings(SESSIONS_APP={**settings.SESSIONS_APP, "RECENT_AUTHENTICATION_WINDOW": timedelta(0)}):
+        assert "sessions_app.E019" in error_ids(check_session_settings())

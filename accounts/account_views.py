@@ -1,0 +1,267 @@
+"""The pages of a signed-in account: sign in and out, the account home (name, language), the sessions, change
+the password or the address, confirm the password, delete the account, download its data.
+
+A sign-in here is a session like any other (sessions_app/browser.py): the page calls the login flow every
+client calls, with the same throttle, lockout, device cookie and new-device alert, and the browser then holds
+Django's session cookie naming the session's row. Every action calls the flow the API calls; a refused one the
+page does not answer itself (a spent rate limit, ...) becomes a page of the error's status (authcore.pages).
+"""
+from django.contrib import messages
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from authcore.errors import ServiceError
+from authcore.requestmeta import client_info
+from sessions_app import selectors, services
+from sessions_app.browser import (
+    browser_session_id,
+    forget_browser_session,
+    recent_authentication_page,
+    signed_in_page,
+    start_browser_session,
+    to_reauthentication,
+)
+from sessions_app.models import Session
+
+from . import events
+from .api.serializers import AccountExportSerializer
+from .device_cookie import device_token_from, set_device_cookie
+from .flows import deletion, email_change, login, passwords, profile, reauthentication
+from .flows.export import export_account_data
+from .forms import (
+    DeleteAccountConfirmationForm,
+    NewEmailForm,
+    NewPasswordForm,
+    ProfileForm,
+    ReauthenticateForm,
+    SignInForm,
+)
+from .views import account_page
+
+SIGNED_OUT = _("You are signed out.")
+PROFILE_SAVED = _("Your changes are saved.")
+PASSWORD_CHANGED = _("Your password is changed. Every other session of your account has been signed out.")
+EMAIL_CHANGE_SENT = _("We sent a link to %(email)s. Your address changes when you follow it.")
+SESSION_ENDED = _("That session is signed out.")
+OTHER_SESSIONS_ENDED = _("Every other session is signed out.")
+SIGNED_OUT_GUESSES = _("Too many wrong passwords: this session has been signed out. Sign in again.")
+NEXT_MAX_LENGTH = 2000
+
+
+def safe_next(request) -> str | None:
+    """Where to go after signing in or confirming the password: a path of this site only (never another host,
+    a scheme-relative "//host" or a backslash trick), as the form or the address gave it."""
+    value = request.POST.get("next") or request.GET.get("next") or ""
+    if (not value or len(value) > NEXT_MAX_LENGTH or not value.startswith("/") or value.startswith("//")
+            or "\\" in value
+            or not url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()},
+                                                   require_https=request.is_secure())):
+        return None
+    return value
+
+
+# --- sign in, sign out --------------------------------------------------------------------------------------
+@account_page
+def sign_in(request):
+    next_url = safe_next(request)
+    if browser_session_id(request) is not None:
+        return redirect(next_url or "accounts:account")
+    form = SignInForm(request.POST or None)
+    unverified = False
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = login.log_in(email=form.cleaned_data["email"], password=form.cleaned_data["password"],
+                                  client=client_info(request), device_token=device_token_from(request),
+                                  request=request, transport=Session.Transport.BROWSER)
+        except ServiceError as error:
+            if error.code not in ("invalid_credentials", "email_not_verified"):
+                raise  # a spent limit, a locked account: the page of its status, with Retry-After
+            # The same words as the API's, for an unknown address and a wrong password alike.
+            form.add_error(None, error.message)
+            unverified = error.code == "email_not_verified"
+        else:
+            start_browser_session(request, user=result.user, session=result.tokens.session)
+            response = redirect(next_url or "accounts:account")
+            set_device_cookie(response, result.device_token)
+            return response
+    return render(request, "accounts/sign_in.html", {"form": form, "next": next_url, "unverified": unverified})
+
+
+@require_POST
+@account_page
+def sign_out(request):
+    session_id = browser_session_id(request)
+    if session_id is not None:
+        session = selectors.live_session_for_user(request.user, session_id)
+        if session is not None:
+            services.end_session(session=session, reason=Session.RevokeReason.LOGOUT, client=client_info(request))
+    forget_browser_session(request)
+    messages.success(request, SIGNED_OUT)
+    return redirect("accounts:login")
+
+
+# --- the account home ----------------------------------------------------------------------------------------
+@account_page
+@signed_in_page
+def account(request):
+    user = request.user
+    form = ProfileForm(request.POST or None, initial={"name": user.name, "language": user.language})
+    if request.method == "POST" and form.is_valid():
+        profile.update_profile(user=user, client=client_info(request), **form.cleaned_data)
+        messages.success(request, PROFILE_SAVED)
+        return redirect("accounts:account")
+    return render(request, "accounts/account.html", {"form": form})
+
+
+# --- sessions ------------------------------------------------------------------------------------------------
+@account_page
+@signed_in_page
+def session_list(request):
+    current = str(browser_session_id(request))
+    sessions = selectors.live_sessions_for_user(request.user)
+    for session in sessions:
+        session.is_current = str(session.id) == current
+    return render(request, "accounts/sessions.html", {"sessions": sessions})
+
+
+@require_POST
+@account_page
+@signed_in_page
+def end_session(request, session_id):
+    session = selectors.live_session_for_user(request.user, session_id)
+    if session is not None:
+        services.end_session(session=session, reason=Session.RevokeReason.ENDED_BY_USER, client=client_info(request))
+    if str(session_id) == str(browser_session_id(request)):
+        forget_browser_session(request)
+        messages.success(request, SIGNED_OUT)
+        return redirect("accounts:login")
+    messages.success(request, SESSION_ENDED)
+    return redirect("accounts:sessions")
+
+
+@require_POST
+@account_page
+@signed_in_page
+def end_other_sessions(request):
+    services.end_user_sessions(user=request.user, reason=Session.RevokeReason.LOGOUT_OTHERS,
+                               client=client_info(request), keep_session_id=browser_session_id(request))
+    messages.success(request, OTHER_SESSIONS_ENDED)
+    return redirect("accounts:sessions")
+
+
+# --- confirm the password (the one reauthentication flow) -------------------------------------------------
+@account_page
+@signed_in_page
+def reauthenticate(request):
+    next_url = safe_next(request)
+    form = ReauthenticateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            reauthentication.reauthenticate(
+                user=request.user, session_id=browser_session_id(request), client=client_info(request),
+                proof=reauthentication.Proof(password=form.cleaned_data["password"]),
+                failure_event=events.REAUTH_FAIL)
+        except ServiceError as error:
+            if error.code == "session_ended":
+                return _signed_out_for_guesses(request)
+            if error.code != "password_incorrect":
+                raise
+            form.add_error("password", error.message)
+        else:
+            return redirect(next_url or "accounts:account")
+    return render(request, "accounts/reauthenticate.html", {"form": form, "next": next_url})
+
+
+def _signed_out_for_guesses(request):
+    forget_browser_session(request)
+    messages.error(request, SIGNED_OUT_GUESSES)
+    return redirect("accounts:login")
+
+
+def _refused(request, form, error: ServiceError):
+    """A sensitive flow refused: its validation errors (the password policy, the address) go next to the
+    form's fields (None: show the form again); a recent-authentication window that closed since the page was
+    shown sends the browser to confirm its password; anything else is the page of its status."""
+    if error.code == "reauthentication_required":
+        return to_reauthentication(request)
+    if error.code != "invalid":
+        raise error
+    form.add_service_error(error)
+    return None
+
+
+# --- change the password, change the address, delete the account --------------------------------------------
+@account_page
+@recent_authentication_page
+def change_password(request):
+    form = NewPasswordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = passwords.change_password(
+                user=request.user, session_id=browser_session_id(request), current_password=None,
+                new_password=form.cleaned_data["new_password"], client=client_info(request),
+                device_token=device_token_from(request))
+        except ServiceError as error:
+            if (refused := _refused(request, form, error)) is not None:
+                return refused
+        else:
+            # Every session ended, this one too; the browser continues in the new one the flow opened.
+            start_browser_session(request, user=request.user, session=changed.tokens.session)
+            messages.success(request, PASSWORD_CHANGED)
+            response = redirect("accounts:account")
+            set_device_cookie(response, changed.device_token)
+            return response
+    return render(request, "accounts/change_password.html", {"form": form})
+
+
+@account_page
+@recent_authentication_page
+def change_email(request):
+    form = NewEmailForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        new_email = form.cleaned_data["new_email"]
+        try:
+            email_change.request_email_change(user=request.user, password=None, new_email=new_email,
+                                              client=client_info(request), session_id=browser_session_id(request))
+        except ServiceError as error:
+            if (refused := _refused(request, form, error)) is not None:
+                return refused
+        else:
+            # The same words whether or not the address is free (another account's owner is told instead).
+            messages.success(request, EMAIL_CHANGE_SENT % {"email": new_email})
+            return redirect("accounts:account")
+    return render(request, "accounts/change_email.html", {"form": form})
+
+
+@account_page
+@recent_authentication_page
+def delete_account(request):
+    form = DeleteAccountConfirmationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            deletion.delete_account(user=request.user, password=None, client=client_info(request),
+                                    session_id=browser_session_id(request))
+        except ServiceError as error:
+            if (refused := _refused(request, form, error)) is not None:
+                return refused
+        else:
+            forget_browser_session(request)
+            return render(request, "accounts/account_deleted.html")
+    return render(request, "accounts/delete_account.html", {"form": form})
+
+
+# --- download my data ------------------------------------------------------------------------------------------
+@require_POST
+@account_page
+@signed_in_page
+def export(request):
+    """The export of the API (GET /api/auth/me/export/), the same document, as a file to save. A POST: it is
+    rate limited and audited, so no link or image of another site can spend it."""
+    data = export_account_data(user=request.user, session_id=browser_session_id(request),
+                               client=client_info(request))
+    response = JsonResponse(AccountExportSerializer(data).data, json_dumps_params={"indent": 2})
+    response["Content-Disposition"] = 'attachment; filename="account-data.json"'
+    return response
