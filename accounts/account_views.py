@@ -25,6 +25,7 @@ from sessions_app.browser import (
     to_reauthentication,
 )
 from sessions_app.models import Session
+from sessions_app.tokens import readable_device_label
 
 from . import events
 from .api.serializers import AccountExportSerializer
@@ -124,6 +125,7 @@ def session_list(request):
     sessions = selectors.live_sessions_for_user(request.user)
     for session in sessions:
         session.is_current = str(session.id) == current
+        session.label = readable_device_label(session.user_agent)  # in the reader's language
     return render(request, "accounts/sessions.html", {"sessions": sessions})
 
 

@@ -5,6 +5,7 @@ import hashlib
 import secrets
 import uuid
 
+from django.utils.translation import gettext
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 from ua_parser import parse as parse_user_agent
@@ -41,14 +42,30 @@ def mint_access_token(*, user_id: uuid.UUID, session_id: uuid.UUID) -> AccessTok
 
 
 @lru_cache(maxsize=2048)
+def _client_and_os(user_agent: str) -> tuple[str, str]:
+    """The browser (or app) and the operating system a user agent names ("" for an unknown system). Cached:
+    parsing a user agent costs over a millisecond, and a service sees the same few hundred agents again and
+    again (the input is capped at 512 characters, so the cache is bounded in memory too)."""
+    parsed = parse_user_agent(user_agent)
+    client = parsed.user_agent.family if parsed.user_agent else ""
+    system = parsed.os.family if parsed.os and parsed.os.family != "Other" else ""
+    return client, system
+
+
 def device_label(user_agent: str) -> str:
-    """A readable label such as "Chrome on Linux" for the sessions list. Cached: parsing a user agent
-    costs over a millisecond, and a service sees the same few hundred agents again and again (the input
-    is capped at 512 characters, so the cache is bounded in memory too)."""
+    """A label such as "Chrome on Linux", stored with the session (the API's and the admin's `device`): English,
+    whoever reads it later."""
     if not user_agent:
         return "Unknown device"
-    parsed = parse_user_agent(user_agent)
-    client = parsed.user_agent.family if parsed.user_agent else "Unknown client"
-    if parsed.os and parsed.os.family != "Other":
-        return f"{client} on {parsed.os.family}"[:128]
-    return client[:128]
+    client, system = _client_and_os(user_agent)
+    client = client or "Unknown client"
+    return f"{client} on {system}"[:128] if system else client[:128]
+
+
+def readable_device_label(user_agent: str) -> str:
+    """device_label in the reader's language, for the account pages."""
+    if not user_agent:
+        return gettext("Unknown device")
+    client, system = _client_and_os(user_agent)
+    client = client or gettext("Unknown client")
+    return gettext("%(client)s on %(system)s") % {"client": client, "system": system} if system else client

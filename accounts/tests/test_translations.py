@@ -68,7 +68,9 @@ def untranslated(english: str, translated: str, data: set[str]) -> set[str]:
 # The session the "this wasn't me" page shows was opened from this device (sessions_app.tests.helpers.CLIENT).
 # The switcher names each language in that language, on every page.
 DATA = {app_settings.SITE_NAME, "alice@example.com", "new@example.com", "Chrome on Linux",
-        *(translation.get_language_info(code)["name_local"] for code, _ in settings.LANGUAGES)}
+        *(translation.get_language_info(code)["name_local"] for code, _ in settings.LANGUAGES),
+        # The account's language choices: each language named in itself, as settings.LANGUAGES names it.
+        *(str(name) for _, name in settings.LANGUAGES)}
 
 
 # --- pages ---------------------------------------------------------------------------------------------------
@@ -378,3 +380,37 @@ def test_the_taken_address_notice_is_in_its_owners_language(api, user, make_user
     (message,) = [message for message in mail.outbox if message.to == ["bob@example.com"]]
     assert 'lang="de"' in message.alternatives[0][0]
     assert message.subject == rendered("email_change_taken", "de", user, site_name=app_settings.SITE_NAME)[0]
+
+
+SIGNED_IN_PAGES = ["/accounts/", "/accounts/sessions/", "/accounts/confirm-password/", "/accounts/password-change/",
+                   "/accounts/change-email/", "/accounts/delete/", "/connections/"]
+
+
+def signed_in_page(path: str, language: str) -> str:
+    browser = Client(HTTP_ACCEPT_LANGUAGE=language)
+    assert browser.post("/accounts/login/", {"email": "alice@example.com", "password": PASSWORD}).status_code == 302
+    response = browser.get(path)
+    assert response.status_code == 200 and response["Content-Language"] == language
+    return response.content.decode()
+
+
+@pytest.mark.parametrize("language", LOCALES)
+@pytest.mark.parametrize("path", ["/accounts/login/", *SIGNED_IN_PAGES])
+def test_each_account_page_is_translated(path, language, user):
+    show = page if path == "/accounts/login/" else signed_in_page
+    english = show(path, "en")
+    assert phrases(english, DATA), "the English page has text to compare with"
+    assert untranslated(english, show(path, language), DATA) == set()
+
+
+@pytest.mark.parametrize("language", LOCALES)
+def test_the_account_pages_messages_are_translated(language, user):
+    def saved(accept: str) -> str:
+        browser = Client(HTTP_ACCEPT_LANGUAGE=accept)
+        browser.post("/accounts/login/", {"email": "alice@example.com", "password": PASSWORD})
+        browser.post("/accounts/sessions/end-others/")
+        return browser.get("/accounts/sessions/").content.decode()
+
+    english = saved("en")
+    assert "Every other session is signed out." in english
+    assert untranslated(english, saved(language), DATA) == set()
