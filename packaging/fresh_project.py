@@ -241,6 +241,23 @@ def speak_the_readers_language(client: Client) -> None:
         sys.exit(f"FAILED: the Arabic sign-up page answered {status}: {page[:300]}")
 
 
+def use_the_account_pages(base: str) -> None:
+    step("the account pages: sign in in a browser, see the session, sign out")
+    browser = Client(base)  # a cookie jar of its own: the browser
+    status, page = browser.request("GET", "/accounts/")
+    if status != 200 or 'name="password"' not in page:  # followed to the sign-in page
+        sys.exit(f"FAILED: the account home did not lead to the sign-in page: {status} {page[:300]}")
+    status, page = browser.request("POST", "/accounts/login/", form={
+        "csrfmiddlewaretoken": browser.cookie("csrftoken"), "email": "ada@example.com",
+        "password": tutorial_password(), "next": "/accounts/sessions/"})
+    if status != 200 or "This browser" not in page:
+        sys.exit(f"FAILED: signing in on the page answered {status}: {page[:500]}")
+    status, page = browser.request("POST", "/accounts/logout/", form={"csrfmiddlewaretoken": browser.cookie("csrftoken")})
+    status, page = browser.request("GET", "/accounts/sessions/")
+    if status != 200 or 'name="password"' not in page:
+        sys.exit(f"FAILED: after signing out the sessions page answered {status}: {page[:300]}")
+
+
 def open_the_admin(client: Client) -> None:
     step("the admin: log in as the superuser and see the sessions")
     status, _ = client.request("GET", "/admin/login/")
@@ -287,6 +304,7 @@ def walk_over_http(project: Path, port: int, processes: list[subprocess.Popen]) 
         wait_until_up(client, processes)
         walk_the_flow(client, project)
         speak_the_readers_language(client)
+        use_the_account_pages(client.base)
         open_the_admin(client)
     except BaseException:
         print((project / "gunicorn.log").read_text()[-3000:], (project / "worker.log").read_text()[-3000:])
