@@ -38,7 +38,10 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 def start_browser_session(request, *, user, session: Session) -> None:
     """Tie this browser to `session`, a browser-transport session just opened for `user` (a sign-in, or the new
     session a password change continues in). Django's login() gives the browser a new session key."""
-    auth.login(request, user, backend=getattr(user, "backend", None))
+    # The backend that proved the password (authenticate() names it on the user), or, for the session a
+    # password change opens, the one this browser signed in with: Django needs it when there are several.
+    backend = getattr(user, "backend", None) or request.session.get(auth.BACKEND_SESSION_KEY)
+    auth.login(request, user, backend=backend)
     request.session[SESSION_ID_KEY] = str(session.id)
     request.session[TOUCHED_AT_KEY] = int(time.time())
     # The cookie lasts as long as the session can: its absolute lifetime.

@@ -439,3 +439,15 @@ def test_the_reset_done_page_leads_to_the_account_when_signed_in(browser_client)
     html = browser_client.get("/accounts/password-reset/done/").content.decode()
     assert 'href="/accounts/"' in html
     assert 'href="/accounts/login/"' in Client().get("/accounts/password-reset/done/").content.decode()
+
+
+def test_changing_the_password_with_several_authentication_backends(user, settings):
+    """Django must be told which backend signs the browser in again when a project has several: the one it
+    signed in with."""
+    settings.AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend",
+                                        "django.contrib.auth.backends.AllowAllUsersModelBackend"]
+    client = Client()
+    assert sign_in(client).status_code == 302
+    response = client.post("/accounts/password-change/", {"new_password": NEW_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == "/accounts/"
+    assert client.get("/accounts/").status_code == 200
