@@ -301,3 +301,28 @@ def test_screenshots_of_the_pages_at_a_phone_and_a_desktop_width(new_page, site,
     page.goto(f"{site}/accounts/sessions/")
     assert page.locator("li.session.current").count() == 1
     screenshot(page, "sessions", width)
+
+
+def test_signing_in_and_out_by_keyboard_alone(new_page, site, user):
+    page = new_page()
+    page.goto(f"{site}/accounts/login/")
+    for _ in range(10):  # past the language switcher, to the first field of the form
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.name") == "email":
+            break
+    page.keyboard.type("alice@example.com")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.name") == "password"
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{site}/accounts/")
+    assert_signed_in_home(page, site)
+
+    # The sign-out button of the top bar is reached by Tab and pressed with Enter.
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.textContent.trim()") == "Sign out":
+            break
+    page.keyboard.press("Enter")
+    page.wait_for_url(f"{site}/accounts/login/")
+    assert not Session.objects.alive().filter(user=user).exists()
