@@ -127,3 +127,15 @@ def test_admin_login_and_browser_pages_answer_503(user, redis_server):
     page = Client().post("/accounts/password-reset/", {"email": "alice@example.com"})
     assert page.status_code == 503 and page["Retry-After"] == "15"
     assert "temporarily unavailable" in page.content.decode()
+
+
+def test_the_sign_in_page_answers_503_and_a_signed_in_browser_is_not_signed_out(user, redis_server):
+    browser = Client()
+    assert browser.post("/accounts/login/", {"email": "alice@example.com", "password": PASSWORD}).status_code == 302
+    redis_server.stop()
+
+    page = Client().post("/accounts/login/", {"email": "alice@example.com", "password": PASSWORD})
+    assert page.status_code == 503 and page["Retry-After"] == "15"
+    assert "temporarily unavailable" in page.content.decode()
+    # The sign-in is checked in the database, not the cache: the browser stays signed in.
+    assert browser.get("/accounts/").status_code == 200
