@@ -33,9 +33,9 @@ from .device_cookie import device_token_from, set_device_cookie
 from .flows import deletion, email_change, login, passwords, profile, reauthentication
 from .flows.export import export_account_data
 from .forms import (
+    ChangePasswordForm,
     DeleteAccountConfirmationForm,
     NewEmailForm,
-    NewPasswordForm,
     ProfileForm,
     ReauthenticateForm,
     SignInForm,
@@ -50,6 +50,7 @@ SESSION_ENDED = _("That session is signed out.")
 OTHER_SESSIONS_ENDED = _("Every other session is signed out.")
 SIGNED_OUT_GUESSES = _("Too many wrong passwords: this session has been signed out. Sign in again.")
 NEXT_MAX_LENGTH = 2000
+ACCOUNT_DELETED_KEY = "accounts_account_deleted"
 
 
 def safe_next(request) -> str | None:
@@ -94,12 +95,7 @@ def sign_in(request):
 @require_POST
 @account_page
 def sign_out(request):
-    session_id = browser_session_id(request)
-    if session_id is not None:
-        session = selectors.live_session_for_user(request.user, session_id)
-        if session is not None:
-            services.end_session(session=session, reason=Session.RevokeReason.LOGOUT, client=client_info(request))
-    forget_browser_session(request)
+    forget_browser_session(request)  # its session row ends with it
     messages.success(request, SIGNED_OUT)
     return redirect("accounts:login")
 
@@ -131,11 +127,12 @@ def session_list(request):
 
 @require_POST
 @account_page
-@signed_in_page
+@signed_in_page(return_to="accounts:sessions")
 def end_session(request, session_id):
     session = selectors.live_session_for_user(request.user, session_id)
-    if session is not None:
-        services.end_session(session=session, reason=Session.RevokeReason.ENDED_BY_USER, client=client_info(request))
+    if session is None:  # already ended, or not this user's: nothing to do, nothing to say
+        return redirect("accounts:sessions")
+    services.end_session(session=session, reason=Session.RevokeReason.ENDED_BY_USER, client=client_info(request))
     if str(session_id) == str(browser_session_id(request)):
         forget_browser_session(request)
         messages.success(request, SIGNED_OUT)
@@ -146,7 +143,7 @@ def end_session(request, session_id):
 
 @require_POST
 @account_page
-@signed_in_page
+@signed_in_page(return_to="accounts:sessions")
 def end_other_sessions(request):
     services.end_user_sessions(user=request.user, reason=Session.RevokeReason.LOGOUT_OTHERS,
                                client=client_info(request), keep_session_id=browser_session_id(request))
@@ -197,17 +194,24 @@ def _refused(request, form, error: ServiceError):
 
 # --- change the password, change the address, delete the account --------------------------------------------
 @account_page
-@recent_authentication_page
+@signed_in_page
 def change_password(request):
-    form = NewPasswordForm(request.POST or None)
+    """Asks for the current password on the form itself, whenever the user signed in: a password change is
+    the one sensitive action where the recent-sign-in window does not stand in for it."""
+    form = ChangePasswordForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             changed = passwords.change_password(
-                user=request.user, session_id=browser_session_id(request), current_password=None,
+                user=request.user, session_id=browser_session_id(request),
+                current_password=form.cleaned_data["current_password"],
                 new_password=form.cleaned_data["new_password"], client=client_info(request),
                 device_token=device_token_from(request))
         except ServiceError as error:
-            if (refused := _refused(request, form, error)) is not None:
+            if error.code == "session_ended":
+                return _signed_out_for_guesses(request)
+            if error.code == "password_incorrect":
+                form.add_error("current_password", error.message)
+            elif (refused := _refused(request, form, error)) is not None:
                 return refused
         else:
             # Every session ended, this one too; the browser continues in the new one the flow opened.
@@ -251,14 +255,23 @@ def delete_account(request):
                 return refused
         else:
             forget_browser_session(request)
-            return render(request, "accounts/account_deleted.html")
+            # Shown once, by a redirect (a reload must not post the form again).
+            request.session[ACCOUNT_DELETED_KEY] = True
+            return redirect("accounts:deleted")
     return render(request, "accounts/delete_account.html", {"form": form})
+
+
+@account_page
+def account_deleted(request):
+    if not request.session.pop(ACCOUNT_DELETED_KEY, False):
+        return redirect("accounts:login")
+    return render(request, "accounts/account_deleted.html")
 
 
 # --- download my data ------------------------------------------------------------------------------------------
 @require_POST
 @account_page
-@signed_in_page
+@signed_in_page(return_to="accounts:account")
 def export(request):
     """The export of the API (GET /api/auth/me/export/), the same document, as a file to save. A POST: it is
     rate limited and audited, so no link or image of another site can spend it."""

@@ -14,11 +14,6 @@ register_errors(
             409, _("This address now belongs to another account."),
             note="Confirming an address change when another account took the address after the request. (As a "
                  "field code of a 400 `invalid`: the address asked for already has an account.)"),
-        "reauthentication_required": ErrorSpec(
-            403, _("Confirm your password to continue."),
-            note="A sensitive action asked without a password, by a browser session whose sign-in or last "
-                 "reauthentication is older than SESSIONS_APP['RECENT_AUTHENTICATION_WINDOW'] (the account "
-                 "pages then ask for the password)."),
         "session_ended": ErrorSpec(
             401, _("Too many wrong passwords: this session has been ended. Log in again."),
             note="The wrong password that reached ACCOUNTS['REAUTH_MAX_FAILURES'] ended the caller's session "

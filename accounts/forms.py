@@ -192,8 +192,8 @@ class NotMeForm(InputForm):
 
 # --- the account pages' own inputs (accounts/account_views.py) ---------------------------------------------
 # The pages call the same flows; what differs is only what they ask: no session options (a browser sign-in is
-# always the "browser" transport), and no password on a sensitive page, whose browser proved itself recently on
-# the reauthentication page (sessions_app/browser.py).
+# always the "browser" transport), and no password on the address and deletion pages, whose browser proved
+# itself recently (sessions_app/browser.py); the password page uses the API's ChangePasswordForm.
 class SignInForm(PasswordLengthCapMixin, InputForm):
     email = EmailAddressField()
     password = PasswordField()
@@ -201,10 +201,6 @@ class SignInForm(PasswordLengthCapMixin, InputForm):
 
 class ReauthenticateForm(PasswordLengthCapMixin, InputForm):
     password = PasswordField()
-
-
-class NewPasswordForm(PasswordLengthCapMixin, InputForm):
-    new_password = NewPasswordField(label=_("New password"))
 
 
 class NewEmailForm(InputForm):

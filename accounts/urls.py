@@ -31,6 +31,7 @@ urlpatterns = [
     path("password-change/", account_views.change_password, name="password-change"),
     path("change-email/", account_views.change_email, name="change-email-request"),
     path("delete/", account_views.delete_account, name="delete"),
+    path("deleted/", account_views.account_deleted, name="deleted"),
     path("export/", account_views.export, name="export"),
     # The account's lifecycle, before and around signing in (accounts/views.py).
     path("register/", views.register, name="register"),

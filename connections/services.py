@@ -38,6 +38,7 @@ from authcore.errors import ServiceError
 from authcore.models import SecurityEvent
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
+from sessions_app.services import require_recent_authentication
 
 from . import crypto, events, limits
 from .conf import app_settings
@@ -311,10 +312,15 @@ def _refresh_failed(connection: Connection, reason: str) -> None:
 
 # --- disconnecting ------------------------------------------------------------------------------------------------
 @sensitive_variables("tokens")
-def disconnect(*, user, provider_name: str, actor=None, client: ClientInfo | None = None) -> Connection:
+def disconnect(*, user, provider_name: str, actor=None, client: ClientInfo | None = None,
+               recently_proven_session=None) -> Connection:
     """Delete the tokens here and mark the connection revoked, then revoke the tokens at the provider (RFC
     7009). The local deletion commits first and whatever the provider does (also for a provider no longer
-    configured: its tokens can always be deleted); its audit record says whether the provider confirmed."""
+    configured: its tokens can always be deleted); its audit record says whether the provider confirmed.
+    `recently_proven_session`: the browser session of the account pages asking, which must have proven who
+    its user is recently (sessions_app.services.require_recent_authentication; 403 otherwise)."""
+    if recently_proven_session is not None:
+        require_recent_authentication(user=user, session_id=recently_proven_session)
     with transaction.atomic(durable=True):
         connection = Connection.objects.select_for_update().filter(user=user, provider=provider_name).first()
         if connection is None or connection.status == Status.REVOKED:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from authcore.errors import ServiceError
 from authcore.requestmeta import client_info
-from sessions_app.browser import recent_authentication_page, signed_in_page
+from sessions_app.browser import browser_session_id, recent_authentication_page, signed_in_page
 
 from . import services
 from .browser_binding import binding_from, clear_binding_cookie, set_binding_cookie
@@ -57,7 +57,7 @@ def connection_list(request):
 
 @require_POST
 @connections_page
-@signed_in_page
+@signed_in_page(return_to="connections:list")
 def connect(request, provider: str):
     """Start connecting: on to the provider, whose answer comes back to the callback page in this browser.
 
@@ -76,7 +76,8 @@ def connect(request, provider: str):
 @connections_page
 @recent_authentication_page(return_to="connections:list")
 def disconnect(request, provider: str):
-    services.disconnect(user=request.user, provider_name=provider, client=client_info(request))
+    services.disconnect(user=request.user, provider_name=provider, client=client_info(request),
+                        recently_proven_session=browser_session_id(request))
     messages.success(request, DISCONNECTED % {"provider": provider})
     return redirect("connections:list")
 

@@ -252,7 +252,10 @@ def use_the_account_pages(base: str) -> None:
         "password": tutorial_password(), "next": "/accounts/sessions/"})
     if status != 200 or "This browser" not in page:
         sys.exit(f"FAILED: signing in on the page answered {status}: {page[:500]}")
-    status, page = browser.request("POST", "/accounts/logout/", form={"csrfmiddlewaretoken": browser.cookie("csrftoken")})
+    status, page = browser.request("POST", "/accounts/logout/",
+                                   form={"csrfmiddlewaretoken": browser.cookie("csrftoken")})
+    if status != 200 or "You are signed out." not in page:
+        sys.exit(f"FAILED: signing out answered {status}: {page[:300]}")
     status, page = browser.request("GET", "/accounts/sessions/")
     if status != 200 or 'name="password"' not in page:
         sys.exit(f"FAILED: after signing out the sessions page answered {status}: {page[:300]}")

@@ -8,5 +8,6 @@ class SessionsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks, errors, limits  # noqa: F401  (system checks; error codes and scopes declared)
+        # The logout receiver; system checks; error codes and scopes declared.
+        from . import browser, checks, errors, limits  # noqa: F401
         from .api import schema  # noqa: F401  (registers the OpenAPI auth scheme)

@@ -21,8 +21,11 @@ from functools import wraps
 import time
 
 from django.contrib import auth
+from django.dispatch import receiver
 from django.shortcuts import redirect, resolve_url
 from django.utils.http import urlencode
+
+from authcore.requestmeta import client_info
 
 from .conf import app_settings
 from .models import Session
@@ -50,7 +53,7 @@ def start_browser_session(request, *, user, session: Session) -> None:
 
 
 def forget_browser_session(request) -> None:
-    """Sign this browser out (its session row is ended by the caller, or has ended already)."""
+    """Sign this browser out: Django forgets the sign-in, and its session row ends (end_the_session_of_a_logout)."""
     auth.logout(request)
     request.browser_session_id = None
 
@@ -93,27 +96,39 @@ class BrowserSessionMiddleware:
             request.session[TOUCHED_AT_KEY] = now
 
 
-def redirect_to_login(next_path: str, page_url: str):
-    """To the sign-in (or reauthentication) page, which comes back to `next_path` after."""
-    return redirect(f"{page_url}?{urlencode({'next': next_path})}")
+def redirect_to_login(next_path: str | None, page_url: str):
+    """To the sign-in (or reauthentication) page, which comes back to `next_path` after (None: the page's own
+    default, the account home)."""
+    return redirect(f"{page_url}?{urlencode({'next': next_path})}" if next_path else page_url)
 
 
-def signed_in_page(view):
+def _coming_back_to(request, return_to: str | None) -> str | None:
+    """Where to come back after signing in or confirming the password: this page, for a GET; for an action that
+    only takes a POST (a GET there would be refused), the page with its button, `return_to` (a URL name)."""
+    if request.method == "GET":
+        return request.get_full_path()
+    return resolve_url(return_to) if return_to else None
+
+
+def signed_in_page(view=None, *, return_to: str | None = None):
     """A page for a browser signed in with a live session: any other request goes to the sign-in page, which
-    brings it back here."""
+    brings it back here (or to `return_to`, for an action that only takes a POST)."""
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if browser_session_id(request) is None:
-            return redirect_to_login(request.get_full_path(), resolve_url(app_settings.SIGN_IN_URL))
-        return view(request, *args, **kwargs)
+    def decorate(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            if browser_session_id(request) is None:
+                return redirect_to_login(_coming_back_to(request, return_to), resolve_url(app_settings.SIGN_IN_URL))
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate(view) if view is not None else decorate
 
 
 def to_reauthentication(request, return_to: str | None = None):
-    """Send the browser to confirm its password, and back to `return_to` (this page by default) after."""
-    return redirect_to_login(return_to or request.get_full_path(), resolve_url(app_settings.REAUTHENTICATE_URL))
+    """Send the browser to confirm its password, and back after (see _coming_back_to)."""
+    return redirect_to_login(_coming_back_to(request, return_to), resolve_url(app_settings.REAUTHENTICATE_URL))
 
 
 def authenticated_recently(request) -> bool:
@@ -124,17 +139,30 @@ def authenticated_recently(request) -> bool:
 
 def recent_authentication_page(view=None, *, return_to: str | None = None):
     """A sensitive page: signed in, and proven recently; otherwise the reauthentication page first, which
-    brings the browser back here (or to the URL named `return_to`: the page with the button, for an action
-    that only takes a POST). A POST that finds the window closed goes there too, and nothing is done. The
-    flow checks the window again (accounts.flows.reauthentication): this only spares a form that would fail."""
+    brings the browser back here (or to `return_to`, for an action that only takes a POST). A POST that finds
+    the window closed goes there too, and nothing is done. The flow checks the window again
+    (services.require_recent_authentication): this only spares a form that would fail."""
 
     def decorate(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if not authenticated_recently(request):
-                return to_reauthentication(request, resolve_url(return_to) if return_to else None)
+                return to_reauthentication(request, return_to)
             return view(request, *args, **kwargs)
 
-        return signed_in_page(wrapper)
+        return signed_in_page(wrapper, return_to=return_to)
 
     return decorate(view) if view is not None else decorate
+
+
+@receiver(auth.user_logged_out)
+def end_the_session_of_a_logout(sender, request, **kwargs) -> None:
+    """Any logout of this browser (the account pages' sign-out, the admin's, a host project's own view, which
+    all call django.contrib.auth.logout) ends its session row, before Django forgets which row it was: a
+    signed-out browser leaves no live session behind in the lists."""
+    session_id = request.session.get(SESSION_ID_KEY) if request is not None else None
+    if session_id is None:
+        return
+    session = Session.objects.alive().select_related("user").filter(pk=session_id).first()
+    if session is not None:
+        end_session(session=session, reason=Session.RevokeReason.LOGOUT, client=client_info(request))

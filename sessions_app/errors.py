@@ -13,6 +13,11 @@ register_errors(
             401, _("No session cookie: sign in again."),
             note="The cookie endpoint's refresh without its cookie: no live cookie session in this browser (never "
                  "signed in, signed out, or the cookie expired). A browser app treats it as signed out."),
+        "reauthentication_required": ErrorSpec(
+            403, _("Confirm your password to continue."),
+            note="A sensitive action asked without a password, by a browser session whose sign-in or last "
+                 "reauthentication is older than SESSIONS_APP['RECENT_AUTHENTICATION_WINDOW'] (the account pages "
+                 "then ask for the password)."),
         "refresh_token_reused": ErrorSpec(
             401, _("This refresh token was already used. The session has been ended; please log in again.")),
     },

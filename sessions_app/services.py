@@ -28,6 +28,7 @@ from . import events, signals
 from .conf import app_settings
 from .limits import REFRESH
 from .models import RefreshToken, Session, alive_session_sql
+from .selectors import session_is_recent
 from .tokens import device_label, hash_refresh_token, mint_access_token, new_refresh_token
 
 Reason = Session.RevokeReason
@@ -335,6 +336,16 @@ def touch_session(session_id) -> bool:
     now = timezone.now()
     return bool(Session.objects.alive(now).filter(pk=session_id).update(
         last_used_at=now, idle_expires_at=Least(now + app_settings.IDLE_TIMEOUT, F("expires_at"))))
+
+
+def require_recent_authentication(*, user, session_id) -> None:
+    """A sensitive action without a password: the user's session `session_id` must have proven who its user is
+    within RECENT_AUTHENTICATION_WINDOW (signed in, or confirmed the password, since), or 403
+    `reauthentication_required`. The flows call this themselves, so a page that forgot to ask cannot act."""
+    session = (Session.objects.filter(pk=session_id, user=user).only("created_at", "reauthenticated_at").first()
+               if session_id else None)
+    if session is None or not session_is_recent(session):
+        raise ServiceError("reauthentication_required")
 
 
 def record_reauthentication(session_id) -> None:

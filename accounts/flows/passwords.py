@@ -51,14 +51,15 @@ class PasswordChanged:
     device_token: str
 
 
-def change_password(*, user: User, session_id, current_password: str | None, new_password: str, client: ClientInfo,
+def change_password(*, user: User, session_id, current_password: str, new_password: str, client: ClientInfo,
                     device_token: str | None = None) -> PasswordChanged:
     """Change the password of a logged-in user. Every session of the user ends, the caller's too (no token
     issued under the old password outlives it, not even the access token of this request), and the caller
     continues in a new session, whose pair is returned. `device_token`: the device cookie the request
-    carried. `current_password` None: a browser session that proved itself recently (flows.reauthentication)."""
+    carried. Always with the current password: a recent sign-in never stands in for it here (docs/security.md
+    49), so a missing one fails like a wrong one."""
     enforce_rate_limit(scope=limits.CHANGE_PASSWORD, client=client, account=str(user.pk))
-    reauthenticate(user=user, session_id=session_id, proof=Proof(password=current_password), client=client,
+    reauthenticate(user=user, session_id=session_id, proof=Proof(password=current_password or ""), client=client,
                    failure_event=events.PASSWORD_CHANGE_FAIL)
     with transaction.atomic(durable=True):
         # The caller's session may have ended since authentication (another device ended it): then the

@@ -30,8 +30,7 @@ from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit, rate_limited
 from authcore.requestmeta import ClientInfo
 from sessions_app.models import Session
-from sessions_app.selectors import session_is_recent
-from sessions_app.services import end_session, record_reauthentication
+from sessions_app.services import end_session, record_reauthentication, require_recent_authentication
 
 from .. import emails, events, limits, login_throttle
 from ..conf import app_settings
@@ -57,7 +56,7 @@ def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Pro
     checked any more, so not even a right guess gets through: the owner logs in again, which clears it.
     Without a password: 403 `reauthentication_required` unless the session proved itself recently."""
     if proof.password is None:
-        _require_recent_authentication(user=user, session_id=session_id)
+        require_recent_authentication(user=user, session_id=session_id)
         return
     enforce_rate_limit(scope=limits.PROVE_PASSWORD, client=client, account=str(user.pk))
     session = (Session.objects.filter(pk=session_id, user=user).only("id", "user_id", "device", "device_id").first()
@@ -77,15 +76,6 @@ def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Pro
     if failures >= app_settings.REAUTH_MAX_FAILURES:
         _refuse_at_ceiling(user=user, session=session, client=client, failures=failures)
     raise ServiceError("password_incorrect")
-
-
-def _require_recent_authentication(*, user: User, session_id) -> None:
-    """No password was given: the session itself must have proven who its user is recently (a session of ours,
-    alive or not: a dead one never reaches a flow, its authentication refuses it first)."""
-    session = (Session.objects.filter(pk=session_id, user=user).only("created_at", "reauthenticated_at").first()
-               if session_id else None)
-    if session is None or not session_is_recent(session):
-        raise ServiceError("reauthentication_required")
 
 
 def _refuse_at_ceiling(*, user: User, session: Session | None, client: ClientInfo, failures: int) -> None:

@@ -124,7 +124,8 @@ def test_register_verify_sign_in_manage_and_sign_out(no_js_page, site):
     tokens = login(api, "new@example.com", "plum tree orbit cascade")
     assert api.get("/api/auth/me/", **bearer(tokens["access"])).status_code == 200
     page.get_by_role("link", name="Change your password").click()
-    assert page.url == f"{site}/accounts/password-change/"  # just signed in: no password asked again
+    assert page.url == f"{site}/accounts/password-change/"
+    page.get_by_label("Current password").fill("plum tree orbit cascade")  # asked on the form, always
     page.get_by_label("New password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password", exact=True).click()
     assert_signed_in_home(page, site)
@@ -253,8 +254,8 @@ def test_a_sensitive_page_asks_for_the_password_once_the_sign_in_is_old(no_js_pa
     assert_signed_in_home(page, site)
     assert Session.objects.filter(user=user).update(created_at=F("created_at") - timedelta(minutes=10)) == 1
 
-    page.goto(f"{site}/accounts/password-change/")
-    assert page.url == f"{site}/accounts/confirm-password/?next={quote('/accounts/password-change/', safe='')}"
+    page.goto(f"{site}/accounts/change-email/")
+    assert page.url == f"{site}/accounts/confirm-password/?next={quote('/accounts/change-email/', safe='')}"
     assert page.get_by_role("heading", name="Confirm your password").is_visible()
 
     page.get_by_label("Password").fill("not my password at all")
@@ -269,8 +270,8 @@ def test_a_sensitive_page_asks_for_the_password_once_the_sign_in_is_old(no_js_pa
 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Confirm", exact=True).click()
-    assert page.url == f"{site}/accounts/password-change/"
-    assert page.get_by_role("heading", name="Change your password").is_visible()
+    assert page.url == f"{site}/accounts/change-email/"
+    assert page.get_by_role("heading", name="Change your email address").is_visible()
     # Confirmed: the other sensitive pages no longer ask either.
     page.goto(f"{site}/accounts/delete/")
     assert page.url == f"{site}/accounts/delete/"

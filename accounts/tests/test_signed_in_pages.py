@@ -305,7 +305,7 @@ def test_a_bad_profile_shows_the_error_next_to_the_field(browser_client, user):
 
 
 # --- confirm the password, sensitive pages -------------------------------------------------------------------
-@pytest.mark.parametrize("path", ["/accounts/password-change/", "/accounts/change-email/", "/accounts/delete/"])
+@pytest.mark.parametrize("path", ["/accounts/change-email/", "/accounts/delete/"])
 def test_a_sensitive_page_needs_a_recent_sign_in(browser_client, path):
     assert browser_client.get(path).status_code == 200  # just signed in
     age_sign_in(browser_client)
@@ -316,14 +316,14 @@ def test_a_sensitive_page_needs_a_recent_sign_in(browser_client, path):
 
 def test_confirming_the_password_reopens_the_window(browser_client, user):
     age_sign_in(browser_client)
-    page = "/accounts/confirm-password/?next=/accounts/password-change/"
-    wrong = browser_client.post(page, {"password": WRONG, "next": "/accounts/password-change/"})
+    page = "/accounts/confirm-password/?next=/accounts/change-email/"
+    wrong = browser_client.post(page, {"password": WRONG, "next": "/accounts/change-email/"})
     assert wrong.status_code == 200 and "The current password is incorrect." in wrong.content.decode()
     assert SecurityEvent.objects.filter(kind=account_events.REAUTH_FAIL, user=user).count() == 1
 
-    right = browser_client.post(page, {"password": PASSWORD, "next": "/accounts/password-change/"})
-    assert right.status_code == 302 and right["Location"] == "/accounts/password-change/"
-    assert browser_client.get("/accounts/password-change/").status_code == 200
+    right = browser_client.post(page, {"password": PASSWORD, "next": "/accounts/change-email/"})
+    assert right.status_code == 302 and right["Location"] == "/accounts/change-email/"
+    assert browser_client.get("/accounts/change-email/").status_code == 200
 
 
 def test_too_many_wrong_passwords_end_the_session(browser_client, user, settings):
@@ -338,15 +338,29 @@ def test_too_many_wrong_passwords_end_the_session(browser_client, user, settings
 
 def test_the_flow_refuses_when_the_window_closed_after_the_page_was_shown(browser_client, user):
     """The page checks the window when it is shown; the flow checks it again when it acts."""
-    from accounts.flows import passwords
+    from accounts.flows import email_change
     from authcore.errors import ServiceError
     from authcore.requestmeta import ClientInfo
 
     age_sign_in(browser_client)
     with pytest.raises(ServiceError) as refused:
+        email_change.request_email_change(user=user, password=None, new_email="alice@new.example",
+                                          session_id=browser_session(browser_client).id,
+                                          client=ClientInfo(ip_address="192.0.2.1", user_agent=""))
+    assert refused.value.code == "reauthentication_required"
+    user.refresh_from_db()
+    assert user.pending_email == ""
+
+
+def test_a_recent_sign_in_never_changes_the_password_without_the_current_one(browser_client, user):
+    from accounts.flows import passwords
+    from authcore.errors import ServiceError
+    from authcore.requestmeta import ClientInfo
+
+    with pytest.raises(ServiceError) as refused:
         passwords.change_password(user=user, session_id=browser_session(browser_client).id, current_password=None,
                                   new_password=NEW_PASSWORD, client=ClientInfo(ip_address="192.0.2.1", user_agent=""))
-    assert refused.value.code == "reauthentication_required"
+    assert refused.value.code == "password_incorrect"
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
 
@@ -366,7 +380,8 @@ def test_no_password_and_no_session_is_refused(user):
 def test_changing_the_password_ends_the_others_and_continues_here(browser_client, api, user):
     tokens = login(api)
     old_session = browser_session(browser_client)
-    response = browser_client.post("/accounts/password-change/", {"new_password": NEW_PASSWORD})
+    response = browser_client.post("/accounts/password-change/", {"current_password": PASSWORD,
+                                                                  "new_password": NEW_PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/accounts/"
     assert response.cookies[account_settings.DEVICE_COOKIE_NAME]["httponly"]
     assert api.get("/api/auth/me/", **bearer(tokens["access"])).status_code == 401
@@ -380,7 +395,8 @@ def test_changing_the_password_ends_the_others_and_continues_here(browser_client
 
 
 def test_a_password_the_policy_refuses_is_shown_next_to_the_field(browser_client, user):
-    response = browser_client.post("/accounts/password-change/", {"new_password": "qwertyuiopasdfgh"})
+    response = browser_client.post("/accounts/password-change/", {"current_password": PASSWORD,
+                                                                  "new_password": "qwertyuiopasdfgh"})
     assert response.status_code == 200 and "This password is too common." in response.content.decode()
     user.refresh_from_db()
     assert user.check_password(PASSWORD)
@@ -408,7 +424,11 @@ def test_deleting_needs_the_confirmation_box(browser_client, user):
 
 def test_deleting_the_account_from_the_page(browser_client, user):
     response = browser_client.post("/accounts/delete/", {"confirm": "on"})
-    assert response.status_code == 200 and "Account deleted" in response.content.decode()
+    assert response.status_code == 302 and response["Location"] == "/accounts/deleted/"
+    assert "Account deleted" in browser_client.get("/accounts/deleted/").content.decode()
+    # Shown once: a reload, or anyone else, goes to the sign-in page.
+    assert browser_client.get("/accounts/deleted/")["Location"] == "/accounts/login/"
+    assert Client().get("/accounts/deleted/")["Location"] == "/accounts/login/"
     assert not User.objects.filter(pk=user.pk).exists()
     assert signed_out(browser_client)
     assert SecurityEvent.objects.filter(kind=account_events.ACCOUNT_DELETED).exists()
@@ -448,6 +468,51 @@ def test_changing_the_password_with_several_authentication_backends(user, settin
                                         "django.contrib.auth.backends.AllowAllUsersModelBackend"]
     client = Client()
     assert sign_in(client).status_code == 302
-    response = client.post("/accounts/password-change/", {"new_password": NEW_PASSWORD})
+    response = client.post("/accounts/password-change/", {"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert response.status_code == 302 and response["Location"] == "/accounts/"
     assert client.get("/accounts/").status_code == 200
+
+
+def test_the_password_page_asks_for_the_current_password_even_just_after_signing_in(browser_client, user):
+    response = browser_client.post("/accounts/password-change/", {"current_password": WRONG,
+                                                                  "new_password": NEW_PASSWORD})
+    assert response.status_code == 200 and "The current password is incorrect." in response.content.decode()
+    assert SecurityEvent.objects.filter(kind=account_events.PASSWORD_CHANGE_FAIL, user=user).count() == 1
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+@pytest.mark.parametrize("action, comes_back_to", [
+    ("/accounts/export/", "/accounts/"),
+    ("/accounts/sessions/end-others/", "/accounts/sessions/"),
+    ("/accounts/logout/", None),
+])
+def test_a_post_only_action_that_needs_a_sign_in_comes_back_to_its_page(user, action, comes_back_to):
+    """Signing in after it comes back to the page with the button, never to the action (a GET there is 405)."""
+    client = Client()
+    response = client.post(action)
+    if comes_back_to is None:  # signing out a browser that is not signed in: nothing to do
+        assert response["Location"] == "/accounts/login/"
+        return
+    assert response.status_code == 302
+    assert response["Location"] == f"/accounts/login/?next={comes_back_to.replace('/', '%2F')}"
+    assert sign_in(client, next=comes_back_to)["Location"] == comes_back_to
+
+
+def test_any_logout_ends_the_session_the_admins_too(make_user):
+    make_user("staff@example.com", is_staff=True)
+    client = Client()
+    assert sign_in(client, email="staff@example.com").status_code == 302
+    session = browser_session(client)
+    assert client.get("/admin/").status_code == 200  # signed in to the admin too
+
+    assert client.post("/admin/logout/").status_code == 200
+
+    session.refresh_from_db()
+    assert session.revoke_reason == Session.RevokeReason.LOGOUT
+    assert signed_out(client)
+
+
+def test_ending_a_session_that_is_not_there_says_nothing(browser_client):
+    response = browser_client.post("/accounts/sessions/00000000-0000-4000-8000-000000000000/end/", follow=True)
+    assert response.status_code == 200 and "signed out" not in response.content.decode().split("<main")[1]

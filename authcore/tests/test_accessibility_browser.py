@@ -2,7 +2,9 @@
 left), in headless Chromium against the live server: the home page, the account pages (those reached from an
 emailed link in their "this link does not work" state), the connect callback's page, a form showing its
 errors, the "too many attempts" page; and the pages of a signed-in account, signed in through the sign-in page."""
+import base64
 from importlib.resources import files
+import re
 
 from django.conf import settings as django_settings
 import pytest
@@ -17,6 +19,7 @@ AXE = files("axe_playwright_python").joinpath("axe.min.js")
 BLOCKING = {"serious", "critical"}
 LANGUAGES = ["en", "ar"]
 BAD_LINK = "AAAA.abc-0123"  # well formed, signed by nobody
+CONNECTION_KEY = base64.urlsafe_b64encode(b"k" * 32).decode()  # the vault's key for a test provider
 
 PAGES = [
     "/",
@@ -134,4 +137,60 @@ def test_the_sign_in_page_with_its_error_summary_is_accessible(open_page, user, 
     page.fill("main input[name=password]", "not the password")
     page.click("main button[type=submit]")
     page.wait_for_selector("main .error-summary li")
+    assert_accessible(page, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_signed_in_pages_in_their_other_states_are_accessible(open_page, live_server, user, settings, language):
+    """The sessions page with several sessions (each card's button, "sign out everywhere else") and a
+    confirmation message, the profile form and the password form showing their errors, the page that moves on to
+    a provider, the page after a deletion."""
+    from sessions_app.tests.helpers import open_session
+
+    settings.CONNECTIONS = {**settings.CONNECTIONS, "ENCRYPTION_KEYS": [CONNECTION_KEY], "PROVIDERS": {
+        "example": {"client_id": "id", "client_secret": "secret", "scopes": ["read"],
+                    "authorization_url": "https://provider.example/authorize",
+                    "token_url": "https://provider.example/token"}}}
+    open_session(user)
+    page = open_page("/accounts/login/", language)
+    sign_in(page, live_server.url)
+
+    page.goto(f"{live_server.url}/accounts/sessions/")
+    page.click("form[action$='/end-others/'] button")
+    page.wait_for_selector("main .message")
+    open_session(user)
+    page.goto(f"{live_server.url}/accounts/sessions/")
+    assert page.locator("main .session").count() == 2
+    assert_accessible(page, language)
+
+    page.goto(f"{live_server.url}/accounts/")
+    page.fill("main input[name=name]", "a\u202eb")
+    page.click("main form:has(input[name=name]) button[type=submit]")
+    page.wait_for_selector("main .error-summary")
+    assert_accessible(page, language)
+
+    page.goto(f"{live_server.url}/accounts/password-change/")
+    page.fill("main input[name=current_password]", "not the password")
+    page.fill("main input[name=new_password]", "short")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("main .error-summary")
+    assert_accessible(page, language)
+
+    # The page that moves on to the provider: a meta refresh leaves it at once, so axe runs on its markup as
+    # served (the refresh taken out), in a page of the live server's origin.
+    from django.test import Client
+
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.post("/accounts/login/", {"email": "alice@example.com", "password": PASSWORD})
+    served = client.post("/connections/example/connect/")
+    assert served.status_code == 200
+    html = re.sub(r'<meta http-equiv="refresh"[^>]*>', "", served.content.decode())
+    page.goto(f"{live_server.url}/accounts/")
+    page.set_content(html)
+    assert_accessible(page, language)
+
+    page.goto(f"{live_server.url}/accounts/delete/")
+    page.check("main input[name=confirm]")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/accounts/deleted/")
     assert_accessible(page, language)

@@ -59,3 +59,17 @@ def test_the_api_docs_render_under_the_policy(watched, live_server):
     watched.goto(f"{live_server.url}/api/docs/")
     watched.get_by_text("/api/auth/login/").first.wait_for(timeout=15000)
     assert violations(watched) == []
+
+
+def test_the_signed_in_account_pages_raise_no_violation(watched, live_server, settings, user):
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = False  # the live server speaks plain http
+    watched.goto(f"{live_server.url}/accounts/login/")
+    watched.fill("input[name=email]", "alice@example.com")
+    watched.fill("input[name=password]", PASSWORD)
+    watched.click("main button[type=submit]")
+    watched.wait_for_url(f"{live_server.url}/accounts/")
+    for path in ["/accounts/", "/accounts/sessions/", "/accounts/password-change/", "/accounts/change-email/",
+                 "/accounts/delete/", "/accounts/confirm-password/", "/connections/"]:
+        response = watched.goto(f"{live_server.url}{path}")
+        assert response.ok and watched.url == f"{live_server.url}{path}", path
+        assert violations(watched) == [], path

@@ -91,3 +91,18 @@ def test_a_connection_started_through_the_api_still_returns_to_the_app(browser, 
     answer = query_of(demo.authorize(response.json()["authorization_url"]))
     page = api.get("/connections/demo/callback/", answer)
     assert page.status_code == 302 and page["Location"].startswith("https://app.example.com/settings?connected=demo")
+
+
+def test_the_disconnect_flow_checks_the_window_itself(browser, user, api, demo):
+    """Not only the page: the flow refuses a browser session whose sign-in is old."""
+    from authcore.errors import ServiceError
+    from connections import services
+
+    connect(api, user, demo)
+    session_id = browser.session[SESSION_ID_KEY]
+    Session.objects.filter(pk=session_id).update(created_at=Session.objects.get(pk=session_id).created_at
+                                                 - timedelta(minutes=10))
+    with pytest.raises(ServiceError) as refused:
+        services.disconnect(user=user, provider_name="demo", recently_proven_session=session_id)
+    assert refused.value.code == "reauthentication_required"
+    assert Connection.objects.get(user=user).status == "active"
