@@ -54,8 +54,8 @@ DATA_EXPORTED = declare_event(
     "user_data_exported", "A user downloaded what the service holds about them (details: `sessions`, "
     "`security_events`, how many of each).")
 REAUTH_FAIL = declare_event(
-    "authn_reauth_fail", "A wrong password on the account pages' \"confirm your password\" page, which a browser "
-    "signed in for a while passes before a sensitive page (accounts.flows.reauthentication).")
+    "authn_reauth_fail", "A wrong password when a signed-in user confirms who they are: the account pages' "
+    "\"confirm your password\" page, or `POST reauthenticate/` (accounts.flows.reauthentication).")
 REAUTH_LOCKED = declare_event(
     "authn_reauth_lock", "Too many wrong passwords typed inside sessions: the session that guessed was ended "
     "and the owner told (accounts.flows.reauthentication; details: `failures`).")

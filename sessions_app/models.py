@@ -91,6 +91,9 @@ class Session(models.Model):
                                       help_text=_("Absolute expiry, fixed at login; rotation never extends it."))
     idle_expires_at = models.DateTimeField(_("idle expiry"),
                                            help_text=_("Moves forward with each refresh, never past expires_at."))
+    # How the user proved who they are at sign-in (RFC 8176 `amr` values, space-separated: "pwd" for a
+    # password); the access tokens carry them.
+    auth_methods = models.CharField(_("sign-in methods"), max_length=64, default="pwd", editable=False)
     # When the user last proved who they are in this session after signing in (accounts.flows.reauthentication):
     # a sensitive page asks again only once this is older than ACCOUNTS["REAUTH_WINDOW"].
     reauthenticated_at = models.DateTimeField(_("password confirmed at"), null=True, blank=True, editable=False)
@@ -131,6 +134,10 @@ class Session(models.Model):
         now = now or timezone.now()
         return all(getattr(self, field) is None if test == "isnull" else getattr(self, field) > now
                    for field, test in ALIVE_CONDITIONS)
+
+    @property
+    def amr(self) -> list[str]:
+        return self.auth_methods.split()
 
     @property
     def authenticated_at(self) -> datetime:

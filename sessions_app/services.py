@@ -29,7 +29,7 @@ from .conf import app_settings
 from .limits import REFRESH
 from .models import RefreshToken, Session, alive_session_sql
 from .selectors import session_is_recent
-from .tokens import device_label, hash_refresh_token, mint_access_token, new_refresh_token
+from .tokens import AccessTokenGrant, device_label, hash_refresh_token, mint_access_token, new_refresh_token
 
 Reason = Session.RevokeReason
 logger = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ class IssuedTokens:
 
 
 def _access_for(session: Session, refresh: str) -> IssuedTokens:
-    access = mint_access_token(user_id=session.user_id, session_id=session.id)
+    access = mint_access_token(user_id=session.user_id, session_id=session.id, auth_time=session.authenticated_at,
+                               amr=session.amr)
     return IssuedTokens(access=access.token, refresh=refresh, expires_in=access.expires_in, session=session)
 
 
@@ -56,10 +57,11 @@ def _next_idle_expiry(expires_at: datetime, now: datetime) -> datetime:
 
 
 def start_session(*, user, client: ClientInfo, transport: str = Session.Transport.BODY,
-                  device_name: str = "", device_id: str = "") -> IssuedTokens:
+                  device_name: str = "", device_id: str = "", auth_methods: tuple[str, ...] = ("pwd",)) -> IssuedTokens:
     """A new session (refresh family) for a user who has just proven who they are, its refresh token
     travelling as `transport` says (the edge reads it from the session), named by the client if it wants,
-    from the device the caller identified as `device_id` (Session.device_id).
+    from the device the caller identified as `device_id` (Session.device_id), the user having proven who they
+    are by `auth_methods` (RFC 8176 `amr` values; a password by default).
 
     Every login creates a fresh session with a server-chosen id; no client-supplied id is ever used."""
     now = timezone.now()
@@ -79,6 +81,7 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
             device_name=device_name,
             device_id=device_id,
             transport=transport,
+            auth_methods=" ".join(auth_methods),
             current_token_hash=refresh_hash,
         )
         RefreshToken.objects.create(session=session, token_hash=refresh_hash, created_at=now)
@@ -157,13 +160,15 @@ def _one_statement_rotation_sql() -> str:
              WHERE s.id = presented.session_id AND s.current_token_hash = %(presented)s
                AND {alive_session_sql("s", "now")}
                AND EXISTS (SELECT 1 FROM {user_table} AS u WHERE u.{user_pk} = s.user_id AND u.{is_active})
-         RETURNING s.id, s.user_id, s.expires_at, s.transport, presented.token_id
+         RETURNING s.id, s.user_id, s.expires_at, s.transport, s.created_at, s.reauthenticated_at, s.auth_methods,
+                   presented.token_id
         ), recorded AS (
             INSERT INTO {token_table} (session_id, token_hash, parent_id, created_at)
             SELECT id, %(new)s, token_id, %(now)s FROM rotated
             RETURNING session_id
         )
-        SELECT rotated.id, rotated.user_id, rotated.expires_at, rotated.transport
+        SELECT rotated.id, rotated.user_id, rotated.expires_at, rotated.transport, rotated.created_at,
+               rotated.reauthenticated_at, rotated.auth_methods
           FROM rotated JOIN recorded ON recorded.session_id = rotated.id"""
     return " ".join(sql.split())  # one line in logs and traces
 
@@ -179,11 +184,12 @@ def _rotate_in_one_statement(presented_hash: str, now: datetime) -> IssuedTokens
     })
     if row is None:
         return None
-    session_id, user_id, expires_at, transport = row
-    # The ids go into the access token, the expiry and transport to the edge (the cookie's lifetime);
-    # the session row itself is not read again.
-    return _access_for(Session(id=session_id, user_id=user_id, expires_at=expires_at, transport=transport),
-                       refresh)
+    session_id, user_id, expires_at, transport, created_at, reauthenticated_at, auth_methods = row
+    # The ids and how the user signed in go into the access token, the expiry and transport to the edge (the
+    # cookie's lifetime); the session row itself is not read again.
+    return _access_for(Session(id=session_id, user_id=user_id, expires_at=expires_at, transport=transport,
+                               created_at=created_at, reauthenticated_at=reauthenticated_at,
+                               auth_methods=auth_methods), refresh)
 
 
 def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, client: ClientInfo,
@@ -346,6 +352,16 @@ def require_recent_authentication(*, user, session_id) -> None:
                if session_id else None)
     if session is None or not session_is_recent(session):
         raise ServiceError("reauthentication_required")
+
+
+def fresh_access_token(*, user, session_id) -> AccessTokenGrant:
+    """A new access token for the live session `session_id` of `user`, carrying its sign-in methods and time as
+    they are now (after a reauthentication: the new `auth_time`). 401 `token_not_valid` if it has ended."""
+    session = Session.objects.alive().filter(pk=session_id, user=user).first()
+    if session is None:
+        raise ServiceError("token_not_valid")
+    return mint_access_token(user_id=session.user_id, session_id=session.id, auth_time=session.authenticated_at,
+                             amr=session.amr)
 
 
 def record_reauthentication(session_id) -> None:

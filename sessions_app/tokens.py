@@ -1,5 +1,6 @@
 """Token material: opaque refresh tokens (random, stored hashed) and JWT access tokens (simplejwt)."""
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 import hashlib
 import secrets
@@ -31,13 +32,19 @@ class AccessTokenGrant:
     expires_in: int
 
 
-def mint_access_token(*, user_id: uuid.UUID, session_id: uuid.UUID) -> AccessTokenGrant:
-    """A short-lived HS256 JWT with only sub, sid, jti, iat, exp, iss, aud and token_type.
+def mint_access_token(*, user_id: uuid.UUID, session_id: uuid.UUID, auth_time: datetime,
+                      amr: list[str]) -> AccessTokenGrant:
+    """A short-lived HS256 JWT with only sub, sid, jti, iat, exp, iss, aud, token_type, and how and when the user
+    last proved who they are: `amr` (RFC 8176 method values, e.g. ["pwd"]) and `auth_time` (seconds since the
+    epoch: the sign-in, or a later reauthentication; OpenID Connect's claim), so that an API can ask for a
+    recent proof (sessions_app.permissions) without a query.
 
     `sid` ties the token to its session, so ending the session ends the token on its next use."""
     token = AccessToken()  # sets token_type, exp, iat, jti
     token[jwt_settings.USER_ID_CLAIM] = str(user_id)
     token["sid"] = str(session_id)
+    token["amr"] = amr
+    token["auth_time"] = int(auth_time.timestamp())
     return AccessTokenGrant(token=str(token), expires_in=int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
 
 

@@ -25,6 +25,12 @@ class ChangePasswordResponseSerializer(TokenPairSerializer):
     session_id = serializers.UUIDField(help_text="The new session the pair belongs to; every earlier one ended.")
 
 
+class ReauthenticatedSerializer(serializers.Serializer):
+    access = serializers.CharField(help_text="A new access token for this session; its `auth_time` is now.")
+    token_type = serializers.CharField(default="Bearer")
+    expires_in = serializers.IntegerField(help_text="Seconds until the access token expires.")
+
+
 class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="auth-login"),
     path("me/", views.MeView.as_view(), name="auth-me"),
+    path("reauthenticate/", views.ReauthenticateView.as_view(), name="auth-reauthenticate"),
     path("change-password/", views.ChangePasswordView.as_view(), name="auth-change-password"),
     path("change-email/", views.ChangeEmailView.as_view(), name="auth-change-email"),
     path("change-email/confirm/", views.ConfirmEmailChangeView.as_view(), name="auth-change-email-confirm"),

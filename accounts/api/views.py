@@ -13,10 +13,12 @@ from authcore.requestmeta import client_info
 from sessions_app.api import transport
 from sessions_app.api.serializers import AUTHENTICATED_ERRORS, token_pair_data
 from sessions_app.api.views import AuthAPIView
+from sessions_app.services import fresh_access_token
 
+from .. import events
 from ..conf import app_settings
 from ..device_cookie import device_token_from, set_device_cookie
-from ..flows import deletion, email_change, login, not_me, passwords, profile, verification
+from ..flows import deletion, email_change, login, not_me, passwords, profile, reauthentication, verification
 from ..flows import registration as registration_flow
 from ..flows.export import export_account_data
 from ..forms import (
@@ -29,6 +31,7 @@ from ..forms import (
     NotMeForm,
     PasswordResetConfirmForm,
     ProfileForm,
+    ReauthenticateForm,
     RegisterForm,
     VerifyEmailForm,
 )
@@ -37,6 +40,7 @@ from .serializers import (
     ChangePasswordResponseSerializer,
     DetailSerializer,
     LoginResponseSerializer,
+    ReauthenticatedSerializer,
     UserSerializer,
 )
 
@@ -123,6 +127,31 @@ class ChangePasswordView(AuthAPIView):
                                              tokens, Response)
         set_device_cookie(response, changed.device_token)
         return response
+
+
+class ReauthenticateView(AuthAPIView):
+    @extend_schema(
+        request=request_serializer(ReauthenticateForm),
+        responses={200: ReauthenticatedSerializer,
+                   **error_responses("password_incorrect", "session_ended", "rate_limited", *AUTHENTICATED_ERRORS,
+                                     *COMMON_ERRORS)},
+        summary="Confirm the password in this session",
+        description="For an endpoint that asks for a recent proof of who the user is (403 "
+        "`reauthentication_required`, `sessions_app.permissions.RecentlyAuthenticated`): proves the current "
+        "password again in this session and answers with a new access token for it, whose `auth_time` is now. "
+        "The refresh token is unchanged (later refreshes carry the new time too). Wrong passwords count like "
+        "those of change-password (400 `password_incorrect`; at ACCOUNTS['REAUTH_MAX_FAILURES'] the session "
+        "ends: 401 `session_ended`).",
+        tags=["account"],
+    )
+    def post(self, request):
+        data = self.validated(ReauthenticateForm)
+        session_id = self.current_session_id()
+        reauthentication.reauthenticate(user=request.user, session_id=session_id, client=client_info(request),
+                                        proof=reauthentication.Proof(password=data["password"]),
+                                        failure_event=events.REAUTH_FAIL)
+        access = fresh_access_token(user=request.user, session_id=session_id)
+        return Response({"access": access.token, "token_type": "Bearer", "expires_in": access.expires_in})
 
 
 # --- self-service: change the address, delete the account (flows.email_change, flows.deletion) --------------

@@ -18,7 +18,7 @@ from .helpers import claims, me, open_session, sign
 
 pytestmark = pytest.mark.django_db
 
-MINIMAL_CLAIMS = {"sub", "sid", "jti", "iat", "exp", "iss", "aud", "token_type"}
+MINIMAL_CLAIMS = {"sub", "sid", "jti", "iat", "exp", "iss", "aud", "token_type", "amr", "auth_time"}
 START = datetime(2030, 1, 1, tzinfo=UTC)
 
 
