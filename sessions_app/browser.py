@@ -29,7 +29,7 @@ from authcore.requestmeta import client_info
 
 from .conf import app_settings
 from .models import Session
-from .selectors import session_is_recent, user_for_live_session
+from .selectors import proved_recently, user_for_live_session
 from .services import end_session, touch_session
 
 # What Django's session holds of a browser sign-in: the row's id, and when its use was last recorded.
@@ -133,8 +133,7 @@ def to_reauthentication(request, return_to: str | None = None):
 
 def authenticated_recently(request) -> bool:
     """Whether the user of this browser proved who they are within RECENT_AUTHENTICATION_WINDOW."""
-    session = Session.objects.filter(pk=browser_session_id(request)).only("created_at", "reauthenticated_at").first()
-    return session is not None and session_is_recent(session)
+    return proved_recently(user=request.user, session_id=browser_session_id(request))
 
 
 def recent_authentication_page(view=None, *, return_to: str | None = None):

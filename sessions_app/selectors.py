@@ -120,3 +120,11 @@ def session_is_recent(session: Session) -> bool:
     """Whether the user proved who they are in `session` (its sign-in, or a reauthentication) within
     SESSIONS_APP["RECENT_AUTHENTICATION_WINDOW"]: a browser's sensitive action then needs no password."""
     return session.authenticated_at >= timezone.now() - app_settings.RECENT_AUTHENTICATION_WINDOW
+
+
+def proved_recently(*, user, session_id) -> bool:
+    """Whether `session_id`, a session of `user`, proved who its user is within RECENT_AUTHENTICATION_WINDOW
+    (session_is_recent): the page's check (sessions_app.browser) and the flows' (services) are this one query."""
+    session = (Session.objects.filter(pk=session_id, user=user).only("created_at", "reauthenticated_at").first()
+               if session_id else None)
+    return session is not None and session_is_recent(session)

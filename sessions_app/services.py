@@ -28,7 +28,7 @@ from . import events, signals
 from .conf import app_settings
 from .limits import REFRESH
 from .models import RefreshToken, Session, alive_session_sql
-from .selectors import session_is_recent
+from .selectors import proved_recently
 from .tokens import AccessTokenGrant, device_label, hash_refresh_token, mint_access_token, new_refresh_token
 
 Reason = Session.RevokeReason
@@ -348,9 +348,7 @@ def require_recent_authentication(*, user, session_id) -> None:
     """A sensitive action without a password: the user's session `session_id` must have proven who its user is
     within RECENT_AUTHENTICATION_WINDOW (signed in, or confirmed the password, since), or 403
     `reauthentication_required`. The flows call this themselves, so a page that forgot to ask cannot act."""
-    session = (Session.objects.filter(pk=session_id, user=user).only("created_at", "reauthenticated_at").first()
-               if session_id else None)
-    if session is None or not session_is_recent(session):
+    if not proved_recently(user=user, session_id=session_id):
         raise ServiceError("reauthentication_required")
 
 
