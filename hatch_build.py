@@ -12,7 +12,7 @@ import polib
 ROOT = Path(__file__).resolve().parent
 # The one list of the apps that ship catalogs and of the locales they ship (beside English): the build, `make
 # messages`, the catalog check and the fresh-project proof read them here. settings.LANGUAGES offers them.
-CATALOG_APPS = ["authcore", "sessions_app", "accounts", "connections"]
+CATALOG_APPS = ["authcore", "sessions_app", "accounts", "connections", "mfa"]
 LOCALES = ["de", "es", "fr", "ar"]
 # ... and this repository's own project (its home and error pages), whose catalogs are not shipped.
 CATALOG_ROOTS = [*CATALOG_APPS, "."]

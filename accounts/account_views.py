@@ -9,7 +9,8 @@ page does not answer itself (a spent rate limit, ...) becomes a page of the erro
 from django.contrib import messages
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -27,19 +28,22 @@ from sessions_app.browser import (
 from sessions_app.models import Session
 from sessions_app.tokens import readable_device_label
 
-from . import events
+from . import events, second_factor
 from .api.serializers import AccountExportSerializer
 from .device_cookie import device_token_from, set_device_cookie
 from .flows import deletion, email_change, login, passwords, profile, reauthentication
 from .flows.export import export_account_data
 from .forms import (
     ChangePasswordForm,
+    ConfirmPasswordForm,
     DeleteAccountConfirmationForm,
     NewEmailForm,
+    PageReauthenticateForm,
     ProfileForm,
-    ReauthenticateForm,
+    SecondStepForm,
     SignInForm,
 )
+from .second_factor import FactorAnswer
 from .views import account_page
 
 SIGNED_OUT = _("You are signed out.")
@@ -51,6 +55,8 @@ OTHER_SESSIONS_ENDED = _("Every other session is signed out.")
 SIGNED_OUT_GUESSES = _("Too many wrong passwords: this session has been signed out. Sign in again.")
 NEXT_MAX_LENGTH = 2000
 ACCOUNT_DELETED_KEY = "accounts_account_deleted"
+# The token of a sign-in waiting for its second step, in the browser's Django session (to_second_step).
+SECOND_STEP_KEY = "accounts_second_step"
 
 
 def safe_next(request) -> str | None:
@@ -79,17 +85,59 @@ def sign_in(request):
                                   client=client_info(request), device_token=device_token_from(request),
                                   request=request, transport=Session.Transport.BROWSER)
         except ServiceError as error:
+            if error.code == "mfa_required":
+                return to_second_step(request, error.data["mfa_token"], next_url)
             if error.code not in ("invalid_credentials", "email_not_verified"):
                 raise  # a spent limit, a locked account: the page of its status, with Retry-After
             # The same words as the API's, for an unknown address and a wrong password alike.
             form.add_error(None, error.message)
             unverified = error.code == "email_not_verified"
         else:
-            start_browser_session(request, user=result.user, session=result.tokens.session)
-            response = redirect(next_url or "accounts:account")
-            set_device_cookie(response, result.device_token)
-            return response
+            return _signed_in(request, result, next_url)
     return render(request, "accounts/sign_in.html", {"form": form, "next": next_url, "unverified": unverified})
+
+
+def _signed_in(request, result: login.LoginResult, next_url: str | None):
+    start_browser_session(request, user=result.user, session=result.tokens.session)
+    response = redirect(next_url or "accounts:account")
+    set_device_cookie(response, result.device_token)
+    return response
+
+
+def to_second_step(request, mfa_token: str, next_url: str | None):
+    """The password held for an account with a second factor: the browser keeps the step's token in its (not yet
+    signed-in) Django session, never in a page or an address, and goes on to the second step."""
+    request.session[SECOND_STEP_KEY] = mfa_token
+    url = reverse("accounts:login-second-step")
+    return redirect(f"{url}?{urlencode({'next': next_url})}" if next_url else url)
+
+
+@account_page
+def sign_in_second_step(request):
+    """The second step of signing in: a code of the authenticator app, or a recovery code."""
+    next_url = safe_next(request)
+    mfa_token = request.session.get(SECOND_STEP_KEY)
+    if browser_session_id(request) is not None:
+        return redirect(next_url or "accounts:account")
+    if not mfa_token:
+        return redirect("accounts:login")
+    form = SecondStepForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            result = login.complete_second_step(mfa_token=mfa_token, client=client_info(request),
+                                                answer=FactorAnswer.from_typed(form.cleaned_data["code"]))
+        except ServiceError as error:
+            if error.code == "mfa_token_invalid":
+                request.session.pop(SECOND_STEP_KEY, None)
+                messages.error(request, error.message)
+                return redirect("accounts:login")
+            if error.code != "mfa_code_incorrect":
+                raise
+            form.add_error("code", error.message)
+        else:
+            request.session.pop(SECOND_STEP_KEY, None)
+            return _signed_in(request, result, next_url)
+    return render(request, "accounts/sign_in_second_step.html", {"form": form, "next": next_url})
 
 
 @require_POST
@@ -155,23 +203,32 @@ def end_other_sessions(request):
 @account_page
 @signed_in_page
 def reauthenticate(request):
+    """Confirm who you are: the password, or for an account with a second factor a code of it instead; only a code
+    when the action asks for a factor (`factor=1`: changing the factors themselves)."""
     next_url = safe_next(request)
-    form = ReauthenticateForm(request.POST or None)
+    has_factor = bool(second_factor.methods_for(request.user))
+    # In the address, which the form posts back to (it has no action of its own).
+    factor_only = has_factor and request.GET.get("factor") == "1"
+    form_class = SecondStepForm if factor_only else PageReauthenticateForm if has_factor else ConfirmPasswordForm
+    form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        password, code = form.cleaned_data.get("password") or None, form.cleaned_data.get("code") or ""
         try:
             reauthentication.reauthenticate(
                 user=request.user, session_id=browser_session_id(request), client=client_info(request),
-                proof=reauthentication.Proof(password=form.cleaned_data["password"]),
+                proof=reauthentication.Proof(password=password,
+                                             factor=FactorAnswer.from_typed(code) if code else None),
                 failure_event=events.REAUTH_FAIL)
         except ServiceError as error:
             if error.code == "session_ended":
                 return _signed_out_for_guesses(request)
-            if error.code != "password_incorrect":
+            if error.code not in ("password_incorrect", "mfa_code_incorrect"):
                 raise
-            form.add_error("password", error.message)
+            form.add_error("password" if error.code == "password_incorrect" else "code", error.message)
         else:
             return redirect(next_url or "accounts:account")
-    return render(request, "accounts/reauthenticate.html", {"form": form, "next": next_url})
+    return render(request, "accounts/reauthenticate.html", {"form": form, "next": next_url,
+                                                            "factor_only": factor_only, "has_factor": has_factor})
 
 
 def _signed_out_for_guesses(request):

@@ -5,24 +5,29 @@ attempts per IP, failures per account and client, lockout and the device cookie.
 from functools import wraps
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.forms import AdminAuthenticationForm, AdminPasswordChangeForm
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import PasswordChangeView
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
-from django.shortcuts import resolve_url
+from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from authcore.errors import ServiceError
 from authcore.requestmeta import ClientInfo, acting_operator, client_info, operator_acting
+from sessions_app.models import Session
 
-from . import events
+from . import events, second_factor
+from .account_views import to_second_step
 from .device_cookie import device_token_from, set_device_cookie
 from .flows import login as login_flow
 from .flows.reauthentication import Proof, reauthenticate
 from .forms import PasswordLengthCapMixin
 from .password_validation import MaximumLengthValidator
+
+SECOND_FACTOR_FIRST = _("Set up a second factor before you open the admin.")
 
 
 class AdminLoginForm(PasswordLengthCapMixin, AdminAuthenticationForm):
@@ -44,6 +49,14 @@ class AdminLoginForm(PasswordLengthCapMixin, AdminAuthenticationForm):
             # The site sets the cookie on the response once the login has gone through.
             self.request.login_device_token = proven.device_token
             self.confirm_login_allowed(self.user_cache)  # staff only
+            if proven.second_factor_methods:
+                # A second factor: no login here. The sign-in page's second step finishes it, then opens the admin
+                # (AccountsAdminSite.login sends the browser there).
+                self.request.second_step_token = login_flow.start_second_step(
+                    proven, email=email, presented_device_token=device_token_from(self.request),
+                    client=client_info(self.request), transport=Session.Transport.BROWSER, device_name="")
+                raise ValidationError(_("Enter a code from your second factor to finish signing in."),
+                                      code="mfa_required")
         return self.cleaned_data
 
 
@@ -84,6 +97,10 @@ class AccountsAdminSite(admin.AdminSite):
         def as_operator(request, *args, **kwargs):
             if not request.user.is_authenticated:
                 return guarded(request, *args, **kwargs)
+            if request.user.is_staff and second_factor.missing_for(request.user):
+                # The project asks staff for a second factor (MFA REQUIRE_FOR_STAFF): set one up first.
+                messages.warning(request, SECOND_FACTOR_FIRST)
+                return redirect(resolve_url(second_factor.installed().manage_url))
             with operator_acting(request.user, client_info(request)):
                 return guarded(request, *args, **kwargs)
 
@@ -101,6 +118,10 @@ class AccountsAdminSite(admin.AdminSite):
 
     def login(self, request, extra_context=None):
         response = super().login(request, extra_context)
+        second_step_token = getattr(request, "second_step_token", None)
+        if second_step_token:
+            admin_index = reverse("admin:index", current_app=self.name)
+            return to_second_step(request, second_step_token, request.POST.get(REDIRECT_FIELD_NAME) or admin_index)
         if isinstance(response, HttpResponseRedirect) and response.url == resolve_url(settings.LOGIN_REDIRECT_URL):
             # Django's LoginView falls back to LOGIN_REDIRECT_URL (the host project's, not the admin's)
             # when `next` is missing or refused as unsafe: an admin login lands on the admin index.

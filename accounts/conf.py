@@ -44,6 +44,10 @@ app_settings = AppSettings(
         "LOGIN_LOCKOUT_MAX": timedelta(hours=1),
         # The consecutive count is forgotten this long after the last failure.
         "LOGIN_FAILURE_MEMORY": timedelta(days=1),
+        # A login stopped at its second step (401 mfa_required, accounts.flows.login): how long its mfa_token
+        # can be completed, and how many wrong answers kill it (each also counts as a failed login).
+        "MFA_LOGIN_TIMEOUT": timedelta(minutes=5),
+        "MFA_LOGIN_ATTEMPTS": 5,
         # A wrong password typed inside a session (change password, change address, delete: accounts/
         # reauthentication.py) counts as a failed login, and the failure that brings the account's consecutive
         # failures in sessions to REAUTH_MAX_FAILURES ends the session that guessed and tells the owner. The

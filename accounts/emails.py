@@ -74,6 +74,13 @@ CHANGES = {
 TEMPLATES = {change.template: change for change in CHANGES.values()}
 
 
+def register_change(name: str, change: Change) -> None:
+    """A change another app announces (the mfa app's factor added, removed, ...), with its email templates in
+    that app's templates directory under accounts/emails/."""
+    CHANGES[name] = change
+    TEMPLATES[change.template] = change
+
+
 def announce(change: str, *, user, to: str | None = None, to_language: str | None = None,
              signal_args: dict | None = None, **details) -> None:
     """The one way a change is told: queue its email in the current transaction (it commits or rolls back

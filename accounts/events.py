@@ -9,6 +9,9 @@ LOGIN_SUCCESS = declare_event("authn_login_success", "A user logged in: a new se
 LOGIN_FAIL = declare_event(
     "authn_login_fail", "A login was refused: unknown address, wrong password or inactive account (`user` is set "
     "when the address belongs to an account; details: `account`, a keyed hash of the submitted address).")
+LOGIN_SECOND_FACTOR_FAIL = declare_event(
+    "authn_login_mfa_fail", "The second step of a login was refused: a wrong code, recovery code or security "
+    "key answer after the right password (counted as a failed login of the account).")
 LOGIN_UNVERIFIED = declare_event(
     "authn_login_unverified", "The right password for an address not yet verified: the login was refused and "
     "the verification email sent again.")

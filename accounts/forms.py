@@ -17,6 +17,11 @@ from .names import NameField
 from .password_validation import MaximumLengthValidator, password_min_length
 from .tokens import LINK_TOKEN_PATTERN, TOKEN_MAX_LENGTH
 
+# Longest second-factor code looked at: a recovery code with separators and spaces (accounts.second_factor).
+SECOND_FACTOR_CODE_MAX_LENGTH = 40
+# The field code of a proof given in none or several of its alternative fields (one_answer).
+EXACTLY_ONE_REQUIRED = "exactly_one_required"
+
 _password_help = lazy(password_validators_help_text_html, str)
 
 
@@ -199,8 +204,78 @@ class SignInForm(PasswordLengthCapMixin, InputForm):
     password = PasswordField()
 
 
+class SecondFactorCodeField(TextField):
+    """A code of a second factor: an authenticator app's 6 digits or a recovery code (XXXX-XXXX-XXXX-XXXX),
+    capped before anything looks at it."""
+
+    def __init__(self, *, max_length: int = SECOND_FACTOR_CODE_MAX_LENGTH, **kwargs):
+        kwargs.setdefault("widget", forms.TextInput(attrs={"autocomplete": "one-time-code", "autocapitalize": "off",
+                                                            "spellcheck": "false"}))
+        super().__init__(max_length=max_length, **kwargs)
+
+
+def one_answer(form: forms.Form, fields: tuple[str, ...]) -> None:
+    """Exactly one of `fields` given (not empty), else a form error, code `exactly_one_required`."""
+    given = [name for name in fields if form.cleaned_data.get(name)]
+    if len(given) != 1:
+        raise forms.ValidationError(_("Give exactly one of: %(fields)s.") % {"fields": ", ".join(fields)},
+                                    code=EXACTLY_ONE_REQUIRED)
+
+
 class ReauthenticateForm(PasswordLengthCapMixin, InputForm):
+    """The API's proof: the password, or for an account with a second factor, a code of it instead."""
+
+    password = PasswordField(required=False)
+    code = SecondFactorCodeField(label=_("Code from your authenticator app"), required=False)
+    recovery_code = SecondFactorCodeField(label=_("Recovery code"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            one_answer(self, ("password", "code", "recovery_code"))
+        return cleaned
+
+
+class ConfirmPasswordForm(PasswordLengthCapMixin, InputForm):
+    """The page's proof for an account without a second factor: the password."""
+
     password = PasswordField()
+
+
+class PageReauthenticateForm(PasswordLengthCapMixin, InputForm):
+    """The page's proof for an account with a second factor: the password, or one code (an app's or a recovery
+    code)."""
+
+    password = PasswordField(required=False)
+    code = SecondFactorCodeField(label=_("Or a code from your authenticator app, or a recovery code"),
+                                 required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            one_answer(self, ("password", "code"))
+        return cleaned
+
+
+class LoginSecondStepForm(InputForm):
+    """The second step of a login through the API: the `mfa_token` from 401 `mfa_required` and one answer."""
+
+    mfa_token = TextField(max_length=64)
+    code = SecondFactorCodeField(label=_("Code from your authenticator app"), required=False)
+    recovery_code = SecondFactorCodeField(label=_("Recovery code"), required=False)
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            one_answer(self, ("code", "recovery_code"))
+        return cleaned
+
+
+class SecondStepForm(InputForm):
+    """The second step of signing in on the page: one code, an app's or a recovery code."""
+
+    code = SecondFactorCodeField(label=_("Code"), help_text=_("The 6-digit code your authenticator app shows now, "
+                                                              "or one of your recovery codes."))
 
 
 class NewEmailForm(InputForm):

@@ -11,6 +11,9 @@ from authcore.ratelimit import declare_scope
 LOGIN = declare_scope("login", ip="30/m", fail_open=False).name
 # Guessing the current password with a stolen access token; "account" is the user id.
 CHANGE_PASSWORD = declare_scope("change_password", ip="30/m", account="5/m", fail_open=False).name
+# The second step of a login (a code, a recovery code or a security key after the password): per IP, on top of
+# the account's own lock, which counts each wrong answer as a failed login. Fails closed: it guards a factor.
+LOGIN_SECOND_STEP = declare_scope("login_second_step", ip="30/m", fail_open=False).name
 REGISTER = declare_scope("register", ip="10/m", account="5/h", fail_open=False).name
 VERIFY_EMAIL = declare_scope("verify_email", ip="30/m", account="10/h", fail_open=True).name
 RESEND_VERIFICATION = declare_scope("resend_verification", ip="10/m", account="5/h", fail_open=False).name

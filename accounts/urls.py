@@ -23,6 +23,7 @@ urlpatterns = [
     # A signed-in account (accounts/account_views.py).
     path("", account_views.account, name="account"),
     path("login/", account_views.sign_in, name="login"),
+    path("login/verify/", account_views.sign_in_second_step, name="login-second-step"),
     path("logout/", account_views.sign_out, name="logout"),
     path("sessions/", account_views.session_list, name="sessions"),
     path("sessions/end-others/", account_views.end_other_sessions, name="end-other-sessions"),

@@ -90,6 +90,7 @@ class ServiceError(Exception):
         *,
         retry_after: int | None = None,
         field_errors: list[dict] | None = None,
+        data: dict | None = None,
     ) -> None:
         if code not in ERRORS:
             raise ValueError(f"unknown error code {code!r}")
@@ -99,6 +100,9 @@ class ServiceError(Exception):
         self.retry_after = retry_after
         # [{"field", "code", "message"}], as in the API's 400 envelope and next to browser form fields.
         self.field_errors = field_errors or []
+        # Fields the answer carries beside `detail` and `code`, for an error that is a step of a flow rather
+        # than its end (401 `mfa_required` gives the token and the methods of the second step).
+        self.data = data or {}
         # The code, not the message: the message is translated when it is read, and a log line or a traceback
         # stays in one language (English, the code's).
         super().__init__(code)

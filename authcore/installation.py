@@ -1,6 +1,6 @@
 """Is the service installed whole, with nothing of the host project in its place?
 
-The service's apps have fixed labels (`authcore`, `accounts`, `sessions_app`, `connections`): the user model is
+The service's apps have fixed labels (`authcore`, `accounts`, `sessions_app`, `connections`, `mfa`): the user model is
 `accounts.User` and the migrations depend on one another by label. A host project with an app of one of those
 labels, or a package of one of those names that hides the service's (the directory `manage.py startapp accounts`
 creates is first on the import path), cannot run beside it. Django would stop with "Application labels aren't
@@ -16,13 +16,13 @@ from pathlib import Path
 from django.apps import AppConfig
 from django.core.exceptions import ImproperlyConfigured
 
-SERVICE_PACKAGES = ("authcore", "accounts", "sessions_app", "connections")
+SERVICE_PACKAGES = ("authcore", "accounts", "sessions_app", "connections", "mfa")
 CHECK_ID = "authcore.E011"
 # What the error says of every clash (the docs' table of system checks shows these two).
 CHECK_SUMMARY = ("An app of the project takes one of the service's app labels, or a package of the project hides one "
                  "of the service's packages (raised while the apps load, before the system checks can run).")
 HINT = ("Give your app another label (AppConfig.label, and rename its package if it is a top-level package called "
-        "like one of the service's: authcore, accounts, sessions_app, connections) before adding the service; the "
+        "like one of the service's: authcore, accounts, sessions_app, connections, mfa) before adding the service; the "
         "documentation's guide 'Add it to an existing project' says how to move an app that already has tables.")
 
 # Where the service's packages are installed: side by side, in site-packages or in a checkout.
@@ -35,8 +35,8 @@ def _is_service_package(package: str) -> bool:
 
 
 def _installed_service_packages(installed_apps) -> set[str]:
-    """The service's packages that INSTALLED_APPS names (`connections` is optional: a project without it may use
-    the name for its own)."""
+    """The service's packages that INSTALLED_APPS names (`connections` and `mfa` are optional: a project without
+    them may use the names for its own)."""
     names = {entry.name if isinstance(entry, AppConfig) else entry for entry in installed_apps}
     return {name.split(".")[0] for name in names} & set(SERVICE_PACKAGES)
 

@@ -11,6 +11,7 @@ projects, with wrk (bench/wrk/scenario.lua) as the load generator, and writes be
 and .md. bench/README.md says what is measured and how to read it.
 """
 import argparse
+import base64
 from concurrent.futures import ThreadPoolExecutor
 import contextlib
 from datetime import UTC, datetime
@@ -235,6 +236,7 @@ def project_env(project: str, *, port: int, database_url: str, redis_url: str | 
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+        "MFA_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": f"http://127.0.0.1:{port}",
         "DATABASE_URL": database_url,

@@ -118,6 +118,7 @@ INSTALLED_APPS = [
     "authcore",
     "sessions_app",
     "connections",
+    "mfa",
 ]
 
 MIDDLEWARE = [
@@ -301,6 +302,14 @@ CONNECTIONS = {
 if not DEBUG and CONNECTION_PROVIDERS and not CONNECTIONS["ENCRYPTION_KEYS"]:
     raise ImproperlyConfigured("CONNECTIONS_ENCRYPTION_KEYS must be set when connection providers are configured "
                                "and DEBUG is off.")
+
+# Second factors (mfa/conf.py). MFA_ENCRYPTION_KEYS: comma-separated keys for the authenticator-app secrets, newest
+# first (`python -c "import authcore.vault as v; print(v.generate_key())"` makes one); required with DEBUG off
+# (check mfa.E002). MFA_REQUIRE_FOR_STAFF: staff must have a second factor before the admin opens.
+MFA = {
+    "ENCRYPTION_KEYS": env_list("MFA_ENCRYPTION_KEYS", ""),
+    "REQUIRE_FOR_STAFF": env_bool("MFA_REQUIRE_FOR_STAFF", False),
+}
 
 REST_FRAMEWORK = {
     # The apps' own views set their authentication, parsers and error handler themselves; these defaults

@@ -6,6 +6,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "s" * 48)
 os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-" + "j" * 32)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SITE_URL", "http://testserver")
+os.environ.setdefault("MFA_ENCRYPTION_KEYS", "dGVzdC1tZmEta2V5LXRlc3QtbWZhLWtleS10ZXN0LW0")
 os.environ.setdefault("EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
 
 from config.settings import *  # noqa: E402,F403

@@ -13,11 +13,13 @@ from . import views
 from .middleware import database_unavailable_json, database_unavailable_page
 
 urlpatterns = [
+    path("api/auth/mfa/", include("mfa.api.urls")),
     path("api/auth/", include("accounts.api.urls")),
     path("api/auth/", include("sessions_app.api.urls")),
     path("api/connections/", include("connections.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
+    path("accounts/mfa/", include("mfa.urls")),
     path("accounts/", include("accounts.urls")),
     path("connections/", include("connections.urls")),
     path("admin/", admin.site.urls),

@@ -32,7 +32,7 @@ import tokenize
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "docs" / "reference"
-APPS = ("accounts", "authcore", "connections", "sessions_app")
+APPS = ("accounts", "authcore", "connections", "mfa", "sessions_app")
 HOST_SETTINGS = ROOT / "config" / "settings.py"
 NOTICE = ("<!-- Generated from the code by docs/gen_reference.py (`make docs-reference`): change the code and "
           "regenerate; do not edit this page. -->\n\n")

@@ -25,11 +25,12 @@ from django.dispatch import receiver
 from django.shortcuts import redirect, resolve_url
 from django.utils.http import urlencode
 
+from authcore.errors import ServiceError
 from authcore.requestmeta import client_info
 
 from .conf import app_settings
 from .models import Session
-from .selectors import proved_recently, user_for_live_session
+from .selectors import proved_recently, signed_in_with_second_factor, user_for_live_session
 from .services import end_session, touch_session
 
 # What Django's session holds of a browser sign-in: the row's id, and when its use was last recorded.
@@ -152,6 +153,20 @@ def recent_authentication_page(view=None, *, return_to: str | None = None):
         return signed_in_page(wrapper, return_to=return_to)
 
     return decorate(view) if view is not None else decorate
+
+
+def multi_factor_page(view):
+    """A page for a browser signed in with a second factor (the session's `amr` has "mfa"): anyone else gets the
+    page of 403 `second_factor_required`, which says to turn two-step sign-in on and sign in again. Put it under
+    `signed_in_page` (or use both), which sends a browser that is not signed in to sign in first."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not signed_in_with_second_factor(user=request.user, session_id=browser_session_id(request)):
+            raise ServiceError("second_factor_required")
+        return view(request, *args, **kwargs)
+
+    return signed_in_page(wrapper)
 
 
 @receiver(auth.user_logged_out)

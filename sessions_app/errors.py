@@ -18,6 +18,11 @@ register_errors(
             note="A sensitive action asked without a password, by a browser session whose sign-in or last "
                  "reauthentication is older than SESSIONS_APP['RECENT_AUTHENTICATION_WINDOW'] (the account pages "
                  "then ask for the password)."),
+        "second_factor_required": ErrorSpec(
+            403, _("This needs two-step sign-in: turn it on for your account, then sign in again."),
+            note="An endpoint or page of the host project that asks for a sign-in with a second factor "
+                 "(sessions_app.permissions.MultiFactorAuthenticated, sessions_app.browser.multi_factor_page), "
+                 "reached by a session signed in without one."),
         "refresh_token_reused": ErrorSpec(
             401, _("This refresh token was already used. The session has been ended; please log in again.")),
     },

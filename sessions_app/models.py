@@ -36,6 +36,10 @@ def alive_session_sql(table_alias: str, now_parameter: str) -> str:
                         f"{table_alias}.{field} > %({now_parameter})s" for field, test in ALIVE_CONDITIONS)
 
 
+# The `amr` value (RFC 8176) of a sign-in that took more than one factor: a session that has it was opened with a
+# second factor.
+SECOND_FACTOR_METHOD = "mfa"
+
 class SessionQuerySet(models.QuerySet):
     def alive(self, now: datetime | None = None) -> "SessionQuerySet":
         return self.filter(alive_session_q(now))
@@ -97,6 +101,9 @@ class Session(models.Model):
     # When the user last proved who they are in this session after signing in (accounts.flows.reauthentication):
     # a sensitive page asks again only once this is older than ACCOUNTS["REAUTH_WINDOW"].
     reauthenticated_at = models.DateTimeField(_("password confirmed at"), null=True, blank=True, editable=False)
+    # When the user last proved a second factor in this session (a sign-in with one, or a reauthentication
+    # with one): removing a factor asks for this to be recent, so a password alone cannot take MFA off.
+    factor_proved_at = models.DateTimeField(_("second factor proved at"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     revoke_reason = models.CharField(_("reason ended"), max_length=32, blank=True)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)

@@ -12,7 +12,7 @@ from django.utils import timezone
 from authcore.backends import fetch_one_prepared
 
 from .conf import app_settings
-from .models import Session, alive_session_q
+from .models import SECOND_FACTOR_METHOD, Session, alive_session_q
 
 
 @dataclass(frozen=True)
@@ -128,3 +128,17 @@ def proved_recently(*, user, session_id) -> bool:
     session = (Session.objects.filter(pk=session_id, user=user).only("created_at", "reauthenticated_at").first()
                if session_id else None)
     return session is not None and session_is_recent(session)
+
+
+def proved_factor_recently(*, user, session_id) -> bool:
+    """Whether `session_id`, a session of `user`, proved a second factor (at its sign-in or in a
+    reauthentication) within RECENT_AUTHENTICATION_WINDOW."""
+    since = timezone.now() - app_settings.RECENT_AUTHENTICATION_WINDOW
+    return bool(session_id) and Session.objects.filter(pk=session_id, user=user, factor_proved_at__gte=since).exists()
+
+
+def signed_in_with_second_factor(*, user, session_id) -> bool:
+    """Whether `session_id`, a live session of `user`, was opened with a second factor."""
+    return bool(session_id) and any(
+        SECOND_FACTOR_METHOD in methods.split() for methods in Session.objects.alive().filter(pk=session_id, user=user)
+        .values_list("auth_methods", flat=True))

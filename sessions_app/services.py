@@ -27,8 +27,8 @@ from authcore.requestmeta import ClientInfo
 from . import events, signals
 from .conf import app_settings
 from .limits import REFRESH
-from .models import RefreshToken, Session, alive_session_sql
-from .selectors import proved_recently
+from .models import SECOND_FACTOR_METHOD, RefreshToken, Session, alive_session_sql
+from .selectors import proved_factor_recently, proved_recently
 from .tokens import AccessTokenGrant, device_label, hash_refresh_token, mint_access_token, new_refresh_token
 
 Reason = Session.RevokeReason
@@ -82,6 +82,7 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
             device_id=device_id,
             transport=transport,
             auth_methods=" ".join(auth_methods),
+            factor_proved_at=now if SECOND_FACTOR_METHOD in auth_methods else None,
             current_token_hash=refresh_hash,
         )
         RefreshToken.objects.create(session=session, token_hash=refresh_hash, created_at=now)
@@ -352,6 +353,13 @@ def require_recent_authentication(*, user, session_id) -> None:
         raise ServiceError("reauthentication_required")
 
 
+def require_recent_factor(*, user, session_id) -> None:
+    """As require_recent_authentication, but the recent proof must have been a second factor (removing one takes
+    one: a password alone must not turn MFA off)."""
+    if not proved_factor_recently(user=user, session_id=session_id):
+        raise ServiceError("reauthentication_required")
+
+
 def fresh_access_token(*, user, session_id) -> AccessTokenGrant:
     """A new access token for the live session `session_id` of `user`, carrying its sign-in methods and time as
     they are now (after a reauthentication: the new `auth_time`). 401 `token_not_valid` if it has ended."""
@@ -362,9 +370,12 @@ def fresh_access_token(*, user, session_id) -> AccessTokenGrant:
                              amr=session.amr)
 
 
-def record_reauthentication(session_id) -> None:
-    """The user of `session_id` just proved who they are again (accounts.flows.reauthentication)."""
-    Session.objects.filter(pk=session_id).update(reauthenticated_at=timezone.now())
+def record_reauthentication(session_id, *, with_factor: bool = False) -> None:
+    """The user of `session_id` just proved who they are again (accounts.flows.reauthentication), with a second
+    factor if `with_factor`."""
+    now = timezone.now()
+    Session.objects.filter(pk=session_id).update(reauthenticated_at=now,
+                                                 **({"factor_proved_at": now} if with_factor else {}))
 
 
 def purge_dead_sessions(*, batch_size: int | None = None, pause: float = 0.0) -> int:

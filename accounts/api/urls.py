@@ -4,6 +4,7 @@ from . import views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="auth-login"),
+    path("login/mfa/", views.LoginSecondStepView.as_view(), name="auth-login-mfa"),
     path("me/", views.MeView.as_view(), name="auth-me"),
     path("reauthenticate/", views.ReauthenticateView.as_view(), name="auth-reauthenticate"),
     path("change-password/", views.ChangePasswordView.as_view(), name="auth-change-password"),

@@ -28,6 +28,7 @@ from ..forms import (
     DeleteAccountForm,
     EmailForm,
     LoginForm,
+    LoginSecondStepForm,
     NotMeForm,
     PasswordResetConfirmForm,
     ProfileForm,
@@ -35,6 +36,7 @@ from ..forms import (
     RegisterForm,
     VerifyEmailForm,
 )
+from ..second_factor import FactorAnswer
 from .serializers import (
     AccountExportSerializer,
     ChangePasswordResponseSerializer,
@@ -49,7 +51,7 @@ class LoginView(PublicJSONAPIView):
     @extend_schema(
         request=request_serializer(LoginForm),
         responses={200: LoginResponseSerializer, **error_responses("invalid_credentials", "email_not_verified",
-                                                                   "rate_limited", *COMMON_ERRORS)},
+                                                                   "mfa_required", "rate_limited", *COMMON_ERRORS)},
         summary="Log in with email and password",
         description="Opens a new session and returns its first token pair. Unknown email, wrong password and "
         "inactive account give the same 401 `invalid_credentials`. With the right password for an unverified "
@@ -59,7 +61,9 @@ class LoginView(PublicJSONAPIView):
         "the HttpOnly `auth_device` cookie set here, is not locked out by failures from elsewhere); 503 "
         "`service_unavailable` while the rate-limit cache is unreachable. With `\"transport\": \"cookie\"` the "
         "refresh token is set in an HttpOnly cookie (path-scoped to refresh and logout) instead of the body, "
-        "Django's `csrftoken` cookie is set, and `csrf_token` is in the body for the X-CSRFToken header.",
+        "Django's `csrftoken` cookie is set, and `csrf_token` is in the body for the X-CSRFToken header. For an "
+        "account with a second factor, the right password answers 401 `mfa_required` with `mfa_token` and "
+        "`methods` (`totp`, `recovery_code`): finish with POST /api/auth/login/mfa/.",
         tags=["account"],
     )
     def post(self, request):
@@ -68,13 +72,40 @@ class LoginView(PublicJSONAPIView):
                                  device_token=device_token_from(request), request=request,
                                  transport=data.get("transport") or transport.BODY,
                                  device_name=data.get("device_name", ""))
-        body = {**token_pair_data(result.tokens), "session_id": str(result.tokens.session.id),
-                "user": UserSerializer(result.user).data}
-        if result.tokens.session.transport == transport.COOKIE:
-            body["csrf_token"] = transport.issue_csrf_token(request._request)
-        response = transport.body_and_cookie(body, result.tokens, Response)
-        set_device_cookie(response, result.device_token)
-        return response
+        return login_answer(request, result)
+
+
+def login_answer(request, result: login.LoginResult) -> Response:
+    """The answer of a login that opened a session, with a password alone or after its second step."""
+    body = {**token_pair_data(result.tokens), "session_id": str(result.tokens.session.id),
+            "user": UserSerializer(result.user).data}
+    if result.tokens.session.transport == transport.COOKIE:
+        body["csrf_token"] = transport.issue_csrf_token(request._request)
+    response = transport.body_and_cookie(body, result.tokens, Response)
+    set_device_cookie(response, result.device_token)
+    return response
+
+
+class LoginSecondStepView(PublicJSONAPIView):
+    @extend_schema(
+        request=request_serializer(LoginSecondStepForm),
+        responses={200: LoginResponseSerializer, **error_responses("mfa_token_invalid", "mfa_code_incorrect",
+                                                                   "rate_limited", *COMMON_ERRORS)},
+        summary="Finish a login with a second factor",
+        description="After 401 `mfa_required` from login: the `mfa_token` it gave and one answer, `code` (the "
+        "authenticator app's current code) or `recovery_code`. Answers as login does (the transport and device "
+        "name asked for at login apply). The token works once, for ACCOUNTS['MFA_LOGIN_TIMEOUT'] (5 minutes), "
+        "from the client it was given to; ACCOUNTS['MFA_LOGIN_ATTEMPTS'] wrong answers (5) end it (401 "
+        "`mfa_token_invalid`: log in again). Each wrong answer (400 `mfa_code_incorrect`) counts as a failed login "
+        "of the account, toward the same lock as wrong passwords (429).",
+        tags=["account"],
+    )
+    def post(self, request):
+        data = self.validated(LoginSecondStepForm)
+        result = login.complete_second_step(
+            mfa_token=data["mfa_token"], client=client_info(request),
+            answer=FactorAnswer(code=data.get("code", ""), recovery_code=data.get("recovery_code", "")))
+        return login_answer(request, result)
 
 
 class MeView(AuthAPIView):
@@ -133,12 +164,15 @@ class ReauthenticateView(AuthAPIView):
     @extend_schema(
         request=request_serializer(ReauthenticateForm),
         responses={200: ReauthenticatedSerializer,
-                   **error_responses("password_incorrect", "session_ended", "rate_limited", *AUTHENTICATED_ERRORS,
-                                     *COMMON_ERRORS)},
-        summary="Confirm the password in this session",
+                   **error_responses("password_incorrect", "mfa_code_incorrect", "session_ended", "rate_limited",
+                                     *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
+        summary="Confirm who you are in this session: the password, or a second factor",
         description="For an endpoint that asks for a recent proof of who the user is (403 "
         "`reauthentication_required`, `sessions_app.permissions.RecentlyAuthenticated`): proves the current "
-        "password again in this session and answers with a new access token for it, whose `auth_time` is now. "
+        "password again (or, for an account with a second factor, gives a `code` of the authenticator app or a "
+        "`recovery_code` instead: exactly one of the three) in this session and answers with a new access token "
+        "for it, whose `auth_time` is now. Changing the second factors of an account that has one takes a proof "
+        "by a factor here; the password alone does not do. "
         "The refresh token is unchanged (later refreshes carry the new time too). Wrong passwords count like "
         "those of change-password (400 `password_incorrect`; at ACCOUNTS['REAUTH_MAX_FAILURES'] the session "
         "ends: 401 `session_ended`).",
@@ -147,8 +181,10 @@ class ReauthenticateView(AuthAPIView):
     def post(self, request):
         data = self.validated(ReauthenticateForm)
         session_id = self.current_session_id()
+        factor = FactorAnswer(code=data.get("code", ""), recovery_code=data.get("recovery_code", ""))
         reauthentication.reauthenticate(user=request.user, session_id=session_id, client=client_info(request),
-                                        proof=reauthentication.Proof(password=data["password"]),
+                                        proof=reauthentication.Proof(password=data.get("password") or None,
+                                                                     factor=factor),
                                         failure_event=events.REAUTH_FAIL)
         access = fresh_access_token(user=request.user, session_id=session_id)
         return Response({"access": access.token, "token_type": "Bearer", "expires_in": access.expires_in})

@@ -1,27 +1,49 @@
-"""Logging in: the password check every login shares (the API's and the admin's) and opening a session.
+"""Logging in: the password check every login shares (the API's, the pages' and the admin's), the second
+step for a user with a second factor, and opening a session.
 
 Unknown email, wrong password and inactive account end in the same `invalid_credentials`, in the same time;
 failures are counted per account and client by accounts.login_throttle, which never locks the owner's
 devices out; a new device is told to the user (flows.sign_in_alerts).
+
+A user with a second factor (accounts.second_factor) gets no session for the password alone: the login stops
+at 401 `mfa_required` with an `mfa_token`, which `complete_second_step` takes with one answer. The token is
+random, kept hashed in the cache with what the password step learnt, for ACCOUNTS["MFA_LOGIN_TIMEOUT"]; it
+works once, only from the client that asked for it (its network and user agent), and dies after
+ACCOUNTS["MFA_LOGIN_ATTEMPTS"] wrong answers. Each wrong answer is a failed login of the account, so the same
+progressive lock bounds guessing; and the password's success clears the account's failures only once the second
+factor holds too, or an attacker who knows the password could clear them between guesses.
 """
+import dataclasses
 from dataclasses import dataclass
+import hashlib
+import math
+import secrets
+import time
 from typing import NamedTuple
 
 from django.contrib.auth import authenticate
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError
-from authcore.ratelimit import enforce_rate_limit
-from authcore.requestmeta import ClientInfo
-from sessions_app.models import Session
+from authcore.ratelimit import enforce_rate_limit, with_limit_cache
+from authcore.requestmeta import ClientInfo, client_network
+from sessions_app.models import SECOND_FACTOR_METHOD, Session
 from sessions_app.services import IssuedTokens, start_session
 
-from .. import events, limits, login_throttle
+from .. import events, limits, login_throttle, second_factor
 from ..conf import app_settings
 from ..models import User
+from ..second_factor import FactorAnswer
 from . import sign_in_alerts, verification
+
+PASSWORD_METHOD = "pwd"  # RFC 8176
+# An mfa_token is 43 characters; a longer value is not ours and is refused before the cache is asked.
+MFA_TOKEN_MAX_LENGTH = 64
+_PENDING_PREFIX = "accounts:login:second-step:"
 
 
 @dataclass(frozen=True)
@@ -41,6 +63,8 @@ class ProvenCredentials(NamedTuple):
     device_id: str  # the id that cookie carries, recorded on the session a login opens (Session.device_id)
     # The login presented a device cookie that still vouches for this device: not a new device.
     known_device: bool
+    # The second factors the user must answer with before the login completes; [] for a user without one.
+    second_factor_methods: list[str]
 
 
 def check_credentials(*, email: str, password: str, client: ClientInfo, device_token: str | None = None,
@@ -66,15 +90,18 @@ def check_credentials(*, email: str, password: str, client: ClientInfo, device_t
         target = User.objects.with_email(email).only("pk").first()
         record_security_event(events.LOGIN_FAIL, user=target, client=client, account=attempt.account)
         raise ServiceError("invalid_credentials")
-    login_throttle.record_success(attempt, had_failures=had_failures)
+    methods = second_factor.methods_for(user)
+    if not methods:  # else the second step clears the failures, once it holds
+        login_throttle.record_success(attempt, had_failures=had_failures)
     return ProvenCredentials(user=user, device_token=attempt.device_token(user), device_id=attempt.device_id,
-                             known_device=attempt.device_vouches_for(user))
+                             known_device=attempt.device_vouches_for(user), second_factor_methods=methods)
 
 
 def log_in(*, email: str, password: str, client: ClientInfo, device_token: str | None = None,
            request=None, transport: str = Session.Transport.BODY, device_name: str = "") -> LoginResult:
     """Check the credentials and open a new session (its refresh token travelling as `transport` says,
-    named `device_name` by the client)."""
+    named `device_name` by the client); for a user with a second factor, 401 `mfa_required` instead, carrying
+    the `mfa_token` and `methods` of the second step (complete_second_step)."""
     proven = check_credentials(email=email, password=password, client=client, device_token=device_token,
                                request=request)
     user = proven.user
@@ -83,6 +110,17 @@ def log_in(*, email: str, password: str, client: ClientInfo, device_token: str |
         record_security_event(events.LOGIN_UNVERIFIED, user=user, client=client)
         verification.resend_after_login(user)
         raise ServiceError("email_not_verified")
+    if proven.second_factor_methods:
+        mfa_token = start_second_step(proven, email=email, presented_device_token=device_token, client=client,
+                                       transport=transport, device_name=device_name)
+        raise ServiceError("mfa_required", data={"mfa_token": mfa_token, "methods": proven.second_factor_methods})
+    return _open_session(user=user, client=client, transport=transport, device_name=device_name,
+                         device_id=proven.device_id, known_device=proven.known_device,
+                         device_token=proven.device_token, auth_methods=(PASSWORD_METHOD,))
+
+
+def _open_session(*, user: User, client: ClientInfo, transport: str, device_name: str, device_id: str,
+                  known_device: bool, device_token: str, auth_methods: tuple[str, ...]) -> LoginResult:
     with transaction.atomic(durable=True):
         previous_login, user.last_login = user.last_login, timezone.now()
         # Conditional: an account deleted or deactivated since the password check gets no session.
@@ -91,9 +129,102 @@ def log_in(*, email: str, password: str, client: ClientInfo, device_token: str |
         # The session records the device its cookie names, so that a report of this sign-in can end every
         # session that device opened and distrust its cookie (flows.not_me).
         tokens = start_session(user=user, client=client, transport=transport, device_name=device_name,
-                               device_id=proven.device_id)
-        record_security_event(events.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id)
+                               device_id=device_id, auth_methods=auth_methods)
+        record_security_event(events.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id,
+                              **({"methods": list(auth_methods)} if len(auth_methods) > 1 else {}))
         # A device the user has not used before: they are told, by an email queued in this transaction.
-        sign_in_alerts.alert_if_new_device(user=user, session=tokens.session, known_device=proven.known_device,
+        sign_in_alerts.alert_if_new_device(user=user, session=tokens.session, known_device=known_device,
                                            previous_login=previous_login)
-    return LoginResult(user=user, tokens=tokens, device_token=proven.device_token)
+    return LoginResult(user=user, tokens=tokens, device_token=device_token)
+
+
+# --- the second step -------------------------------------------------------------------------------------------
+def _pending_key(mfa_token: str) -> str:
+    return _PENDING_PREFIX + hashlib.sha256(mfa_token.encode()).hexdigest()
+
+
+def _client_binding(client: ClientInfo) -> str:
+    """The client an mfa_token was given to: its network (IPv4 /24, IPv6 /64, so a phone moving between
+    addresses of one network keeps it) and user agent, keyed with SECRET_KEY."""
+    network = client_network(client.ip_address, ipv4_prefix=24, ipv6_prefix=64)
+    return salted_hmac("accounts.login.second_step", f"{network}|{client.user_agent}",
+                       algorithm="sha256").hexdigest()
+
+
+def start_second_step(proven: ProvenCredentials, *, email: str, presented_device_token: str | None,
+                       client: ClientInfo, transport: str, device_name: str) -> str:
+    """Keep what the password step learnt for the second step; returns the mfa_token that names it (log_in's,
+    and the admin login's, which hands the second step to the sign-in page)."""
+    mfa_token = secrets.token_urlsafe(32)
+    pending = {
+        "user": proven.user.pk, "email": email, "presented_device_token": presented_device_token or "",
+        "device_token": proven.device_token, "device_id": proven.device_id, "known_device": proven.known_device,
+        "transport": transport, "device_name": device_name, "binding": _client_binding(client),
+        "password_changed_at": _password_generation(proven.user), "failures": 0,
+        "expires": time.time() + app_settings.MFA_LOGIN_TIMEOUT.total_seconds(),
+    }
+    _save_pending(_pending_key(mfa_token), pending)
+    return mfa_token
+
+
+def _save_pending(key: str, pending: dict, *, best_effort: bool = False) -> None:
+    """Store (or update) a second step until its fixed expiry: an update never lengthens its life."""
+    timeout = max(1, math.ceil(pending["expires"] - time.time()))
+    with_limit_cache(limits.LOGIN, lambda: cache.set(key, pending, timeout), fallback=None, best_effort=best_effort)
+
+
+def _password_generation(user: User) -> str:
+    return user.password_changed_at.isoformat() if user.password_changed_at else ""
+
+
+def _load_pending(mfa_token: str, client: ClientInfo) -> tuple[dict, User]:
+    """The second step an mfa_token names, and its user; 401 `mfa_token_invalid` for an unknown, expired,
+    spent token, one from another client, or one whose account changed its password or left since."""
+    if not isinstance(mfa_token, str) or not 0 < len(mfa_token) <= MFA_TOKEN_MAX_LENGTH:
+        raise ServiceError("mfa_token_invalid")
+    pending = with_limit_cache(limits.LOGIN, lambda: cache.get(_pending_key(mfa_token)), fallback=None)
+    if (not isinstance(pending, dict) or pending["expires"] < time.time()
+            or not constant_time_compare(pending["binding"], _client_binding(client))):
+        raise ServiceError("mfa_token_invalid")
+    user = User.objects.filter(pk=pending["user"], is_active=True).first()
+    if user is None or _password_generation(user) != pending["password_changed_at"]:
+        raise ServiceError("mfa_token_invalid")
+    return pending, user
+
+
+def complete_second_step(*, mfa_token: str, answer: FactorAnswer, client: ClientInfo) -> LoginResult:
+    """Finish a login stopped at `mfa_required` with one second-factor answer: the session it opens records the
+    password and the factor (`amr`). A wrong answer is 400 `mfa_code_incorrect` and a failed login of the
+    account (its lock, 429, as for passwords)."""
+    enforce_rate_limit(scope=limits.LOGIN_SECOND_STEP, client=client)
+    pending, user = _load_pending(mfa_token, client)
+    provider = second_factor.installed()
+    if provider is None or answer.is_empty():
+        raise ServiceError("mfa_code_incorrect")
+    attempt = dataclasses.replace(
+        login_throttle.LoginAttempt.start(email=pending["email"], client=client,
+                                          device_token=pending["presented_device_token"] or None),
+        device_id=pending["device_id"])
+    had_failures = login_throttle.check(attempt)
+    key = _pending_key(mfa_token)
+    try:
+        verified = provider.verify(user, answer, client=client)
+    except ServiceError as error:
+        if error.code == "mfa_code_incorrect":
+            login_throttle.record_failure(attempt)
+            record_security_event(events.LOGIN_SECOND_FACTOR_FAIL, user=user, client=client)
+            # Counted on the step too (racing guesses may share a count; the account's lock counts them all).
+            pending["failures"] += 1
+            if pending["failures"] >= app_settings.MFA_LOGIN_ATTEMPTS:
+                with_limit_cache(limits.LOGIN, lambda: cache.delete(key), fallback=None, best_effort=True)
+            else:
+                _save_pending(key, pending, best_effort=True)
+        raise
+    # Single use: of two requests racing with one token, only the one that removes it goes on.
+    if not with_limit_cache(limits.LOGIN, lambda: cache.delete(key), fallback=False):
+        raise ServiceError("mfa_token_invalid")
+    login_throttle.record_success(attempt, had_failures=had_failures)
+    return _open_session(user=user, client=client, transport=pending["transport"], device_name=pending["device_name"],
+                         device_id=pending["device_id"], known_device=pending["known_device"],
+                         device_token=pending["device_token"],
+                         auth_methods=(PASSWORD_METHOD, *verified.methods, SECOND_FACTOR_METHOD))

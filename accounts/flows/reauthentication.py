@@ -14,8 +14,11 @@ Whoever holds a stolen session can guess here, so the guesses are bounded like l
   one. A thief gets at most that many guesses in a row (NIST SP 800-63B allows 100 consecutive failures);
   the owner, who knows the password, never meets it, and logs in again to clear it.
 
-The shape takes more than a password later (a second factor): callers pass what the user typed as a
-`Proof`, and only this module knows how each kind is checked. A browser signed in on the account pages may
+Callers pass what the user gave as a `Proof`, and only this module knows how each kind is checked: the
+password, or, for an account with a second factor (accounts.second_factor), an answer of that factor instead (a
+code, a recovery code, a security key), counted against the same budget, lock and ceiling. A proof by a factor
+is recorded as such on the session (Session.factor_proved_at): removing a factor asks for one, so a password
+alone never takes a second factor off. A browser signed in on the account pages may
 present no password at all (`Proof(password=None)`): its session's own recent sign-in or reauthentication
 stands in, within SESSIONS_APP["RECENT_AUTHENTICATION_WINDOW"] (the pages ask for the password on the
 reauthentication page once it is older); the API always asks for the password.
@@ -32,17 +35,23 @@ from authcore.requestmeta import ClientInfo
 from sessions_app.models import Session
 from sessions_app.services import end_session, record_reauthentication, require_recent_authentication
 
-from .. import emails, events, limits, login_throttle
+from .. import emails, events, limits, login_throttle, second_factor
 from ..conf import app_settings
 from ..models import User
+from ..second_factor import FactorAnswer
 
 
 @dataclass(frozen=True)
 class Proof:
-    """What the user gave to prove it is them: today the current password, or None for the session's own
-    recent authentication (the module docstring)."""
+    """What the user gave to prove it is them: the current password, or an answer of their second factor, or
+    neither for the session's own recent authentication (the module docstring)."""
 
     password: str | None
+    factor: FactorAnswer | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.password is None and (self.factor is None or self.factor.is_empty())
 
 
 def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Proof, client: ClientInfo,
@@ -54,8 +63,9 @@ def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Pro
     past the budget or while the account is locked for this client, and 401 `session_ended` when the
     account's failures in sessions are at the ceiling (see the module docstring). At the ceiling nothing is
     checked any more, so not even a right guess gets through: the owner logs in again, which clears it.
-    Without a password: 403 `reauthentication_required` unless the session proved itself recently."""
-    if proof.password is None:
+    Without a password: 403 `reauthentication_required` unless the session proved itself recently. With a factor's
+    answer instead of the password: 400 `mfa_code_incorrect` when it is wrong, the rest alike."""
+    if proof.is_empty:
         require_recent_authentication(user=user, session_id=session_id)
         return
     enforce_rate_limit(scope=limits.PROVE_PASSWORD, client=client, account=str(user.pk))
@@ -66,16 +76,34 @@ def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Pro
     had_failures, failures = login_throttle.check_in_session(attempt)
     if failures >= app_settings.REAUTH_MAX_FAILURES:
         _refuse_at_ceiling(user=user, session=session, client=client, failures=failures)
-    if user.check_password(proof.password):
+    with_factor = proof.password is None
+    if _holds(user, proof, client=client):
         login_throttle.record_success(attempt, had_failures=had_failures)
         if session is not None:
-            record_reauthentication(session.id)  # the pages' sensitive actions need not ask again for a while
+            # The pages' sensitive actions need not ask again for a while (and, with a factor, removing one).
+            record_reauthentication(session.id, with_factor=with_factor)
         return
     failures = login_throttle.record_reauthentication_failure(attempt)
-    record_security_event(failure_event, user=user, client=client, session_id=session_id)
+    record_security_event(failure_event, user=user, client=client, session_id=session_id,
+                          **({"method": "second_factor"} if with_factor else {}))
     if failures >= app_settings.REAUTH_MAX_FAILURES:
         _refuse_at_ceiling(user=user, session=session, client=client, failures=failures)
-    raise ServiceError("password_incorrect")
+    raise ServiceError("mfa_code_incorrect" if with_factor else "password_incorrect")
+
+
+def _holds(user: User, proof: Proof, *, client: ClientInfo) -> bool:
+    if proof.password is not None:
+        return user.check_password(proof.password)
+    provider = second_factor.installed()
+    if provider is None or not provider.methods(user):
+        return False
+    try:
+        provider.verify(user, proof.factor, client=client)
+    except ServiceError as error:
+        if error.code != "mfa_code_incorrect":
+            raise
+        return False
+    return True
 
 
 def _refuse_at_ceiling(*, user: User, session: Session | None, client: ClientInfo, failures: int) -> None:
@@ -92,3 +120,4 @@ def _refuse_at_ceiling(*, user: User, session: Session | None, client: ClientInf
             # The owner hears of it: someone who has one of their sessions does not know the password.
             emails.announce("session_ended_password_guesses", user=user, device=session.device, failures=failures)
     raise ServiceError("session_ended")
+

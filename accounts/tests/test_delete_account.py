@@ -153,7 +153,8 @@ def test_a_login_whose_account_is_deleted_after_the_password_check_gets_no_sessi
     stale = User.objects.get(pk=user.pk)
     User.objects.filter(pk=user.pk).delete()
     with pytest.raises(ServiceError) as raised, pytest.MonkeyPatch.context() as patch:
-        proven = login.ProvenCredentials(user=stale, device_token="token", device_id="device", known_device=False)
+        proven = login.ProvenCredentials(user=stale, device_token="token", device_id="device", known_device=False,
+                                         second_factor_methods=[])
         patch.setattr(login, "check_credentials", lambda **kwargs: proven)
         login.log_in(email="alice@example.com", password=PASSWORD, client=ClientInfo())
     assert raised.value.code == "invalid_credentials"

@@ -41,7 +41,7 @@ def error_response(code: str, message: str | None = None, *, retry_after: int | 
 
 def api_exception_handler(exc, context):
     if isinstance(exc, ServiceError):
-        extra = {"errors": exc.field_errors} if exc.field_errors else {}
+        extra = {**exc.data, **({"errors": exc.field_errors} if exc.field_errors else {})}
         return error_response(exc.code, exc.message, retry_after=exc.retry_after, **extra)
     if isinstance(exc, serializers.ValidationError):
         return error_response("invalid", errors=_field_errors(exc.detail))

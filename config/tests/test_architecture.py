@@ -2,7 +2,7 @@
 so that a change that breaks them fails here, not in a reviewer's eye:
 
 - the apps depend on each other one way (docs/explanation/architecture.md): authcore <- sessions_app <- accounts,
-  sessions_app <- connections, and only the host project (config) sees them all;
+  sessions_app <- connections, accounts <- mfa, and only the host project (config) sees them all;
 - inside `accounts`, every import runs down its layers (ACCOUNTS_LAYERS): the models apply the user rules,
   which know no flow; the flows use the models; the edges (pages, API, admin) use the flows;
 - no app has an import circle.
@@ -14,19 +14,21 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("authcore", "sessions_app", "accounts", "connections", "config")
+APPS = ("authcore", "sessions_app", "accounts", "connections", "mfa", "config")
 # What each app may import besides itself.
 MAY_IMPORT = {
     "authcore": set(),
     "sessions_app": {"authcore"},
     "accounts": {"sessions_app", "authcore"},
     "connections": {"sessions_app", "authcore"},
-    "config": {"authcore", "sessions_app", "accounts", "connections"},
+    # Second factors plug into the accounts' flows (accounts.second_factor); accounts never imports them.
+    "mfa": {"accounts", "sessions_app", "authcore"},
+    "config": {"authcore", "sessions_app", "accounts", "connections", "mfa"},
 }
 # accounts, from the ground up: a module imports only from its own layer or below (and without a circle).
 ACCOUNTS_LAYERS = (
     ("conf", "errors", "events", "limits", "signals", "addresses", "names", "hashers", "password_validation",
-     "context_processors", "device_cookie", "redaction", "data", "languages"),
+     "context_processors", "device_cookie", "redaction", "data", "languages", "second_factor"),
     ("emails",),        # which change sends which email; the queue and its worker (knows no flow, no model)
     ("rules",),         # what a change to a user means, whoever stores it (applied by the models)
     ("models",),

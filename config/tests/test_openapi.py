@@ -77,8 +77,9 @@ def test_error_code_enum_is_exactly_the_error_table(schema):
 # with DRF permission classes, through the same exception handler); it is still in ErrorCodeEnum. No endpoint
 # answers needs_reconnect either: connections.get_valid_access_token raises it to application code (no API
 # hands out a provider's token), which may answer its own clients with it.
-# reauthentication_required: only the account pages act without a password (the API always asks for it).
-NOT_ANSWERED_BY_AUTH_ENDPOINTS = {"permission_denied", "needs_reconnect", "reauthentication_required"}
+# second_factor_required: only a host project's endpoints that ask for MFA answer it
+# (sessions_app.permissions.MultiFactorAuthenticated).
+NOT_ANSWERED_BY_AUTH_ENDPOINTS = {"permission_denied", "needs_reconnect", "second_factor_required"}
 
 
 def test_every_error_code_is_documented_on_some_operation(schema):

@@ -18,7 +18,9 @@ from sessions_app.tests.helpers import open_session
 
 # Error codes that refuse a well-formed request for what it means, not for its shape.
 SEMANTIC_ERROR_CODES = {"invalid_token", "password_incorrect", "invalid_state", "connection_denied",
-                        "connection_failed"}
+                        "connection_failed",
+                        # a second factor: a random code is wrong; the factors a random account has (none)
+                        "mfa_code_incorrect", "mfa_not_enabled", "totp_not_started"}
 # Field errors of the password policy, of registration and of an address change that depend on lists or on
 # existing accounts (the caller's own address, for `email_unchanged`).
 SEMANTIC_FIELD_ERROR_CODES = {"password_too_common", "password_too_similar", "password_contains_context",
@@ -64,9 +66,24 @@ def credential_missing(response, case) -> bool:
     return [(error["field"], error["code"]) for error in errors] == [("refresh", "required")]
 
 
+def not_exactly_one(response, case) -> bool:
+    """A proof in alternative fields (login's second step: `code` or `recovery_code`; reauthenticate: `password`,
+    `code` or `recovery_code`) takes exactly one of them; a schema marks each optional and cannot say "one of", so
+    a body with none or several non-empty ones is refused with the field code `exactly_one_required`. Only that
+    answer to such a body is let through."""
+    if response.status_code != 400 or not isinstance(case.body, dict):
+        return False
+    alternatives = {"/api/auth/login/mfa/": ("code", "recovery_code"),
+                    "/api/auth/reauthenticate/": ("password", "code", "recovery_code")}.get(case.operation.path)
+    if alternatives is None or sum(bool(case.body.get(name)) for name in alternatives) == 1:
+        return False
+    return [(error["field"], error["code"]) for error in response.json().get("errors", [])] == \
+        [(None, "exactly_one_required")]
+
+
 def shape_accepted(ctx, response, case):
     """positive_data_acceptance, except for semantic refusals."""
-    if semantic_refusal(response) or credential_missing(response, case):
+    if semantic_refusal(response) or credential_missing(response, case) or not_exactly_one(response, case):
         return None
     return positive_data_acceptance(ctx, response, case)
 

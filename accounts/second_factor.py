@@ -1,0 +1,80 @@
+"""The extension point through which second factors join the login and the reauthentication flows.
+
+accounts knows no factor. An app that provides them (the `mfa` app) registers one `SecondFactor` when it loads
+(`register`); from then on:
+- a login whose password is right, for a user with a factor, stops at 401 `mfa_required` with a single-use
+  `mfa_token` and the `methods` the user can answer with, and `accounts.flows.login.complete_second_step`
+  finishes it with one answer (accounts.flows.login);
+- a reauthentication may be proven with an answer instead of the password (accounts.flows.reauthentication).
+
+Without a registered factor every user has none, and both flows are what they were. The arrow points one way:
+the factor's app imports accounts, never the reverse.
+"""
+from dataclasses import dataclass
+from typing import Protocol
+
+from authcore.requestmeta import ClientInfo
+
+
+@dataclass(frozen=True)
+class FactorAnswer:
+    """What the user gave as a second factor: one of these."""
+
+    code: str = ""  # the current code of an authenticator app (TOTP)
+    recovery_code: str = ""  # one of the account's single-use recovery codes
+
+    def is_empty(self) -> bool:
+        return not (self.code or self.recovery_code)
+
+    @classmethod
+    def from_typed(cls, typed: str) -> "FactorAnswer":
+        """One box on a page for either code: six digits (spaces and dashes aside) are an app's code, anything
+        else is tried as a recovery code."""
+        digits = typed.replace(" ", "").replace("-", "")
+        return cls(code=typed) if len(digits) == 6 and digits.isascii() and digits.isdigit() else \
+            cls(recovery_code=typed)
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A second factor that held: the RFC 8176 `amr` values it adds to the sign-in ("otp", "hwk", ...)."""
+
+    methods: tuple[str, ...]
+
+
+class SecondFactor(Protocol):
+    # The URL name of the page where a user manages their factors (linked from the account home).
+    manage_url: str
+
+    def missing_for(self, user) -> bool:
+        """Whether the project requires `user` to have a factor (staff, say) and they have none yet: the admin
+        sends them to `manage_url` first."""
+
+    def methods(self, user) -> list[str]:
+        """The kinds of answer `user` can give ("totp", "recovery_code", "webauthn"); [] for a user with none."""
+
+    def verify(self, user, answer: FactorAnswer, *, client: ClientInfo) -> Verified:
+        """Check `answer` for `user`, consuming what is single-use (a code's step, a recovery code); raise
+        ServiceError("mfa_code_incorrect") when it does not hold."""
+
+
+_registered: list[SecondFactor] = []
+
+
+def register(second_factor: SecondFactor) -> None:
+    """Install the project's second factors (one provider; registering again replaces it)."""
+    _registered[:] = [second_factor]
+
+
+def installed() -> SecondFactor | None:
+    return _registered[0] if _registered else None
+
+
+def methods_for(user) -> list[str]:
+    provider = installed()
+    return provider.methods(user) if provider else []
+
+
+def missing_for(user) -> bool:
+    provider = installed()
+    return bool(provider and provider.missing_for(user))

@@ -1,0 +1,15 @@
+"""The security events of second factors. None ever carries a secret or a code."""
+from authcore.audit import declare_event
+
+FACTOR_ADDED = declare_event(
+    "mfa_factor_added", "A user added a second factor (details: `factor`, e.g. `totp`).")
+FACTOR_CONFIRM_FAIL = declare_event(
+    "mfa_factor_confirm_fail", "Adding an authenticator app was refused: the code given to confirm it was wrong.")
+FACTOR_REMOVED = declare_event(
+    "mfa_factor_removed", "A user removed a second factor (details: `factor`; `all` when MFA was turned off).")
+RECOVERY_CODES_REGENERATED = declare_event(
+    "mfa_recovery_codes_regenerated", "A user made new recovery codes; the earlier ones stopped working.")
+RECOVERY_CODE_USED = declare_event(
+    "mfa_recovery_code_used", "A recovery code was used to sign in or to confirm who the user is (details: `left`).")
+MFA_RESET = declare_event(
+    "mfa_reset", "An operator removed every second factor of a user (`actor` is the operator).")

@@ -1,0 +1,103 @@
+"""The pages of second factors (/accounts/mfa/): see them, set up an authenticator app with its QR code, make new
+recovery codes, remove the app. Every change calls mfa.flows, which asks for a recent proof in this browser's
+session; when it is missing the browser goes to confirm who it is (with a factor, once the account has one) and
+comes back. Recovery codes are shown in the answer that made them, once, and never stored where a page could show
+them again."""
+from django.contrib import messages
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_POST
+
+from accounts.views import account_page
+from authcore.errors import ServiceError
+from authcore.requestmeta import client_info
+from sessions_app.browser import browser_session_id, signed_in_page
+from sessions_app.conf import app_settings as sessions_settings
+
+from . import flows
+from .forms import ConfirmTotpForm
+
+APP_REMOVED = _("The authenticator app is removed. Signing in asks for your password only.")
+
+
+def _confirm_first(request, *, with_factor: bool):
+    """To the page that confirms who the user is, and back to the factors' page."""
+    query = {"next": reverse("mfa:manage"), **({"factor": "1"} if with_factor else {})}
+    return redirect(f"{resolve_url(sessions_settings.REAUTHENTICATE_URL)}?{urlencode(query)}")
+
+
+def _refused(request, error: ServiceError):
+    if error.code == "reauthentication_required":
+        return _confirm_first(request, with_factor=flows.has_second_factor(request.user))
+    if error.code in ("mfa_not_enabled", "totp_already_enabled", "totp_not_started"):
+        messages.error(request, error.message)
+        return redirect("mfa:manage")
+    raise error
+
+
+@account_page
+@signed_in_page
+def manage(request):
+    return render(request, "mfa/manage.html", {"status": flows.status(request.user)})
+
+
+@require_POST
+@account_page
+@signed_in_page(return_to="mfa:manage")
+def start_totp(request):
+    try:
+        flows.start_totp(user=request.user, session_id=browser_session_id(request), client=client_info(request))
+    except ServiceError as error:
+        return _refused(request, error)
+    return redirect("mfa:totp")
+
+
+@account_page
+@signed_in_page(return_to="mfa:manage")
+def totp(request):
+    """The QR code of the app being set up, and the form that confirms it with a code."""
+    session_id = browser_session_id(request)
+    form = ConfirmTotpForm(request.POST or None)
+    try:
+        if request.method == "POST" and form.is_valid():
+            try:
+                codes = flows.confirm_totp(user=request.user, session_id=session_id, code=form.cleaned_data["code"],
+                                           client=client_info(request))
+            except ServiceError as error:
+                if error.code != "mfa_code_incorrect":
+                    raise
+                form.add_error("code", error.message)
+            else:
+                return render(request, "mfa/recovery_codes.html", {"codes": codes, "first": True})
+        enrolment = flows.pending_totp(user=request.user, session_id=session_id)
+    except ServiceError as error:
+        return _refused(request, error)
+    if enrolment is None:
+        return redirect("mfa:manage")
+    return render(request, "mfa/totp.html", {"enrolment": enrolment, "form": form})
+
+
+@require_POST
+@account_page
+@signed_in_page(return_to="mfa:manage")
+def regenerate_recovery_codes(request):
+    try:
+        codes = flows.regenerate_recovery_codes(user=request.user, session_id=browser_session_id(request),
+                                                client=client_info(request))
+    except ServiceError as error:
+        return _refused(request, error)
+    return render(request, "mfa/recovery_codes.html", {"codes": codes, "first": False})
+
+
+@require_POST
+@account_page
+@signed_in_page(return_to="mfa:manage")
+def remove_totp(request):
+    try:
+        flows.remove_totp(user=request.user, session_id=browser_session_id(request), client=client_info(request))
+    except ServiceError as error:
+        return _refused(request, error)
+    messages.success(request, APP_REMOVED)
+    return redirect("mfa:manage")
