@@ -274,7 +274,7 @@ class LoginSecondStepForm(InputForm):
 class SecondStepForm(InputForm):
     """The second step of signing in on the page: one code, an app's or a recovery code."""
 
-    code = SecondFactorCodeField(label=_("Code"), help_text=_("The 6-digit code your authenticator app shows now, "
+    code = SecondFactorCodeField(label=_("Your code"), help_text=_("The 6-digit code your authenticator app shows now, "
                                                               "or one of your recovery codes."))
 
 

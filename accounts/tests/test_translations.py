@@ -181,7 +181,8 @@ EMAIL_CONTEXT = {"site_name": "Example Site", "site_url": "https://auth.example.
                  "lifetime": "1", "device": "Chrome on Linux", "ip_address": "203.0.113.5",
                  "signed_in_at": timezone.now(), "ended_at": timezone.now(), "new_email": "new@example.com",
                  "old_email": "alice@example.com",
-                 "masked_email": "a***@e***.com", "failures": 5, "not_me_url": "https://example.com/n/x"}
+                 "masked_email": "a***@e***.com", "failures": 5, "not_me_url": "https://example.com/n/x",
+                 "left": 2, "running_low": True}
 EMAIL_DATA = DATA | {"Example Site"}
 
 
@@ -383,7 +384,7 @@ def test_the_taken_address_notice_is_in_its_owners_language(api, user, make_user
 
 
 SIGNED_IN_PAGES = ["/accounts/", "/accounts/sessions/", "/accounts/confirm-password/", "/accounts/password-change/",
-                   "/accounts/change-email/", "/accounts/delete/", "/connections/"]
+                   "/accounts/change-email/", "/accounts/delete/", "/connections/", "/accounts/mfa/"]
 
 
 def signed_in_page(path: str, language: str) -> str:
@@ -401,6 +402,37 @@ def test_each_account_page_is_translated(path, language, user):
     english = show(path, "en")
     assert phrases(english, DATA), "the English page has text to compare with"
     assert untranslated(english, show(path, language), DATA) == set()
+
+
+def second_factor_pages(language: str) -> list[str]:
+    """Every page of two-step sign-in as one account sees them in `language`: setting up the app, the recovery codes,
+    the factors' page with the app on, the confirmation that asks for a factor, and the second step of signing in."""
+    import pyotp
+
+    from mfa.models import Authenticator
+
+    Authenticator.objects.all().delete()
+    browser = Client(HTTP_ACCEPT_LANGUAGE=language)
+    browser.post("/accounts/login/", {"email": "alice@example.com", "password": PASSWORD})
+    browser.post("/accounts/mfa/totp/start/")
+    setup = browser.get("/accounts/mfa/totp/").content.decode()
+    secret = setup.split('<code class="secret">')[1].split("</code>")[0]
+    wrong = browser.post("/accounts/mfa/totp/", {"code": "000000"}).content.decode()
+    codes = browser.post("/accounts/mfa/totp/", {"code": pyotp.TOTP(secret).now()}).content.decode()
+    pages = [setup.replace(secret, ""), wrong.replace(secret, ""), codes, browser.get("/accounts/mfa/").content.decode(),
+             browser.get("/accounts/confirm-password/?factor=1").content.decode(),
+             browser.get("/accounts/confirm-password/").content.decode()]
+    browser.post("/accounts/logout/")
+    step = browser.post("/accounts/login/", {"email": "alice@example.com", "password": PASSWORD})["Location"]
+    pages.append(browser.post(step, {"code": "000000"}).content.decode())
+    return pages
+
+
+@pytest.mark.parametrize("language", LOCALES)
+def test_the_second_factor_pages_are_translated(language, user):
+    for english, translated in zip(second_factor_pages("en"), second_factor_pages(language), strict=True):
+        assert phrases(english, DATA), "the English page has text to compare with"
+        assert untranslated(english, translated, DATA) == set()
 
 
 @pytest.mark.parametrize("language", LOCALES)

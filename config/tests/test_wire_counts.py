@@ -142,9 +142,10 @@ def test_a_refresh_is_one_round_trip_and_two_to_redis(wire, alice):
     assert redis == 2
 
 
-def test_a_login_is_eight_statements_and_three_redis_round_trips(wire, user):
-    """Beyond the password hash: the user, then one transaction (last login, the session and its first token,
-    the audit record, the user's recent sessions for the new-device alert, accounts/flows/sign_in_alerts.py);
+def test_a_login_is_nine_statements_and_three_redis_round_trips(wire, user):
+    """Beyond the password hash: the user, whether they have a second factor (none here: the login needs no second
+    step, accounts.second_factor), then one transaction (last login, the session and its first token, the audit
+    record, the user's recent sessions for the new-device alert, accounts/flows/sign_in_alerts.py);
     Redis serves the per-IP limit (2) and the failure counters (one read; with no failure on record there
     is nothing to clear)."""
     def log_in():
@@ -154,10 +155,11 @@ def test_a_login_is_eight_statements_and_three_redis_round_trips(wire, user):
     status, _, statements, round_trips, redis = wire.send(log_in())
 
     assert status == "200 OK"
-    assert round_trips == len(statements) == 8
+    assert round_trips == len(statements) == 9
     kinds = [statement.split()[0] + (" " + statement.split()[2] if statement.startswith("INSERT") else "")
              for statement in statements]
-    assert kinds == ["SELECT", "BEGIN", "UPDATE", 'INSERT "sessions_app_session"',
+    assert '"mfa_authenticator"' in statements[1]
+    assert kinds == ["SELECT", "SELECT", "BEGIN", "UPDATE", 'INSERT "sessions_app_session"',
                      'INSERT "sessions_app_refreshtoken"', 'INSERT "sessions_app_securityevent"', "SELECT", "COMMIT"]
     assert redis == 3
 
@@ -165,7 +167,7 @@ def test_a_login_is_eight_statements_and_three_redis_round_trips(wire, user):
 def test_a_login_with_the_device_cookie_swaps_the_new_device_lookup_for_the_distrust_check(wire, user):
     """The device cookie already says the device is known (accounts/flows/sign_in_alerts.py): the login needs no look
     at the user's recent sessions. Checking the cookie costs one indexed lookup, whether its owner reported
-    the device (models.DistrustedDevice), so the login stays at eight statements."""
+    the device (models.DistrustedDevice), so the login stays at nine statements."""
     from accounts.conf import app_settings as accounts_settings
     from accounts.login_throttle import device_token_for
 
@@ -178,6 +180,48 @@ def test_a_login_with_the_device_cookie_swaps_the_new_device_lookup_for_the_dist
     status, _, statements, round_trips, _ = wire.send(log_in())
 
     assert status == "200 OK"
-    assert round_trips == len(statements) == 8
+    assert round_trips == len(statements) == 9
     assert not any("sessions_app_session" in statement and statement.startswith("SELECT") for statement in statements)
     assert sum("accounts_distrusteddevice" in statement for statement in statements) == 1
+
+
+def test_a_login_with_a_second_factor(wire, user):
+    """The password step of an account with an authenticator app: the user, its factor and its unused recovery
+    codes (the methods it may answer with), and no transaction; Redis: the per-IP limit (2), the failure counters
+    (1), the second step kept (1). The second step: its per-IP limit (2), the step read back (1), the counters (1),
+    the step spent (1); PostgreSQL: the user, the factor, its step moved forward (replay), then the login's
+    transaction (the statements of a password login, plus the new-device look at the user's sessions)."""
+    import pyotp
+
+    from mfa.crypto import bound_to, vault
+    from mfa.flows import _replace_recovery_codes
+    from mfa.models import Authenticator
+
+    secret = pyotp.random_base32()
+    authenticator = Authenticator(user=user, kind=Authenticator.Kind.TOTP)
+    authenticator.secret = vault.encrypt(secret, bound_to=bound_to(authenticator))
+    authenticator.confirmed_at = authenticator.created_at
+    authenticator.save()
+    recovery_code = _replace_recovery_codes(user)[0]
+
+    def password_step():
+        return wire.send(post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD}))
+
+    # Once before, so that the limits' counters exist (a first request in a window costs one round trip less).
+    _, body, *_ = password_step()
+    wire.send(post("/api/auth/login/mfa/", {"mfa_token": json.loads(body)["mfa_token"],
+                                            "recovery_code": recovery_code}))
+
+    status, body, statements, round_trips, redis = password_step()
+    assert status.startswith("401") and round_trips == len(statements) == 3
+    assert ['"accounts_user"' in statements[0], '"mfa_authenticator"' in statements[1],
+            '"mfa_recoverycode"' in statements[2]] == [True, True, True]
+    assert redis == 4
+
+    token = json.loads(body)["mfa_token"]
+    status, _, statements, round_trips, redis = wire.send(
+        post("/api/auth/login/mfa/", {"mfa_token": token, "code": pyotp.TOTP(secret).now()}))
+    assert status == "200 OK", statements
+    kinds = [statement.split()[0] for statement in statements]
+    assert kinds == ["SELECT", "SELECT", "UPDATE", "BEGIN", "UPDATE", "INSERT", "INSERT", "INSERT", "SELECT", "COMMIT"]
+    assert round_trips == len(statements) and redis == 5
