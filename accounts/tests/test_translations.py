@@ -420,7 +420,8 @@ def second_factor_pages(language: str) -> list[str]:
     wrong = browser.post("/accounts/mfa/totp/", {"code": "000000"}).content.decode()
     codes = browser.post("/accounts/mfa/totp/", {"code": pyotp.TOTP(secret).now()}).content.decode()
     pages = [setup.replace(secret, ""), wrong.replace(secret, ""), codes,
-             browser.get("/accounts/mfa/").content.decode(), browser.get("/accounts/confirm-password/?factor=1").content.decode(),
+             browser.get("/accounts/mfa/").content.decode(),
+             browser.get("/accounts/confirm-password/?factor=1").content.decode(),
              browser.get("/accounts/confirm-password/").content.decode()]
     browser.post("/accounts/logout/")
     step = browser.post("/accounts/login/", {"email": "alice@example.com", "password": PASSWORD})["Location"]
