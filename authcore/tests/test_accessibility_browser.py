@@ -1,16 +1,21 @@
 """Every page passes axe-core with no "serious" or "critical" violation, in English and in Arabic (right to
 left), in headless Chromium against the live server: the home page, the account pages (those reached from an
 emailed link in their "this link does not work" state), the connect callback's page, a form showing its
-errors, the "too many attempts" page; and the pages of a signed-in account, signed in through the sign-in page."""
+errors, the "too many attempts" page; the pages of a signed-in account, signed in through the sign-in page; and
+the pages of two-step sign-in (setting up an app, its recovery codes, the confirmation that takes only a code, the
+second step of signing in)."""
 import base64
 from importlib.resources import files
 import re
 
 from django.conf import settings as django_settings
+import pyotp
 import pytest
+from rest_framework.test import APIClient
 
 from accounts.tokens import make_link_token, password_reset_tokens
 from authcore.testing import PASSWORD
+from mfa.tests.helpers import enrol_totp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -193,4 +198,64 @@ def test_the_signed_in_pages_in_their_other_states_are_accessible(open_page, liv
     page.check("main input[name=confirm]")
     page.click("main button[type=submit]")
     page.wait_for_url(f"{live_server.url}/accounts/deleted/")
+    assert_accessible(page, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_pages_of_setting_up_two_step_sign_in_are_accessible(open_page, live_server, user, language):
+    """The factors' page with the app off, the app's set-up page with its QR code and then with a wrong code's
+    error, the recovery codes, the factors' page with the app on, the confirmation that takes only a code."""
+    site = live_server.url
+    page = open_page("/accounts/login/", language)
+    sign_in(page, site)
+    page.goto(f"{site}/accounts/mfa/")
+    assert page.locator("main form[action$='/accounts/mfa/totp/start/'] button").count() == 1  # off
+    assert_accessible(page, language)
+
+    page.click("main form[action$='/accounts/mfa/totp/start/'] button")
+    page.wait_for_url(f"{site}/accounts/mfa/totp/")
+    assert page.locator("main figure.qr-code svg").is_visible()
+    assert_accessible(page, language)
+
+    page.fill("main input[name=code]", "000000")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("main .error-summary li")
+    assert page.locator("main input[name=code]").get_attribute("aria-invalid") == "true"
+    assert page.locator("main figure.qr-code svg").is_visible()  # the same page, the QR code again
+    assert_accessible(page, language)
+
+    app = pyotp.TOTP(page.locator("main code.secret").inner_text().strip())
+    page.fill("main input[name=code]", app.now())
+    page.click("main button[type=submit]")
+    page.wait_for_selector("main ul.recovery-codes")
+    assert page.locator("main ul.recovery-codes li").count() == 10
+    assert_accessible(page, language)
+
+    page.goto(f"{site}/accounts/mfa/")
+    assert page.locator("main form[action$='/accounts/mfa/totp/remove/'] button").count() == 1  # on
+    assert page.locator("main form[action$='/accounts/mfa/recovery-codes/'] button").count() == 1
+    assert_accessible(page, language)
+
+    response = page.goto(f"{site}/accounts/confirm-password/?factor=1")
+    assert response.ok and page.url == f"{site}/accounts/confirm-password/?factor=1"
+    assert page.locator("main input[name=code]").count() == 1
+    assert page.locator("main input[name=password]").count() == 0
+    assert_accessible(page, language)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_second_step_of_signing_in_is_accessible(open_page, live_server, user, language):
+    """Empty, and showing a wrong code's error."""
+    enrol_totp(APIClient())
+    page = open_page("/accounts/login/", language)
+    sign_in(page, live_server.url)
+    assert page.url == f"{live_server.url}/accounts/login/verify/"
+    assert page.locator("main input[name=code]").count() == 1
+    assert_accessible(page, language)
+
+    page.fill("main input[name=code]", "000000")
+    page.click("main button[type=submit]")
+    page.wait_for_selector("main .error-summary li")
+    assert page.url == f"{live_server.url}/accounts/login/verify/"
+    assert page.locator("main input[name=code]").get_attribute("aria-invalid") == "true"
     assert_accessible(page, language)
