@@ -81,3 +81,13 @@ def check_installation(installed_apps) -> None:
         return
     lines = "\n".join(f"?: ({CHECK_ID}) {problem}" for problem in problems)
     raise ImproperlyConfigured(f"System check identified some issues:\n\nERRORS:\n{lines}\n\tHINT: {HINT}")
+
+
+def require_extra(app_name: str, modules: tuple[str, ...], extra: str) -> None:
+    """An optional app of the service needs the modules of its extra: said at start-up, with the pip command,
+    instead of an ImportError from deep inside its models when they load."""
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    if missing:
+        raise ImproperlyConfigured(
+            f"The {app_name} app needs {', '.join(missing)}: pip install 'django-auth-service[{extra}]', or remove "
+            f"\"{app_name}\" from INSTALLED_APPS.")

@@ -1,4 +1,4 @@
-"""Encryption at rest of secrets an app must read back (a provider's tokens; later a second factor's seed):
+"""Encryption at rest of secrets an app must read back (a provider's tokens, an authenticator app's secret):
 AES-256-GCM, authenticated encryption (`cryptography`, which the apps that use a vault require).
 
 A stored value is `version (1 byte) | key id (8 bytes) | nonce (12 bytes) | ciphertext and tag`. The key id

@@ -1,10 +1,9 @@
-import importlib.util
-
 from django.apps import AppConfig
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db.models.signals import pre_delete
 from django.utils.translation import gettext_lazy as _
+
+from authcore.installation import require_extra
 
 
 class ConnectionsConfig(AppConfig):
@@ -17,12 +16,7 @@ class ConnectionsConfig(AppConfig):
 
     def __init__(self, app_name, app_module):
         super().__init__(app_name, app_module)
-        missing = [module for module in self.EXTRA_MODULES if importlib.util.find_spec(module) is None]
-        if missing:
-            # Said at start-up, instead of an ImportError from inside the models when they load.
-            raise ImproperlyConfigured(
-                f"The connections app needs {', '.join(missing)}: pip install 'django-auth-service[connections]', "
-                "or remove \"connections\" from INSTALLED_APPS.")
+        require_extra(self.name, self.EXTRA_MODULES, extra=self.name)
 
     def ready(self) -> None:
         from . import checks, errors, limits  # noqa: F401  (checks; codes and scopes declared)

@@ -1,8 +1,7 @@
-import importlib.util
-
 from django.apps import AppConfig
-from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from authcore.installation import require_extra
 
 
 class MfaConfig(AppConfig):
@@ -15,11 +14,7 @@ class MfaConfig(AppConfig):
 
     def __init__(self, app_name, app_module):
         super().__init__(app_name, app_module)
-        missing = [module for module in self.EXTRA_MODULES if importlib.util.find_spec(module) is None]
-        if missing:
-            raise ImproperlyConfigured(
-                f"The mfa app needs {', '.join(missing)}: pip install 'django-auth-service[mfa]', or remove "
-                "\"mfa\" from INSTALLED_APPS.")
+        require_extra(self.name, self.EXTRA_MODULES, extra=self.name)
 
     def ready(self) -> None:
         from accounts import second_factor
