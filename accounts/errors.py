@@ -23,6 +23,9 @@ register_errors(
             note="An `mfa_token` that is unknown, expired, already used, from another client, or past "
                  "ACCOUNTS['MFA_LOGIN_ATTEMPTS'] wrong answers."),
         "mfa_code_incorrect": ErrorSpec(400, _("The code is incorrect or has already been used.")),
+        "mfa_method_unavailable": ErrorSpec(
+            400, _("This account has no security key."),
+            note="Security-key options asked for an account that has none."),
         "session_ended": ErrorSpec(
             401, _("Too many wrong passwords: this session has been ended. Log in again."),
             note="The wrong password that reached ACCOUNTS['REAUTH_MAX_FAILURES'] ended the caller's session "

@@ -8,7 +8,14 @@ from django.core.validators import RegexValidator
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
-from authcore.inputs import ChoiceInputField, DocumentedInputField, InputForm, TextField, refuse_surrogates
+from authcore.inputs import (
+    ChoiceInputField,
+    DocumentedInputField,
+    InputForm,
+    JSONObjectField,
+    TextField,
+    refuse_surrogates,
+)
 from sessions_app.forms import SessionOptionsForm
 
 from .flows.not_me import NOT_ME_TOKEN_MAX_LENGTH, NOT_ME_TOKEN_PATTERN
@@ -19,6 +26,8 @@ from .tokens import LINK_TOKEN_PATTERN, TOKEN_MAX_LENGTH
 
 # Longest second-factor code looked at: a recovery code with separators and spaces (accounts.second_factor).
 SECOND_FACTOR_CODE_MAX_LENGTH = 40
+# A security key's answer, as JSON: its client data, authenticator data and signature are a few hundred bytes.
+SECURITY_KEY_ANSWER_MAX_LENGTH = 16_384
 # The field code of a proof given in none or several of its alternative fields (one_answer).
 EXACTLY_ONE_REQUIRED = "exactly_one_required"
 
@@ -222,17 +231,23 @@ def one_answer(form: forms.Form, fields: tuple[str, ...]) -> None:
                                     code=EXACTLY_ONE_REQUIRED)
 
 
+def security_key_field(*, required: bool = False) -> JSONObjectField:
+    """A security key's answer: the PublicKeyCredential as JSON (`toJSON()` in browsers)."""
+    return JSONObjectField(max_length=SECURITY_KEY_ANSWER_MAX_LENGTH, required=required, label=_("Security key"))
+
+
 class ReauthenticateForm(PasswordLengthCapMixin, InputForm):
-    """The API's proof: the password, or for an account with a second factor, a code of it instead."""
+    """The API's proof: the password, or for an account with a second factor, an answer of it instead."""
 
     password = PasswordField(required=False)
     code = SecondFactorCodeField(label=_("Code from your authenticator app"), required=False)
     recovery_code = SecondFactorCodeField(label=_("Recovery code"), required=False)
+    webauthn = security_key_field()
 
     def clean(self):
         cleaned = super().clean()
         if not self.errors:
-            one_answer(self, ("password", "code", "recovery_code"))
+            one_answer(self, ("password", "code", "recovery_code", "webauthn"))
         return cleaned
 
 
@@ -263,12 +278,19 @@ class LoginSecondStepForm(InputForm):
     mfa_token = TextField(max_length=64)
     code = SecondFactorCodeField(label=_("Code from your authenticator app"), required=False)
     recovery_code = SecondFactorCodeField(label=_("Recovery code"), required=False)
+    webauthn = security_key_field()
 
     def clean(self):
         cleaned = super().clean()
         if not self.errors:
-            one_answer(self, ("code", "recovery_code"))
+            one_answer(self, ("code", "recovery_code", "webauthn"))
         return cleaned
+
+
+class SecondStepTokenForm(InputForm):
+    """The `mfa_token` of a waiting second step (security-key options for it)."""
+
+    mfa_token = TextField(max_length=64)
 
 
 class SecondStepForm(InputForm):

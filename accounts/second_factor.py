@@ -5,14 +5,17 @@ accounts knows no factor. An app that provides them (the `mfa` app) registers on
 - a login whose password is right, for a user with a factor, stops at 401 `mfa_required` with a single-use
   `mfa_token` and the `methods` the user can answer with, and `accounts.flows.login.complete_second_step`
   finishes it with one answer (accounts.flows.login);
-- a reauthentication may be proven with an answer instead of the password (accounts.flows.reauthentication).
+- a reauthentication may be proven with an answer instead of the password (accounts.flows.reauthentication);
+- a security key's answer needs options first: `challenge` (the API's login/mfa/options/ and
+  reauthenticate/options/).
 
 Without a registered factor every user has none, and both flows are what they were. The arrow points one way:
 the factor's app imports accounts, never the reverse.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
+from authcore.errors import ServiceError
 from authcore.requestmeta import ClientInfo
 
 
@@ -22,9 +25,11 @@ class FactorAnswer:
 
     code: str = ""  # the current code of an authenticator app (TOTP)
     recovery_code: str = ""  # one of the account's single-use recovery codes
+    # A security key's answer (the PublicKeyCredential as JSON) to options from `SecondFactor.challenge`.
+    webauthn: dict | None = field(default=None, hash=False)
 
     def is_empty(self) -> bool:
-        return not (self.code or self.recovery_code)
+        return not (self.code or self.recovery_code or self.webauthn)
 
     @classmethod
     def from_typed(cls, typed: str) -> "FactorAnswer":
@@ -54,8 +59,13 @@ class SecondFactor(Protocol):
         """The kinds of answer `user` can give ("totp", "recovery_code", "webauthn"); [] for a user with none."""
 
     def verify(self, user, answer: FactorAnswer, *, client: ClientInfo) -> Verified:
-        """Check `answer` for `user`, consuming what is single-use (a code's step, a recovery code); raise
-        ServiceError("mfa_code_incorrect") when it does not hold."""
+        """Check `answer` for `user`, consuming what is single-use (a code's step, a recovery code, a challenge);
+        raise ServiceError("mfa_code_incorrect") when it does not hold (or the factor's own code: a security
+        key's answer that is malformed or from a cloned key)."""
+
+    def challenge(self, user) -> dict:
+        """Security-key request options for `user` (the challenge in them works once, for this user); 400
+        `mfa_method_unavailable` when the user has no security key."""
 
 
 _registered: list[SecondFactor] = []
@@ -78,3 +88,10 @@ def methods_for(user) -> list[str]:
 def missing_for(user) -> bool:
     provider = installed()
     return bool(provider and provider.missing_for(user))
+
+
+def challenge_for(user) -> dict:
+    provider = installed()
+    if provider is None:
+        raise ServiceError("mfa_method_unavailable")
+    return provider.challenge(user)

@@ -5,6 +5,7 @@ values that are not strings, and turns the form's errors into the 400 envelope. 
 request body is generated from the same form (authcore.api.inputs).
 """
 from collections.abc import Mapping
+import json
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -98,6 +99,37 @@ class ChoiceInputField(DocumentedInputField, forms.ChoiceField):
         return {"enum": values, "description": f"One of: {', '.join(values)}."}
 
 
+class JSONObjectField(DocumentedInputField, forms.Field):
+    """A JSON object (a WebAuthn credential, say) as the field's value: a dict in a JSON body, or the same object
+    as JSON text in a form post (a page's script puts it in a hidden input). Its size is capped before it is
+    parsed (`max_length`, of its JSON text); anything but an object is `invalid`."""
+
+    accepts_objects = True  # json_input lets a dict through for this field
+
+    def __init__(self, *, max_length: int, **kwargs):
+        self.max_length = max_length
+        kwargs.setdefault("widget", forms.HiddenInput())
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, str):
+            if len(value) > self.max_length:
+                raise ValidationError(_("The value is too large."), code="max_length")
+            try:
+                value = json.loads(value)
+            except ValueError:
+                raise ValidationError(_("Not a JSON object."), code="invalid") from None
+        if not isinstance(value, dict) or len(json.dumps(value)) > self.max_length:
+            raise ValidationError(_("Not a JSON object."), code="invalid")
+        return value
+
+    def schema_constraints(self) -> dict:
+        return {"type": "object", "minProperties": 1,
+                "description": f"A JSON object, at most {self.max_length} characters as JSON."}
+
+
 class InputForm(forms.Form):
     """The input of one flow. `add_service_error` shows a flow's own field errors (a taken address, a
     password the policy refuses) next to the fields they concern on a page."""
@@ -132,7 +164,9 @@ def json_input(form_class: type[forms.Form], data, *, partial: bool = False) -> 
             {"field": None, "code": "not_a_dict", "message": _("Send the fields as a JSON object.")}])
     not_text = [
         {"field": name, "code": "invalid", "message": _("Not a valid string.")}
-        for name in form_class.base_fields if name in data and not isinstance(data[name], str)
+        for name, field in form_class.base_fields.items()
+        if name in data and not isinstance(data[name], str)
+        and not (getattr(field, "accepts_objects", False) and isinstance(data[name], Mapping))
     ]
     if not_text:
         raise ServiceError("invalid", field_errors=not_text)

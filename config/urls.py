@@ -14,6 +14,7 @@ from .middleware import database_unavailable_json, database_unavailable_page
 
 urlpatterns = [
     path("api/auth/mfa/", include("mfa.api.urls")),
+    path("api/auth/passkey/", include("mfa.api.passkey_urls")),
     path("api/auth/", include("accounts.api.urls")),
     path("api/auth/", include("sessions_app.api.urls")),
     path("api/connections/", include("connections.api.urls")),

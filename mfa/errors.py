@@ -12,4 +12,16 @@ register_errors({
         note="A confirmation with no authenticator app waiting for one (never started, confirmed or replaced "
              "since)."),
     "mfa_not_enabled": ErrorSpec(400, _("This account has no second factor.")),
+    "webauthn_invalid": ErrorSpec(
+        400, _("The security key's answer could not be accepted. Try again."),
+        note="A WebAuthn answer that does not hold: malformed, for a challenge this service did not issue (or "
+             "already used, or for another purpose or user), from another origin or relying party, with a bad "
+             "signature, or a key that is not this account's."),
+    "webauthn_cloned": ErrorSpec(
+        400, _("This security key cannot be used: it looks like a copy. Use another factor."),
+        note="The key's signature counter did not move forward: two copies of it are in use (audited as "
+             "`mfa_webauthn_clone`)."),
+    "passkey_unknown": ErrorSpec(
+        400, _("This passkey is not known here. Sign in with your password."),
+        note="A passkey sign-in whose credential no account has (removed, or from another site)."),
 })

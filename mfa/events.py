@@ -13,3 +13,8 @@ RECOVERY_CODE_USED = declare_event(
     "mfa_recovery_code_used", "A recovery code was used to sign in or to confirm who the user is (details: `left`).")
 MFA_RESET = declare_event(
     "mfa_reset", "An operator removed every second factor of a user (`actor` is the operator).")
+WEBAUTHN_CLONE = declare_event(
+    "mfa_webauthn_clone", "A security key answered with a signature counter that did not move forward: a copy of "
+    "the key may be in use; the answer was refused (details: `authenticator`, `stored_count`, `reported_count`).")
+PASSKEY_LOGIN_FAIL = declare_event(
+    "authn_passkey_fail", "A sign-in with a passkey was refused (details: `reason`).")

@@ -9,38 +9,47 @@ thief who knows the password could add their own authenticator, or make recovery
 owner's: a password alone never changes the factors of an account that has one.
 """
 from dataclasses import dataclass
+import uuid
 
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import emails
 from accounts.conf import app_settings as accounts_settings
+from accounts.flows import login
 from accounts.second_factor import FactorAnswer, Verified
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
+from sessions_app.models import SECOND_FACTOR_METHOD, Session
 from sessions_app.services import require_recent_authentication, require_recent_factor
 
-from . import events, limits, recovery_codes, totp
+from . import events, limits, recovery_codes, totp, webauthn
 from .conf import app_settings
 from .crypto import bound_to, vault
 from .models import Authenticator, RecoveryCode
 
 OTP_METHOD = "otp"  # RFC 8176: a one-time password, an app's code or a recovery code alike
+# RFC 8176 "hwk": proof of possession of a hardware-secured key (security keys and passkeys alike: which kind of
+# store a passkey lives in is not something the service can tell from an attestation "none").
+KEY_METHOD = "hwk"
+KEY_NAME_MAX_LENGTH = 64
 
 
 @dataclass(frozen=True)
 class MfaStatus:
     enabled: bool  # the account has a second factor: a login asks for it
     totp: Authenticator | None  # the confirmed authenticator app
+    keys: list[Authenticator]  # security keys and passkeys
     recovery_codes_left: int
 
     @property
     def methods(self) -> list[str]:
         if not self.enabled:
             return []
-        return (["totp"] if self.totp else []) + (["recovery_code"] if self.recovery_codes_left else [])
+        return ((["totp"] if self.totp else []) + (["webauthn"] if self.keys else [])
+                + (["recovery_code"] if self.recovery_codes_left else []))
 
 
 @dataclass(frozen=True)
@@ -51,9 +60,11 @@ class TotpEnrolment:
 
 
 def status(user) -> MfaStatus:
-    authenticator = Authenticator.objects.active().filter(user=user, kind=Authenticator.Kind.TOTP).first()
-    left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count() if authenticator else 0
-    return MfaStatus(enabled=authenticator is not None, totp=authenticator, recovery_codes_left=left)
+    factors = list(Authenticator.objects.active().filter(user=user).defer("secret", "public_key"))
+    app = next((factor for factor in factors if factor.kind == Authenticator.Kind.TOTP), None)
+    keys = [factor for factor in factors if factor.kind == Authenticator.Kind.WEBAUTHN]
+    left = RecoveryCode.objects.filter(user=user, used_at__isnull=True).count() if factors else 0
+    return MfaStatus(enabled=bool(factors), totp=app, keys=keys, recovery_codes_left=left)
 
 
 def has_second_factor(user) -> bool:
@@ -129,17 +140,17 @@ def confirm_totp(*, user, session_id, code: str, client: ClientInfo) -> list[str
 
 
 def remove_totp(*, user, session_id, client: ClientInfo) -> None:
-    """Remove the authenticator app. As it is the account's only factor, MFA goes off with it: the recovery
-    codes are deleted too."""
+    """Remove the authenticator app. If it was the account's last factor, MFA goes off with it: the recovery codes
+    are deleted too."""
     enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
     _require_proof_for_change(user, session_id)
     with transaction.atomic():
         removed, _ = Authenticator.objects.filter(user=user, kind=Authenticator.Kind.TOTP).delete()
         if not removed:
             raise ServiceError("mfa_not_enabled")
-        _turn_off_if_last(user)
+        all_gone = _turn_off_if_last(user)
         record_security_event(events.FACTOR_REMOVED, user=user, client=client, session_id=session_id, factor="totp")
-        emails.announce("mfa_factor_removed", user=user, kind="totp")
+        emails.announce("mfa_factor_removed", user=user, kind="totp", all_gone=all_gone)
 
 
 def turn_off(*, user, session_id, client: ClientInfo) -> None:
@@ -150,18 +161,130 @@ def turn_off(*, user, session_id, client: ClientInfo) -> None:
         if not _remove_all(user):
             raise ServiceError("mfa_not_enabled")
         record_security_event(events.FACTOR_REMOVED, user=user, client=client, session_id=session_id, factor="all")
-        emails.announce("mfa_factor_removed", user=user, kind="all")
+        emails.announce("mfa_factor_removed", user=user, kind="all", all_gone=True)
 
 
-def _turn_off_if_last(user) -> None:
-    if not Authenticator.objects.active().filter(user=user).exists():
-        RecoveryCode.objects.filter(user=user).delete()
+def _turn_off_if_last(user) -> bool:
+    """After a factor went: with none left, MFA is off and the recovery codes go too. Returns whether it is off."""
+    if Authenticator.objects.active().filter(user=user).exists():
+        return False
+    RecoveryCode.objects.filter(user=user).delete()
+    return True
 
 
 def _remove_all(user) -> int:
     removed, _ = Authenticator.objects.filter(user=user).delete()
     RecoveryCode.objects.filter(user=user).delete()
     return removed
+
+
+# --- security keys and passkeys -----------------------------------------------------------------------------
+def security_key_options(*, user, session_id, client: ClientInfo, passkey: bool) -> dict:
+    """Options for the browser to make a new key (a passkey, or a security key used as a second factor only)."""
+    enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
+    _require_proof_for_change(user, session_id)
+    existing = list(Authenticator.objects.filter(user=user, kind=Authenticator.Kind.WEBAUTHN)
+                    .values_list("credential_id", flat=True))
+    return webauthn.registration_options(user, existing_credential_ids=existing, passkey=passkey)
+
+
+def add_security_key(*, user, session_id, client: ClientInfo, credential, name: str, passkey: bool) -> list[str]:
+    """Keep the key the browser made for options from `security_key_options`. Returns new recovery codes when it
+    is the account's first factor (shown once), else []."""
+    enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
+    _require_proof_for_change(user, session_id)
+    credential = webauthn.parse_credential(credential)
+    verified = webauthn.verify_new_key(credential, webauthn.take_challenge(credential, purpose=webauthn.REGISTER,
+                                                                           user_id=user.pk), passkey=passkey)
+    now = timezone.now()
+    with transaction.atomic():
+        first = not has_second_factor(user)
+        credential_id = webauthn.encode_id(verified.credential_id)
+        if Authenticator.objects.filter(credential_id=credential_id).exists():
+            raise ServiceError("webauthn_invalid")  # this key is already registered (here or to another account)
+        Authenticator.objects.create(
+            user=user, kind=Authenticator.Kind.WEBAUTHN, name=name.strip()[:KEY_NAME_MAX_LENGTH],
+            confirmed_at=now, credential_id=credential_id, public_key=verified.credential_public_key,
+            sign_count=verified.sign_count, passkey=passkey)
+        codes = _replace_recovery_codes(user) if first else []
+        record_security_event(events.FACTOR_ADDED, user=user, client=client, session_id=session_id,
+                              factor="passkey" if passkey else "security_key")
+        emails.announce("mfa_factor_added", user=user, kind="webauthn")
+    return codes
+
+
+def rename_security_key(*, user, key_id, name: str | None) -> Authenticator:
+    """Give a key another name (None: leave it)."""
+    key = _key_of(user, key_id)
+    if name is not None:
+        key.name = name.strip()[:KEY_NAME_MAX_LENGTH]
+        key.save(update_fields=["name"])
+    return key
+
+
+def remove_security_key(*, user, session_id, key_id, client: ClientInfo) -> None:
+    enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
+    _require_proof_for_change(user, session_id)
+    with transaction.atomic():
+        _key_of(user, key_id).delete()
+        all_gone = _turn_off_if_last(user)
+        record_security_event(events.FACTOR_REMOVED, user=user, client=client, session_id=session_id,
+                              factor="webauthn")
+        emails.announce("mfa_factor_removed", user=user, kind="webauthn", all_gone=all_gone)
+
+
+def _key_of(user, key_id) -> Authenticator:
+    key = (Authenticator.objects.filter(user=user, kind=Authenticator.Kind.WEBAUTHN, pk=key_id).first()
+           if _is_uuid(key_id) else None)
+    if key is None:
+        raise ServiceError("not_found")
+    return key
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def passkey_options(*, client: ClientInfo) -> dict:
+    enforce_rate_limit(scope=limits.PASSKEY_LOGIN, client=client)
+    return webauthn.passkey_options()
+
+
+def log_in_with_passkey(*, credential, client: ClientInfo, device_token: str | None = None,
+                        transport: str = Session.Transport.BODY, device_name: str = "") -> login.LoginResult:
+    """Sign in with a passkey alone: the key names its account (the credential id) and verified its user (user
+    verification is required), so no password is asked. The answer is a login's, with the device cookie and the
+    new-device alert. The session's `amr` is ["hwk", "mfa"]: a key held, and its user verified by it."""
+    enforce_rate_limit(scope=limits.PASSKEY_LOGIN, client=client)
+    credential = webauthn.parse_credential(credential)
+    challenge = webauthn.take_challenge(credential, purpose=webauthn.PASSKEY)
+    key = (Authenticator.objects.select_related("user")
+           .filter(kind=Authenticator.Kind.WEBAUTHN, credential_id=webauthn.credential_id_of(credential)).first())
+    if key is None:
+        record_security_event(events.PASSKEY_LOGIN_FAIL, client=client, reason="unknown_key")
+        raise ServiceError("passkey_unknown")
+    _check_key(key, credential, challenge, client=client, user_verification=True)
+    return login.log_in_proven(user=key.user, client=client, device_token=device_token, transport=transport,
+                               device_name=device_name, auth_methods=(KEY_METHOD, SECOND_FACTOR_METHOD))
+
+
+def _check_key(key: Authenticator, credential: dict, challenge: bytes, *, client: ClientInfo,
+               user_verification: bool) -> None:
+    """The key's answer holds: its signature over the challenge, then its counter (a copy of the key is refused
+    and audited), moved forward by a conditional update."""
+    verified = webauthn.verify_assertion(credential, challenge, public_key=bytes(key.public_key),
+                                         user_verification=user_verification)
+    if webauthn.looks_cloned(stored=key.sign_count, reported=verified.new_sign_count):
+        record_security_event(events.WEBAUTHN_CLONE, user=key.user, client=client, authenticator=str(key.pk),
+                              stored_count=key.sign_count, reported_count=verified.new_sign_count)
+        raise ServiceError("webauthn_cloned")
+    if not Authenticator.objects.filter(pk=key.pk, sign_count=key.sign_count).update(
+            sign_count=verified.new_sign_count, last_used_at=timezone.now()):
+        raise ServiceError("webauthn_invalid")  # another answer of this key won the race
 
 
 # --- recovery codes ---------------------------------------------------------------------------------------------
@@ -214,7 +337,34 @@ class MfaSecondFactor:
             return _verify_code(user, answer.code)
         if answer.recovery_code:
             return _use_recovery_code(user, answer.recovery_code, client=client)
+        if answer.webauthn:
+            return _verify_key(user, answer.webauthn, client=client)
         raise ServiceError("mfa_code_incorrect")
+
+    def challenge(self, user) -> dict:
+        keys = list(Authenticator.objects.active().filter(user=user, kind=Authenticator.Kind.WEBAUTHN)
+                    .values_list("credential_id", flat=True))
+        if not keys:
+            raise ServiceError("mfa_method_unavailable")
+        return webauthn.authentication_options(user, keys)
+
+
+def _verify_key(user, credential, *, client: ClientInfo) -> Verified:
+    """A security key's answer as a second factor: for a challenge issued to this user, by one of their keys. Any
+    failure is a wrong answer (counted as one by the caller); a cloned key is said as such."""
+    try:
+        credential = webauthn.parse_credential(credential)
+        challenge = webauthn.take_challenge(credential, purpose=webauthn.AUTHENTICATE, user_id=user.pk)
+        key = Authenticator.objects.select_related("user").filter(
+            user=user, kind=Authenticator.Kind.WEBAUTHN, credential_id=webauthn.credential_id_of(credential)).first()
+        if key is None:
+            raise ServiceError("webauthn_invalid")
+        _check_key(key, credential, challenge, client=client, user_verification=False)
+    except ServiceError as error:
+        if error.code == "webauthn_invalid":
+            raise ServiceError("mfa_code_incorrect", error.message) from None
+        raise
+    return Verified(methods=(KEY_METHOD,))
 
 
 def _verify_code(user, code: str) -> Verified:

@@ -4,3 +4,5 @@ from authcore.ratelimit import declare_scope
 
 # Adding, confirming, removing a factor, new recovery codes: fail closed (confirming checks a code).
 MANAGE_FACTORS = declare_scope("manage_factors", ip="30/m", account="10/m", fail_open=False).name
+# Signing in with a passkey: per IP (the answer names no account until its key is found). Fails closed.
+PASSKEY_LOGIN = declare_scope("passkey_login", ip="30/m", fail_open=False).name

@@ -1,4 +1,5 @@
-"""A user's second factors: an authenticator app (TOTP) and single-use recovery codes."""
+"""A user's second factors: an authenticator app (TOTP), security keys and passkeys (WebAuthn), and single-use
+recovery codes."""
 import uuid
 
 from django.conf import settings
@@ -16,10 +17,11 @@ class AuthenticatorQuerySet(models.QuerySet):
 
 class Authenticator(models.Model):
     """One second factor of a user. Never holds a secret in the clear: an app's secret is encrypted in the MFA
-    vault (mfa.crypto), bound to this row and its user."""
+    vault (mfa.crypto), bound to this row and its user; a security key leaves only its public key here."""
 
     class Kind(models.TextChoices):
         TOTP = "totp", _("Authenticator app")
+        WEBAUTHN = "webauthn", _("Security key or passkey")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="authenticators",
@@ -30,9 +32,16 @@ class Authenticator(models.Model):
     # An authenticator app is a factor only once a code from it proved it was set up: until then, null.
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
-    secret = models.BinaryField(editable=False)
+    secret = models.BinaryField(editable=False, default=b"")
     # The 30-second step of the last code accepted: a code of that step or an earlier one is refused (replay).
     last_used_step = models.BigIntegerField(null=True, blank=True, editable=False)
+    # A WebAuthn credential: its id (base64url, as browsers give it), its COSE public key, the signature counter
+    # it last reported (a lower or equal one later means a cloned key), and whether it is a passkey (kept on the
+    # device and verifying its user, so it can sign in without a password).
+    credential_id = models.CharField(max_length=1400, unique=True, null=True, blank=True, editable=False)
+    public_key = models.BinaryField(null=True, editable=False)
+    sign_count = models.BigIntegerField(default=0, editable=False)
+    passkey = models.BooleanField(_("passkey"), default=False, editable=False)
 
     objects = AuthenticatorQuerySet.as_manager()
 

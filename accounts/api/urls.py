@@ -5,8 +5,10 @@ from . import views
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="auth-login"),
     path("login/mfa/", views.LoginSecondStepView.as_view(), name="auth-login-mfa"),
+    path("login/mfa/options/", views.LoginSecondStepOptionsView.as_view(), name="auth-login-mfa-options"),
     path("me/", views.MeView.as_view(), name="auth-me"),
     path("reauthenticate/", views.ReauthenticateView.as_view(), name="auth-reauthenticate"),
+    path("reauthenticate/options/", views.ReauthenticateOptionsView.as_view(), name="auth-reauthenticate-options"),
     path("change-password/", views.ChangePasswordView.as_view(), name="auth-change-password"),
     path("change-email/", views.ChangeEmailView.as_view(), name="auth-change-email"),
     path("change-email/confirm/", views.ConfirmEmailChangeView.as_view(), name="auth-change-email-confirm"),

@@ -15,7 +15,7 @@ from sessions_app.api.serializers import AUTHENTICATED_ERRORS, token_pair_data
 from sessions_app.api.views import AuthAPIView
 from sessions_app.services import fresh_access_token
 
-from .. import events
+from .. import events, second_factor
 from ..conf import app_settings
 from ..device_cookie import device_token_from, set_device_cookie
 from ..flows import deletion, email_change, login, not_me, passwords, profile, reauthentication, verification
@@ -34,6 +34,7 @@ from ..forms import (
     ProfileForm,
     ReauthenticateForm,
     RegisterForm,
+    SecondStepTokenForm,
     VerifyEmailForm,
 )
 from ..second_factor import FactorAnswer
@@ -104,8 +105,29 @@ class LoginSecondStepView(PublicJSONAPIView):
         data = self.validated(LoginSecondStepForm)
         result = login.complete_second_step(
             mfa_token=data["mfa_token"], client=client_info(request),
-            answer=FactorAnswer(code=data.get("code", ""), recovery_code=data.get("recovery_code", "")))
+            answer=FactorAnswer(code=data.get("code", ""), recovery_code=data.get("recovery_code", ""),
+                                webauthn=data.get("webauthn")))
         return login_answer(request, result)
+
+
+SECURITY_KEY_OPTIONS = OpenApiResponse(description="PublicKeyCredentialRequestOptions as JSON, for "
+                                       "navigator.credentials.get() (PublicKeyCredential.parseRequestOptionsFromJSON "
+                                       "in browsers); the challenge in it works once, for 5 minutes.")
+
+
+class LoginSecondStepOptionsView(PublicJSONAPIView):
+    @extend_schema(
+        request=request_serializer(SecondStepTokenForm),
+        responses={200: SECURITY_KEY_OPTIONS, **error_responses("mfa_token_invalid", "mfa_method_unavailable",
+                                                                "rate_limited", *COMMON_ERRORS)},
+        summary="Security-key options for a login's second step",
+        description="For an account whose `methods` include `webauthn`: the options to pass to the browser; send "
+        "its answer as `webauthn` to POST /api/auth/login/mfa/.",
+        tags=["account"],
+    )
+    def post(self, request):
+        data = self.validated(SecondStepTokenForm)
+        return Response(login.second_step_options(mfa_token=data["mfa_token"], client=client_info(request)))
 
 
 class MeView(AuthAPIView):
@@ -181,13 +203,28 @@ class ReauthenticateView(AuthAPIView):
     def post(self, request):
         data = self.validated(ReauthenticateForm)
         session_id = self.current_session_id()
-        factor = FactorAnswer(code=data.get("code", ""), recovery_code=data.get("recovery_code", ""))
+        factor = FactorAnswer(code=data.get("code", ""), recovery_code=data.get("recovery_code", ""),
+                              webauthn=data.get("webauthn"))
         reauthentication.reauthenticate(user=request.user, session_id=session_id, client=client_info(request),
                                         proof=reauthentication.Proof(password=data.get("password") or None,
                                                                      factor=factor),
                                         failure_event=events.REAUTH_FAIL)
         access = fresh_access_token(user=request.user, session_id=session_id)
         return Response({"access": access.token, "token_type": "Bearer", "expires_in": access.expires_in})
+
+
+class ReauthenticateOptionsView(AuthAPIView):
+    @extend_schema(
+        request=None,
+        responses={200: SECURITY_KEY_OPTIONS, **error_responses("mfa_method_unavailable", *AUTHENTICATED_ERRORS,
+                                                                "server_error")},
+        summary="Security-key options to confirm who you are",
+        description="For an account with a security key: the options to pass to the browser; send its answer as "
+        "`webauthn` to POST /api/auth/reauthenticate/.",
+        tags=["account"],
+    )
+    def post(self, request):
+        return Response(second_factor.challenge_for(request.user))
 
 
 # --- self-service: change the address, delete the account (flows.email_change, flows.deletion) --------------

@@ -192,6 +192,33 @@ def _load_pending(mfa_token: str, client: ClientInfo) -> tuple[dict, User]:
     return pending, user
 
 
+def second_step_options(*, mfa_token: str, client: ClientInfo) -> dict:
+    """Security-key request options for the user of a waiting second step (its challenge works once, for that
+    user)."""
+    enforce_rate_limit(scope=limits.LOGIN_SECOND_STEP, client=client)
+    _, user = _load_pending(mfa_token, client)
+    return second_factor.challenge_for(user)
+
+
+def log_in_proven(*, user: User, client: ClientInfo, device_token: str | None = None,
+                  transport: str = Session.Transport.BODY, device_name: str = "",
+                  auth_methods: tuple[str, ...]) -> LoginResult:
+    """Open a session for a user who proved who they are without a password (a passkey: the mfa app), as a
+    password login does after its checks: the device cookie, the verified-address rule, the new-device alert.
+    Clears the account's failed logins, as any successful login does."""
+    if not user.is_active:
+        raise ServiceError("invalid_credentials")
+    attempt = login_throttle.LoginAttempt.start(email=user.email, client=client, device_token=device_token)
+    if app_settings.REQUIRE_VERIFIED_EMAIL and not user.email_verified:
+        record_security_event(events.LOGIN_UNVERIFIED, user=user, client=client)
+        verification.resend_after_login(user)
+        raise ServiceError("email_not_verified")
+    login_throttle.record_success(attempt)
+    return _open_session(user=user, client=client, transport=transport, device_name=device_name,
+                         device_id=attempt.device_id, known_device=attempt.device_vouches_for(user),
+                         device_token=attempt.device_token(user), auth_methods=auth_methods)
+
+
 def complete_second_step(*, mfa_token: str, answer: FactorAnswer, client: ClientInfo) -> LoginResult:
     """Finish a login stopped at `mfa_required` with one second-factor answer: the session it opens records the
     password and the factor (`amr`). A wrong answer is 400 `mfa_code_incorrect` and a failed login of the

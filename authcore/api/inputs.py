@@ -28,7 +28,20 @@ class EmailFormFieldSchema(FormFieldSchema, serializers.EmailField):
     pass
 
 
+class ObjectFieldSchema(DocumentedInputField, serializers.DictField):
+    """A JSON object input (authcore.inputs.JSONObjectField)."""
+
+    def __init__(self, form_field: forms.Field, **kwargs):
+        self.form_field = form_field
+        super().__init__(**kwargs)
+
+    def schema_constraints(self) -> dict:
+        return self.form_field.schema_constraints()
+
+
 def _schema_field(form_field: forms.Field) -> serializers.Field:
+    if getattr(form_field, "accepts_objects", False):
+        return ObjectFieldSchema(form_field, required=form_field.required)
     options = {
         "required": form_field.required,
         "allow_blank": not form_field.required,

@@ -20,7 +20,9 @@ from sessions_app.tests.helpers import open_session
 SEMANTIC_ERROR_CODES = {"invalid_token", "password_incorrect", "invalid_state", "connection_denied",
                         "connection_failed",
                         # a second factor: a random code is wrong; the factors a random account has (none)
-                        "mfa_code_incorrect", "mfa_not_enabled", "totp_not_started"}
+                        "mfa_code_incorrect", "mfa_not_enabled", "totp_not_started", "mfa_method_unavailable",
+                        # a security key's answer: a random object is no answer to any challenge
+                        "webauthn_invalid"}
 # Field errors of the password policy, of registration and of an address change that depend on lists or on
 # existing accounts (the caller's own address, for `email_unchanged`).
 SEMANTIC_FIELD_ERROR_CODES = {"password_too_common", "password_too_similar", "password_contains_context",
@@ -71,11 +73,13 @@ def not_exactly_one(response, case) -> bool:
     `code` or `recovery_code`) takes exactly one of them; a schema marks each optional and cannot say "one of", so
     a body with none or several non-empty ones is refused with the field code `exactly_one_required`. Only that
     answer to such a body is let through."""
-    if response.status_code != 400 or not isinstance(case.body, dict):
+    body = case.body if isinstance(case.body, dict) else {}
+    if response.status_code != 400:
         return False
-    alternatives = {"/api/auth/login/mfa/": ("code", "recovery_code"),
-                    "/api/auth/reauthenticate/": ("password", "code", "recovery_code")}.get(case.operation.path)
-    if alternatives is None or sum(bool(case.body.get(name)) for name in alternatives) == 1:
+    alternatives = {"/api/auth/login/mfa/": ("code", "recovery_code", "webauthn"),
+                    "/api/auth/reauthenticate/": ("password", "code", "recovery_code", "webauthn")
+                    }.get(case.operation.path)
+    if alternatives is None or sum(bool(body.get(name)) for name in alternatives) == 1:
         return False
     return [(error["field"], error["code"]) for error in response.json().get("errors", [])] == \
         [(None, "exactly_one_required")]

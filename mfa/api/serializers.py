@@ -7,11 +7,20 @@ class AuthenticatorAppSerializer(serializers.Serializer):
     last_used_at = serializers.DateTimeField(allow_null=True)
 
 
+class SecurityKeySerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    name = serializers.CharField()
+    passkey = serializers.BooleanField(help_text="Signs in without a password (kept on the device, verifies its user).")
+    created_at = serializers.DateTimeField()
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+
 class MfaStatusSerializer(serializers.Serializer):
     enabled = serializers.BooleanField(help_text="The account has a second factor: a login asks for it.")
     methods = serializers.ListField(child=serializers.CharField(), help_text="What a login's second step accepts: "
-                                    "`totp`, `recovery_code`.")
+                                    "`totp`, `webauthn`, `recovery_code`.")
     totp = AuthenticatorAppSerializer(allow_null=True, help_text="The authenticator app, once confirmed.")
+    security_keys = SecurityKeySerializer(many=True)
     recovery_codes_left = serializers.IntegerField(help_text="Unused recovery codes.")
 
 

@@ -5,15 +5,23 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
+from accounts.api.views import login_answer
+from accounts.device_cookie import device_token_from
 from authcore.api.inputs import request_serializer
 from authcore.api.serializers import COMMON_ERRORS, error_responses
+from authcore.api.views import PublicJSONAPIView
 from authcore.requestmeta import client_info
 from sessions_app.api.serializers import AUTHENTICATED_ERRORS
 from sessions_app.api.views import AuthAPIView
 
 from .. import flows
-from ..forms import ConfirmTotpForm
-from .serializers import MfaStatusSerializer, RecoveryCodesSerializer, TotpEnrolmentSerializer
+from ..forms import AddSecurityKeyForm, ConfirmTotpForm, PasskeyLoginForm, RenameSecurityKeyForm, SecurityKeyOptionsForm
+from .serializers import (
+    MfaStatusSerializer,
+    RecoveryCodesSerializer,
+    SecurityKeySerializer,
+    TotpEnrolmentSerializer,
+)
 
 CHANGE_ERRORS = ("reauthentication_required", "rate_limited", *AUTHENTICATED_ERRORS, *COMMON_ERRORS)
 PROOF_NOTE = ("Needs a recent proof in this session (SESSIONS_APP['RECENT_AUTHENTICATION_WINDOW']): the sign-in or "
@@ -21,12 +29,25 @@ PROOF_NOTE = ("Needs a recent proof in this session (SESSIONS_APP['RECENT_AUTHEN
               "(a sign-in with it, or reauthenticate/ with a code), never the password alone.")
 
 
+def key_data(key) -> dict:
+    return {"id": key.pk, "name": key.name, "passkey": key.passkey, "created_at": key.created_at,
+            "last_used_at": key.last_used_at}
+
+
 def status_data(user) -> dict:
     current = flows.status(user)
     app = current.totp
     return {"enabled": current.enabled, "methods": current.methods,
             "totp": {"created_at": app.confirmed_at, "last_used_at": app.last_used_at} if app else None,
+            "security_keys": [key_data(key) for key in current.keys],
             "recovery_codes_left": current.recovery_codes_left}
+
+
+CREATION_OPTIONS = OpenApiResponse(description="PublicKeyCredentialCreationOptions as JSON, for "
+                                   "navigator.credentials.create() (PublicKeyCredential.parseCreationOptionsFromJSON "
+                                   "in browsers); its challenge works once, for 5 minutes, for this user.")
+REQUEST_OPTIONS = OpenApiResponse(description="PublicKeyCredentialRequestOptions as JSON (no allowCredentials: the "
+                                  "browser offers the passkeys it has for this site), user verification required.")
 
 
 class MfaView(AuthAPIView):
@@ -91,3 +112,83 @@ class RecoveryCodesView(AuthAPIView):
         codes = flows.regenerate_recovery_codes(user=request.user, session_id=self.current_session_id(),
                                                 client=client_info(request))
         return Response({"recovery_codes": codes})
+
+
+class SecurityKeyOptionsView(AuthAPIView):
+    @extend_schema(request=request_serializer(SecurityKeyOptionsForm),
+                   responses={200: CREATION_OPTIONS, **error_responses(*CHANGE_ERRORS)},
+                   summary="Options to add a passkey or security key",
+                   description=f"Attestation none; the account's keys are excluded. {PROOF_NOTE}", tags=["mfa"])
+    def post(self, request):
+        data = self.validated(SecurityKeyOptionsForm)
+        return Response(flows.security_key_options(user=request.user, session_id=self.current_session_id(),
+                                                   client=client_info(request),
+                                                   passkey=(data.get("kind") or "passkey") == "passkey"))
+
+
+class SecurityKeysView(AuthAPIView):
+    @extend_schema(responses={200: SecurityKeySerializer(many=True),
+                              **error_responses(*AUTHENTICATED_ERRORS, "server_error")},
+                   summary="The account's passkeys and security keys", tags=["mfa"])
+    def get(self, request):
+        return Response([key_data(key) for key in flows.status(request.user).keys])
+
+
+class AddSecurityKeyView(AuthAPIView):
+    @extend_schema(request=request_serializer(AddSecurityKeyForm),
+                   responses={201: RecoveryCodesSerializer,
+                              **error_responses("webauthn_invalid", *CHANGE_ERRORS)},
+                   summary="Add a passkey or security key",
+                   description="The browser's answer (`credential`, PublicKeyCredential.toJSON()) to options from "
+                   "mfa/webauthn/register/options/ with the same `kind`. For the account's first factor the answer "
+                   f"carries 10 recovery codes, shown this once. The owner is emailed. {PROOF_NOTE}", tags=["mfa"])
+    def post(self, request):
+        data = self.validated(AddSecurityKeyForm)
+        codes = flows.add_security_key(user=request.user, session_id=self.current_session_id(),
+                                       client=client_info(request), credential=data["credential"],
+                                       name=data.get("name", ""), passkey=(data.get("kind") or "passkey") == "passkey")
+        return Response({"recovery_codes": codes}, status=status.HTTP_201_CREATED)
+
+
+class SecurityKeyView(AuthAPIView):
+    @extend_schema(request=request_serializer(RenameSecurityKeyForm),
+                   responses={200: SecurityKeySerializer, **error_responses(*AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
+                   summary="Rename a passkey or security key", tags=["mfa"])
+    def patch(self, request, key_id):
+        data = self.validated(RenameSecurityKeyForm, partial=True)
+        return Response(key_data(flows.rename_security_key(user=request.user, key_id=key_id,
+                                                           name=data.get("name"))))
+
+    @extend_schema(responses={204: OpenApiResponse(description="Removed (and with the last factor, MFA: the recovery "
+                                                               "codes go too)."),
+                              **error_responses("not_found", *CHANGE_ERRORS)},
+                   summary="Remove a passkey or security key", description=PROOF_NOTE, tags=["mfa"])
+    def delete(self, request, key_id):
+        flows.remove_security_key(user=request.user, session_id=self.current_session_id(), key_id=key_id,
+                                  client=client_info(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasskeyOptionsView(PublicJSONAPIView):
+    @extend_schema(request=None, responses={200: REQUEST_OPTIONS, **error_responses("rate_limited", *COMMON_ERRORS)},
+                   summary="Options to sign in with a passkey", tags=["account"])
+    def post(self, request):
+        return Response(flows.passkey_options(client=client_info(request)))
+
+
+class PasskeyLoginView(PublicJSONAPIView):
+    @extend_schema(request=request_serializer(PasskeyLoginForm),
+                   responses={200: OpenApiResponse(description="As POST /api/auth/login/."),
+                              **error_responses("webauthn_invalid", "webauthn_cloned", "passkey_unknown",
+                                                "email_not_verified", "rate_limited", *COMMON_ERRORS)},
+                   summary="Sign in with a passkey",
+                   description="The browser's answer (`credential`) to options from passkey/options/: no password. The "
+                   "answer is a login's (`transport`, `device_name`, the device cookie, the new-device alert); the "
+                   "session's `amr` is `[\"hwk\", \"mfa\"]` (a key held, its user verified by it).", tags=["account"])
+    def post(self, request):
+        data = self.validated(PasskeyLoginForm)
+        result = flows.log_in_with_passkey(credential=data["credential"], client=client_info(request),
+                                           device_token=device_token_from(request),
+                                           transport=data.get("transport") or "body",
+                                           device_name=data.get("device_name", ""))
+        return login_answer(request, result)
