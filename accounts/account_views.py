@@ -57,6 +57,7 @@ NEXT_MAX_LENGTH = 2000
 ACCOUNT_DELETED_KEY = "accounts_account_deleted"
 # The token of a sign-in waiting for its second step, in the browser's Django session (to_second_step).
 SECOND_STEP_KEY = "accounts_second_step"
+SECOND_STEP_METHODS_KEY = "accounts_second_step_methods"  # what the step's page offers (a security key, ...)
 
 
 def safe_next(request) -> str | None:
@@ -86,7 +87,7 @@ def sign_in(request):
                                   request=request, transport=Session.Transport.BROWSER)
         except ServiceError as error:
             if error.code == "mfa_required":
-                return to_second_step(request, error.data["mfa_token"], next_url)
+                return to_second_step(request, error.data["mfa_token"], next_url, error.data["methods"])
             if error.code not in ("invalid_credentials", "email_not_verified"):
                 raise  # a spent limit, a locked account: the page of its status, with Retry-After
             # The same words as the API's, for an unknown address and a wrong password alike.
@@ -104,10 +105,11 @@ def _signed_in(request, result: login.LoginResult, next_url: str | None):
     return response
 
 
-def to_second_step(request, mfa_token: str, next_url: str | None):
+def to_second_step(request, mfa_token: str, next_url: str | None, methods: list[str]):
     """The password held for an account with a second factor: the browser keeps the step's token in its (not yet
     signed-in) Django session, never in a page or an address, and goes on to the second step."""
     request.session[SECOND_STEP_KEY] = mfa_token
+    request.session[SECOND_STEP_METHODS_KEY] = methods
     url = reverse("accounts:login-second-step")
     return redirect(f"{url}?{urlencode({'next': next_url})}" if next_url else url)
 
@@ -125,7 +127,7 @@ def sign_in_second_step(request):
     if request.method == "POST" and form.is_valid():
         try:
             result = login.complete_second_step(mfa_token=mfa_token, client=client_info(request),
-                                                answer=FactorAnswer.from_typed(form.cleaned_data["code"]))
+                                                answer=_answer(form.cleaned_data))
         except ServiceError as error:
             if error.code == "mfa_token_invalid":
                 request.session.pop(SECOND_STEP_KEY, None)
@@ -136,8 +138,25 @@ def sign_in_second_step(request):
             form.add_error("code", error.message)
         else:
             request.session.pop(SECOND_STEP_KEY, None)
+            request.session.pop(SECOND_STEP_METHODS_KEY, None)
             return _signed_in(request, result, next_url)
-    return render(request, "accounts/sign_in_second_step.html", {"form": form, "next": next_url})
+    return render(request, "accounts/sign_in_second_step.html", {
+        "form": form, "next": next_url, "methods": request.session.get(SECOND_STEP_METHODS_KEY, [])})
+
+
+def _answer(cleaned: dict) -> FactorAnswer:
+    """What the page's form gave: a security key's answer (from the page's script), or one typed code."""
+    if cleaned.get("webauthn"):
+        return FactorAnswer(webauthn=cleaned["webauthn"])
+    return FactorAnswer.from_typed(cleaned.get("code") or "")
+
+
+@require_POST
+@account_page
+def sign_in_second_step_options(request):
+    """Security-key options for the page's second step (its script asks for them)."""
+    mfa_token = request.session.get(SECOND_STEP_KEY) or ""
+    return JsonResponse(login.second_step_options(mfa_token=mfa_token, client=client_info(request)))
 
 
 @require_POST
@@ -212,12 +231,12 @@ def reauthenticate(request):
     form_class = SecondStepForm if factor_only else PageReauthenticateForm if has_factor else ConfirmPasswordForm
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        password, code = form.cleaned_data.get("password") or None, form.cleaned_data.get("code") or ""
+        password = form.cleaned_data.get("password") or None
         try:
             reauthentication.reauthenticate(
                 user=request.user, session_id=browser_session_id(request), client=client_info(request),
                 proof=reauthentication.Proof(password=password,
-                                             factor=FactorAnswer.from_typed(code) if code else None),
+                                             factor=None if password is not None else _answer(form.cleaned_data)),
                 failure_event=events.REAUTH_FAIL)
         except ServiceError as error:
             if error.code == "session_ended":
@@ -227,8 +246,17 @@ def reauthenticate(request):
             form.add_error("password" if error.code == "password_incorrect" else "code", error.message)
         else:
             return redirect(next_url or "accounts:account")
-    return render(request, "accounts/reauthenticate.html", {"form": form, "next": next_url,
-                                                            "factor_only": factor_only, "has_factor": has_factor})
+    return render(request, "accounts/reauthenticate.html", {
+        "form": form, "next": next_url, "factor_only": factor_only, "has_factor": has_factor,
+        "methods": second_factor.methods_for(request.user) if has_factor else []})
+
+
+@require_POST
+@account_page
+@signed_in_page
+def reauthenticate_options(request):
+    """Security-key options for the confirmation page (its script asks for them)."""
+    return JsonResponse(second_factor.challenge_for(request.user))
 
 
 def _signed_out_for_guesses(request):

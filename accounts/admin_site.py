@@ -55,6 +55,7 @@ class AdminLoginForm(PasswordLengthCapMixin, AdminAuthenticationForm):
                 self.request.second_step_token = login_flow.start_second_step(
                     proven, email=email, presented_device_token=device_token_from(self.request),
                     client=client_info(self.request), transport=Session.Transport.BROWSER, device_name="")
+                self.request.second_step_methods = proven.second_factor_methods
                 raise ValidationError(_("Enter a code from your second factor to finish signing in."),
                                       code="mfa_required")
         return self.cleaned_data
@@ -121,7 +122,8 @@ class AccountsAdminSite(admin.AdminSite):
         second_step_token = getattr(request, "second_step_token", None)
         if second_step_token:
             admin_index = reverse("admin:index", current_app=self.name)
-            return to_second_step(request, second_step_token, request.POST.get(REDIRECT_FIELD_NAME) or admin_index)
+            return to_second_step(request, second_step_token, request.POST.get(REDIRECT_FIELD_NAME) or admin_index,
+                                  request.second_step_methods)
         if isinstance(response, HttpResponseRedirect) and response.url == resolve_url(settings.LOGIN_REDIRECT_URL):
             # Django's LoginView falls back to LOGIN_REDIRECT_URL (the host project's, not the admin's)
             # when `next` is missing or refused as unsafe: an admin login lands on the admin index.

@@ -209,7 +209,8 @@ class NotMeForm(InputForm):
 # always the "browser" transport), and no password on the address and deletion pages, whose browser proved
 # itself recently (sessions_app/browser.py); the password page uses the API's ChangePasswordForm.
 class SignInForm(PasswordLengthCapMixin, InputForm):
-    email = EmailAddressField()
+    # "webauthn": the browser may offer the passkeys it has for this site in the address field's autofill.
+    email = EmailAddressField(widget=forms.EmailInput(attrs={"autocomplete": "username webauthn"}))
     password = PasswordField()
 
 
@@ -259,16 +260,17 @@ class ConfirmPasswordForm(PasswordLengthCapMixin, InputForm):
 
 class PageReauthenticateForm(PasswordLengthCapMixin, InputForm):
     """The page's proof for an account with a second factor: the password, or one code (an app's or a recovery
-    code)."""
+    code), or a security key's answer (put in by the page's script)."""
 
     password = PasswordField(required=False)
     code = SecondFactorCodeField(label=_("Or a code from your authenticator app, or a recovery code"),
                                  required=False)
+    webauthn = security_key_field()
 
     def clean(self):
         cleaned = super().clean()
         if not self.errors:
-            one_answer(self, ("password", "code"))
+            one_answer(self, ("password", "code", "webauthn"))
         return cleaned
 
 
@@ -294,10 +296,19 @@ class SecondStepTokenForm(InputForm):
 
 
 class SecondStepForm(InputForm):
-    """The second step of signing in on the page: one code, an app's or a recovery code."""
+    """The second step of signing in on the page (and the confirmation that asks for a factor): one code, an
+    app's or a recovery code, or a security key's answer (put in by the page's script)."""
 
-    code = SecondFactorCodeField(label=_("Your code"), help_text=_("The 6-digit code your authenticator app shows now, "
-                                                              "or one of your recovery codes."))
+    code = SecondFactorCodeField(label=_("Your code"), required=False,
+                                 help_text=_("The 6-digit code your authenticator app shows now, or one of your "
+                                             "recovery codes."))
+    webauthn = security_key_field()
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors:
+            one_answer(self, ("code", "webauthn"))
+        return cleaned
 
 
 class NewEmailForm(InputForm):

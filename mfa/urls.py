@@ -10,4 +10,9 @@ urlpatterns = [
     path("totp/", views.totp, name="totp"),
     path("totp/remove/", views.remove_totp, name="totp-remove"),
     path("recovery-codes/", views.regenerate_recovery_codes, name="recovery-codes"),
+    path("keys/options/", views.security_key_options, name="key-options"),
+    path("keys/add/", views.add_security_key, name="key-add"),
+    path("keys/<uuid:key_id>/remove/", views.remove_security_key, name="key-remove"),
+    path("passkey/options/", views.passkey_options, name="passkey-options"),
+    path("passkey/sign-in/", views.passkey_sign_in, name="passkey-sign-in"),
 ]

@@ -4,22 +4,30 @@ session; when it is missing the browser goes to confirm who it is (with a factor
 comes back. Recovery codes are shown in the answer that made them, once, and never stored where a page could show
 them again."""
 from django.contrib import messages
+from django.http import JsonResponse
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
+from accounts.account_views import safe_next
+from accounts.device_cookie import device_token_from, set_device_cookie
 from accounts.views import account_page
 from authcore.errors import ServiceError
 from authcore.requestmeta import client_info
-from sessions_app.browser import browser_session_id, signed_in_page
+from sessions_app.browser import browser_session_id, signed_in_page, start_browser_session
 from sessions_app.conf import app_settings as sessions_settings
+from sessions_app.models import Session
 
 from . import flows
-from .forms import ConfirmTotpForm
+from .forms import AddSecurityKeyForm, ConfirmTotpForm, PasskeyLoginForm
 
-APP_REMOVED = _("The authenticator app is removed. Signing in asks for your password only.")
+APP_REMOVED = _("The authenticator app is removed.")
+KEY_ADDED = _("Your security key or passkey is added.")
+KEY_REMOVED = _("The security key or passkey is removed.")
+KEY_REFUSED = _("The security key's answer could not be accepted. Try again.")
+PASSKEY_REFUSED = _("That passkey could not sign you in. Sign in with your password.")
 
 
 def _confirm_first(request, *, with_factor: bool):
@@ -31,7 +39,8 @@ def _confirm_first(request, *, with_factor: bool):
 def _refused(request, error: ServiceError):
     if error.code == "reauthentication_required":
         return _confirm_first(request, with_factor=flows.has_second_factor(request.user))
-    if error.code in ("mfa_not_enabled", "totp_already_enabled", "totp_not_started"):
+    if error.code in ("mfa_not_enabled", "totp_already_enabled", "totp_not_started", "webauthn_invalid",
+                      "not_found"):
         messages.error(request, error.message)
         return redirect("mfa:manage")
     raise error
@@ -101,3 +110,85 @@ def remove_totp(request):
         return _refused(request, error)
     messages.success(request, APP_REMOVED)
     return redirect("mfa:manage")
+
+
+# --- security keys and passkeys (their script: accounts/security-keys.js) ------------------------------------------
+@require_POST
+@account_page
+@signed_in_page(return_to="mfa:manage")
+def security_key_options(request):
+    try:
+        options = flows.security_key_options(user=request.user, session_id=browser_session_id(request),
+                                             client=client_info(request),
+                                             passkey=request.POST.get("kind", "passkey") == "passkey")
+    except ServiceError as error:
+        if error.code != "reauthentication_required":
+            raise
+        # The script cannot follow a redirect into a page: it is told where to send the browser instead.
+        return JsonResponse({"confirm_first": True}, status=403)
+    return JsonResponse(options)
+
+
+@require_POST
+@account_page
+@signed_in_page(return_to="mfa:manage")
+def add_security_key(request):
+    form = AddSecurityKeyForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, KEY_REFUSED)
+        return redirect("mfa:manage")
+    try:
+        codes = flows.add_security_key(user=request.user, session_id=browser_session_id(request),
+                                       client=client_info(request), credential=form.cleaned_data["credential"],
+                                       name=form.cleaned_data.get("name") or "",
+                                       passkey=(form.cleaned_data.get("kind") or "passkey") == "passkey")
+    except ServiceError as error:
+        return _refused(request, error)
+    if codes:
+        return render(request, "mfa/recovery_codes.html", {"codes": codes, "first": True})
+    messages.success(request, KEY_ADDED)
+    return redirect("mfa:manage")
+
+
+@require_POST
+@account_page
+@signed_in_page(return_to="mfa:manage")
+def remove_security_key(request, key_id):
+    try:
+        flows.remove_security_key(user=request.user, session_id=browser_session_id(request), key_id=key_id,
+                                  client=client_info(request))
+    except ServiceError as error:
+        return _refused(request, error)
+    messages.success(request, KEY_REMOVED)
+    return redirect("mfa:manage")
+
+
+@require_POST
+@account_page
+def passkey_options(request):
+    return JsonResponse(flows.passkey_options(client=client_info(request)))
+
+
+@require_POST
+@account_page
+def passkey_sign_in(request):
+    """Sign in with a passkey chosen on the sign-in page (its autofill or its button): a browser session like a
+    password sign-in's."""
+    next_url = safe_next(request)
+    form = PasskeyLoginForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ServiceError("webauthn_invalid")
+        result = flows.log_in_with_passkey(credential=form.cleaned_data["credential"], client=client_info(request),
+                                           device_token=device_token_from(request),
+                                           transport=Session.Transport.BROWSER)
+    except ServiceError as error:
+        if error.code not in ("webauthn_invalid", "webauthn_cloned", "passkey_unknown", "email_not_verified",
+                              "invalid_credentials"):
+            raise
+        messages.error(request, error.message if error.code != "webauthn_invalid" else PASSKEY_REFUSED)
+        return redirect("accounts:login")
+    start_browser_session(request, user=result.user, session=result.tokens.session)
+    response = redirect(next_url or "accounts:account")
+    set_device_cookie(response, result.device_token)
+    return response
