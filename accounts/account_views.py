@@ -256,7 +256,7 @@ def reauthenticate(request):
 @signed_in_page
 def reauthenticate_options(request):
     """Security-key options for the confirmation page (its script asks for them)."""
-    return JsonResponse(second_factor.challenge_for(request.user))
+    return JsonResponse(reauthentication.reauthentication_options(user=request.user, client=client_info(request)))
 
 
 def _signed_out_for_guesses(request):

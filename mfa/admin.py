@@ -14,16 +14,16 @@ from .models import Authenticator
 
 @admin.register(Authenticator)
 class AuthenticatorAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("user", "kind", "name", "created_at", "confirmed_at", "last_used_at")
+    list_display = ("user", "kind", "name", "passkey", "created_at", "confirmed_at", "last_used_at")
     list_filter = ("kind",)
     search_fields = (user_email_lookup(),)
     list_select_related = ("user",)
-    # Listed one by one: the encrypted secret and the replay step are never among them.
-    fields = ("user", "kind", "name", "created_at", "confirmed_at", "last_used_at")
+    # Listed one by one: the encrypted secret, the replay step and a key's public key are never among them.
+    fields = ("user", "kind", "name", "passkey", "created_at", "confirmed_at", "last_used_at")
     actions = ("reset_second_factors",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("secret")
+        return super().get_queryset(request).defer("secret", "public_key")
 
     def has_reset_permission(self, request) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")

@@ -10,7 +10,7 @@ class MfaConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     # What the mfa app imports beyond the package's own dependencies: its extra.
-    EXTRA_MODULES = ("pyotp", "segno", "cryptography")
+    EXTRA_MODULES = ("pyotp", "segno", "cryptography", "webauthn")
 
     def __init__(self, app_name, app_module):
         super().__init__(app_name, app_module)

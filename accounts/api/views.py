@@ -15,7 +15,7 @@ from sessions_app.api.serializers import AUTHENTICATED_ERRORS, token_pair_data
 from sessions_app.api.views import AuthAPIView
 from sessions_app.services import fresh_access_token
 
-from .. import events, second_factor
+from .. import events
 from ..conf import app_settings
 from ..device_cookie import device_token_from, set_device_cookie
 from ..flows import deletion, email_change, login, not_me, passwords, profile, reauthentication, verification
@@ -216,15 +216,15 @@ class ReauthenticateView(AuthAPIView):
 class ReauthenticateOptionsView(AuthAPIView):
     @extend_schema(
         request=None,
-        responses={200: SECURITY_KEY_OPTIONS, **error_responses("mfa_method_unavailable", *AUTHENTICATED_ERRORS,
-                                                                "server_error")},
+        responses={200: SECURITY_KEY_OPTIONS, **error_responses("mfa_method_unavailable", "rate_limited",
+                                                                *AUTHENTICATED_ERRORS, "server_error")},
         summary="Security-key options to confirm who you are",
         description="For an account with a security key: the options to pass to the browser; send its answer as "
         "`webauthn` to POST /api/auth/reauthenticate/.",
         tags=["account"],
     )
     def post(self, request):
-        return Response(second_factor.challenge_for(request.user))
+        return Response(reauthentication.reauthentication_options(user=request.user, client=client_info(request)))
 
 
 # --- self-service: change the address, delete the account (flows.email_change, flows.deletion) --------------

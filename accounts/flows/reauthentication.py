@@ -91,6 +91,13 @@ def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Pro
     raise ServiceError("mfa_code_incorrect" if with_factor else "password_incorrect")
 
 
+def reauthentication_options(*, user: User, client: ClientInfo) -> dict:
+    """Security-key request options for `user` to prove who they are with (the challenge works once, for them);
+    bounded per client like the login's second step, since each one is kept for a while."""
+    enforce_rate_limit(scope=limits.LOGIN_SECOND_STEP, client=client)
+    return second_factor.challenge_for(user)
+
+
 def _holds(user: User, proof: Proof, *, client: ClientInfo) -> bool:
     if proof.password is not None:
         return user.check_password(proof.password)
