@@ -112,6 +112,8 @@ class JSONObjectField(DocumentedInputField, forms.Field):
         super().__init__(**kwargs)
 
     def to_python(self, value):
+        if isinstance(value, dict) and not value:  # an empty object is no answer (the schema's minProperties: 1)
+            raise ValidationError(_("Not a JSON object."), code="invalid")
         if value in self.empty_values:
             return None
         if isinstance(value, str):

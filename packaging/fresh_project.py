@@ -11,13 +11,14 @@
    the admin and log in to it.
 4. A host app that takes the label `accounts` (`mysite.accounts`), and a top-level package `accounts` that hides
    the service's, each stop `manage.py check` with the clear error authcore.E011, not Django's.
-5. The `connections` app without its extra stops with an error that names the extra; with it, migrate and check
-   pass.
+5. The `connections` and `mfa` apps without their extras stop with an error that names the extra; with it,
+   migrate and check pass.
 
 Run: `make fresh-project` (or `python packaging/fresh_project.py [--keep]`). Needs the package index (or pip's
 cache) for the dependencies; uses a free port on 127.0.0.1 and a temporary directory.
 """
 import argparse
+import base64
 from email import message_from_bytes
 from email.policy import default as default_policy
 import http.cookiejar
@@ -107,15 +108,16 @@ def constraints(work: Path, django: str | None) -> Path:
 
 
 def check_wheel_contents(wheel: Path) -> None:
-    """The four apps with what they need at run time; nothing of the host project, the benchmarks or the tests."""
+    """The five apps with what they need at run time; nothing of the host project, the benchmarks or the tests."""
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
-    if tops != {"authcore", "accounts", "sessions_app", "connections"}:
+    if tops != {"authcore", "accounts", "sessions_app", "connections", "mfa"}:
         sys.exit(f"FAILED: the wheel's top-level packages are {sorted(tops)}")
     needed = ["accounts/migrations/0001_initial.py", "sessions_app/migrations/0001_initial.py",
               "accounts/templates/accounts/register.html", "accounts/templates/accounts/emails/verify_email.txt",
               "authcore/templates/authcore/base.html", "authcore/static/authcore/pages.css",
-              "accounts/data/common-passphrases.txt.gz",
+              "accounts/data/common-passphrases.txt.gz", "mfa/migrations/0001_initial.py",
+              "mfa/templates/mfa/manage.html", "accounts/static/accounts/security-keys.js",
               # the compiled catalogs (hatch_build.py), which Django reads: the .po files alone translate nothing
               *(f"{app}/locale/{language}/LC_MESSAGES/django.mo" for app in CATALOG_APPS for language in LOCALES)]
     missing = [name for name in needed if name not in names]
@@ -337,18 +339,21 @@ def clashing_apps_stop_with_a_clear_error(project: Path, venv: Path, env: dict) 
     shutil.rmtree(project / "accounts")
 
 
-def connections_need_their_extra(project: Path, venv: Path, env: dict, wheel: Path) -> None:
-    step("connected accounts: without the [connections] extra a clear error, with it the project checks clean")
+def app_needs_its_extra(project: Path, venv: Path, env: dict, wheel: Path, *, app: str, settings: str = "") -> None:
+    """An optional app without its extra: a clear error naming it; with it, migrate and check pass (`settings`: what
+    the app needs besides INSTALLED_APPS)."""
+    step(f"the {app} app: without the [{app}] extra a clear error, with it the project checks clean")
     python = venv / "bin" / "python"
-    (project / "mysite" / "settings_connections.py").write_text(
-        'from .settings import *  # noqa: F403\n\nINSTALLED_APPS = [*INSTALLED_APPS, "connections"]\n')
-    env = {**env, "DJANGO_SETTINGS_MODULE": "mysite.settings_connections"}
+    (project / "mysite" / f"settings_{app}.py").write_text(
+        f'import os\n\nfrom .settings import *  # noqa: F403\n\n'
+        f'INSTALLED_APPS = [*INSTALLED_APPS, "{app}"]\n{settings}')
+    env = {**env, "DJANGO_SETTINGS_MODULE": f"mysite.settings_{app}"}
     without = run(python, "manage.py", "check", cwd=project, env=env, check=False)
     output = without.stdout + without.stderr
-    if without.returncode == 0 or "pip install 'django-auth-service[connections]'" not in output:
-        sys.exit(f"FAILED: connections without its extra: exit {without.returncode}\n{output}")
+    if without.returncode == 0 or f"pip install 'django-auth-service[{app}]'" not in output:
+        sys.exit(f"FAILED: {app} without its extra: exit {without.returncode}\n{output}")
     run(venv / "bin" / "pip", "install", "--quiet", "--disable-pip-version-check", "-c",
-        project.parent / "constraints.txt", f"{wheel}[connections]", cwd=project, env=env)
+        project.parent / "constraints.txt", f"{wheel}[{app}]", cwd=project, env=env)
     run(python, "manage.py", "migrate", "--noinput", cwd=project, env=env)
     run(python, "manage.py", "check", "--fail-level", "WARNING", cwd=project, env=env)
 
@@ -379,7 +384,10 @@ def main() -> None:
         project = make_project(work, venv, env)
         serve_and_walk(project, venv, env)
         clashing_apps_stop_with_a_clear_error(project, venv, env)
-        connections_need_their_extra(project, venv, env, wheel)
+        app_needs_its_extra(project, venv, env, wheel, app="connections")
+        app_needs_its_extra(project, venv, {**env, "MFA_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32))
+                                            .decode().rstrip("=")}, wheel, app="mfa",
+                            settings='MFA = {"ENCRYPTION_KEYS": [os.environ["MFA_ENCRYPTION_KEYS"]]}\n')
     finally:
         if args.keep:
             print(f"kept {work}")

@@ -124,6 +124,8 @@ BODY_FIELDS = [(method, path, properties, field) for method, path, properties, _
 @pytest.mark.parametrize(("method", "path", "properties", "field"), BODY_FIELDS,
                          ids=[f"{method.upper()} {path} {field}" for method, path, _, field in BODY_FIELDS])
 def test_non_string_values_in_any_field(send, method, path, properties, field, value_id):
+    if properties[field].get("type") == "object" and value_id == "nested":
+        pytest.skip("an object is this field's type (a security key's answer): the flow judges its content")
     payload = {**plausible_body(properties), field: NON_STRING_VALUES[value_id]}
     body = assert_envelope(send(method, path, json.dumps(payload).encode()))
     assert body["code"] == "invalid"

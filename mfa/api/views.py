@@ -152,7 +152,8 @@ class AddSecurityKeyView(AuthAPIView):
 
 class SecurityKeyView(AuthAPIView):
     @extend_schema(request=request_serializer(RenameSecurityKeyForm),
-                   responses={200: SecurityKeySerializer, **error_responses(*AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
+                   responses={200: SecurityKeySerializer,
+                              **error_responses("not_found", *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
                    summary="Rename a passkey or security key", tags=["mfa"])
     def patch(self, request, key_id):
         data = self.validated(RenameSecurityKeyForm, partial=True)
