@@ -262,8 +262,11 @@ def log_in_with_passkey(*, credential, client: ClientInfo, device_token: str | N
     enforce_rate_limit(scope=limits.PASSKEY_LOGIN, client=client)
     credential = webauthn.parse_credential(credential)
     challenge = webauthn.take_challenge(credential, purpose=webauthn.PASSKEY)
+    # Only a key added as a passkey: one added as a second factor only stays one, even if its authenticator kept
+    # it on the device and verifies its user.
     key = (Authenticator.objects.select_related("user")
-           .filter(kind=Authenticator.Kind.WEBAUTHN, credential_id=webauthn.credential_id_of(credential)).first())
+           .filter(kind=Authenticator.Kind.WEBAUTHN, passkey=True, credential_id=webauthn.credential_id_of(credential))
+           .first())
     if key is None:
         record_security_event(events.PASSKEY_LOGIN_FAIL, client=client, reason="unknown_key")
         raise ServiceError("passkey_unknown")

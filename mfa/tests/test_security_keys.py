@@ -160,3 +160,12 @@ def test_renaming_a_key(api, keyed):
     assert_error(api.patch("/api/auth/mfa/webauthn/not-a-key/", {"name": "x"}, format="json",
                            **bearer(keyed["access"])), 404, "not_found")
 
+
+
+def test_a_security_key_added_as_a_second_factor_cannot_sign_in_alone(api, user):
+    """Its authenticator may keep it on the device and verify its user anyway: what the user chose holds."""
+    tokens = login(api)
+    key = SoftKey()
+    assert add_key(api, tokens["access"], key, kind="security_key").status_code == 201
+    assert not Authenticator.objects.get().passkey
+    assert_error(passkey_login(api, key), 400, "passkey_unknown")

@@ -51,6 +51,9 @@
       }
       return navigator.credentials.get(request);
     }).then(function (credential) {
+      if (signal && signal.aborted) {
+        return;  // the autofill's request was given up for the button's: only one of them signs in
+      }
       form.querySelector("[name=" + form.dataset.answerField + "]").value = JSON.stringify(credential.toJSON());
       form.submit();
     });

@@ -1,0 +1,206 @@
+"""Security keys and passkeys end to end in headless Chromium against the live server, at a phone's width, with
+the pages' own script (accounts/security-keys.js) and Chromium's virtual authenticators (DevTools' WebAuthn domain)
+in place of a key: they make real key pairs and sign real assertions, verifying their user without a prompt.
+
+Add a passkey on the two-step page (the account's first factor: the recovery codes appear), sign out, and sign in
+with the passkey alone, no address or password typed, with the page's button and then from the address field's
+autofill; add a security key and answer the login's second step with it after the password. A screenshot of the
+two-step page with a key listed goes to test-artifacts/.
+
+The sign-in page asks for a passkey from the autofill as soon as it loads (conditional mediation), and a virtual
+authenticator answers such a request at once, as if the user had picked the passkey in the suggestions. To take the
+button's way instead, the phone's authenticator stops answering (no user presence) before the page loads, so the
+autofill's request waits; the click on the button cancels it and asks again, and the phone answers again before that
+second request reaches it (its options request is held until then). A virtual authenticator's answering is fixed
+for a request once the request reached it: turned back on, it does not answer a request already waiting."""
+from pathlib import Path
+
+from django.conf import settings as django_settings
+import pytest
+
+from authcore.testing import PASSWORD
+from mfa.models import Authenticator, RecoveryCode
+from sessions_app.models import Session
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
+PHONE = {"width": 360, "height": 800}
+NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
+AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+                 "isUserVerified": True, "automaticPresenceSimulation": True}
+PASSKEY_OPTIONS = "**/accounts/mfa/passkey/options/"
+PASSKEY_SIGN_IN = "**/accounts/mfa/passkey/sign-in/"
+
+
+class VirtualAuthenticators:
+    """Chromium's WebAuthn DevTools domain for one page: virtual authenticators and the credentials they hold."""
+
+    def __init__(self, devtools):
+        self.devtools = devtools
+        devtools.send("WebAuthn.enable")
+
+    def add(self, **options) -> str:
+        return self.devtools.send("WebAuthn.addVirtualAuthenticator",
+                                  {"options": {**AUTHENTICATOR, **options}})["authenticatorId"]
+
+    def credentials(self, authenticator: str) -> list[dict]:
+        return self.devtools.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+
+    def answers(self, authenticator: str, enabled: bool):
+        """Whether the authenticator answers by itself (user presence simulated) or leaves requests waiting."""
+        self.devtools.send("WebAuthn.setAutomaticPresenceSimulation",
+                           {"authenticatorId": authenticator, "enabled": enabled})
+
+
+@pytest.fixture
+def site(live_server, settings):
+    # The live server speaks plain http; secure cookies would never come back from the browser. http://localhost
+    # is a secure context all the same, so WebAuthn works there, for the relying party "localhost".
+    assert live_server.url.startswith("http://localhost:"), live_server.url
+    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = settings.LANGUAGE_COOKIE_SECURE = False
+    settings.ACCOUNTS = {**settings.ACCOUNTS, "SITE_URL": live_server.url}
+    settings.MFA = {**settings.MFA, "WEBAUTHN_RP_ID": "localhost", "WEBAUTHN_ORIGINS": [live_server.url]}
+    return live_server.url
+
+
+@pytest.fixture
+def phone(browser):
+    """A page at a phone's width in a browser of its own, with the WebAuthn domain of its DevTools."""
+    context = browser.new_context(viewport=PHONE)
+    page = context.new_page()
+    yield page, VirtualAuthenticators(context.new_cdp_session(page))
+    context.close()
+
+
+def sign_in_with_password(page, site: str, email: str = "alice@example.com", password: str = PASSWORD):
+    page.goto(f"{site}/accounts/login/")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+
+
+def assert_signed_in_home(page, site: str):
+    page.wait_for_url(f"{site}/accounts/")
+    assert page.get_by_role("heading", name="Your account", level=1).is_visible()
+
+
+def sign_out(page):
+    page.locator("nav.account-nav").get_by_role("button", name="Sign out", exact=True).click()
+    assert page.get_by_text("You are signed out.").is_visible()
+
+
+def add_key(page, site: str, *, name: str, kind: str):
+    """On the two-step page: the script shows the form (hidden without WebAuthn), asks for the options, lets the
+    authenticator make the key and posts it; the answer is the recovery codes' page (the account's first factor)."""
+    page.goto(f"{site}/accounts/mfa/")
+    page.get_by_label("Name (optional)").fill(name)
+    page.get_by_label("Kind").select_option(kind)
+    page.get_by_role("button", name="Add a passkey or security key").click()
+    page.wait_for_url(f"{site}/accounts/mfa/keys/add/")
+    assert page.get_by_role("heading", name="Your recovery codes", level=1).is_visible()
+    assert page.locator("ul.recovery-codes li").count() == 10
+
+
+def b64url(standard_base64: str) -> str:
+    """DevTools gives credential ids in standard base64; browsers and the service in base64url without padding."""
+    return standard_base64.rstrip("=").replace("+", "-").replace("/", "_")
+
+
+def screenshot(page, name: str):
+    """At a phone's width: nothing wider than the screen, then the picture."""
+    assert page.evaluate(NO_OVERFLOW), (
+        f"{page.url} overflows at {PHONE['width']}px: scrollWidth "
+        f"{page.evaluate('document.documentElement.scrollWidth')}")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"mfa-{name}-{PHONE['width']}.png"), full_page=True)
+
+
+def browser_sessions(user) -> list[Session]:
+    return list(Session.objects.filter(user=user, transport=Session.Transport.BROWSER, revoked_at=None))
+
+
+def test_add_a_passkey_on_the_page_then_sign_in_with_it_alone(phone, site, user):
+    page, authenticators = phone
+    phone_authenticator = authenticators.add()
+    sign_in_with_password(page, site)  # a fresh sign-in: recent enough to add a factor
+    assert_signed_in_home(page, site)
+
+    add_key(page, site, name="My phone", kind="passkey")
+    [key] = Authenticator.objects.filter(user=user)
+    assert key.kind == Authenticator.Kind.WEBAUTHN and key.passkey and key.name == "My phone"
+    assert RecoveryCode.objects.filter(user=user, used_at=None).count() == 10
+    [held] = authenticators.credentials(phone_authenticator)
+    assert held["isResidentCredential"] and held["rpId"] == "localhost" and b64url(held["credentialId"]) == \
+        key.credential_id
+
+    page.get_by_role("link", name="I have saved them").click()
+    page.wait_for_url(f"{site}/accounts/mfa/")
+    assert page.locator("li.key").count() == 1
+    assert page.locator("li.key").get_by_role("heading", name="My phone Passkey", level=3).is_visible()
+    screenshot(page, "keys")
+
+    # The button: signed out onto the sign-in page, whose autofill request waits (the phone does not answer) ...
+    authenticators.answers(phone_authenticator, False)
+    with page.expect_request(PASSKEY_OPTIONS):  # the autofill's request is on its way, to be cancelled by the click
+        sign_out(page)
+    assert browser_sessions(user) == []
+    assert page.url == f"{site}/accounts/login/"
+
+    held_requests = []
+
+    def phone_answers_again(route):
+        """The button's own options request, held until the phone answers: by then the click has cancelled the
+        autofill's request, which reached the phone while it did not answer."""
+        held_requests.append(route.request.url)
+        authenticators.answers(phone_authenticator, True)
+        route.continue_()
+
+    page.route(PASSKEY_OPTIONS, phone_answers_again)
+    with page.expect_response(PASSKEY_SIGN_IN) as signed_in:
+        page.get_by_role("button", name="Sign in with a passkey").click()
+    page.unroute(PASSKEY_OPTIONS)
+    assert len(held_requests) == 1  # the button's request, the one answered
+    assert signed_in.value.status == 302
+    assert_signed_in_home(page, site)
+    [session] = browser_sessions(user)
+    assert session.auth_methods == "hwk mfa" and session.transport == Session.Transport.BROWSER
+    key.refresh_from_db()
+    assert key.last_used_at is not None and key.sign_count > 0
+
+    # The autofill: signed out onto the sign-in page, whose request the passkey now answers by itself.
+    with page.expect_response(PASSKEY_SIGN_IN) as signed_in:
+        page.locator("nav.account-nav").get_by_role("button", name="Sign out", exact=True).click()
+    assert signed_in.value.request.headers["referer"] == f"{site}/accounts/login/"
+    assert_signed_in_home(page, site)
+    [again] = browser_sessions(user)
+    assert again.pk != session.pk and again.auth_methods == "hwk mfa"
+
+
+def test_a_security_key_as_the_second_step(phone, site, user):
+    page, authenticators = phone
+    security_key = authenticators.add()
+    sign_in_with_password(page, site)
+    assert_signed_in_home(page, site)
+
+    add_key(page, site, name="Blue key", kind="security_key")
+    [key] = Authenticator.objects.filter(user=user)
+    assert key.kind == Authenticator.Kind.WEBAUTHN and not key.passkey and key.name == "Blue key"
+    [held] = authenticators.credentials(security_key)
+    assert not held["isResidentCredential"]  # a second factor only: the key need not keep it
+
+    page.get_by_role("link", name="I have saved them").click()
+    page.wait_for_url(f"{site}/accounts/mfa/")
+    assert page.locator("li.key").get_by_role("heading", name="Blue key", exact=True, level=3).is_visible()
+    sign_out(page)
+
+    sign_in_with_password(page, site)
+    page.wait_for_url(f"{site}/accounts/login/verify/")
+    assert page.get_by_role("heading", name="Two-step sign-in", level=1).is_visible()
+    assert browser_sessions(user) == []  # the password alone opens nothing
+    page.get_by_role("button", name="Use your security key or passkey").click()
+    assert_signed_in_home(page, site)
+    [session] = browser_sessions(user)
+    assert session.auth_methods == "pwd hwk mfa" and session.transport == Session.Transport.BROWSER
+    key.refresh_from_db()
+    assert key.last_used_at is not None
