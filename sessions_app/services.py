@@ -27,7 +27,7 @@ from authcore.requestmeta import ClientInfo
 from . import events, signals
 from .conf import app_settings
 from .limits import REFRESH
-from .models import SECOND_FACTOR_METHOD, RefreshToken, Session, alive_session_sql
+from .models import RefreshToken, Session, alive_session_sql
 from .selectors import proved_factor_recently, proved_recently
 from .tokens import AccessTokenGrant, device_label, hash_refresh_token, mint_access_token, new_refresh_token
 
@@ -57,11 +57,13 @@ def _next_idle_expiry(expires_at: datetime, now: datetime) -> datetime:
 
 
 def start_session(*, user, client: ClientInfo, transport: str = Session.Transport.BODY,
-                  device_name: str = "", device_id: str = "", auth_methods: tuple[str, ...] = ("pwd",)) -> IssuedTokens:
+                  device_name: str = "", device_id: str = "", auth_methods: tuple[str, ...] = ("pwd",),
+                  factor_proved_at: datetime | None = None) -> IssuedTokens:
     """A new session (refresh family) for a user who has just proven who they are, its refresh token
     travelling as `transport` says (the edge reads it from the session), named by the client if it wants,
     from the device the caller identified as `device_id` (Session.device_id), the user having proven who they
-    are by `auth_methods` (RFC 8176 `amr` values; a password by default).
+    are by `auth_methods` (RFC 8176 `amr` values; a password by default), a second factor last at
+    `factor_proved_at` (a login with one: now; a session that continues another: that one's).
 
     Every login creates a fresh session with a server-chosen id; no client-supplied id is ever used."""
     now = timezone.now()
@@ -82,7 +84,7 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
             device_id=device_id,
             transport=transport,
             auth_methods=" ".join(auth_methods),
-            factor_proved_at=now if SECOND_FACTOR_METHOD in auth_methods else None,
+            factor_proved_at=factor_proved_at,
             current_token_hash=refresh_hash,
         )
         RefreshToken.objects.create(session=session, token_hash=refresh_hash, created_at=now)

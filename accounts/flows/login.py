@@ -122,14 +122,16 @@ def log_in(*, email: str, password: str, client: ClientInfo, device_token: str |
 def _open_session(*, user: User, client: ClientInfo, transport: str, device_name: str, device_id: str,
                   known_device: bool, device_token: str, auth_methods: tuple[str, ...]) -> LoginResult:
     with transaction.atomic(durable=True):
-        previous_login, user.last_login = user.last_login, timezone.now()
+        signed_in_at = timezone.now()
+        previous_login, user.last_login = user.last_login, signed_in_at
         # Conditional: an account deleted or deactivated since the password check gets no session.
         if not User.objects.filter(pk=user.pk, is_active=True).update(last_login=user.last_login):
             raise ServiceError("invalid_credentials")
         # The session records the device its cookie names, so that a report of this sign-in can end every
         # session that device opened and distrust its cookie (flows.not_me).
         tokens = start_session(user=user, client=client, transport=transport, device_name=device_name,
-                               device_id=device_id, auth_methods=auth_methods)
+                               device_id=device_id, auth_methods=auth_methods,
+                               factor_proved_at=signed_in_at if SECOND_FACTOR_METHOD in auth_methods else None)
         record_security_event(events.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id,
                               **({"methods": list(auth_methods)} if len(auth_methods) > 1 else {}))
         # A device the user has not used before: they are told, by an email queued in this transaction.

@@ -134,3 +134,18 @@ def test_confirming_with_nothing_started(api, user, clock):
 def test_recovery_codes_need_a_factor_first(api, user, clock):
     tokens = login(api)
     assert_error(api.post("/api/auth/mfa/recovery-codes/", **bearer(tokens["access"])), 400, "mfa_not_enabled")
+
+
+def test_changing_the_password_keeps_the_sign_in_methods_not_a_fresh_factor(api, user, clock):
+    """The session a password change opens continues the one it replaces: still signed in with the factor (its
+    `amr`), but the password just typed does not count as a new proof by a factor."""
+    app, _, _ = enrol_totp(api)
+    clock.shift(STEP)
+    tokens = later(api, clock, mfa_login(api, app))
+    changed = api.post("/api/auth/change-password/", {"current_password": PASSWORD,
+                                                      "new_password": "a brand new passphrase 2030"},
+                       format="json", **bearer(tokens["access"]))
+    assert changed.status_code == 200, changed.content
+    access = changed.json()["access"]
+    assert claims(access)["amr"] == ["pwd", "otp", "mfa"]
+    assert_error(api.delete("/api/auth/mfa/totp/", **bearer(access)), 403, "reauthentication_required")
