@@ -121,7 +121,7 @@ class JSONObjectField(DocumentedInputField, forms.Field):
                 raise ValidationError(_("The value is too large."), code="max_length")
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
                 raise ValidationError(_("Not a JSON object."), code="invalid") from None
         if not isinstance(value, dict) or len(json.dumps(value)) > self.max_length:
             raise ValidationError(_("Not a JSON object."), code="invalid")

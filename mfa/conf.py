@@ -5,7 +5,7 @@ app_settings = AppSettings(
     {
         # AES-256-GCM keys for the authenticator-app secrets, each 32 bytes in URL-safe base64, newest first: the
         # first encrypts, every one decrypts. Empty under DEBUG: a development key derived from SECRET_KEY; in
-        # production the check mfa.E001 asks for one.
+        # production the check mfa.E002 asks for one.
         "ENCRYPTION_KEYS": [],
         # The issuer an authenticator app shows beside the account (empty: ACCOUNTS["SITE_NAME"]).
         "TOTP_ISSUER": "",

@@ -2,11 +2,12 @@
 app, confirm it, remove it, make new recovery codes, turn MFA off, an operator's reset; and `MfaSecondFactor`,
 the answer checks the login and reauthentication flows of accounts call (accounts.second_factor).
 
-Who may change them: every change asks for a recent proof in the caller's session (SESSIONS_APP
-RECENT_AUTHENTICATION_WINDOW), so a stolen access token alone changes nothing; and once the account has a second
-factor, that proof must have been a second factor (sessions_app.services.require_recent_factor). Otherwise a
-thief who knows the password could add their own authenticator, or make recovery codes, and then remove the
-owner's: a password alone never changes the factors of an account that has one.
+Who may change them: every change asks for a reauthentication in the caller's session within SESSIONS_APP
+RECENT_AUTHENTICATION_WINDOW, a proof asked for after the sign-in (sessions_app.services.require_reauthentication):
+the sign-in itself does not count, so a stolen access token or session alone changes nothing, even in the minutes
+after the owner signed in (a passkey added then would be a way in that outlives a password reset). Once the
+account has a second factor, that proof must be a second factor: otherwise a thief who knows the password could
+add their own authenticator, or make recovery codes, and then remove the owner's.
 """
 from dataclasses import dataclass
 import uuid
@@ -23,7 +24,7 @@ from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
 from sessions_app.models import SECOND_FACTOR_METHOD, Session
-from sessions_app.services import require_recent_authentication, require_recent_factor
+from sessions_app.services import require_reauthentication
 
 from . import events, limits, recovery_codes, totp, webauthn
 from .conf import app_settings
@@ -72,11 +73,8 @@ def has_second_factor(user) -> bool:
 
 
 def _require_proof_for_change(user, session_id) -> None:
-    """See the module docstring: a recent factor for an account with one, else a recent sign-in or password."""
-    if has_second_factor(user):
-        require_recent_factor(user=user, session_id=session_id)
-    else:
-        require_recent_authentication(user=user, session_id=session_id)
+    """See the module docstring: a recent reauthentication, by a factor for an account with one."""
+    require_reauthentication(user=user, session_id=session_id, with_factor=has_second_factor(user))
 
 
 # --- an authenticator app ----------------------------------------------------------------------------------------
@@ -296,10 +294,11 @@ def regenerate_recovery_codes(*, user, session_id, client: ClientInfo) -> list[s
     enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
     if not has_second_factor(user):
         raise ServiceError("mfa_not_enabled")
-    require_recent_factor(user=user, session_id=session_id)
+    require_reauthentication(user=user, session_id=session_id, with_factor=True)
     with transaction.atomic():
         codes = _replace_recovery_codes(user)
         record_security_event(events.RECOVERY_CODES_REGENERATED, user=user, client=client, session_id=session_id)
+        emails.announce("mfa_recovery_codes_regenerated", user=user)
     return codes
 
 

@@ -128,7 +128,7 @@ def parse_credential(credential) -> dict:
             raise ServiceError("webauthn_invalid")
         try:
             credential = json.loads(credential)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ServiceError("webauthn_invalid") from None
     if not isinstance(credential, dict) or len(json.dumps(credential)) > CREDENTIAL_MAX_LENGTH:
         raise ServiceError("webauthn_invalid")
@@ -147,7 +147,7 @@ def take_challenge(credential: dict, *, purpose: str, user_id=None) -> bytes:
     try:
         client_data = json.loads(_from_b64url(credential["response"]["clientDataJSON"]))
         challenge = _from_b64url(client_data["challenge"])
-    except (KeyError, TypeError, ValueError, binascii.Error):
+    except (KeyError, TypeError, ValueError, binascii.Error, RecursionError):
         raise ServiceError("webauthn_invalid") from None
     key = _key(challenge)
     record = with_limit_cache(limits.MANAGE_FACTORS, lambda: cache.get(key), fallback=None)
@@ -165,7 +165,7 @@ def verify_new_key(credential: dict, challenge: bytes, *, passkey: bool):
         return verify_registration_response(credential=credential, expected_challenge=challenge,
                                             expected_rp_id=rp_id(), expected_origin=origins(),
                                             require_user_verification=passkey)
-    except (WebAuthnException, KeyError, TypeError, ValueError) as error:
+    except (WebAuthnException, KeyError, TypeError, ValueError, RecursionError) as error:
         raise ServiceError("webauthn_invalid") from error
 
 
@@ -177,7 +177,7 @@ def verify_assertion(credential: dict, challenge: bytes, *, public_key: bytes, u
                                               expected_rp_id=rp_id(), expected_origin=origins(),
                                               credential_public_key=public_key, credential_current_sign_count=0,
                                               require_user_verification=user_verification)
-    except (WebAuthnException, KeyError, TypeError, ValueError) as error:
+    except (WebAuthnException, KeyError, TypeError, ValueError, RecursionError) as error:
         raise ServiceError("webauthn_invalid") from error
 
 

@@ -101,8 +101,9 @@ class Session(models.Model):
     # When the user last proved who they are in this session after signing in (accounts.flows.reauthentication):
     # a sensitive page asks again only once this is older than ACCOUNTS["REAUTH_WINDOW"].
     reauthenticated_at = models.DateTimeField(_("password confirmed at"), null=True, blank=True, editable=False)
-    # When the user last proved a second factor in this session (a sign-in with one, or a reauthentication
-    # with one): removing a factor asks for this to be recent, so a password alone cannot take MFA off.
+    # (Also set by a confirmation with a second factor; the label predates it.)
+    # When the user last proved a second factor in a reauthentication of this session: changing the factors of
+    # an account that has one asks for this to be recent, so neither a password nor a stolen session alone can.
     factor_proved_at = models.DateTimeField(_("second factor proved at"), null=True, blank=True, editable=False)
     revoked_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     revoke_reason = models.CharField(_("reason ended"), max_length=32, blank=True)

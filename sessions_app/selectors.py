@@ -130,11 +130,12 @@ def proved_recently(*, user, session_id) -> bool:
     return session is not None and session_is_recent(session)
 
 
-def proved_factor_recently(*, user, session_id) -> bool:
-    """Whether `session_id`, a session of `user`, proved a second factor (at its sign-in or in a
-    reauthentication) within RECENT_AUTHENTICATION_WINDOW."""
+def reauthenticated_recently(*, user, session_id, with_factor: bool) -> bool:
+    """Whether `session_id`, a session of `user`, was reauthenticated (a proof asked for after the sign-in, never the
+    sign-in itself) within RECENT_AUTHENTICATION_WINDOW; with a second factor if `with_factor`."""
     since = timezone.now() - app_settings.RECENT_AUTHENTICATION_WINDOW
-    return bool(session_id) and Session.objects.filter(pk=session_id, user=user, factor_proved_at__gte=since).exists()
+    proof = {"factor_proved_at__gte": since} if with_factor else {"reauthenticated_at__gte": since}
+    return bool(session_id) and Session.objects.filter(pk=session_id, user=user, **proof).exists()
 
 
 def signed_in_with_second_factor(*, user, session_id) -> bool:

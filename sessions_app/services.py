@@ -28,7 +28,7 @@ from . import events, signals
 from .conf import app_settings
 from .limits import REFRESH
 from .models import RefreshToken, Session, alive_session_sql
-from .selectors import proved_factor_recently, proved_recently
+from .selectors import proved_recently, reauthenticated_recently
 from .tokens import AccessTokenGrant, device_label, hash_refresh_token, mint_access_token, new_refresh_token
 
 Reason = Session.RevokeReason
@@ -57,13 +57,11 @@ def _next_idle_expiry(expires_at: datetime, now: datetime) -> datetime:
 
 
 def start_session(*, user, client: ClientInfo, transport: str = Session.Transport.BODY,
-                  device_name: str = "", device_id: str = "", auth_methods: tuple[str, ...] = ("pwd",),
-                  factor_proved_at: datetime | None = None) -> IssuedTokens:
+                  device_name: str = "", device_id: str = "", auth_methods: tuple[str, ...] = ("pwd",)) -> IssuedTokens:
     """A new session (refresh family) for a user who has just proven who they are, its refresh token
     travelling as `transport` says (the edge reads it from the session), named by the client if it wants,
     from the device the caller identified as `device_id` (Session.device_id), the user having proven who they
-    are by `auth_methods` (RFC 8176 `amr` values; a password by default), a second factor last at
-    `factor_proved_at` (a login with one: now; a session that continues another: that one's).
+    are by `auth_methods` (RFC 8176 `amr` values; a password by default).
 
     Every login creates a fresh session with a server-chosen id; no client-supplied id is ever used."""
     now = timezone.now()
@@ -84,7 +82,6 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
             device_id=device_id,
             transport=transport,
             auth_methods=" ".join(auth_methods),
-            factor_proved_at=factor_proved_at,
             current_token_hash=refresh_hash,
         )
         RefreshToken.objects.create(session=session, token_hash=refresh_hash, created_at=now)
@@ -355,10 +352,12 @@ def require_recent_authentication(*, user, session_id) -> None:
         raise ServiceError("reauthentication_required")
 
 
-def require_recent_factor(*, user, session_id) -> None:
-    """As require_recent_authentication, but the recent proof must have been a second factor (removing one takes
-    one: a password alone must not turn MFA off)."""
-    if not proved_factor_recently(user=user, session_id=session_id):
+def require_reauthentication(*, user, session_id, with_factor: bool) -> None:
+    """Stricter than require_recent_authentication: a proof asked for after the sign-in, within
+    RECENT_AUTHENTICATION_WINDOW (the sign-in itself does not count, so whoever holds a session's tokens, even a
+    fresh one, must still prove who they are); by a second factor if `with_factor`. Else 403
+    `reauthentication_required`. For changes to the ways of signing in (mfa.flows)."""
+    if not reauthenticated_recently(user=user, session_id=session_id, with_factor=with_factor):
         raise ServiceError("reauthentication_required")
 
 

@@ -191,10 +191,11 @@ class ReauthenticateView(AuthAPIView):
         summary="Confirm who you are in this session: the password, or a second factor",
         description="For an endpoint that asks for a recent proof of who the user is (403 "
         "`reauthentication_required`, `sessions_app.permissions.RecentlyAuthenticated`): proves the current "
-        "password again (or, for an account with a second factor, gives a `code` of the authenticator app or a "
-        "`recovery_code` instead: exactly one of the three) in this session and answers with a new access token "
-        "for it, whose `auth_time` is now. Changing the second factors of an account that has one takes a proof "
-        "by a factor here; the password alone does not do. "
+        "password again (or, for an account with a second factor, gives a `code` of the authenticator app, a "
+        "`recovery_code` or a security key's `webauthn` answer instead: exactly one) in this session and answers "
+        "with a new access token for it, whose `auth_time` is now. Changing the second factors takes this "
+        "(the sign-in does not count), and for an account with a factor, by a factor: the password alone does "
+        "not do. "
         "The refresh token is unchanged (later refreshes carry the new time too). Wrong passwords count like "
         "those of change-password (400 `password_incorrect`; at ACCOUNTS['REAUTH_MAX_FAILURES'] the session "
         "ends: 401 `session_ended`).",

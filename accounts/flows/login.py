@@ -130,8 +130,7 @@ def _open_session(*, user: User, client: ClientInfo, transport: str, device_name
         # The session records the device its cookie names, so that a report of this sign-in can end every
         # session that device opened and distrust its cookie (flows.not_me).
         tokens = start_session(user=user, client=client, transport=transport, device_name=device_name,
-                               device_id=device_id, auth_methods=auth_methods,
-                               factor_proved_at=signed_in_at if SECOND_FACTOR_METHOD in auth_methods else None)
+                               device_id=device_id, auth_methods=auth_methods)
         record_security_event(events.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id,
                               **({"methods": list(auth_methods)} if len(auth_methods) > 1 else {}))
         # A device the user has not used before: they are told, by an email queued in this transaction.
@@ -230,10 +229,10 @@ def complete_second_step(*, mfa_token: str, answer: FactorAnswer, client: Client
     provider = second_factor.installed()
     if provider is None or answer.is_empty():
         raise ServiceError("mfa_code_incorrect")
-    attempt = dataclasses.replace(
-        login_throttle.LoginAttempt.start(email=pending["email"], client=client,
-                                          device_token=pending["presented_device_token"] or None),
-        device_id=pending["device_id"])
+    # Counted as a client without a device cookie, whatever it presented: the cookie spares a device the account's
+    # lock because it once proved the password (or the mailbox), and that says nothing about the second factor.
+    attempt = dataclasses.replace(login_throttle.LoginAttempt.start(email=pending["email"], client=client),
+                                  device_id=pending["device_id"])
     had_failures = login_throttle.check(attempt)
     key = _pending_key(mfa_token)
     try:

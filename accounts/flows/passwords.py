@@ -72,11 +72,11 @@ def change_password(*, user: User, session_id, current_password: str, new_passwo
                          change=PasswordChange(how="changed", client=client, session_id=str(session_id)))
         # The current password was just proven: a fresh authentication, like a login, so the new session
         # gets a fresh absolute lifetime (and a new server-chosen id). It keeps the transport and the name
-        # the client chose for the one it replaces, and how that one was signed in (a second factor stays
-        # proven when it was, not later: the password alone never stands in for it).
+        # the client chose for the one it replaces, and how that one was signed in (its `amr`; the password
+        # just typed is no proof by a factor).
         tokens = start_session(user=user, client=client, transport=current.transport,
                                device_name=current.device_name, device_id=current.device_id,
-                               auth_methods=tuple(current.amr), factor_proved_at=current.factor_proved_at)
+                               auth_methods=tuple(current.amr))
     return PasswordChanged(tokens=tokens, device_token=login_throttle.device_token_after_password_change(
         user, device_token, session_device_id=current.device_id))
 

@@ -21,7 +21,7 @@ is recorded as such on the session (Session.factor_proved_at): removing a factor
 alone never takes a second factor off. A browser signed in on the account pages may
 present no password at all (`Proof(password=None)`): its session's own recent sign-in or reauthentication
 stands in, within SESSIONS_APP["RECENT_AUTHENTICATION_WINDOW"] (the pages ask for the password on the
-reauthentication page once it is older); the API always asks for the password.
+reauthentication page once it is older); the API always asks for a proof (the password, or a factor).
 """
 from dataclasses import dataclass
 import uuid

@@ -414,6 +414,7 @@ def second_factor_pages(language: str) -> list[str]:
     Authenticator.objects.all().delete()
     browser = Client(HTTP_ACCEPT_LANGUAGE=language)
     browser.post("/accounts/login/", {"email": "alice@example.com", "password": PASSWORD})
+    browser.post("/accounts/confirm-password/", {"password": PASSWORD})
     browser.post("/accounts/mfa/totp/start/")
     setup = browser.get("/accounts/mfa/totp/").content.decode()
     secret = setup.split('<code class="secret">')[1].split("</code>")[0]

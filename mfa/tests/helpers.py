@@ -12,6 +12,7 @@ STEP = timedelta(seconds=30)
 def enrol_totp(api, email: str = "alice@example.com") -> tuple[pyotp.TOTP, list[str], dict]:
     """Sign in, set up an authenticator app and confirm it: (the app, the recovery codes, the sign-in's tokens)."""
     tokens = login(api, email)
+    tokens["access"] = confirm_password(api, tokens["access"])
     started = api.post("/api/auth/mfa/totp/", **bearer(tokens["access"]))
     assert started.status_code == 201, started.content
     app = pyotp.TOTP(started.json()["secret"])
@@ -19,6 +20,13 @@ def enrol_totp(api, email: str = "alice@example.com") -> tuple[pyotp.TOTP, list[
                          **bearer(tokens["access"]))
     assert confirmed.status_code == 200, confirmed.content
     return app, confirmed.json()["recovery_codes"], tokens
+
+
+def confirm_password(api, access: str) -> str:
+    """The reauthentication changing the factors asks for (the sign-in does not count): a fresh access token."""
+    proven = api.post("/api/auth/reauthenticate/", {"password": PASSWORD}, format="json", **bearer(access))
+    assert proven.status_code == 200, proven.content
+    return proven.json()["access"]
 
 
 def password_step(api, email: str = "alice@example.com", password: str = PASSWORD, **extra):

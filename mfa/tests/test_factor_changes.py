@@ -13,7 +13,7 @@ from authcore.testing import PASSWORD, assert_error, bearer
 from mfa.models import Authenticator, RecoveryCode
 from sessions_app.tests.helpers import claims, rotate
 
-from .helpers import STEP, enrol_totp, password_step, second_step
+from .helpers import STEP, confirm_password, enrol_totp, password_step, second_step
 
 pytestmark = pytest.mark.django_db
 WINDOW_PASSED = timedelta(minutes=6)
@@ -111,11 +111,16 @@ def test_a_second_app_is_refused_while_one_is_set_up(api, user, clock):
     app, _, _ = enrol_totp(api)
     clock.shift(STEP)
     tokens = mfa_login(api, app)
+    # Even right after a sign-in with the factor: a reauthentication, with a factor.
+    assert_error(api.post("/api/auth/mfa/totp/", **bearer(tokens["access"])), 403, "reauthentication_required")
+    clock.shift(STEP)
+    tokens["access"] = reauthenticate(api, tokens["access"], code=app.now()).json()["access"]
     assert_error(api.post("/api/auth/mfa/totp/", **bearer(tokens["access"])), 409, "totp_already_enabled")
 
 
 def test_starting_again_replaces_an_unconfirmed_secret(api, user, clock):
     tokens = login(api)
+    tokens["access"] = confirm_password(api, tokens["access"])
     first = api.post("/api/auth/mfa/totp/", **bearer(tokens["access"])).json()["secret"]
     second = api.post("/api/auth/mfa/totp/", **bearer(tokens["access"])).json()["secret"]
     assert first != second and Authenticator.objects.filter(user=user).count() == 1
@@ -127,6 +132,7 @@ def test_starting_again_replaces_an_unconfirmed_secret(api, user, clock):
 
 def test_confirming_with_nothing_started(api, user, clock):
     tokens = login(api)
+    tokens["access"] = confirm_password(api, tokens["access"])
     assert_error(api.post("/api/auth/mfa/totp/confirm/", {"code": "123456"}, format="json",
                           **bearer(tokens["access"])), 400, "totp_not_started")
 

@@ -95,6 +95,11 @@ def test_set_up_an_app_and_sign_in_with_its_code(phone, site, user):
     assert page.url == f"{site}/accounts/mfa/"
     assert page.get_by_text("Two-step sign-in is off.", exact=False).is_visible()
     page.get_by_role("button", name="Set up an authenticator app").click()
+    assert page.url.startswith(f"{site}/accounts/confirm-password/")  # the sign-in is no proof for this
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    assert page.url == f"{site}/accounts/mfa/"
+    page.get_by_role("button", name="Set up an authenticator app").click()
     assert page.url == f"{site}/accounts/mfa/totp/"
     assert page.locator("figure.qr-code svg").is_visible()
     secret = "".join(page.locator("code.secret").inner_text().split())

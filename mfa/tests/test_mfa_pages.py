@@ -26,7 +26,10 @@ def sign_in(client: Client, email: str = "alice@example.com", next: str | None =
 
 
 def set_up_app(client: Client) -> tuple[pyotp.TOTP, str]:
-    """From the factors' page: start, read the key off the page, confirm; (the app, the page of codes)."""
+    """From the factors' page: confirm the password (the sign-in is no proof for this), start, read the key off the
+    page, confirm; (the app, the page of codes)."""
+    assert client.post("/accounts/mfa/totp/start/")["Location"].startswith("/accounts/confirm-password/?next=")
+    assert client.post("/accounts/confirm-password/", {"password": PASSWORD}).status_code == 302
     assert client.post("/accounts/mfa/totp/start/")["Location"] == "/accounts/mfa/totp/"
     page = client.get("/accounts/mfa/totp/").content.decode()
     assert "<svg" in page and "<script" not in page
@@ -65,6 +68,7 @@ def test_setting_up_an_app_shows_the_codes_once(signed_in, user, clock):
 
 
 def test_a_wrong_code_keeps_the_app_off(signed_in, user, clock):
+    signed_in.post("/accounts/confirm-password/", {"password": PASSWORD})
     signed_in.post("/accounts/mfa/totp/start/")
     page = signed_in.post("/accounts/mfa/totp/", {"code": "000000"})
     assert "The code is incorrect" in page.content.decode() and "<svg" in page.content.decode()

@@ -14,6 +14,7 @@ autofill's request waits; the click on the button cancels it and asks again, and
 second request reaches it (its options request is held until then). A virtual authenticator's answering is fixed
 for a request once the request reached it: turned back on, it does not answer a request already waiting."""
 from pathlib import Path
+import re
 
 from django.conf import settings as django_settings
 import pytest
@@ -94,6 +95,13 @@ def add_key(page, site: str, *, name: str, kind: str):
     """On the two-step page: the script shows the form (hidden without WebAuthn), asks for the options, lets the
     authenticator make the key and posts it; the answer is the recovery codes' page (the account's first factor)."""
     page.goto(f"{site}/accounts/mfa/")
+    # Without a confirmation since the sign-in, the script's request for options is refused and it sends the
+    # browser to confirm the password, which comes back here.
+    page.get_by_role("button", name="Add a passkey or security key").click()
+    page.wait_for_url(re.compile(r".*/accounts/confirm-password/\?next=.*"))
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Confirm").click()
+    page.wait_for_url(f"{site}/accounts/mfa/")
     page.get_by_label("Name (optional)").fill(name)
     page.get_by_label("Kind").select_option(kind)
     page.get_by_role("button", name="Add a passkey or security key").click()

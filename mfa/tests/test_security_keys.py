@@ -12,13 +12,15 @@ from mfa.models import Authenticator
 from sessions_app.models import Session
 from sessions_app.tests.helpers import claims
 
-from .helpers import password_step, second_step
+from .helpers import confirm_password, password_step, second_step
 from .softkey import SoftKey
 
 pytestmark = pytest.mark.django_db
 
 
 def add_key(api, access: str, key: SoftKey, *, kind: str = "passkey", name: str = "My key"):
+    """Add a key to an account without a factor yet (the password confirmed first)."""
+    access = confirm_password(api, access)
     options = api.post("/api/auth/mfa/webauthn/register/options/", {"kind": kind}, format="json", **bearer(access))
     assert options.status_code == 200, options.content
     body = options.json()
@@ -50,15 +52,17 @@ def passkey_login(api, key: SoftKey, **extra):
 @pytest.mark.django_db(transaction=True)  # the email goes out when the transaction commits
 def test_adding_a_passkey_makes_it_a_factor(api, user, key):
     tokens = login(api)
+    assert_error(api.post("/api/auth/mfa/webauthn/register/options/", {"kind": "passkey"}, format="json",
+                          **bearer(tokens["access"])), 403, "reauthentication_required")  # the sign-in is no proof
     added = add_key(api, tokens["access"], key, name="Laptop")
     assert added.status_code == 201 and len(added.json()["recovery_codes"]) == 10
     stored = Authenticator.objects.get(user=user)
     assert stored.kind == "webauthn" and stored.passkey and stored.name == "Laptop" and stored.public_key
     status = api.get("/api/auth/mfa/", **bearer(tokens["access"])).json()
-    assert status["methods"] == ["webauthn", "recovery_code"]
+    assert status["methods"] == ["webauthn", "recovery_code"]  # (the old access token still reads)
     assert [item["name"] for item in status["security_keys"]] == ["Laptop"]
     assert mail.outbox[-1].subject.startswith("A second factor was added")
-    assert "security key or passkey" in mail.outbox[-1].body
+    assert "A passkey signs in without your password" in mail.outbox[-1].body
 
 
 def test_a_key_as_the_logins_second_factor(api, keyed, key):
@@ -169,3 +173,13 @@ def test_a_security_key_added_as_a_second_factor_cannot_sign_in_alone(api, user)
     assert add_key(api, tokens["access"], key, kind="security_key").status_code == 201
     assert not Authenticator.objects.get().passkey
     assert_error(passkey_login(api, key), 400, "passkey_unknown")
+
+
+def test_an_answer_nested_past_the_parser_is_refused_not_a_500(api, user):
+    """Under the size cap, but deeper than the JSON parser goes: inside the answer, and as a page's form value."""
+    from .softkey import b64url
+
+    deep = {"id": "x", "response": {"clientDataJSON": b64url(b"[" * 3000)}}
+    assert_error(api.post("/api/auth/passkey/login/", {"credential": deep}, format="json"), 400, "webauthn_invalid")
+    page = api.post("/accounts/mfa/passkey/sign-in/", {"credential": "[" * 3000})
+    assert page.status_code == 302 and page["Location"] == "/accounts/login/"

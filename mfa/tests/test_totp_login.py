@@ -15,7 +15,7 @@ from mfa.models import Authenticator, RecoveryCode
 from sessions_app.models import Session
 from sessions_app.tests.helpers import claims
 
-from .helpers import STEP, enrol_totp, password_step, second_step
+from .helpers import STEP, confirm_password, enrol_totp, password_step, second_step
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.mark.django_db(transaction=True)  # the emails go out when the transaction commits
 def test_setting_up_an_app_takes_a_code_from_it(api, user, clock):
     tokens = login(api)
+    tokens["access"] = confirm_password(api, tokens["access"])
     started = api.post("/api/auth/mfa/totp/", **bearer(tokens["access"]))
     assert started.status_code == 201
     body = started.json()
@@ -63,7 +64,7 @@ def test_a_login_asks_for_the_code_and_the_session_says_mfa(api, user, clock):
     tokens = done.json()
     assert claims(tokens["access"])["amr"] == ["pwd", "otp", "mfa"]
     session = Session.objects.get(pk=tokens["session_id"])
-    assert session.device_name == "Phone" and session.factor_proved_at is not None
+    assert session.device_name == "Phone" and session.auth_methods == "pwd otp mfa"
     # The token worked once.
     assert_error(second_step(api, body["mfa_token"], code=app.now()), 401, "mfa_token_invalid")
 
@@ -150,14 +151,18 @@ def test_wrong_answers_end_the_token_and_count_as_failed_logins(api, user, clock
 
 
 def test_wrong_second_factors_lock_the_account_like_wrong_passwords(api, user, clock, settings):
+    """Counted for the client's network even from a device the account trusts (its device cookie spares it the
+    lock for passwords, which says nothing of the second factor)."""
     settings.ACCOUNTS = {**settings.ACCOUNTS, "LOGIN_FAILURES_PER_CLIENT": 3}
     app, _, _ = enrol_totp(api)
+    assert api.cookies.get("auth_device")  # this client is a device the account trusts
     clock.shift(STEP)
     for _ in range(3):
         token = password_step(api).json()["mfa_token"]
         assert_error(second_step(api, token, code="000000"), 400, "mfa_code_incorrect")
-    # This client is now refused for the account, the password step included, whatever it sends.
-    assert_error(password_step(api), 429, "rate_limited")
+    # The second step is now refused for this client, even with the right code.
+    token = password_step(api).json()["mfa_token"]
+    assert_error(second_step(api, token, code=app.now()), 429, "rate_limited")
 
 
 def test_the_password_alone_does_not_clear_the_failures(api, user, clock, settings):
@@ -168,7 +173,8 @@ def test_the_password_alone_does_not_clear_the_failures(api, user, clock, settin
     for _ in range(3):
         token = password_step(api).json()["mfa_token"]  # the right password each time
         second_step(api, token, code="000000")
-    assert_error(password_step(api), 429, "rate_limited")
+    token = password_step(api).json()["mfa_token"]
+    assert_error(second_step(api, token, code="000000"), 429, "rate_limited")
 
 
 def test_an_unknown_token_reveals_nothing(api, user, clock):
