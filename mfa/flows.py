@@ -12,7 +12,7 @@ add their own authenticator, or make recovery codes, and then remove the owner's
 from dataclasses import dataclass
 import uuid
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import emails
@@ -85,13 +85,16 @@ def start_totp(*, user, session_id, client: ClientInfo) -> TotpEnrolment:
     enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
     _require_proof_for_change(user, session_id)
     secret = totp.new_secret()
-    with transaction.atomic():
-        Authenticator.objects.filter(user=user, kind=Authenticator.Kind.TOTP, confirmed_at__isnull=True).delete()
-        if Authenticator.objects.filter(user=user, kind=Authenticator.Kind.TOTP).exists():
-            raise ServiceError("totp_already_enabled")
-        authenticator = Authenticator(user=user, kind=Authenticator.Kind.TOTP)
-        authenticator.secret = vault.encrypt(secret, bound_to=bound_to(authenticator))
-        authenticator.save()
+    try:
+        with transaction.atomic():
+            Authenticator.objects.filter(user=user, kind=Authenticator.Kind.TOTP, confirmed_at__isnull=True).delete()
+            if Authenticator.objects.filter(user=user, kind=Authenticator.Kind.TOTP).exists():
+                raise ServiceError("totp_already_enabled")
+            authenticator = Authenticator(user=user, kind=Authenticator.Kind.TOTP)
+            authenticator.secret = vault.encrypt(secret, bound_to=bound_to(authenticator))
+            authenticator.save()
+    except IntegrityError:  # a concurrent start won the one row an account may have (mfa_one_totp_per_user)
+        raise ServiceError("totp_already_enabled") from None
     return _enrolment(user, secret)
 
 
@@ -143,9 +146,10 @@ def remove_totp(*, user, session_id, client: ClientInfo) -> None:
     enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
     _require_proof_for_change(user, session_id)
     with transaction.atomic():
-        removed, _ = Authenticator.objects.filter(user=user, kind=Authenticator.Kind.TOTP).delete()
-        if not removed:
+        # One set up and confirmed: removing an app still being set up is no change of the factors to tell of.
+        if not Authenticator.objects.active().filter(user=user, kind=Authenticator.Kind.TOTP).exists():
             raise ServiceError("mfa_not_enabled")
+        Authenticator.objects.filter(user=user, kind=Authenticator.Kind.TOTP).delete()
         all_gone = _turn_off_if_last(user)
         record_security_event(events.FACTOR_REMOVED, user=user, client=client, session_id=session_id, factor="totp")
         emails.announce("mfa_factor_removed", user=user, kind="totp", all_gone=all_gone)
@@ -156,8 +160,9 @@ def turn_off(*, user, session_id, client: ClientInfo) -> None:
     enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
     _require_proof_for_change(user, session_id)
     with transaction.atomic():
-        if not _remove_all(user):
+        if not has_second_factor(user):
             raise ServiceError("mfa_not_enabled")
+        _remove_all(user)
         record_security_event(events.FACTOR_REMOVED, user=user, client=client, session_id=session_id, factor="all")
         emails.announce("mfa_factor_removed", user=user, kind="all", all_gone=True)
 
@@ -194,20 +199,25 @@ def add_security_key(*, user, session_id, client: ClientInfo, credential, name: 
     credential = webauthn.parse_credential(credential)
     verified = webauthn.verify_new_key(credential, webauthn.take_challenge(credential, purpose=webauthn.REGISTER,
                                                                            user_id=user.pk), passkey=passkey)
+    if len(verified.credential_id) > webauthn.CREDENTIAL_ID_MAX_BYTES:
+        raise ServiceError("webauthn_invalid")  # WebAuthn §7.1: a relying party refuses ids over 1023 bytes
     now = timezone.now()
-    with transaction.atomic():
-        first = not has_second_factor(user)
-        credential_id = webauthn.encode_id(verified.credential_id)
-        if Authenticator.objects.filter(credential_id=credential_id).exists():
-            raise ServiceError("webauthn_invalid")  # this key is already registered (here or to another account)
-        Authenticator.objects.create(
-            user=user, kind=Authenticator.Kind.WEBAUTHN, name=name.strip()[:KEY_NAME_MAX_LENGTH],
-            confirmed_at=now, credential_id=credential_id, public_key=verified.credential_public_key,
-            sign_count=verified.sign_count, passkey=passkey)
-        codes = _replace_recovery_codes(user) if first else []
-        record_security_event(events.FACTOR_ADDED, user=user, client=client, session_id=session_id,
-                              factor="passkey" if passkey else "security_key")
-        emails.announce("mfa_factor_added", user=user, kind="webauthn")
+    credential_id = webauthn.encode_id(verified.credential_id)
+    try:
+        with transaction.atomic():
+            first = not has_second_factor(user)
+            if Authenticator.objects.filter(credential_id=credential_id).exists():
+                raise ServiceError("webauthn_invalid")  # this key is already registered (here or elsewhere)
+            Authenticator.objects.create(
+                user=user, kind=Authenticator.Kind.WEBAUTHN, name=name.strip()[:KEY_NAME_MAX_LENGTH],
+                confirmed_at=now, credential_id=credential_id, public_key=verified.credential_public_key,
+                sign_count=verified.sign_count, passkey=passkey)
+            codes = _replace_recovery_codes(user) if first else []
+            record_security_event(events.FACTOR_ADDED, user=user, client=client, session_id=session_id,
+                                  factor="passkey" if passkey else "security_key")
+            emails.announce("mfa_factor_added", user=user, kind="webauthn")
+    except IntegrityError:  # the same key registered by a concurrent request (credential ids are unique)
+        raise ServiceError("webauthn_invalid") from None
     return codes
 
 

@@ -45,6 +45,7 @@ TIMEOUT_MS = 60_000
 # Longest answer looked at (a credential's JSON: an attestation with its public key, client data, ...); anything
 # longer is refused before it is parsed.
 CREDENTIAL_MAX_LENGTH = 16_384
+CREDENTIAL_ID_MAX_BYTES = 1023  # WebAuthn §7.1 step 17 (base64url: at most 1364 characters, within the column)
 # The purposes a challenge is issued for.
 REGISTER, AUTHENTICATE, PASSKEY = "register", "authenticate", "passkey"
 _PREFIX = "mfa:webauthn:challenge:"

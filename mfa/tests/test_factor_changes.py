@@ -155,3 +155,13 @@ def test_changing_the_password_keeps_the_sign_in_methods_not_a_fresh_factor(api,
     access = changed.json()["access"]
     assert claims(access)["amr"] == ["pwd", "otp", "mfa"]
     assert_error(api.delete("/api/auth/mfa/totp/", **bearer(access)), 403, "reauthentication_required")
+
+
+def test_removing_an_app_still_being_set_up_is_no_change(api, user, clock):
+    """Nothing to tell the owner of: the app never was a factor."""
+    tokens = login(api)
+    tokens["access"] = confirm_password(api, tokens["access"])
+    assert api.post("/api/auth/mfa/totp/", **bearer(tokens["access"])).status_code == 201
+    assert_error(api.delete("/api/auth/mfa/totp/", **bearer(tokens["access"])), 400, "mfa_not_enabled")
+    assert_error(api.delete("/api/auth/mfa/", **bearer(tokens["access"])), 400, "mfa_not_enabled")
+    assert not SecurityEvent.objects.filter(kind="mfa_factor_removed").exists()
