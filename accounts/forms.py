@@ -18,6 +18,7 @@ from authcore.inputs import (
 )
 from sessions_app.forms import SessionOptionsForm
 
+from .flows.login import MFA_TOKEN_MAX_LENGTH
 from .flows.not_me import NOT_ME_TOKEN_MAX_LENGTH, NOT_ME_TOKEN_PATTERN
 from .languages import language_choices
 from .names import NameField
@@ -28,7 +29,7 @@ from .tokens import LINK_TOKEN_PATTERN, TOKEN_MAX_LENGTH
 SECOND_FACTOR_CODE_MAX_LENGTH = 40
 # A security key's answer, as JSON: its client data, authenticator data and signature are a few hundred bytes.
 SECURITY_KEY_ANSWER_MAX_LENGTH = 16_384
-# The field code of a proof given in none or several of its alternative fields (one_answer).
+# The field code of a proof given in none or several of its alternative fields (OneAnswerForm).
 EXACTLY_ONE_REQUIRED = "exactly_one_required"
 
 _password_help = lazy(password_validators_help_text_html, str)
@@ -224,12 +225,19 @@ class SecondFactorCodeField(TextField):
         super().__init__(max_length=max_length, **kwargs)
 
 
-def one_answer(form: forms.Form, fields: tuple[str, ...]) -> None:
-    """Exactly one of `fields` given (not empty), else a form error, code `exactly_one_required`."""
-    given = [name for name in fields if form.cleaned_data.get(name)]
-    if len(given) != 1:
-        raise forms.ValidationError(_("Give exactly one of: %(fields)s.") % {"fields": ", ".join(fields)},
-                                    code=EXACTLY_ONE_REQUIRED)
+class OneAnswerForm(InputForm):
+    """A proof given in one of several alternative fields (`answer_fields`): exactly one of them, not empty, else a
+    form error with the code `exactly_one_required` (a schema cannot say "one of", so the API documents it)."""
+
+    answer_fields: tuple[str, ...] = ()
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and sum(bool(cleaned.get(name)) for name in self.answer_fields) != 1:
+            fields = ", ".join(self.answer_fields)
+            raise forms.ValidationError(_("Give exactly one of: %(fields)s.") % {"fields": fields},
+                                        code=EXACTLY_ONE_REQUIRED)
+        return cleaned
 
 
 def security_key_field(*, required: bool = False) -> JSONObjectField:
@@ -237,7 +245,7 @@ def security_key_field(*, required: bool = False) -> JSONObjectField:
     return JSONObjectField(max_length=SECURITY_KEY_ANSWER_MAX_LENGTH, required=required, label=_("Security key"))
 
 
-class ReauthenticateForm(PasswordLengthCapMixin, InputForm):
+class ReauthenticateForm(PasswordLengthCapMixin, OneAnswerForm):
     """The API's proof: the password, or for an account with a second factor, an answer of it instead."""
 
     password = PasswordField(required=False)
@@ -245,11 +253,7 @@ class ReauthenticateForm(PasswordLengthCapMixin, InputForm):
     recovery_code = SecondFactorCodeField(label=_("Recovery code"), required=False)
     webauthn = security_key_field()
 
-    def clean(self):
-        cleaned = super().clean()
-        if not self.errors:
-            one_answer(self, ("password", "code", "recovery_code", "webauthn"))
-        return cleaned
+    answer_fields = ("password", "code", "recovery_code", "webauthn")
 
 
 class ConfirmPasswordForm(PasswordLengthCapMixin, InputForm):
@@ -258,7 +262,7 @@ class ConfirmPasswordForm(PasswordLengthCapMixin, InputForm):
     password = PasswordField()
 
 
-class PageReauthenticateForm(PasswordLengthCapMixin, InputForm):
+class PageReauthenticateForm(PasswordLengthCapMixin, OneAnswerForm):
     """The page's proof for an account with a second factor: the password, or one code (an app's or a recovery
     code), or a security key's answer (put in by the page's script)."""
 
@@ -267,35 +271,27 @@ class PageReauthenticateForm(PasswordLengthCapMixin, InputForm):
                                  required=False)
     webauthn = security_key_field()
 
-    def clean(self):
-        cleaned = super().clean()
-        if not self.errors:
-            one_answer(self, ("password", "code", "webauthn"))
-        return cleaned
+    answer_fields = ("password", "code", "webauthn")
 
 
-class LoginSecondStepForm(InputForm):
+class LoginSecondStepForm(OneAnswerForm):
     """The second step of a login through the API: the `mfa_token` from 401 `mfa_required` and one answer."""
 
-    mfa_token = TextField(max_length=64)
+    mfa_token = TextField(max_length=MFA_TOKEN_MAX_LENGTH)
     code = SecondFactorCodeField(label=_("Code from your authenticator app"), required=False)
     recovery_code = SecondFactorCodeField(label=_("Recovery code"), required=False)
     webauthn = security_key_field()
 
-    def clean(self):
-        cleaned = super().clean()
-        if not self.errors:
-            one_answer(self, ("code", "recovery_code", "webauthn"))
-        return cleaned
+    answer_fields = ("code", "recovery_code", "webauthn")
 
 
 class SecondStepTokenForm(InputForm):
     """The `mfa_token` of a waiting second step (security-key options for it)."""
 
-    mfa_token = TextField(max_length=64)
+    mfa_token = TextField(max_length=MFA_TOKEN_MAX_LENGTH)
 
 
-class SecondStepForm(InputForm):
+class SecondStepForm(OneAnswerForm):
     """The second step of signing in on the page (and the confirmation that asks for a factor): one code, an
     app's or a recovery code, or a security key's answer (put in by the page's script)."""
 
@@ -304,11 +300,7 @@ class SecondStepForm(InputForm):
                                              "recovery codes."))
     webauthn = security_key_field()
 
-    def clean(self):
-        cleaned = super().clean()
-        if not self.errors:
-            one_answer(self, ("code", "webauthn"))
-        return cleaned
+    answer_fields = ("code", "webauthn")
 
 
 class NewEmailForm(InputForm):
