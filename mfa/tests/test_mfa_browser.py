@@ -7,26 +7,29 @@ step go to test-artifacts/ for a person to look at.
 The live server runs on the real clock: the app's codes come from now. A code's step is refused once a code of it
 or of a later step was accepted, and one step either side of now is accepted, so the sign-in after the set-up
 types the code of the next step (later than the one that confirmed the app) rather than waiting 30 seconds."""
-from pathlib import Path
 import re
 import time
 
-from django.conf import settings as django_settings
 import pyotp
 import pytest
 from rest_framework.test import APIClient
 
-from authcore.testing import PASSWORD
 from mfa.models import Authenticator, RecoveryCode
 from sessions_app.models import Session
 
+from .browser import (
+    PHONE,
+    assert_signed_in_home,
+    browser_sessions,
+    confirm_password,
+    screenshot,
+    sign_in_with_password,
+    sign_out,
+)
 from .helpers import enrol_totp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
-PHONE = {"width": 360, "height": 800}
-NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 RECOVERY_CODE = re.compile(r"[A-Z0-9]{4}(-[A-Z0-9]{4}){3}")
 
 
@@ -46,16 +49,8 @@ def phone(browser):
     context.close()
 
 
-def sign_in_with_password(page, site: str, email: str = "alice@example.com", password: str = PASSWORD):
-    page.goto(f"{site}/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
-def assert_signed_in_home(page, site: str):
-    assert page.url == f"{site}/accounts/"
-    assert page.get_by_role("heading", name="Your account", level=1).is_visible()
 
 
 def assert_on_second_step(page, site: str):
@@ -68,22 +63,10 @@ def answer_second_step(page, code: str):
     page.get_by_role("button", name="Sign in", exact=True).click()
 
 
-def sign_out(page):
-    page.locator("nav.account-nav").get_by_role("button", name="Sign out", exact=True).click()
-    assert page.get_by_text("You are signed out.").is_visible()
 
 
-def screenshot(page, name: str):
-    """At a phone's width: nothing wider than the screen, then the picture."""
-    assert page.evaluate(NO_OVERFLOW), (
-        f"{page.url} overflows at {PHONE['width']}px: scrollWidth "
-        f"{page.evaluate('document.documentElement.scrollWidth')}")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"mfa-{name}-{PHONE['width']}.png"), full_page=True)
 
 
-def browser_sessions(user) -> list[Session]:
-    return list(Session.objects.filter(user=user, transport=Session.Transport.BROWSER, revoked_at=None))
 
 
 def test_set_up_an_app_and_sign_in_with_its_code(phone, site, user):
@@ -96,8 +79,7 @@ def test_set_up_an_app_and_sign_in_with_its_code(phone, site, user):
     assert page.get_by_text("Two-step sign-in is off.", exact=False).is_visible()
     page.get_by_role("button", name="Set up an authenticator app").click()
     assert page.url.startswith(f"{site}/accounts/confirm-password/")  # the sign-in is no proof for this
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Confirm").click()
+    confirm_password(page)
     assert page.url == f"{site}/accounts/mfa/"
     page.get_by_role("button", name="Set up an authenticator app").click()
     assert page.url == f"{site}/accounts/mfa/totp/"

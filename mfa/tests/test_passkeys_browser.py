@@ -13,21 +13,25 @@ button's way instead, the phone's authenticator stops answering (no user presenc
 autofill's request waits; the click on the button cancels it and asks again, and the phone answers again before that
 second request reaches it (its options request is held until then). A virtual authenticator's answering is fixed
 for a request once the request reached it: turned back on, it does not answer a request already waiting."""
-from pathlib import Path
 import re
 
-from django.conf import settings as django_settings
 import pytest
 
-from authcore.testing import PASSWORD
 from mfa.models import Authenticator, RecoveryCode
 from sessions_app.models import Session
 
+from .browser import (
+    PHONE,
+    assert_signed_in_home,
+    browser_sessions,
+    confirm_password,
+    screenshot,
+    sign_in_with_password,
+    sign_out,
+)
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = Path(django_settings.BASE_DIR) / "test-artifacts"
-PHONE = {"width": 360, "height": 800}
-NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
                  "isUserVerified": True, "automaticPresenceSimulation": True}
 PASSKEY_OPTIONS = "**/accounts/mfa/passkey/options/"
@@ -74,21 +78,10 @@ def phone(browser):
     context.close()
 
 
-def sign_in_with_password(page, site: str, email: str = "alice@example.com", password: str = PASSWORD):
-    page.goto(f"{site}/accounts/login/")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
-def assert_signed_in_home(page, site: str):
-    page.wait_for_url(f"{site}/accounts/")
-    assert page.get_by_role("heading", name="Your account", level=1).is_visible()
 
 
-def sign_out(page):
-    page.locator("nav.account-nav").get_by_role("button", name="Sign out", exact=True).click()
-    assert page.get_by_text("You are signed out.").is_visible()
 
 
 def add_key(page, site: str, *, name: str, kind: str):
@@ -99,8 +92,7 @@ def add_key(page, site: str, *, name: str, kind: str):
     # browser to confirm the password, which comes back here.
     page.get_by_role("button", name="Add a passkey or security key").click()
     page.wait_for_url(re.compile(r".*/accounts/confirm-password/\?next=.*"))
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Confirm").click()
+    confirm_password(page)
     page.wait_for_url(f"{site}/accounts/mfa/")
     page.get_by_label("Name (optional)").fill(name)
     page.get_by_label("Kind").select_option(kind)
@@ -115,23 +107,14 @@ def b64url(standard_base64: str) -> str:
     return standard_base64.rstrip("=").replace("+", "-").replace("/", "_")
 
 
-def screenshot(page, name: str):
-    """At a phone's width: nothing wider than the screen, then the picture."""
-    assert page.evaluate(NO_OVERFLOW), (
-        f"{page.url} overflows at {PHONE['width']}px: scrollWidth "
-        f"{page.evaluate('document.documentElement.scrollWidth')}")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"mfa-{name}-{PHONE['width']}.png"), full_page=True)
 
 
-def browser_sessions(user) -> list[Session]:
-    return list(Session.objects.filter(user=user, transport=Session.Transport.BROWSER, revoked_at=None))
 
 
 def test_add_a_passkey_on_the_page_then_sign_in_with_it_alone(phone, site, user):
     page, authenticators = phone
     phone_authenticator = authenticators.add()
-    sign_in_with_password(page, site)  # a fresh sign-in: recent enough to add a factor
+    sign_in_with_password(page, site)
     assert_signed_in_home(page, site)
 
     add_key(page, site, name="My phone", kind="passkey")
