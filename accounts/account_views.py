@@ -41,6 +41,7 @@ from .forms import (
     PageReauthenticateForm,
     ProfileForm,
     SecondStepForm,
+    SetPasswordForm,
     SignInForm,
 )
 from .second_factor import FactorAnswer
@@ -227,7 +228,8 @@ def reauthenticate(request):
     next_url = safe_next(request)
     has_factor = bool(second_factor.methods_for(request.user))
     # In the address, which the form posts back to (it has no action of its own).
-    factor_only = has_factor and request.GET.get("factor") == "1"
+    # Only a code when asked (`factor=1`), or for an account without a password (it has none to give).
+    factor_only = has_factor and (request.GET.get("factor") == "1" or not request.user.has_usable_password())
     form_class = SecondStepForm if factor_only else PageReauthenticateForm if has_factor else ConfirmPasswordForm
     form = form_class(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -259,6 +261,11 @@ def reauthenticate_options(request):
     return JsonResponse(reauthentication.reauthentication_options(user=request.user, client=client_info(request)))
 
 
+def _confirm_with_factor(*, return_to: str):
+    """To the confirmation page, asking for a second factor (a password is no proof here), and back."""
+    return redirect(f"{reverse('accounts:reauthenticate')}?{urlencode({'next': reverse(return_to), 'factor': '1'})}")
+
+
 def _signed_out_for_guesses(request):
     forget_browser_session(request)
     messages.error(request, SIGNED_OUT_GUESSES)
@@ -282,13 +289,21 @@ def _refused(request, form, error: ServiceError):
 @signed_in_page
 def change_password(request):
     """Asks for the current password on the form itself, whenever the user signed in: a password change is
-    the one sensitive action where the recent-sign-in window does not stand in for it."""
-    form = ChangePasswordForm(request.POST or None)
+    the one sensitive action where the recent-sign-in window does not stand in for it. An account without a
+    password (passkeys only) sets one after confirming who it is with a factor (the flow asks for it)."""
+    has_password = request.user.has_usable_password()
+    if not has_password and not selectors.reauthenticated_recently(user=request.user,
+                                                                   session_id=browser_session_id(request),
+                                                                   with_factor=True):
+        return _confirm_with_factor(return_to="accounts:password-change")
+    form = (ChangePasswordForm if has_password else SetPasswordForm)(request.POST or None)
+    if has_password:
+        form.fields["current_password"].required = True
     if request.method == "POST" and form.is_valid():
         try:
             changed = passwords.change_password(
                 user=request.user, session_id=browser_session_id(request),
-                current_password=form.cleaned_data["current_password"],
+                current_password=form.cleaned_data.get("current_password"),
                 new_password=form.cleaned_data["new_password"], client=client_info(request),
                 device_token=device_token_from(request))
         except ServiceError as error:
@@ -296,6 +311,8 @@ def change_password(request):
                 return _signed_out_for_guesses(request)
             if error.code == "password_incorrect":
                 form.add_error("current_password", error.message)
+            elif error.code == "reauthentication_required" and not has_password:
+                return _confirm_with_factor(return_to="accounts:password-change")
             elif (refused := _refused(request, form, error)) is not None:
                 return refused
         else:
@@ -305,7 +322,7 @@ def change_password(request):
             response = redirect("accounts:account")
             set_device_cookie(response, changed.device_token)
             return response
-    return render(request, "accounts/change_password.html", {"form": form})
+    return render(request, "accounts/change_password.html", {"form": form, "has_password": has_password})
 
 
 @account_page

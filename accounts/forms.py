@@ -166,6 +166,12 @@ class ChangePasswordForm(PasswordLengthCapMixin, InputForm):
     new_password = NewPasswordField(label=_("New password"))
 
 
+class SetPasswordForm(PasswordLengthCapMixin, InputForm):
+    """ChangePasswordForm for an account without a password (passkeys only): it proved itself by a factor before."""
+
+    new_password = NewPasswordField(label=_("New password"))
+
+
 class ChangeEmailForm(PasswordLengthCapMixin, InputForm):
     password = PasswordField()
     new_email = EmailAddressField(label=_("New email address"))
@@ -177,6 +183,14 @@ class ConfirmEmailChangeForm(InputForm):
 
 class DeleteAccountForm(PasswordLengthCapMixin, InputForm):
     password = PasswordField()
+
+
+def without_password(form_class, user):
+    """The API's form of a sensitive action, for `user`: an account without a password (passkeys only) has none to
+    give, so its form has no password field (the flow asks for a reauthentication by a factor instead)."""
+    if user.has_usable_password():
+        return form_class
+    return PASSWORDLESS_FORMS[form_class]
 
 
 class ProfileForm(InputForm):
@@ -305,6 +319,14 @@ class SecondStepForm(OneAnswerForm):
 
 class NewEmailForm(InputForm):
     new_email = EmailAddressField(label=_("New email address"))
+
+
+class NoInputForm(InputForm):
+    """Nothing to give (deleting an account without a password: the proof was a reauthentication by a factor)."""
+
+
+PASSWORDLESS_FORMS = {ChangePasswordForm: SetPasswordForm, ChangeEmailForm: NewEmailForm,
+                      DeleteAccountForm: NoInputForm}
 
 
 class DeleteAccountConfirmationForm(InputForm):

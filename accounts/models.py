@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 import uuid
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
-from django.contrib.auth.hashers import check_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -237,6 +237,11 @@ class User(AbstractBaseUser, PermissionsMixin):
             finally:
                 self._rehashing = False
 
+        if not self.has_usable_password():
+            # An account that signs in with passkeys only: hash once anyway, so a login's timing does not tell
+            # such an account from one with a password (as ModelBackend does for an unknown address).
+            make_password(raw_password)
+            return False
         return check_password(raw_password, self.password, store_rehash)
 
     def _writes(self, field: str, update_fields) -> bool:

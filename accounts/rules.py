@@ -44,7 +44,10 @@ def _changed_by(changed_by: ChangedBy | None) -> ChangedBy:
 class PasswordChange:
     """How a password came to be replaced, for what follows it."""
 
-    how: str = "set"  # "changed" by its owner, "reset" with an emailed link, "set" by anyone else
+    # "changed" by its owner, "reset" with an emailed link, "set" by anyone else; for an account that signs in with
+    # passkeys only: "removed" by its owner (no password any more), "recovered" with an emailed link that added a
+    # new passkey instead of setting a password.
+    how: str = "set"
     actor: object | None = None  # an operator acting on the user's account
     client: ClientInfo | None = None
     session_id: str | None = None  # the session that made the change ("changed")
@@ -57,7 +60,7 @@ def password_replaced(*, user, change: PasswordChange | None = None) -> int:
     if change is None:
         operator = acting_operator()
         change = PasswordChange(actor=operator.actor, client=operator.client) if operator else PasswordChange()
-    reset = change.how == "reset"
+    reset = change.how in ("reset", "recovered")
     reason = events.PASSWORD_RESET_REASON if reset else events.PASSWORD_CHANGED_REASON
     ended = end_user_sessions(user=user, reason=reason, actor=change.actor, client=change.client)
     record_security_event(events.PASSWORD_RESET if reset else events.PASSWORD_CHANGED, user=user, actor=change.actor,

@@ -50,6 +50,9 @@ class Verified:
 class SecondFactor(Protocol):
     # The URL name of the page where a user manages their factors (linked from the account home).
     manage_url: str
+    # The URL name of the page where a reset link adds a new passkey to an account without a password (linked from
+    # the reset page for such an account).
+    passkey_reset_url: str
 
     def missing_for(self, user) -> bool:
         """Whether the project requires `user` to have a factor (staff, say) and they have none yet: the admin
@@ -88,6 +91,13 @@ def methods_for(user) -> list[str]:
 def missing_for(user) -> bool:
     provider = installed()
     return bool(provider and provider.missing_for(user))
+
+
+def passkey_reset_url_for(user) -> str | None:
+    """Where the reset link of `user` may add a passkey instead of setting a password: only for an account without a
+    usable password (it signs in with passkeys only)."""
+    provider = installed()
+    return provider.passkey_reset_url if provider and not user.has_usable_password() else None
 
 
 def challenge_for(user) -> dict:

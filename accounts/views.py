@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from authcore.errors import ServiceError
 from authcore.requestmeta import client_info
 
+from . import second_factor
 from .device_cookie import set_device_cookie
 from .flows import email_change, not_me, passwords, registration, verification
 from .forms import (
@@ -24,6 +25,7 @@ from .forms import (
     RegisterForm,
     VerifyEmailForm,
 )
+from .tokens import password_reset_tokens, user_for_link_token
 
 VERIFY_TOKEN_SESSION_KEY = "accounts_verify_email_token"
 RESET_TOKEN_SESSION_KEY = "accounts_password_reset_token"
@@ -218,7 +220,9 @@ def password_reset_set(request):
             if error.code != "invalid":
                 raise
             form.add_service_error(error)  # the password policy: shown next to the field
-            return render(request, "accounts/password_reset_set.html", {"form": form})
+            user = user_for_link_token(password_reset_tokens, form.cleaned_data["token"])  # looked at just now
+            return render(request, "accounts/password_reset_set.html", {
+                "form": form, "passkey_reset_url": user and second_factor.passkey_reset_url_for(user)})
         request.session.pop(RESET_TOKEN_SESSION_KEY, None)
         response = redirect("accounts:password-reset-done")
         set_device_cookie(response, reset.device_token)  # the mailbox was proven: one of the owner's devices
@@ -226,9 +230,11 @@ def password_reset_set(request):
 
     return _link_page(request, session_key=RESET_TOKEN_SESSION_KEY, form_class=PasswordResetConfirmForm,
                       invalid=lambda request: _invalid_link(request, purpose="reset"),
-                      look=lambda token, client: passwords.password_reset_token_is_valid(token, client=client),
-                      show=lambda request, _: render(request, "accounts/password_reset_set.html",
-                                                     {"form": PasswordResetConfirmForm()}),
+                      look=lambda token, client: passwords.password_reset_user(token, client=client),
+                      show=lambda request, user: render(
+                          request, "accounts/password_reset_set.html",
+                          {"form": PasswordResetConfirmForm(),
+                           "passkey_reset_url": second_factor.passkey_reset_url_for(user)}),
                       use=use, spend_first=False)
 
 

@@ -24,4 +24,19 @@ register_errors({
     "passkey_unknown": ErrorSpec(
         400, _("This passkey is not known here. Sign in with your password."),
         note="A passkey sign-in whose credential no account has (removed, or from another site)."),
+    "last_passkey": ErrorSpec(
+        409, _("This is the last passkey of an account without a password. Add another passkey or set a password "
+               "first."),
+        note="Removing it (or turning MFA off) would leave the account nothing to sign in with."),
+    "passkey_required": ErrorSpec(
+        400, _("Add a passkey before you stop using a password."),
+        note="Removing the password of an account that has no passkey to sign in with."),
+    "password_not_set": ErrorSpec(400, _("This account has no password.")),
+    "passkey_reset_unavailable": ErrorSpec(
+        400, _("This account has a password: choose a new one."),
+        note="A reset link adds a passkey only for an account that signs in with passkeys only."),
+    "mfa_code_required": ErrorSpec(
+        400, _("Give a code from your authenticator app or one of your recovery codes as well."),
+        note="A reset link that adds a passkey to an account that still has second factors: the email alone never "
+             "takes their place. `methods` lists what the account can answer with."),
 })

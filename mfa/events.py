@@ -2,9 +2,13 @@
 from authcore.audit import declare_event
 
 FACTOR_ADDED = declare_event(
-    "mfa_factor_added", "A user added a second factor (details: `factor`, e.g. `totp`).")
+    "mfa_factor_added", "A user added a second factor (details: `factor`, e.g. `totp`; `via`: `password_reset` for a "
+    "passkey added with a reset link).")
 FACTOR_CONFIRM_FAIL = declare_event(
     "mfa_factor_confirm_fail", "Adding an authenticator app was refused: the code given to confirm it was wrong.")
+FACTOR_RENAMED = declare_event(
+    "mfa_factor_renamed", "A user renamed a security key or passkey (details: `authenticator`, `previous_name`, "
+    "`name`).")
 FACTOR_REMOVED = declare_event(
     "mfa_factor_removed", "A user removed a second factor (details: `factor`; `all` when MFA was turned off).")
 RECOVERY_CODES_REGENERATED = declare_event(
@@ -18,3 +22,6 @@ WEBAUTHN_CLONE = declare_event(
     "the key may be in use; the answer was refused (details: `authenticator`, `stored_count`, `reported_count`).")
 PASSKEY_LOGIN_FAIL = declare_event(
     "authn_passkey_fail", "A sign-in with a passkey was refused (details: `reason`).")
+RECOVERY_FAIL = declare_event(
+    "mfa_passkey_recovery_fail", "A reset link that adds a passkey to an account without a password was refused: the "
+    "code of the account's second factor given with it was wrong.")

@@ -15,9 +15,10 @@ import uuid
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import emails
+from accounts import emails, login_throttle
+from accounts import limits as accounts_limits
 from accounts.conf import app_settings as accounts_settings
-from accounts.flows import login
+from accounts.flows import login, passwords
 from accounts.second_factor import FactorAnswer, Verified
 from authcore.audit import record_security_event
 from authcore.errors import ServiceError
@@ -44,6 +45,11 @@ class MfaStatus:
     totp: Authenticator | None  # the confirmed authenticator app
     keys: list[Authenticator]  # security keys and passkeys
     recovery_codes_left: int
+
+    @property
+    def passkeys(self) -> list[Authenticator]:
+        """The keys that sign in alone."""
+        return [key for key in self.keys if key.passkey]
 
     @property
     def methods(self) -> list[str]:
@@ -162,6 +168,8 @@ def turn_off(*, user, session_id, client: ClientInfo) -> None:
     with transaction.atomic():
         if not has_second_factor(user):
             raise ServiceError("mfa_not_enabled")
+        if not _lock(user).has_usable_password():
+            raise ServiceError("last_passkey")  # nothing would be left to sign in with
         _remove_all(user)
         record_security_event(events.FACTOR_REMOVED, user=user, client=client, session_id=session_id, factor="all")
         emails.announce("mfa_factor_removed", user=user, kind="all", all_gone=True)
@@ -221,12 +229,16 @@ def add_security_key(*, user, session_id, client: ClientInfo, credential, name: 
     return codes
 
 
-def rename_security_key(*, user, key_id, name: str | None) -> Authenticator:
-    """Give a key another name (None: leave it)."""
+def rename_security_key(*, user, key_id, name: str | None, client: ClientInfo) -> Authenticator:
+    """Give a key another name (None: leave it). No proof asked: a name changes no way in. Audited all the same,
+    since the list of keys is what an owner reads to spot one that is not theirs."""
+    enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
     key = _key_of(user, key_id)
-    if name is not None:
-        key.name = name.strip()[:KEY_NAME_MAX_LENGTH]
+    if name is not None and name.strip()[:KEY_NAME_MAX_LENGTH] != key.name:
+        previous, key.name = key.name, name.strip()[:KEY_NAME_MAX_LENGTH]
         key.save(update_fields=["name"])
+        record_security_event(events.FACTOR_RENAMED, user=user, client=client, authenticator=str(key.pk),
+                              previous_name=previous, name=key.name)
     return key
 
 
@@ -234,11 +246,18 @@ def remove_security_key(*, user, session_id, key_id, client: ClientInfo) -> None
     enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
     _require_proof_for_change(user, session_id)
     with transaction.atomic():
-        _key_of(user, key_id).delete()
+        key = _key_of(user, key_id)
+        if key.passkey and not _lock(user).has_usable_password() and not _passkeys(user).exclude(pk=key.pk).exists():
+            raise ServiceError("last_passkey")  # the account's one way to sign in
+        key.delete()
         all_gone = _turn_off_if_last(user)
         record_security_event(events.FACTOR_REMOVED, user=user, client=client, session_id=session_id,
                               factor="webauthn")
         emails.announce("mfa_factor_removed", user=user, kind="webauthn", all_gone=all_gone)
+
+
+def _passkeys(user):
+    return Authenticator.objects.active().filter(user=user, kind=Authenticator.Kind.WEBAUTHN, passkey=True)
 
 
 def _key_of(user, key_id) -> Authenticator:
@@ -298,6 +317,130 @@ def _check_key(key: Authenticator, credential: dict, challenge: bytes, *, client
         raise ServiceError("webauthn_invalid")  # another answer of this key won the race
 
 
+# --- accounts that sign in with passkeys only ---------------------------------------------------------------------
+def remove_password(*, user, session_id, client: ClientInfo,
+                    device_token: str | None = None) -> passwords.PasswordChanged:
+    """Stop using a password: from now on the account signs in with its passkeys only. It takes a passkey (one to
+    sign in with) and a recent reauthentication by a factor in this session (a thief with the password and a session
+    cannot lock the owner out of the password). Like a password change, every other session ends (they may have
+    signed in with the password being given up) and the caller continues in a new one. The account sets a password
+    again with accounts.flows.passwords.change_password, or a reset by email."""
+    enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
+    if not user.has_usable_password():
+        raise ServiceError("password_not_set")
+    if not _passkeys(user).exists():
+        raise ServiceError("passkey_required")
+    require_reauthentication(user=user, session_id=session_id, with_factor=True)
+
+    def store(change) -> None:
+        # Under the user's row lock, which removing a passkey takes too: of the two, one sees what the other did.
+        if not _lock(user).has_usable_password():
+            raise ServiceError("password_not_set")
+        if not _passkeys(user).exists():
+            raise ServiceError("passkey_required")
+        _store_no_password(user, change)
+
+    return passwords.replace_password_in_session(user=user, session_id=session_id, client=client,
+                                                 device_token=device_token, how="removed", store=store)
+
+
+def _lock(user):
+    """The user's row, locked for the transaction, as it is now."""
+    return type(user).objects.select_for_update().only("id", "password").get(pk=user.pk)
+
+
+def _store_no_password(user, change) -> None:
+    # A new unusable value each time: the stored hash changes, so every reset link sent before dies with it.
+    user.set_unusable_password()
+    user.pending_password_change = change
+    user.save(update_fields=["password"])
+
+
+@dataclass(frozen=True)
+class PasskeyRecovery:
+    reset: passwords.PasswordReset
+    recovery_codes: list[str]  # when the new passkey is the account's first factor (shown once), else []
+
+
+def reset_passkey_options(*, token: str, client: ClientInfo) -> dict:
+    """For a reset link of an account without a password: options for the browser to make a new passkey."""
+    user = _recoverable_by_passkey(token, client=client)
+    return webauthn.registration_options(user, existing_credential_ids=[], passkey=True)
+
+
+def _prove_factor_for_recovery(user, answer: FactorAnswer, *, client: ClientInfo) -> None:
+    """A code of the account's factors beside the reset link: bounded like the login's second step (its limit, which
+    fails closed, and each wrong code a failed login of the account, toward its lock)."""
+    enforce_rate_limit(scope=accounts_limits.LOGIN_SECOND_STEP, client=client)
+    attempt = login_throttle.LoginAttempt.start(email=user.email, client=client)
+    login_throttle.check(attempt)
+    try:
+        MfaSecondFactor().verify(user, answer, client=client)
+    except ServiceError as error:
+        if error.code == "mfa_code_incorrect":
+            login_throttle.record_failure(attempt)
+            record_security_event(events.RECOVERY_FAIL, user=user, client=client)
+        raise
+
+
+def _recoverable_by_passkey(token: str, *, client: ClientInfo):
+    user = passwords.password_reset_user(token, client=client)
+    if user is None:
+        raise ServiceError("invalid_token")
+    if user.has_usable_password():
+        raise ServiceError("passkey_reset_unavailable")  # it resets its password: a new one replaces it
+    return user
+
+
+def reset_with_passkey(*, token: str, credential, name: str, answer: FactorAnswer,
+                       client: ClientInfo) -> PasskeyRecovery:
+    """The emailed reset link of an account without a password adds a new passkey (the owner lost theirs) instead of
+    setting a password. The same as a reset otherwise: the link works once, every session ends, nobody is signed in
+    (the owner signs in with the new passkey), and the owner is emailed.
+
+    The mailbox alone never takes a second factor's place: an account with factors left must also answer one, a code
+    of its authenticator app or a recovery code (`answer`), else 400 `mfa_code_required` with the `methods` it can
+    answer with. A security key is not asked for: whoever still holds one signs in with it. Without any factor (an
+    operator reset them all) the link is enough, and the new passkey's recovery codes come back."""
+    user = _recoverable_by_passkey(token, client=client)
+    methods = status(user).methods
+    if methods and (answer.is_empty() or answer.webauthn):
+        raise ServiceError("mfa_code_required", data={"methods": [m for m in methods if m != "webauthn"]})
+    # The new key first: a broken answer spends no code.
+    credential = webauthn.parse_credential(credential)
+    verified = webauthn.verify_new_key(credential, webauthn.take_challenge(credential, purpose=webauthn.REGISTER,
+                                                                           user_id=user.pk), passkey=True)
+    if len(verified.credential_id) > webauthn.CREDENTIAL_ID_MAX_BYTES:
+        raise ServiceError("webauthn_invalid")
+    if methods:
+        _prove_factor_for_recovery(user, answer, client=client)
+    credential_id = webauthn.encode_id(verified.credential_id)
+    codes: list[str] = []
+
+    def store(locked_user, change) -> None:
+        nonlocal codes
+        if locked_user.pk != user.pk or locked_user.has_usable_password():
+            raise ServiceError("invalid_token")  # a password was set since the link was looked at
+        if Authenticator.objects.filter(credential_id=credential_id).exists():
+            raise ServiceError("webauthn_invalid")
+        first = not has_second_factor(locked_user)
+        Authenticator.objects.create(
+            user=locked_user, kind=Authenticator.Kind.WEBAUTHN, name=name.strip()[:KEY_NAME_MAX_LENGTH],
+            confirmed_at=timezone.now(), credential_id=credential_id, public_key=verified.credential_public_key,
+            sign_count=verified.sign_count, passkey=True)
+        codes = _replace_recovery_codes(locked_user) if first else []
+        record_security_event(events.FACTOR_ADDED, user=locked_user, client=client, factor="passkey",
+                              via="password_reset")
+        # The owner hears of it once, in the email of the reset ("recovered").
+        _store_no_password(locked_user, change)
+
+    try:
+        reset = passwords.redeem_password_reset(token=token, client=client, how="recovered", store=store)
+    except IntegrityError:  # the same key registered by a concurrent request (credential ids are unique)
+        raise ServiceError("webauthn_invalid") from None
+    return PasskeyRecovery(reset=reset, recovery_codes=codes)
+
+
 # --- recovery codes ---------------------------------------------------------------------------------------------
 def regenerate_recovery_codes(*, user, session_id, client: ClientInfo) -> list[str]:
     """New recovery codes (shown once); every earlier one stops working."""
@@ -337,6 +480,7 @@ class MfaSecondFactor:
     """The second factors of this app, as the accounts' login and reauthentication flows ask for them."""
 
     manage_url = "mfa:manage"
+    passkey_reset_url = "mfa:reset-passkey"
 
     def missing_for(self, user) -> bool:
         return bool(app_settings.REQUIRE_FOR_STAFF and user.is_staff and not has_second_factor(user))

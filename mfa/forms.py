@@ -1,7 +1,7 @@
 """The inputs of managing second factors, for the pages and the API alike."""
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import SecondFactorCodeField, security_key_field
+from accounts.forms import LinkTokenField, SecondFactorCodeField, security_key_field
 from authcore.inputs import ChoiceInputField, InputForm, LabelField
 from sessions_app.forms import SessionOptionsForm
 
@@ -30,3 +30,19 @@ class RenameSecurityKeyForm(InputForm):
 
 class PasskeyLoginForm(SessionOptionsForm):
     credential = security_key_field(required=True)
+
+
+class ResetPasskeyOptionsForm(InputForm):
+    """A reset link's token (the page takes it from the session, the API from the body)."""
+
+    token = LinkTokenField()
+
+
+class ResetWithPasskeyForm(ResetPasskeyOptionsForm):
+    """A reset link that adds a new passkey to an account without a password: the browser's answer to options from
+    the reset's options, and, when the account still has second factors, one code of them."""
+
+    credential = security_key_field(required=True)
+    name = LabelField(max_length=64, required=False, label=_("Name"))
+    code = SecondFactorCodeField(label=_("Code from your authenticator app"), required=False)
+    recovery_code = SecondFactorCodeField(label=_("Recovery code"), required=False)

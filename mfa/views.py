@@ -13,7 +13,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.account_views import safe_next
 from accounts.device_cookie import device_token_from, set_device_cookie
-from accounts.views import account_page
+from accounts.flows import passwords
+from accounts.second_factor import FactorAnswer
+from accounts.tokens import password_reset_tokens, user_for_link_token
+from accounts.views import RESET_TOKEN_SESSION_KEY, account_page
 from authcore.errors import ServiceError
 from authcore.requestmeta import client_info
 from sessions_app.browser import browser_session_id, signed_in_page, start_browser_session
@@ -21,13 +24,14 @@ from sessions_app.conf import app_settings as sessions_settings
 from sessions_app.models import Session
 
 from . import flows
-from .forms import AddSecurityKeyForm, ConfirmTotpForm, PasskeyLoginForm
+from .forms import AddSecurityKeyForm, ConfirmTotpForm, PasskeyLoginForm, ResetWithPasskeyForm
 
 APP_REMOVED = _("The authenticator app is removed.")
 KEY_ADDED = _("Your security key or passkey is added.")
 KEY_REMOVED = _("The security key or passkey is removed.")
 KEY_REFUSED = _("The security key's answer could not be accepted. Try again.")
 PASSKEY_REFUSED = _("That passkey could not sign you in. Sign in with your password.")
+PASSWORD_REMOVED = _("Your password is removed: you sign in with your passkeys.")
 
 
 def _confirm_first(request, *, with_factor: bool):
@@ -40,7 +44,7 @@ def _refused(request, error: ServiceError):
     if error.code == "reauthentication_required":
         return _confirm_first(request, with_factor=flows.has_second_factor(request.user))
     if error.code in ("mfa_not_enabled", "totp_already_enabled", "totp_not_started", "webauthn_invalid",
-                      "not_found"):
+                      "not_found", "last_passkey", "passkey_required", "password_not_set"):
         messages.error(request, error.message)
         return redirect("mfa:manage")
     raise error
@@ -49,7 +53,8 @@ def _refused(request, error: ServiceError):
 @account_page
 @signed_in_page
 def manage(request):
-    return render(request, "mfa/manage.html", {"status": flows.status(request.user)})
+    return render(request, "mfa/manage.html", {"status": flows.status(request.user),
+                                               "has_password": request.user.has_usable_password()})
 
 
 @require_POST
@@ -110,6 +115,23 @@ def remove_totp(request):
         return _refused(request, error)
     messages.success(request, APP_REMOVED)
     return redirect("mfa:manage")
+
+
+@require_POST
+@account_page
+@signed_in_page(return_to="mfa:manage")
+def remove_password(request):
+    """Stop using a password: every other session ends, and this browser continues in a new one."""
+    try:
+        changed = flows.remove_password(user=request.user, session_id=browser_session_id(request),
+                                        client=client_info(request), device_token=device_token_from(request))
+    except ServiceError as error:
+        return _refused(request, error)
+    start_browser_session(request, user=request.user, session=changed.tokens.session)
+    messages.success(request, PASSWORD_REMOVED)
+    response = redirect("mfa:manage")
+    set_device_cookie(response, changed.device_token)
+    return response
 
 
 # --- security keys and passkeys (their script: accounts/security-keys.js) ------------------------------------------
@@ -192,3 +214,70 @@ def passkey_sign_in(request):
     response = redirect(next_url or "accounts:account")
     set_device_cookie(response, result.device_token)
     return response
+
+
+# --- a reset link that adds a passkey (an account without a password) ----------------------------------------------
+# The emailed link put its token in the session (accounts.views.password_reset_link); the reset page links here when
+# the account has no password. These pages read the token from there, never from the page.
+def _reset_link_invalid(request):
+    request.session.pop(RESET_TOKEN_SESSION_KEY, None)
+    return render(request, "accounts/link_invalid.html", {"purpose": "reset"}, status=400)
+
+
+@account_page
+def reset_with_passkey(request):
+    """Each request counts once against the reset link's limits: a GET (or a post without a key's answer) looks at the
+    link under them, a post with an answer goes to the flow, which does."""
+    token = request.session.get(RESET_TOKEN_SESSION_KEY)
+    if not token:
+        return _reset_link_invalid(request)
+    client = client_info(request)
+    form = ResetWithPasskeyForm({**request.POST.dict(), "token": token} if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            return _recover_with_passkey(request, form.cleaned_data, client=client)
+        except ServiceError as error:
+            if error.code not in ("mfa_code_required", "mfa_code_incorrect", "webauthn_invalid"):
+                if error.code == "invalid_token":
+                    return _reset_link_invalid(request)
+                raise
+            if error.code == "webauthn_invalid":
+                messages.error(request, KEY_REFUSED)
+            else:
+                form.add_error("code", error.message)
+        user = user_for_link_token(password_reset_tokens, token)  # the flow just looked, under the limits
+    else:
+        if request.method == "POST":
+            messages.error(request, KEY_REFUSED)
+        user = passwords.password_reset_user(token, client=client)
+    if user is None or not user.is_active:
+        return _reset_link_invalid(request)
+    if user.has_usable_password():
+        return redirect("accounts:password-reset-set")
+    methods = flows.status(user).methods
+    return render(request, "mfa/reset_passkey.html", {"form": form, "needs_code": bool(methods), "methods": methods})
+
+
+def _recover_with_passkey(request, data: dict, *, client):
+    typed = data.get("code") or ""
+    recovery = flows.reset_with_passkey(token=data["token"], credential=data["credential"], name=data.get("name") or "",
+                                        answer=FactorAnswer.from_typed(typed) if typed else FactorAnswer(),
+                                        client=client)
+    request.session.pop(RESET_TOKEN_SESSION_KEY, None)
+    response = render(request, "mfa/reset_passkey_done.html", {"codes": recovery.recovery_codes})
+    set_device_cookie(response, recovery.reset.device_token)  # the mailbox was proven, as by a reset
+    return response
+
+
+@require_POST
+@account_page
+def reset_passkey_options(request):
+    token = request.session.get(RESET_TOKEN_SESSION_KEY)
+    try:
+        if not token:
+            raise ServiceError("invalid_token")
+        return JsonResponse(flows.reset_passkey_options(token=token, client=client_info(request)))
+    except ServiceError as error:
+        if error.code not in ("invalid_token", "passkey_reset_unavailable"):
+            raise
+        return JsonResponse({"error": {"code": error.code, "message": str(error.message)}}, status=error.status)

@@ -36,6 +36,7 @@ from ..forms import (
     RegisterForm,
     SecondStepTokenForm,
     VerifyEmailForm,
+    without_password,
 )
 from ..second_factor import FactorAnswer
 from .serializers import (
@@ -155,10 +156,12 @@ class ChangePasswordView(AuthAPIView):
     @extend_schema(
         request=request_serializer(ChangePasswordForm),
         responses={200: ChangePasswordResponseSerializer,
-                   **error_responses("password_incorrect", "session_ended", "rate_limited", *AUTHENTICATED_ERRORS,
-                                     *COMMON_ERRORS)},
+                   **error_responses("password_incorrect", "session_ended", "reauthentication_required",
+                                     "rate_limited", *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
         summary="Change the password",
-        description="Requires the current password. Every session of the user ends at once, the current one "
+        description="Requires the current password. An account without one (it signs in with passkeys only) "
+        "leaves `current_password` out and needs a recent reauthentication by a second factor in this session "
+        "instead (403 `reauthentication_required` without it). Every session of the user ends at once, the current one "
         "too (its access token stops working immediately); the caller continues in a new session, whose id "
         "and first token pair are returned here. Wrong current passwords count toward the login lock, and the "
         "one that reaches REAUTH_MAX_FAILURES for the account ends this session: 401 `session_ended` (the "
@@ -166,20 +169,26 @@ class ChangePasswordView(AuthAPIView):
         tags=["account"],
     )
     def post(self, request):
-        data = self.validated(ChangePasswordForm)
+        data = self.validated(without_password(ChangePasswordForm, request.user))
         changed = passwords.change_password(
             user=request.user,
             session_id=self.current_session_id(),
-            current_password=data["current_password"],
+            current_password=data.get("current_password"),
             new_password=data["new_password"],
             client=client_info(request),
             device_token=device_token_from(request),
         )
-        tokens = changed.tokens
-        response = transport.body_and_cookie({**token_pair_data(tokens), "session_id": str(tokens.session.id)},
-                                             tokens, Response)
-        set_device_cookie(response, changed.device_token)
-        return response
+        return password_changed_answer(changed)
+
+
+def password_changed_answer(changed: passwords.PasswordChanged) -> Response:
+    """The caller continues in the new session a password change opened: its id and first pair, and the renewed
+    device cookie."""
+    tokens = changed.tokens
+    response = transport.body_and_cookie({**token_pair_data(tokens), "session_id": str(tokens.session.id)},
+                                         tokens, Response)
+    set_device_cookie(response, changed.device_token)
+    return response
 
 
 class ReauthenticateView(AuthAPIView):
@@ -238,9 +247,11 @@ class ChangeEmailView(AuthAPIView):
     @extend_schema(
         request=request_serializer(ChangeEmailForm),
         responses={202: DetailSerializer, **error_responses("password_incorrect", "session_ended", "rate_limited",
-                                                            *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
+                                                            "reauthentication_required", *AUTHENTICATED_ERRORS,
+                                                            *COMMON_ERRORS)},
         summary="Ask to change the email address",
-        description="Requires the current password (400 `password_incorrect`, as change-password). Nothing "
+        description="Requires the current password (400 `password_incorrect`, as change-password; an account "
+        "without one leaves it out after a reauthentication by a factor). Nothing "
         "changes yet: a confirmation link (single use, EMAIL_CHANGE_TOKEN_LIFETIME) goes to the new address, "
         "replacing any earlier request. 202 with the same body whether or not the address belongs to another "
         "account (its owner is told instead, and nothing changes). 400 `invalid` with the field code "
@@ -248,8 +259,8 @@ class ChangeEmailView(AuthAPIView):
         tags=["account"],
     )
     def post(self, request):
-        data = self.validated(ChangeEmailForm)
-        email_change.request_email_change(user=request.user, password=data["password"],
+        data = self.validated(without_password(ChangeEmailForm, request.user))
+        email_change.request_email_change(user=request.user, password=data.get("password", ""),
                                           new_email=data["new_email"], client=client_info(request),
                                           session_id=self.current_session_id())
         return Response({"detail": EMAIL_CHANGE_SENT}, status=status.HTTP_202_ACCEPTED)
@@ -277,18 +288,20 @@ class DeleteAccountView(AuthAPIView):
     @extend_schema(
         request=request_serializer(DeleteAccountForm),
         responses={204: OpenApiResponse(description="The account is deleted; every session ended at once."),
-                   **error_responses("password_incorrect", "session_ended", "rate_limited", *AUTHENTICATED_ERRORS,
-                                     *COMMON_ERRORS)},
+                   **error_responses("password_incorrect", "session_ended", "rate_limited", "reauthentication_required",
+                                     *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
         summary="Delete the account",
-        description="Requires the current password (400 `password_incorrect`). Every session ends at once "
+        description="Requires the current password (400 `password_incorrect`; an account without one leaves "
+        "it out after a reauthentication by a factor, 403 `reauthentication_required` without it). Every "
+        "session ends at once "
         "(access tokens included), the profile and sessions are deleted, the security log is kept unlinked "
         "from the account for the audit trail, and the address it had gets a confirmation email. The address "
         "can register again afterwards. A refresh cookie, if any, is cleared.",
         tags=["account"],
     )
     def post(self, request):
-        data = self.validated(DeleteAccountForm)
-        deletion.delete_account(user=request.user, password=data["password"], client=client_info(request),
+        data = self.validated(without_password(DeleteAccountForm, request.user))
+        deletion.delete_account(user=request.user, password=data.get("password", ""), client=client_info(request),
                                     session_id=self.current_session_id())
         response = Response(status=status.HTTP_204_NO_CONTENT)
         transport.clear_refresh_cookie(response)

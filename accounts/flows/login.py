@@ -220,6 +220,10 @@ def log_in_proven(*, user: User, client: ClientInfo, device_token: str | None = 
                          device_token=attempt.device_token(user), auth_methods=auth_methods)
 
 
+# The answers of a second step that count as failures: a wrong one, and a copy of a key (refused as such).
+WRONG_ANSWERS = ("mfa_code_incorrect", "webauthn_cloned")
+
+
 def complete_second_step(*, mfa_token: str, answer: FactorAnswer, client: ClientInfo) -> LoginResult:
     """Finish a login stopped at `mfa_required` with one second-factor answer: the session it opens records the
     password and the factor (`amr`). A wrong answer is 400 `mfa_code_incorrect` and a failed login of the
@@ -238,7 +242,7 @@ def complete_second_step(*, mfa_token: str, answer: FactorAnswer, client: Client
     try:
         verified = provider.verify(user, answer, client=client)
     except ServiceError as error:
-        if error.code == "mfa_code_incorrect":
+        if error.code in WRONG_ANSWERS:
             login_throttle.record_failure(attempt)
             record_security_event(events.LOGIN_SECOND_FACTOR_FAIL, user=user, client=client)
             # Counted on the step too (racing guesses may share a count; the account's lock counts them all).

@@ -2,7 +2,12 @@
 
 A new password ends every session of the user whoever stores it (accounts.rules.password_replaced, which
 User.save calls); these flows say how it came about (rules.PasswordChange). A change continues the caller
-in a new session; a reset logs nobody in."""
+in a new session; a reset logs nobody in.
+
+An account may have no usable password: one that signs in with passkeys only (mfa.flows.remove_password). It
+sets one with a recent proof by a second factor instead of the current password, and a reset by email may give
+it a new passkey instead of a password (mfa.flows.reset_with_passkey); both go through the steps here."""
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth.password_validation import validate_password
@@ -14,7 +19,7 @@ from authcore.errors import ServiceError, validation_error
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
 from sessions_app.models import Session
-from sessions_app.services import IssuedTokens, start_session
+from sessions_app.services import IssuedTokens, require_reauthentication, start_session
 
 from .. import emails, events, limits, login_throttle
 from ..addresses import email_identity
@@ -51,16 +56,31 @@ class PasswordChanged:
     device_token: str
 
 
-def change_password(*, user: User, session_id, current_password: str, new_password: str, client: ClientInfo,
+def change_password(*, user: User, session_id, current_password: str | None, new_password: str, client: ClientInfo,
                     device_token: str | None = None) -> PasswordChanged:
     """Change the password of a logged-in user. Every session of the user ends, the caller's too (no token
     issued under the old password outlives it, not even the access token of this request), and the caller
     continues in a new session, whose pair is returned. `device_token`: the device cookie the request
     carried. Always with the current password: a recent sign-in never stands in for it here (docs/security.md
-    49), so a missing one fails like a wrong one."""
+    49), so a missing one fails like a wrong one. An account without a usable password (passkeys only) has
+    none to give: it sets one after a recent reauthentication by a second factor, 403
+    `reauthentication_required` without it (a stolen session alone cannot give the account a password)."""
     enforce_rate_limit(scope=limits.CHANGE_PASSWORD, client=client, account=str(user.pk))
-    reauthenticate(user=user, session_id=session_id, proof=Proof(password=current_password or ""), client=client,
-                   failure_event=events.PASSWORD_CHANGE_FAIL)
+    if user.has_usable_password():
+        reauthenticate(user=user, session_id=session_id, proof=Proof(password=current_password or ""), client=client,
+                       failure_event=events.PASSWORD_CHANGE_FAIL)
+    else:
+        require_reauthentication(user=user, session_id=session_id, with_factor=True)
+    return replace_password_in_session(
+        user=user, session_id=session_id, client=client, device_token=device_token, how="changed",
+        store=lambda change: set_new_password(user=user, new_password=new_password, change=change))
+
+
+def replace_password_in_session(*, user: User, session_id, client: ClientInfo, device_token: str | None, how: str,
+                                store: Callable[[PasswordChange], None]) -> PasswordChanged:
+    """The end of a password change its owner made, once they proved who they are: `store(change)` saves the new
+    password (or none, for "removed"), which ends every session of the user, and the caller continues in a new
+    one."""
     with transaction.atomic(durable=True):
         # The caller's session may have ended since authentication (another device ended it): then the
         # request is no longer authenticated, so refuse before changing anything. The row lock queues a
@@ -68,12 +88,11 @@ def change_password(*, user: User, session_id, current_password: str, new_passwo
         current = Session.objects.alive().select_for_update().filter(pk=session_id, user=user).first()
         if current is None:
             raise ServiceError("token_not_valid")
-        set_new_password(user=user, new_password=new_password,
-                         change=PasswordChange(how="changed", client=client, session_id=str(session_id)))
-        # The current password was just proven: a fresh authentication, like a login, so the new session
-        # gets a fresh absolute lifetime (and a new server-chosen id). It keeps the transport and the name
-        # the client chose for the one it replaces, and how that one was signed in (its `amr`; the password
-        # just typed is no proof by a factor).
+        store(PasswordChange(how=how, client=client, session_id=str(session_id)))
+        # Who made the change just proved who they are: a fresh authentication, like a login, so the new
+        # session gets a fresh absolute lifetime (and a new server-chosen id). It keeps the transport and the
+        # name the client chose for the one it replaces, and how that one was signed in (its `amr`; the
+        # password just typed is no proof by a factor).
         tokens = start_session(user=user, client=client, transport=current.transport,
                                device_name=current.device_name, device_id=current.device_id,
                                auth_methods=tuple(current.amr))
@@ -103,12 +122,17 @@ def request_password_reset(*, email: str, client: ClientInfo) -> None:
             send_password_reset_email(user=user, client=client)
 
 
-def password_reset_token_is_valid(token: str, *, client: ClientInfo) -> bool:
-    """For the browser page: show the new-password form only for a link that still works. Under the limits
-    of using the link (confirm_password_reset), so the page is no free oracle for links."""
+def password_reset_user(token: str, *, client: ClientInfo) -> User | None:
+    """Whose reset link `token` is, while it still works (None once spent or expired), under the limits of using
+    the link (redeem_password_reset), so that looking is no free oracle for links."""
     enforce_rate_limit(scope=limits.PASSWORD_RESET_CONFIRM, client=client, account=link_token_account_key(token))
     user = user_for_link_token(password_reset_tokens, token)
-    return user is not None and user.is_active
+    return user if user is not None and user.is_active else None
+
+
+def password_reset_token_is_valid(token: str, *, client: ClientInfo) -> bool:
+    """For the browser page: show the new-password form only for a link that still works."""
+    return password_reset_user(token, client=client) is not None
 
 
 @dataclass(frozen=True)
@@ -123,13 +147,23 @@ def confirm_password_reset(*, token: str, new_password: str, client: ClientInfo)
     """Set a new password with the emailed token. Every session of the user ends, and nobody is logged
     in: the user logs in with the new password."""
     enforce_rate_limit(scope=limits.PASSWORD_RESET_CONFIRM, client=client, account=link_token_account_key(token))
+    return redeem_password_reset(
+        token=token, client=client,
+        store=lambda user, change: set_new_password(user=user, new_password=new_password, change=change))
+
+
+def redeem_password_reset(*, token: str, client: ClientInfo, how: str = "reset",
+                          store: Callable[[User, PasswordChange], None]) -> PasswordReset:
+    """Spend the emailed token: `store(user, change)` saves what replaces the password (a new one, or none beside a
+    new passkey: mfa.flows.reset_with_passkey), which ends every session of the user and kills every other link
+    sent before. Nobody is logged in. The caller enforced the limits of using a link."""
     with transaction.atomic(durable=True):
         # The row lock queues two concurrent uses of one token; the second then sees the new password
         # hash, which no longer matches the token's HMAC.
         user = user_for_link_token(password_reset_tokens, token, queryset=User.objects.select_for_update())
         if user is None or not user.is_active:
             raise ServiceError("invalid_token")
-        set_new_password(user=user, new_password=new_password, change=PasswordChange(how="reset", client=client))
+        store(user, PasswordChange(how=how, client=client))
         # Following the emailed link proves control of the address, the same proof verification asks for.
         if set_email_verified(user):
             record_security_event(events.EMAIL_VERIFIED, user=user, client=client, via="password_reset")

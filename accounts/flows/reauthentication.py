@@ -33,7 +33,12 @@ from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit, rate_limited
 from authcore.requestmeta import ClientInfo
 from sessions_app.models import Session
-from sessions_app.services import end_session, record_reauthentication, require_recent_authentication
+from sessions_app.services import (
+    end_session,
+    record_reauthentication,
+    require_reauthentication,
+    require_recent_authentication,
+)
 
 from .. import emails, events, limits, login_throttle, second_factor
 from ..conf import app_settings
@@ -68,6 +73,14 @@ def reauthenticate(*, user: User, session_id: uuid.UUID | str | None, proof: Pro
     if proof.is_empty:
         require_recent_authentication(user=user, session_id=session_id)
         return
+    if proof.factor is None and session_id is not None and not user.has_usable_password():
+        # The API asks an account without a password (passkeys only) for none: a reauthentication by a factor in
+        # this session stands in (POST reauthenticate/ with a passkey first), so that a stolen access token alone is
+        # no more enough here than for an account that must give its password.
+        require_reauthentication(user=user, session_id=session_id, with_factor=True)
+        return
+    if proof.password == "":
+        raise ServiceError("password_incorrect")  # left out: no guess to count
     enforce_rate_limit(scope=limits.PROVE_PASSWORD, client=client, account=str(user.pk))
     session = (Session.objects.filter(pk=session_id, user=user).only("id", "user_id", "device", "device_id").first()
                if session_id else None)
@@ -108,7 +121,7 @@ def _holds(user: User, proof: Proof, *, client: ClientInfo) -> bool:
         provider.verify(user, proof.factor, client=client)
     except ServiceError as error:
         if error.code != "mfa_code_incorrect":
-            raise
+            raise  # a copy of a key (`webauthn_cloned`) is refused as such, and was audited as one
         return False
     return True
 

@@ -3,18 +3,22 @@ left), in headless Chromium against the live server: the home page, the account 
 emailed link in their "this link does not work" state), the connect callback's page, a form showing its
 errors, the "too many attempts" page; the pages of a signed-in account, signed in through the sign-in page; and
 the pages of two-step sign-in (setting up an app, its recovery codes, the confirmation that takes only a code, the
-second step of signing in)."""
+second step of signing in); the pages of an account with passkeys only (the offer to stop using a password, the
+reset link's offer of a passkey and the page that adds one)."""
 import base64
 from importlib.resources import files
 import re
 
 from django.conf import settings as django_settings
+from django.utils import timezone
 import pyotp
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.tokens import make_link_token, password_reset_tokens
 from authcore.testing import PASSWORD
+from mfa import recovery_codes
+from mfa.models import Authenticator, RecoveryCode
 from mfa.tests.helpers import enrol_totp
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -263,4 +267,39 @@ def test_the_second_step_of_signing_in_is_accessible(open_page, live_server, use
     page.wait_for_selector("main .error-summary li")
     assert page.url == f"{live_server.url}/accounts/login/verify/"
     assert page.locator("main input[name=code]").get_attribute("aria-invalid") == "true"
+    assert_accessible(page, language)
+
+
+def give_passkey(user, *, recovery_code: str) -> None:
+    """A passkey (as stored; no key answers for it here) and one recovery code, straight into the database."""
+    Authenticator.objects.create(user=user, kind=Authenticator.Kind.WEBAUTHN, name="Phone", passkey=True,
+                                 confirmed_at=timezone.now(), credential_id="a11y-key", public_key=b"k")
+    RecoveryCode.objects.create(user=user, code_hash=recovery_codes.code_hash(recovery_code))
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_pages_of_passkeys_only_are_accessible(open_page, live_server, user, language):
+    """The factors' page offering to stop using a password; for an account without one, the reset page's offer of
+    a passkey and the page that adds it, with its code box."""
+    code = recovery_codes.new_code()
+    give_passkey(user, recovery_code=code)
+    site = live_server.url
+    page = open_page("/accounts/login/", language)
+    sign_in(page, site)
+    page.fill("main input[name=code]", code)  # the second step, with the recovery code
+    page.click("main form:not(.security-key) button[type=submit]")
+    page.wait_for_url(f"{site}/accounts/")
+    page.goto(f"{site}/accounts/mfa/")
+    assert page.locator("main form[action$='/accounts/mfa/password/remove/'] button").count() == 1
+    assert_accessible(page, language)
+
+    user.refresh_from_db()  # the sign-in's last_login, which the reset link is made from
+    user.set_unusable_password()
+    user.save(update_fields=["password"])
+    page.goto(f"{site}/accounts/password-reset/{make_link_token(password_reset_tokens, user)}/")
+    assert page.locator("main a[href$='/accounts/mfa/reset/passkey/']").count() == 1
+    assert_accessible(page, language)
+    page.click("main a[href$='/accounts/mfa/reset/passkey/']")
+    page.wait_for_url(f"{site}/accounts/mfa/reset/passkey/")
+    page.wait_for_selector("main form.security-key input[name=code]")  # shown by the page's script
     assert_accessible(page, language)

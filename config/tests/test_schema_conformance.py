@@ -22,7 +22,9 @@ SEMANTIC_ERROR_CODES = {"invalid_token", "password_incorrect", "invalid_state", 
                         # a second factor: a random code is wrong; the factors a random account has (none)
                         "mfa_code_incorrect", "mfa_not_enabled", "totp_not_started", "mfa_method_unavailable",
                         # a security key's answer: a random object is no answer to any challenge
-                        "webauthn_invalid"}
+                        "webauthn_invalid",
+                        # the random account signs in with no password and has no passkey
+                        "password_not_set", "passkey_required", "passkey_reset_unavailable"}
 # Field errors of the password policy, of registration and of an address change that depend on lists or on
 # existing accounts (the caller's own address, for `email_unchanged`).
 SEMANTIC_FIELD_ERROR_CODES = {"password_too_common", "password_too_similar", "password_contains_context",

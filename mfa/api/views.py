@@ -5,8 +5,10 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from accounts.api.views import login_answer
-from accounts.device_cookie import device_token_from
+from accounts.api.serializers import ChangePasswordResponseSerializer
+from accounts.api.views import login_answer, password_changed_answer
+from accounts.device_cookie import device_token_from, set_device_cookie
+from accounts.second_factor import FactorAnswer
 from authcore.api.inputs import request_serializer
 from authcore.api.serializers import COMMON_ERRORS, error_responses
 from authcore.api.views import PublicJSONAPIView
@@ -15,7 +17,15 @@ from sessions_app.api.serializers import AUTHENTICATED_ERRORS
 from sessions_app.api.views import AuthAPIView
 
 from .. import flows
-from ..forms import AddSecurityKeyForm, ConfirmTotpForm, PasskeyLoginForm, RenameSecurityKeyForm, SecurityKeyOptionsForm
+from ..forms import (
+    AddSecurityKeyForm,
+    ConfirmTotpForm,
+    PasskeyLoginForm,
+    RenameSecurityKeyForm,
+    ResetPasskeyOptionsForm,
+    ResetWithPasskeyForm,
+    SecurityKeyOptionsForm,
+)
 from .serializers import (
     MfaStatusSerializer,
     RecoveryCodesSerializer,
@@ -57,7 +67,7 @@ class MfaView(AuthAPIView):
         return Response(status_data(request.user))
 
     @extend_schema(responses={204: OpenApiResponse(description="Every factor and recovery code removed."),
-                              **error_responses("mfa_not_enabled", *CHANGE_ERRORS)},
+                              **error_responses("mfa_not_enabled", "last_passkey", *CHANGE_ERRORS)},
                    summary="Turn MFA off", description=f"Removes every second factor and recovery code; the owner "
                    f"is emailed. {PROOF_NOTE}", tags=["mfa"])
     def delete(self, request):
@@ -100,6 +110,22 @@ class ConfirmTotpView(AuthAPIView):
         codes = flows.confirm_totp(user=request.user, session_id=self.current_session_id(), code=data["code"],
                                    client=client_info(request))
         return Response({"recovery_codes": codes})
+
+
+class PasswordView(AuthAPIView):
+    @extend_schema(responses={200: ChangePasswordResponseSerializer,
+                              **error_responses("passkey_required", "password_not_set", *CHANGE_ERRORS)},
+                   summary="Stop using a password (sign in with passkeys only)",
+                   description="Removes the password of an account that has a passkey: from now on it signs in with "
+                   "its passkeys (and a reset link adds a new one). Needs a recent reauthentication by a second "
+                   "factor in this session. Like a password change, every session ends and the caller continues in "
+                   "a new one, whose id and first pair are returned; the owner is emailed. A password comes back with "
+                   "POST /api/auth/change-password/ (no `current_password`, after a reauthentication by a factor).",
+                   tags=["mfa"])
+    def delete(self, request):
+        return password_changed_answer(flows.remove_password(
+            user=request.user, session_id=self.current_session_id(), client=client_info(request),
+            device_token=device_token_from(request)))
 
 
 class RecoveryCodesView(AuthAPIView):
@@ -153,17 +179,20 @@ class AddSecurityKeyView(AuthAPIView):
 class SecurityKeyView(AuthAPIView):
     @extend_schema(request=request_serializer(RenameSecurityKeyForm),
                    responses={200: SecurityKeySerializer,
-                              **error_responses("not_found", *AUTHENTICATED_ERRORS, *COMMON_ERRORS)},
-                   summary="Rename a passkey or security key", tags=["mfa"])
+                              **error_responses("not_found", "rate_limited", *AUTHENTICATED_ERRORS,
+                                                *COMMON_ERRORS)},
+                   summary="Rename a passkey or security key", description="Audited (`mfa_factor_renamed`).",
+                   tags=["mfa"])
     def patch(self, request, key_id):
         data = self.validated(RenameSecurityKeyForm, partial=True)
         return Response(key_data(flows.rename_security_key(user=request.user, key_id=key_id,
-                                                           name=data.get("name"))))
+                                                           name=data.get("name"), client=client_info(request))))
 
     @extend_schema(responses={204: OpenApiResponse(description="Removed (and with the last factor, MFA: the recovery "
                                                                "codes go too)."),
-                              **error_responses("not_found", *CHANGE_ERRORS)},
-                   summary="Remove a passkey or security key", description=PROOF_NOTE, tags=["mfa"])
+                              **error_responses("not_found", "last_passkey", *CHANGE_ERRORS)},
+                   summary="Remove a passkey or security key", description=f"{PROOF_NOTE} The last passkey of an "
+                   "account without a password stays (409 `last_passkey`).", tags=["mfa"])
     def delete(self, request, key_id):
         flows.remove_security_key(user=request.user, session_id=self.current_session_id(), key_id=key_id,
                                   client=client_info(request))
@@ -193,3 +222,43 @@ class PasskeyLoginView(PublicJSONAPIView):
                                            transport=data.get("transport") or "body",
                                            device_name=data.get("device_name", ""))
         return login_answer(request, result)
+
+
+class ResetPasskeyOptionsView(PublicJSONAPIView):
+    @extend_schema(request=request_serializer(ResetPasskeyOptionsForm),
+                   responses={200: CREATION_OPTIONS,
+                              **error_responses("invalid_token", "passkey_reset_unavailable", "rate_limited",
+                                                *COMMON_ERRORS)},
+                   summary="Options for a new passkey with a reset link",
+                   description="For the reset link of an account without a password (it signs in with passkeys "
+                   "only): options to make the passkey that POST passkey/reset/ adds. Under the limits of the "
+                   "reset link. 400 `passkey_reset_unavailable` for an account with a password (it sets a new one "
+                   "with password-reset/confirm/).", tags=["account lifecycle"])
+    def post(self, request):
+        data = self.validated(ResetPasskeyOptionsForm)
+        return Response(flows.reset_passkey_options(token=data["token"], client=client_info(request)))
+
+
+class ResetWithPasskeyView(PublicJSONAPIView):
+    @extend_schema(request=request_serializer(ResetWithPasskeyForm),
+                   responses={200: RecoveryCodesSerializer,
+                              **error_responses("invalid_token", "passkey_reset_unavailable", "mfa_code_required",
+                                                "mfa_code_incorrect", "webauthn_invalid", "rate_limited",
+                                                *COMMON_ERRORS)},
+                   summary="Add a new passkey with a reset link",
+                   description="The reset link of an account without a password adds the passkey the browser made "
+                   "(`credential`, for options from passkey/reset/options/) instead of setting a password. Like a "
+                   "reset: the link works once, every session ends, nobody is signed in (sign in with the new "
+                   "passkey), the owner is emailed and the device gets the device cookie. An account that still has "
+                   "second factors must give one of their codes as well (`code` or `recovery_code`): without one, "
+                   "400 `mfa_code_required` with the `methods` it can answer with. The answer carries recovery codes "
+                   "(shown this once) when the passkey is the account's first factor.", tags=["account lifecycle"])
+    def post(self, request):
+        data = self.validated(ResetWithPasskeyForm)
+        recovery = flows.reset_with_passkey(
+            token=data["token"], credential=data["credential"], name=data.get("name", ""),
+            answer=FactorAnswer(code=data.get("code", ""), recovery_code=data.get("recovery_code", "")),
+            client=client_info(request))
+        response = Response({"recovery_codes": recovery.recovery_codes})
+        set_device_cookie(response, recovery.reset.device_token)  # the mailbox was proven, as by a reset
+        return response

@@ -46,3 +46,29 @@ def screenshot(page, name: str):
 
 def browser_sessions(user) -> list[Session]:
     return list(Session.objects.filter(user=user, transport=Session.Transport.BROWSER, revoked_at=None))
+
+
+# Chromium's virtual authenticators (DevTools' WebAuthn domain), in place of a key: real key pairs, real assertions,
+# the user verified without a prompt.
+AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+                 "isUserVerified": True, "automaticPresenceSimulation": True}
+
+
+class VirtualAuthenticators:
+    """Chromium's WebAuthn DevTools domain for one page: virtual authenticators and the credentials they hold."""
+
+    def __init__(self, devtools):
+        self.devtools = devtools
+        devtools.send("WebAuthn.enable")
+
+    def add(self, **options) -> str:
+        return self.devtools.send("WebAuthn.addVirtualAuthenticator",
+                                  {"options": {**AUTHENTICATOR, **options}})["authenticatorId"]
+
+    def credentials(self, authenticator: str) -> list[dict]:
+        return self.devtools.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
+
+    def answers(self, authenticator: str, enabled: bool):
+        """Whether the authenticator answers by itself (user presence simulated) or leaves requests waiting."""
+        self.devtools.send("WebAuthn.setAutomaticPresenceSimulation",
+                           {"authenticatorId": authenticator, "enabled": enabled})

@@ -21,7 +21,6 @@ from mfa.models import Authenticator, RecoveryCode
 from sessions_app.models import Session
 
 from .browser import (
-    PHONE,
     assert_signed_in_home,
     browser_sessions,
     confirm_password,
@@ -32,56 +31,8 @@ from .browser import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-AUTHENTICATOR = {"protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
-                 "isUserVerified": True, "automaticPresenceSimulation": True}
 PASSKEY_OPTIONS = "**/accounts/mfa/passkey/options/"
 PASSKEY_SIGN_IN = "**/accounts/mfa/passkey/sign-in/"
-
-
-class VirtualAuthenticators:
-    """Chromium's WebAuthn DevTools domain for one page: virtual authenticators and the credentials they hold."""
-
-    def __init__(self, devtools):
-        self.devtools = devtools
-        devtools.send("WebAuthn.enable")
-
-    def add(self, **options) -> str:
-        return self.devtools.send("WebAuthn.addVirtualAuthenticator",
-                                  {"options": {**AUTHENTICATOR, **options}})["authenticatorId"]
-
-    def credentials(self, authenticator: str) -> list[dict]:
-        return self.devtools.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})["credentials"]
-
-    def answers(self, authenticator: str, enabled: bool):
-        """Whether the authenticator answers by itself (user presence simulated) or leaves requests waiting."""
-        self.devtools.send("WebAuthn.setAutomaticPresenceSimulation",
-                           {"authenticatorId": authenticator, "enabled": enabled})
-
-
-@pytest.fixture
-def site(live_server, settings):
-    # The live server speaks plain http; secure cookies would never come back from the browser. http://localhost
-    # is a secure context all the same, so WebAuthn works there, for the relying party "localhost".
-    assert live_server.url.startswith("http://localhost:"), live_server.url
-    settings.SESSION_COOKIE_SECURE = settings.CSRF_COOKIE_SECURE = settings.LANGUAGE_COOKIE_SECURE = False
-    settings.ACCOUNTS = {**settings.ACCOUNTS, "SITE_URL": live_server.url}
-    settings.MFA = {**settings.MFA, "WEBAUTHN_RP_ID": "localhost", "WEBAUTHN_ORIGINS": [live_server.url]}
-    return live_server.url
-
-
-@pytest.fixture
-def phone(browser):
-    """A page at a phone's width in a browser of its own, with the WebAuthn domain of its DevTools."""
-    context = browser.new_context(viewport=PHONE)
-    page = context.new_page()
-    yield page, VirtualAuthenticators(context.new_cdp_session(page))
-    context.close()
-
-
-
-
-
-
 
 
 def add_key(page, site: str, *, name: str, kind: str):

@@ -161,6 +161,11 @@ def test_renaming_a_key(api, keyed):
     renamed = api.patch(f"/api/auth/mfa/webauthn/{key_id}/", {"name": "Work laptop"}, format="json",
                         **bearer(keyed["access"]))
     assert renamed.json()["name"] == "Work laptop"
+    event = SecurityEvent.objects.get(kind="mfa_factor_renamed")
+    assert event.details["previous_name"] == "My key" and event.details["name"] == "Work laptop"
+    assert api.patch(f"/api/auth/mfa/webauthn/{key_id}/", {"name": "Work laptop"}, format="json",
+                     **bearer(keyed["access"])).status_code == 200
+    assert SecurityEvent.objects.filter(kind="mfa_factor_renamed").count() == 1  # the same name is no change
     assert_error(api.patch("/api/auth/mfa/webauthn/not-a-key/", {"name": "x"}, format="json",
                            **bearer(keyed["access"])), 404, "not_found")
 
@@ -183,3 +188,15 @@ def test_an_answer_nested_past_the_parser_is_refused_not_a_500(api, user):
     assert_error(api.post("/api/auth/passkey/login/", {"credential": deep}, format="json"), 400, "webauthn_invalid")
     page = api.post("/accounts/mfa/passkey/sign-in/", {"credential": "[" * 3000})
     assert page.status_code == 302 and page["Location"] == "/accounts/login/"
+
+
+def test_a_cloned_key_at_the_second_step_counts_as_a_failure(api, keyed, key, user):
+    """A copy of the key is refused as such, and its answer counts toward the account's lock like a wrong code."""
+    first = password_step(api).json()
+    options = api.post("/api/auth/login/mfa/options/", {"mfa_token": first["mfa_token"]}, format="json").json()
+    assert second_step(api, first["mfa_token"], webauthn=key.get_json(options)).status_code == 200
+    again = password_step(api).json()
+    options = api.post("/api/auth/login/mfa/options/", {"mfa_token": again["mfa_token"]}, format="json").json()
+    clone = second_step(api, again["mfa_token"], webauthn=key.get_json(options, repeat_counter=True))
+    assert_error(clone, 400, "webauthn_cloned")
+    assert SecurityEvent.objects.filter(kind="authn_login_mfa_fail", user=user).count() == 1
