@@ -132,8 +132,9 @@ def account_digest(account: str) -> str:
     return hashlib.sha256(account.strip().casefold().encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def enforce_rate_limit(*, scope: str, client: ClientInfo, account: str | None = None) -> None:
-    """Count one request against `scope`'s limits; raise ServiceError("rate_limited") when one is spent."""
+def enforce_rate_limit(*, scope: str, client: ClientInfo, account: str | None = None, count: bool = True) -> None:
+    """Count one request against `scope`'s limits; raise ServiceError("rate_limited") when one is spent. With
+    `count=False`, only look: refuse if a limit is already spent (for budgets of failures, counted after)."""
     for key_kind, rate in scope_rates(scope).items():
         if key_kind == "ip":
             value = client.ip_address or "0.0.0.0"
@@ -145,7 +146,7 @@ def enforce_rate_limit(*, scope: str, client: ClientInfo, account: str | None = 
             raise ValueError(f"unknown rate limit key {key_kind!r} for scope {scope!r}")
         # get_usage needs no request for what we use (our own key and any method).
         usage = with_limit_cache(scope, lambda key_kind=key_kind, value=value, rate=rate: get_usage(
-            None, group=f"{scope}:{key_kind}", key=lambda _group, _request: value, rate=rate, increment=True,
+            None, group=f"{scope}:{key_kind}", key=lambda _group, _request: value, rate=rate, increment=count,
         ), fallback=None)
         if usage and usage["should_limit"]:
             raise rate_limited(scope=scope, key=key_kind, subject=value, retry_after=usage["time_left"],

@@ -229,6 +229,19 @@ def wait_for_redis(port: int, service: Service, timeout: float = 20) -> None:
 
 # --- the two projects -------------------------------------------------------------------------------------
 
+def signing_keys(args) -> str:
+    """The service's access-token key for this run (a new one each time; none for HS256)."""
+    if args.signing == "HS256":
+        return ""
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+    from jwt.algorithms import ECAlgorithm, OKPAlgorithm
+    if args.signing == "EdDSA":
+        jwk = OKPAlgorithm.to_jwk(ed25519.Ed25519PrivateKey.generate())
+    else:
+        jwk = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()))
+    return json.dumps([{**json.loads(jwk), "alg": args.signing}])
+
+
 def project_env(project: str, *, port: int, database_url: str, redis_url: str | None, args) -> dict:
     env = {key: value for key, value in os.environ.items()
            if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "PYTHONPATH"}}
@@ -236,6 +249,8 @@ def project_env(project: str, *, port: int, database_url: str, redis_url: str | 
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
+        "JWT_SIGNING_KEYS": signing_keys(args),
+        "JWT_SIGNING_ALGORITHM": args.signing,
         "MFA_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": f"http://127.0.0.1:{port}",
@@ -569,6 +584,8 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=2, help="seconds of untimed mixed load per project first")
     parser.add_argument("--pause", type=float, default=1, help="seconds of rest between two timed runs")
     parser.add_argument("--timeout", type=int, default=10, help="wrk's per-request timeout, seconds")
+    parser.add_argument("--signing", choices=("ES256", "EdDSA", "HS256"), default="ES256",
+                        help="how the service signs access tokens (the peer always uses HS256)")
     parser.add_argument("--server", choices=("gunicorn", "uvicorn", "granian"), default="gunicorn")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--worker-class", default="sync", help="gunicorn worker class (sync, gthread, ...)")

@@ -9,6 +9,7 @@ from importlib.util import find_spec
 import json
 import os
 from pathlib import Path
+import secrets
 
 from botocore.config import Config as BotocoreConfig
 from csp.constants import NONE, SELF
@@ -61,20 +62,34 @@ DEBUG = env_bool("DEBUG", False)
 DEV_SECRET_KEY = "dev-only-secret-key-never-use-in-production-0000000000000000"
 DEV_JWT_SIGNING_KEY = "dev-only-jwt-signing-key-never-use-in-production-000000000000"
 
-# Django's secret key (sessions, CSRF, signed links and cookies) and the key that signs access tokens (HMAC):
-# random values of at least 50 characters and 32 bytes, different from each other.
+# Django's secret key (sessions, CSRF, signed links and cookies): a random value of at least 50 characters.
 SECRET_KEY = env("SECRET_KEY", DEV_SECRET_KEY if DEBUG else "")
+# Access tokens are signed with a private key (JWT_SIGNING_ALGORITHM ES256, the default, or EdDSA) from
+# JWT_SIGNING_KEYS: a JSON list of private JWKs, newest first (the first signs, all verify; `manage.py
+# make_signing_key` makes one; docs/how-to/rotate-signing-keys.md). Other services check them with the public keys
+# at /.well-known/jwks.json. JWT_SIGNING_ALGORITHM=HS256 signs with the shared secret JWT_SIGNING_KEY instead (a
+# random value of at least 32 bytes, not SECRET_KEY), which only who holds it can check.
+JWT_SIGNING_ALGORITHM = env("JWT_SIGNING_ALGORITHM", "ES256")
+JWT_SIGNING_KEYS = env("JWT_SIGNING_KEYS", "")
 JWT_SIGNING_KEY = env("JWT_SIGNING_KEY", DEV_JWT_SIGNING_KEY if DEBUG else "")
 if not DEBUG:
     if not SECRET_KEY or SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
         raise ImproperlyConfigured(
             "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off.")
-    # RFC 8725 §3.5 / docs/security.md 16: a dedicated key of at least 256 bits, never SECRET_KEY.
-    if not JWT_SIGNING_KEY or JWT_SIGNING_KEY == DEV_JWT_SIGNING_KEY or len(JWT_SIGNING_KEY.encode()) < 32:
+    if JWT_SIGNING_ALGORITHM == "HS256":
+        # RFC 8725 §3.5 / docs/security.md 16: a dedicated key of at least 256 bits, never SECRET_KEY.
+        if not JWT_SIGNING_KEY or JWT_SIGNING_KEY == DEV_JWT_SIGNING_KEY or len(JWT_SIGNING_KEY.encode()) < 32:
+            raise ImproperlyConfigured(
+                "JWT_SIGNING_KEY must be set to a random value of at least 32 bytes when DEBUG is off.")
+        if JWT_SIGNING_KEY == SECRET_KEY:
+            raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
+    elif not JWT_SIGNING_KEYS.strip() or JWT_SIGNING_KEYS.strip().replace(" ", "") == "[]":
         raise ImproperlyConfigured(
-            "JWT_SIGNING_KEY must be set to a random value of at least 32 bytes when DEBUG is off.")
-    if JWT_SIGNING_KEY == SECRET_KEY:
-        raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
+            "JWT_SIGNING_KEYS must be set when DEBUG is off: `python manage.py make_signing_key` makes a key (or set "
+            "JWT_SIGNING_ALGORITHM=HS256 to sign with the shared secret JWT_SIGNING_KEY).")
+    if JWT_SIGNING_ALGORITHM != "HS256" and (not JWT_SIGNING_KEY or JWT_SIGNING_KEY == DEV_JWT_SIGNING_KEY):
+        # Unused with a private key; never a value anyone knows, should anything sign with simplejwt's own backend.
+        JWT_SIGNING_KEY = secrets.token_urlsafe(48)
 
 # The host names this service answers to; a request for any other gets 400.
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
@@ -249,8 +264,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "accounts.password_validation.PasswordBlocklistValidator"},
 ]
 
-# Access tokens: JWTs signed with JWT_SIGNING_KEY, valid for JWT_ACCESS_TOKEN_LIFETIME seconds, bound to this
-# audience and issuer; sessions_app's system checks refuse weaker settings.
+# Access tokens: JWTs signed with the keys above (sessions_app/signing.py), valid for JWT_ACCESS_TOKEN_LIFETIME
+# seconds, bound to this audience and issuer; sessions_app's system checks refuse weaker settings.
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_LIFETIME", 300)),
     "ALGORITHM": "HS256",
@@ -272,6 +287,12 @@ SESSIONS_APP = {
     # Secure may be turned off only with DEBUG (local http; a system check refuses it otherwise).
     "REFRESH_COOKIE_SECURE": env_bool("REFRESH_COOKIE_SECURE", True),
     "REFRESH_COOKIE_SAMESITE": env("REFRESH_COOKIE_SAMESITE", "Strict"),
+    "SIGNING_ALGORITHM": JWT_SIGNING_ALGORITHM,
+    "SIGNING_KEYS": JWT_SIGNING_KEYS,
+    "JWKS_MAX_AGE": timedelta(seconds=env_int("JWKS_MAX_AGE", 300)),
+    # JSON: {"<client id>": "sha256:<hex>"}, the resource servers that may introspect tokens (`manage.py
+    # make_introspection_client <id>` prints the secret once and the entry to add).
+    "INTROSPECTION_CLIENTS": json.loads(env("INTROSPECTION_CLIENTS", "{}")),
 }
 AUTHCORE = {
     "TRUSTED_PROXY_COUNT": env_int("TRUSTED_PROXY_COUNT", 0),
@@ -323,6 +344,8 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
+    # Operation ids drop it (auth_login_create); /.well-known/jwks.json is outside it.
+    "SCHEMA_PATH_PREFIX": "/api/",
     "TITLE": "Auth service API",
     "DESCRIPTION": "Login sessions as rotating refresh-token families, short-lived JWT access tokens, "
     "registration, email verification and password reset.",

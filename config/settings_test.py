@@ -4,6 +4,11 @@ import os
 os.environ["ENV_FILE"] = ""  # a developer's .env (DEBUG on) must not change what the tests run against
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "s" * 48)
 os.environ.setdefault("JWT_SIGNING_KEY", "test-jwt-signing-key-" + "j" * 32)
+# The access tokens' key (ES256): for tests only, published here on purpose. Servers the tests start get it too.
+TEST_SIGNING_KEYS = ('[{"kty": "EC", "crv": "P-256", "x": "hkAWA7PAo9L1ulM43-rpuaSPxnRo7k4pHLjZegQqAfE", '
+                     '"y": "M_KHV6kyQr3eYaDjzwjVGgf3Kz3zsI3i2tXFAoB5zJw", '
+                     '"d": "OvZX6uAJZufQ0TI43IzbRDGxIPdgNGfbyfyPhQsT96E", "alg": "ES256"}]')
+os.environ.setdefault("JWT_SIGNING_KEYS", TEST_SIGNING_KEYS)
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 os.environ.setdefault("SITE_URL", "http://testserver")
 os.environ.setdefault("MFA_ENCRYPTION_KEYS", "dGVzdC1tZmEta2V5LXRlc3QtbWZhLWtleS10ZXN0LW0")

@@ -8,6 +8,7 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView
 
 from authcore.errors import error_body
+from sessions_app.api.views import JWKSView
 
 from . import views
 from .middleware import database_unavailable_json, database_unavailable_page
@@ -18,6 +19,8 @@ urlpatterns = [
     path("api/auth/", include("accounts.api.urls")),
     path("api/auth/", include("sessions_app.api.urls")),
     path("api/connections/", include("connections.api.urls")),
+    # The public keys of access tokens, at the address resource servers look for (RFC 8414's well-known URIs).
+    path(".well-known/jwks.json", JWKSView.as_view(), name="jwks"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", views.ApiDocsView.as_view(url_name="schema"), name="api-docs"),
     path("accounts/mfa/", include("mfa.urls")),

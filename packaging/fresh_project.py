@@ -26,7 +26,6 @@ import json
 import os
 from pathlib import Path
 import re
-import secrets
 import shutil
 import socket
 import subprocess
@@ -208,6 +207,25 @@ def emailed_link(mail_dir: Path, path_prefix: str) -> str:
     sys.exit(f"FAILED: no email with a {path_prefix} link in {mail_dir} within 60 s")
 
 
+def new_signing_key() -> dict:
+    """What `manage.py make_signing_key` prints: a private P-256 key as a JWK (made here, before the project exists)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+    return {**json.loads(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()))), "alg": "ES256"}
+
+
+def check_with_the_public_keys(client: Client, access: str) -> None:
+    """What another service does: verify the access token with the JWKS alone (PyJWT)."""
+    import jwt
+    keys = {key["kid"]: key for key in client.json("GET", "/.well-known/jwks.json")["keys"]}
+    header = jwt.get_unverified_header(access)
+    published = keys[header["kid"]]
+    # The algorithm is the published key's, never the token's choice.
+    claims = jwt.decode(access, jwt.PyJWK(published).key, algorithms=[published["alg"]], audience="mysite")
+    assert published["alg"] == "ES256" and claims["token_type"] == "access", (published, claims)
+    print(f"    access token verified with the JWKS alone (kid {header['kid'][:8]}...)")
+
+
 def walk_the_flow(client: Client, project: Path) -> None:
     step("register, verify from the emailed link, log in, me, refresh, replay, log out")
     email, password = "ada@example.com", tutorial_password()
@@ -217,6 +235,7 @@ def walk_the_flow(client: Client, project: Path) -> None:
     login = client.json("POST", "/api/auth/login/", {"email": email, "password": password})
     me = client.json("GET", "/api/auth/me/", token=login["access"])
     assert me["email"] == email and me["email_verified"] is True, me
+    check_with_the_public_keys(client, login["access"])
     renewed = client.json("POST", "/api/auth/refresh/", {"refresh": login["refresh"]})
     client.json("GET", "/api/auth/me/", token=renewed["access"])
     replay = client.json("POST", "/api/auth/refresh/", {"refresh": login["refresh"]}, expect=401)
@@ -379,7 +398,8 @@ def main() -> None:
         venv, wheel = install(work, args.python, args.django)
         env = {key: value for key, value in os.environ.items()
                if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "REDIS_URL", "ENV_FILE", "PYTHONPATH"}}
-        env.update({"JWT_SIGNING_KEY": secrets.token_urlsafe(48), "DJANGO_SUPERUSER_EMAIL": "operator@example.com",
+        env.update({"JWT_SIGNING_KEYS": json.dumps([new_signing_key()]),
+                    "DJANGO_SUPERUSER_EMAIL": "operator@example.com",
                     "DJANGO_SUPERUSER_PASSWORD": ADMIN_PASSWORD, "PYTHONDONTWRITEBYTECODE": "1"})
         project = make_project(work, venv, env)
         serve_and_walk(project, venv, env)

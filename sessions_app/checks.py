@@ -1,10 +1,12 @@
 """Start-up checks: refuse settings that would weaken the tokens or contradict each other."""
 from datetime import timedelta
+import re
 
 from django.conf import settings
 from django.core import checks
 
 from .conf import app_settings
+from .signing import HMAC_ALGORITHM, SigningKeyError, listed_keys, load_key_ring
 
 HMAC_ALGORITHMS = {"HS256", "HS384", "HS512"}
 
@@ -13,17 +15,20 @@ HMAC_ALGORITHMS = {"HS256", "HS384", "HS512"}
 def check_jwt_settings(app_configs=None, **kwargs):
     jwt = getattr(settings, "SIMPLE_JWT", {})
     errors = []
-    # RFC 8725 §3.1: one algorithm, chosen by the server. Only HMAC is supported: the key is a shared secret.
+    # RFC 8725 §3.1: one algorithm, chosen by the server. simplejwt's own backend (which this service's tokens do not
+    # use: sessions_app.signing signs them) stays on HMAC.
     if jwt.get("ALGORITHM", "HS256") not in HMAC_ALGORITHMS:
         errors.append(checks.Error("SIMPLE_JWT['ALGORITHM'] must be one of HS256, HS384, HS512.",
                                    id="sessions_app.E001"))
     key = jwt.get("SIGNING_KEY") or ""
-    if len(str(key).encode()) < 32:
+    shared_secret_signs = app_settings.SIGNING_ALGORITHM == HMAC_ALGORITHM
+    if shared_secret_signs and len(str(key).encode()) < 32:
         errors.append(checks.Error("SIMPLE_JWT['SIGNING_KEY'] must be at least 32 bytes (256 bits).",
                                    hint="Set JWT_SIGNING_KEY.", id="sessions_app.E002"))
-    if key == settings.SECRET_KEY:
+    if shared_secret_signs and key == settings.SECRET_KEY:
         errors.append(checks.Error("SIMPLE_JWT['SIGNING_KEY'] must not be SECRET_KEY.",
                                    hint="Use a dedicated JWT_SIGNING_KEY.", id="sessions_app.E003"))
+    errors += _signing_key_errors()
     if not jwt.get("AUDIENCE") or not jwt.get("ISSUER"):
         errors.append(checks.Error("SIMPLE_JWT['AUDIENCE'] and ['ISSUER'] must be set so tokens are checked "
                                    "against them.", id="sessions_app.E004"))
@@ -36,6 +41,46 @@ def check_jwt_settings(app_configs=None, **kwargs):
     if lifetime > timedelta(minutes=15):
         errors.append(checks.Warning("Access tokens live longer than 15 minutes; keep them short.",
                                      id="sessions_app.W001"))
+    return errors
+
+
+def _introspection_client_errors() -> list:
+    clients = app_settings.INTROSPECTION_CLIENTS
+    well_formed = isinstance(clients, dict) and all(
+        isinstance(client_id, str) and re.fullmatch(r"[A-Za-z0-9._-]{1,64}", client_id)
+        and isinstance(stored, str) and re.fullmatch(r"sha256:[0-9a-f]{64}", stored)
+        for client_id, stored in clients.items())
+    if well_formed:
+        return []
+    return [checks.Error(
+        "SESSIONS_APP['INTROSPECTION_CLIENTS'] must map client ids (letters, digits, '.', '_', '-') to "
+        "'sha256:<64 lowercase hex digits>', the hash of each secret (never the secret itself).",
+        hint="`python manage.py make_introspection_client <id>` prints an entry.", id="sessions_app.E024")]
+
+
+def _signing_key_errors() -> list:
+    """The keys of sessions_app.signing: each one usable, none twice, and real ones unless DEBUG; and the resource
+    servers that may introspect."""
+    errors = _introspection_client_errors()
+    try:
+        empty = app_settings.SIGNING_ALGORITHM != HMAC_ALGORITHM and not listed_keys(app_settings.SIGNING_KEYS)
+    except SigningKeyError:
+        empty = False  # load_key_ring says what is wrong
+    if empty and not settings.DEBUG:
+        return [*errors, checks.Error(
+            "SESSIONS_APP['SIGNING_KEYS'] is empty: no access token can be signed with DEBUG off.",
+            hint="Set JWT_SIGNING_KEYS (`python manage.py make_signing_key` makes a key).", id="sessions_app.E021")]
+    try:
+        ring = load_key_ring(algorithm=app_settings.SIGNING_ALGORITHM, keys=app_settings.SIGNING_KEYS)
+    except SigningKeyError as error:
+        return [*errors, checks.Error(f"SESSIONS_APP['SIGNING_KEYS']: {error}", id="sessions_app.E020",
+                                      hint="`python manage.py make_signing_key` makes a key.")]
+    if ring.derived:
+        errors.append(checks.Warning(
+            "SESSIONS_APP['SIGNING_KEYS'] is empty: access tokens are signed with a key derived from SECRET_KEY "
+            "(development only).", id="sessions_app.W020"))
+    if timedelta(0) > app_settings.JWKS_MAX_AGE:
+        errors.append(checks.Error("SESSIONS_APP['JWKS_MAX_AGE'] must not be negative.", id="sessions_app.E022"))
     return errors
 
 

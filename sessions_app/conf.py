@@ -26,6 +26,17 @@ app_settings = AppSettings(
         # names or paths; the account pages' own by default).
         "SIGN_IN_URL": "accounts:login",
         "REAUTHENTICATE_URL": "accounts:reauthenticate",
+        # Access tokens (sessions_app/signing.py): "ES256" or "EdDSA", signed with SIGNING_KEYS (private JWKs, newest
+        # first: the first signs, all verify; published at /.well-known/jwks.json), or "HS256" with the shared secret
+        # SIMPLE_JWT["SIGNING_KEY"]. Without keys, a development key derived from SECRET_KEY (refused with DEBUG off).
+        "SIGNING_ALGORITHM": "ES256",
+        "SIGNING_KEYS": [],
+        # How long clients and resource servers may cache the JWKS: publish a new key at least this long before it
+        # signs (docs/how-to/rotate-signing-keys.md).
+        "JWKS_MAX_AGE": timedelta(minutes=5),
+        # The resource servers that may ask POST introspect/ about a token (sessions_app/introspection.py):
+        # {client id: "sha256:<hex of its secret's SHA-256>"}; `manage.py make_introspection_client` makes one.
+        "INTROSPECTION_CLIENTS": {},
         # Sessions deleted per statement by `purge_sessions`.
         "PURGE_BATCH_SIZE": 1000,
     },

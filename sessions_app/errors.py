@@ -23,6 +23,11 @@ register_errors(
             note="An endpoint or page of the host project that asks for a sign-in with a second factor "
                  "(sessions_app.permissions.MultiFactorAuthenticated, sessions_app.browser.multi_factor_page), "
                  "reached by a session signed in without one."),
+        "invalid_client": ErrorSpec(
+            401, _("The resource server could not be authenticated."),
+            note="Token introspection asked by a client that is not in SESSIONS_APP['INTROSPECTION_CLIENTS'], or "
+                 "with the wrong secret (RFC 7662 §2.3, RFC 6749 §5.2); audited as "
+                 "`authn_introspection_client_fail`."),
         "refresh_token_reused": ErrorSpec(
             401, _("This refresh token was already used. The session has been ended; please log in again.")),
     },

@@ -7,3 +7,10 @@ TOKEN_REUSE = declare_event(
 SESSION_REVOKED = declare_event(
     "authn_token_revoked", "One or more sessions were ended (details: `reason`, one of the revoke reasons, "
     "and `count` when several ended at once).")
+INTROSPECTION_CLIENT_FAIL = declare_event(
+    "authn_introspection_client_fail", "A resource server failed to authenticate to token introspection (details: "
+    "`client_id`, as given).")
+INTROSPECTED_INACTIVE = declare_event(
+    "authn_token_introspected_inactive", "Token introspection answered that an access token of an ended session is "
+    "not active (details: `client_id`, the resource server that asked; `reason` `session_ended`; the token's `sub` "
+    "and session).")

@@ -1,6 +1,7 @@
 """The inputs of the session flows (authcore.inputs)."""
 from authcore.inputs import ChoiceInputField, InputForm, LabelField, TextField
 
+from .introspection import TOKEN_MAX_LENGTH
 from .models import DEVICE_NAME_MAX_LENGTH, Session
 from .tokens import REFRESH_TOKEN_MAX_LENGTH
 
@@ -25,3 +26,17 @@ class SessionOptionsForm(InputForm):
                   "an HttpOnly cookie; refresh and logout then need the X-CSRFToken header).")
     device_name = LabelField(max_length=DEVICE_NAME_MAX_LENGTH, required=False,
                              help_text="A name for this device chosen by the client, e.g. \"Alice's iPhone\".")
+
+
+class IntrospectForm(InputForm):
+    """RFC 7662 §2.1 (form-encoded, or JSON): the token, a hint, and the resource server's credentials when it does
+    not send them as HTTP Basic."""
+
+    # Capped by the body's own cap only: a token too long to be ours is `active: false` (RFC 7662), not a 400.
+    token = TextField(max_length=64 * 1024, strip=False,
+                      help_text=f"The access token to ask about (over {TOKEN_MAX_LENGTH} characters: not active).")
+    token_type_hint = TextField(max_length=64, required=False,
+                                help_text="Ignored (RFC 7662 §2.1): only access tokens are answered about; a refresh "
+                                "token is never active here (resource servers never see one).")
+    client_id = TextField(max_length=64, required=False, help_text="Or in the Authorization header (HTTP Basic).")
+    client_secret = TextField(max_length=128, strip=False, required=False)

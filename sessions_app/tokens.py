@@ -1,15 +1,21 @@
-"""Token material: opaque refresh tokens (random, stored hashed) and JWT access tokens (simplejwt)."""
+"""Token material: opaque refresh tokens (random, stored hashed) and JWT access tokens (simplejwt's tokens, signed
+with the keys of sessions_app.signing)."""
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 import hashlib
 import secrets
 import uuid
 
 from django.utils.translation import gettext
+import jwt
+from rest_framework_simplejwt.backends import TokenBackend
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenBackendExpiredToken
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.tokens import AccessToken
 from ua_parser import parse as parse_user_agent
+
+from .signing import key_ring
 
 REFRESH_TOKEN_BYTES = 32  # 256 bits from the OS CSPRNG
 # Longest string we accept as a refresh token: base64url of 32 bytes is 43 characters.
@@ -26,6 +32,49 @@ def hash_refresh_token(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+class KeyRingBackend(TokenBackend):
+    """simplejwt's token backend, with the keys of sessions_app.signing: a token is signed by the first key and names
+    it in its `kid` header; it is checked with the key its `kid` names, by that key's algorithm only (RFC 8725
+    §3.1), then exp (no leeway), iss and aud as simplejwt does."""
+
+    def __init__(self) -> None:
+        """Nothing to hold: the keys and the claims to check are read from the settings at each use."""
+
+    def encode(self, payload: dict) -> str:
+        key = key_ring().signing
+        claims = {**payload, "aud": jwt_settings.AUDIENCE, "iss": jwt_settings.ISSUER}
+        return jwt.encode(claims, key.private, algorithm=key.algorithm, headers={"kid": key.kid},
+                          json_encoder=jwt_settings.JSON_ENCODER)
+
+    def decode(self, token, verify: bool = True) -> dict:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError as error:
+            raise TokenBackendError("Token is invalid") from error
+        kid = header.get("kid")
+        key = key_ring().verifying(kid) if kid is None or isinstance(kid, str) else None
+        if key is None or header.get("alg") != key.algorithm:
+            raise TokenBackendError("Token is invalid")
+        try:
+            return jwt.decode(token, key.public, algorithms=[key.algorithm], audience=jwt_settings.AUDIENCE,
+                              issuer=jwt_settings.ISSUER, leeway=jwt_settings.LEEWAY,
+                              options={"verify_signature": verify, "verify_aud": True})
+        except jwt.ExpiredSignatureError as error:
+            raise TokenBackendExpiredToken("Token is expired") from error
+        except jwt.InvalidTokenError as error:
+            raise TokenBackendError("Token is invalid") from error
+
+    def get_leeway(self) -> timedelta:
+        leeway = jwt_settings.LEEWAY
+        return leeway if isinstance(leeway, timedelta) else timedelta(seconds=leeway)
+
+
+class SessionAccessToken(AccessToken):
+    """The access token of a session: simplejwt's, signed and checked with sessions_app.signing's keys."""
+
+    _token_backend = KeyRingBackend()
+
+
 @dataclass(frozen=True)
 class AccessTokenGrant:
     token: str
@@ -34,13 +83,14 @@ class AccessTokenGrant:
 
 def mint_access_token(*, user_id: uuid.UUID, session_id: uuid.UUID, auth_time: datetime,
                       amr: list[str]) -> AccessTokenGrant:
-    """A short-lived HS256 JWT with only sub, sid, jti, iat, exp, iss, aud, token_type, and how and when the user
+    """A short-lived JWT (signed with the first key of sessions_app.signing, named in its `kid` header) with only sub,
+    sid, jti, iat, exp, iss, aud, token_type, and how and when the user
     last proved who they are: `amr` (RFC 8176 method values, e.g. ["pwd"]) and `auth_time` (seconds since the
     epoch: the sign-in, or a later reauthentication; OpenID Connect's claim), so that an API can ask for a
     recent proof (sessions_app.permissions) without a query.
 
     `sid` ties the token to its session, so ending the session ends the token on its next use."""
-    token = AccessToken()  # sets token_type, exp, iat, jti
+    token = SessionAccessToken()  # sets token_type, exp, iat, jti
     token[jwt_settings.USER_ID_CLAIM] = str(user_id)
     token["sid"] = str(session_id)
     token["amr"] = amr

@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from config.settings_test import TEST_SIGNING_KEYS
+
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +31,7 @@ def test_pages_with_a_bad_host_get_a_plain_400(client):
 
 def run_project(script: str, debug: bool) -> tuple[str, str]:
     env = {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true" if debug else "false",
-           "SECRET_KEY": "log-test-secret-" + "k" * 48, "JWT_SIGNING_KEY": "log-test-jwt-" + "j" * 40,
+           "SECRET_KEY": "log-test-secret-" + "k" * 48, "JWT_SIGNING_KEYS": TEST_SIGNING_KEYS,
            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "SECURE_SSL_REDIRECT": "false",
            "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}
     result = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + script], cwd=ROOT,

@@ -35,6 +35,9 @@ def _body_operations() -> list[tuple[str, str, dict, list[str]]]:
 
 
 BODY_OPERATIONS = _body_operations()
+ACCEPTED_TYPES = {(method, path): set(operation.get("requestBody", {}).get("content", {}))
+                  for path, item in SchemaGenerator().get_schema(request=None, public=True)["paths"].items()
+                  for method, operation in item.items()}
 OPERATION_IDS = [f"{method.upper()} {path}" for method, path, _, _ in BODY_OPERATIONS]
 
 
@@ -196,6 +199,8 @@ def test_malformed_json(send, method, path, properties, required, raw_id):
                                           "multipart/form-data; boundary=xyz", "application/xml"])
 @pytest.mark.parametrize(("method", "path", "properties", "required"), BODY_OPERATIONS, ids=OPERATION_IDS)
 def test_wrong_content_type_is_415(send, method, path, properties, required, content_type):
+    if content_type.split(";")[0] in ACCEPTED_TYPES[(method, path)]:
+        pytest.skip("this operation takes that type too (introspection: RFC 7662 bodies are form-encoded)")
     raw = json.dumps(plausible_body(properties)).encode()
     assert_error(send(method, path, raw, content_type=content_type), 415, "unsupported_media_type")
 

@@ -2,6 +2,8 @@
 system checks still hold them to the rules: the refresh cookie's Secure flag may be dropped only with DEBUG."""
 import json
 
+from config.settings_test import TEST_SIGNING_KEYS
+
 from .test_dev_env import manage
 
 SHOW = ("import json; from django.conf import settings as s; print(json.dumps({"
@@ -27,7 +29,7 @@ def test_defaults_and_what_the_environment_changes():
 
 
 def test_an_insecure_refresh_cookie_is_refused_with_debug_off():
-    refused = manage("check", DEBUG="false", SECRET_KEY="k" * 60, JWT_SIGNING_KEY="j" * 48, ENV_FILE="",
+    refused = manage("check", DEBUG="false", SECRET_KEY="k" * 60, JWT_SIGNING_KEYS=TEST_SIGNING_KEYS, ENV_FILE="",
                      REFRESH_COOKIE_SECURE="false")
     assert refused.returncode != 0
     assert "REFRESH_COOKIE_SECURE" in refused.stderr

@@ -11,6 +11,7 @@ import pytest
 
 from authcore.logs import RequestContextFilter
 from authcore.testing import PASSWORD
+from config.settings_test import TEST_SIGNING_KEYS
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,7 @@ for password in ("a wrong password entirely", {PASSWORD!r}):
 
 def test_json_lines_carry_the_event_request_ip_user_and_session(tmp_path):
     env = {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false", "LOG_FORMAT": "json",
-           "SECRET_KEY": "log-test-secret-" + "k" * 48, "JWT_SIGNING_KEY": "log-test-jwt-" + "j" * 40,
+           "SECRET_KEY": "log-test-secret-" + "k" * 48, "JWT_SIGNING_KEYS": TEST_SIGNING_KEYS,
            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "SECURE_SSL_REDIRECT": "false",
            "DATABASE_URL": f"sqlite:///{tmp_path}/logs.sqlite3", "SINGLE_PROCESS": "true",
            "ALLOWED_HOSTS": "testserver",

@@ -87,9 +87,17 @@ def not_exactly_one(response, case) -> bool:
         [(None, "exactly_one_required")]
 
 
+def repeated_form_field(response, case) -> bool:
+    """A form body may repeat a name (the schema's extra properties, sent twice): the form parser refuses it
+    (RFC 6749 §3.2), which no schema can say."""
+    return (case.media_type == "application/x-www-form-urlencoded" and response.status_code == 400
+            and response.json().get("code") == "parse_error")
+
+
 def shape_accepted(ctx, response, case):
     """positive_data_acceptance, except for semantic refusals."""
-    if semantic_refusal(response) or credential_missing(response, case) or not_exactly_one(response, case):
+    if semantic_refusal(response) or credential_missing(response, case) or not_exactly_one(response, case) \
+            or repeated_form_field(response, case):
         return None
     return positive_data_acceptance(ctx, response, case)
 

@@ -14,6 +14,7 @@ import pytest
 
 from authcore.models import SecurityEvent
 from authcore.testing import bearer
+from config.settings_test import TEST_SIGNING_KEYS
 from connections import crypto, events, services
 from connections.checks import check_connections
 from connections.models import Connection
@@ -134,7 +135,7 @@ def test_keys_are_checked(settings, demo):
 
 def start_process(**environment) -> subprocess.CompletedProcess:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DJANGO_SETTINGS_MODULE": "config.settings",
-           "SECRET_KEY": "vault-test-secret-" + "k" * 48, "JWT_SIGNING_KEY": "vault-test-jwt-" + "j" * 40,
+           "SECRET_KEY": "vault-test-secret-" + "k" * 48, "JWT_SIGNING_KEYS": TEST_SIGNING_KEYS,
            "EMAIL_BACKEND": "django_ses.SESBackend", **environment}
     return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=PROJECT, env=env,
                           capture_output=True, text=True, timeout=60)

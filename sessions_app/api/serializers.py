@@ -45,3 +45,33 @@ class CsrfTokenSerializer(serializers.Serializer):
 
 class RevokedCountSerializer(serializers.Serializer):
     revoked = serializers.IntegerField()
+
+
+class PublicKeySerializer(serializers.Serializer):
+    kty = serializers.ChoiceField(choices=["EC", "OKP"], help_text="EC (P-256, ES256) or OKP (Ed25519, EdDSA).")
+    crv = serializers.ChoiceField(choices=["P-256", "Ed25519"])
+    x = serializers.CharField()
+    y = serializers.CharField(required=False, help_text="EC keys only.")
+    kid = serializers.CharField(help_text="The key's id: a token's `kid` header names it.")
+    alg = serializers.ChoiceField(choices=["ES256", "EdDSA"])
+    use = serializers.ChoiceField(choices=["sig"])
+
+
+class JWKSSerializer(serializers.Serializer):
+    keys = PublicKeySerializer(many=True)
+
+
+class IntrospectionSerializer(serializers.Serializer):
+    active = serializers.BooleanField(help_text="Whether the token is an access token of a live session now. When "
+                                      "false, nothing else is said.")
+    token_type = serializers.CharField(required=False, help_text="`Bearer`.")
+    sub = serializers.CharField(required=False, help_text="The user's id.")
+    sid = serializers.CharField(required=False, help_text="The session's id.")
+    exp = serializers.IntegerField(required=False)
+    iat = serializers.IntegerField(required=False)
+    iss = serializers.CharField(required=False)
+    aud = serializers.CharField(required=False)
+    jti = serializers.CharField(required=False)
+    amr = serializers.ListField(child=serializers.CharField(), required=False,
+                                help_text="RFC 8176 methods of the sign-in (`pwd`, `otp`, `hwk`, `mfa`).")
+    auth_time = serializers.IntegerField(required=False, help_text="When the user last proved who they are.")

@@ -11,6 +11,7 @@ urlpatterns = [
     path("csrf/", views.CsrfTokenView.as_view(), name="auth-csrf"),
     path("logout-all/", views.LogoutAllView.as_view(), name="auth-logout-all"),
     path("logout-others/", views.LogoutOthersView.as_view(), name="auth-logout-others"),
+    path("introspect/", views.IntrospectView.as_view(), name="auth-introspect"),
     path("sessions/", views.SessionListView.as_view(), name="auth-sessions"),
     path("sessions/<str:session_id>/", views.SessionDetailView.as_view(), name="auth-session-detail"),
 ]

@@ -1,4 +1,8 @@
 """REST endpoints for sessions: refresh, logout, logout-all, list and end sessions."""
+import base64
+import binascii
+from urllib.parse import unquote_plus
+
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -6,19 +10,23 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from authcore.api.inputs import request_serializer
+from authcore.api.parsers import BoundedFormParser, BoundedJSONParser
 from authcore.api.serializers import COMMON_ERRORS, error_responses
 from authcore.api.views import JSONAPIView, PublicJSONAPIView
 from authcore.errors import ServiceError
 from authcore.requestmeta import client_info
 
-from .. import selectors, services
+from .. import introspection, selectors, services, signing
 from ..authentication import SessionJWTAuthentication
-from ..forms import RefreshForm
+from ..conf import app_settings
+from ..forms import IntrospectForm, RefreshForm
 from ..models import Session
 from . import transport
 from .serializers import (
     AUTHENTICATED_ERRORS,
     CsrfTokenSerializer,
+    IntrospectionSerializer,
+    JWKSSerializer,
     RevokedCountSerializer,
     SessionSerializer,
     TokenPairSerializer,
@@ -236,3 +244,75 @@ class SessionDetailView(AuthAPIView):
             raise ServiceError("not_found")
         services.end_session(session=session, reason=Session.RevokeReason.ENDED_BY_USER, client=client_info(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class JWKSView(PublicJSONAPIView):
+    """The public keys that verify access tokens (RFC 7517 JWK Set), for other services: never a private part, and
+    nothing while the shared secret signs (HS256: no one else can check a token)."""
+
+    @extend_schema(responses={200: JWKSSerializer}, summary="The public keys of access tokens (JWKS)",
+                   description="Every key in SESSIONS_APP['SIGNING_KEYS'], the one that signs first; a token's `kid` "
+                   "header names the key that verifies it. Cacheable for SESSIONS_APP['JWKS_MAX_AGE'] "
+                   "(`Cache-Control: public, max-age=...`): a new key is published at least that long before it "
+                   "signs. Empty with HS256.", tags=["tokens"])
+    def get(self, request):
+        return Response(signing.key_ring().jwks())
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == status.HTTP_200_OK:
+            # Public keys: any cache may keep them, for as long as the rotation procedure allows.
+            response["Cache-Control"] = f"public, max-age={int(app_settings.JWKS_MAX_AGE.total_seconds())}"
+            response["Access-Control-Allow-Origin"] = "*"
+            del response["Pragma"]
+        return response
+
+
+class IntrospectView(PublicJSONAPIView):
+    """RFC 7662 token introspection, for resource servers (sessions_app/introspection.py)."""
+
+    parser_classes = [BoundedJSONParser, BoundedFormParser]
+
+    @extend_schema(request=request_serializer(IntrospectForm),
+                   responses={200: IntrospectionSerializer,
+                              **error_responses("invalid_client", "rate_limited", *COMMON_ERRORS)},
+                   summary="Introspect an access token (RFC 7662)",
+                   description="For a resource server in SESSIONS_APP['INTROSPECTION_CLIENTS'], authenticated with "
+                   "HTTP Basic (client id and secret) or `client_id` and `client_secret` in the body (401 "
+                   "`invalid_client` otherwise). The body may be form-encoded, as RFC 7662 says, or JSON. `active` "
+                   "is true only for an access token of this service whose session is alive and whose user is "
+                   "active: a token of a session that has ended is `active: false` at once, even before it "
+                   "expires. An answer is true at the moment it is given: a resource server that caches it accepts "
+                   "a token for that long after its session ended (keep such a cache to seconds).",
+                   tags=["tokens"])
+    def post(self, request):
+        data = self.validated(IntrospectForm)
+        in_body = (data.get("client_id", ""), data.get("client_secret", ""))
+        if request.headers.get("Authorization") and any(in_body):
+            raise ServiceError("invalid_client")  # RFC 6749 §2.3: one way of authenticating, not two
+        client_id, secret = basic_credentials(request) or in_body
+        info = client_info(request)
+        client_id = introspection.authenticate_client(client_id, secret, client=info)
+        return Response(introspection.introspect(data["token"], client_id=client_id, client=info))
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if getattr(exc, "code", None) == "invalid_client":
+            response["WWW-Authenticate"] = 'Basic realm="introspection"'
+        return response
+
+
+def basic_credentials(request) -> tuple[str, str] | None:
+    """HTTP Basic's client id and secret (RFC 6749 §2.3.1: each form-urlencoded), or None."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic" or not value or len(value) > 512:
+        return None
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, ValueError):  # not base64 (or not ASCII), not UTF-8
+        return None
+    client_id, colon, secret = decoded.partition(":")
+    client_id, secret = unquote_plus(client_id), unquote_plus(secret)
+    if not colon or not (client_id + secret).isprintable():
+        return None
+    return client_id, secret

@@ -5,7 +5,6 @@ the API: the API login costs an Argon2 hash (~30 ms), and only the login tests n
 """
 import hashlib
 
-from django.conf import settings
 import jwt
 from rest_framework.test import APIClient
 
@@ -13,6 +12,7 @@ from authcore.requestmeta import ClientInfo
 from authcore.testing import bearer
 from sessions_app import services
 from sessions_app.models import RefreshToken, Session
+from sessions_app.signing import key_ring
 
 CHROME_UA = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
@@ -48,9 +48,11 @@ def claims(access: str) -> dict:
     return jwt.decode(access, options={"verify_signature": False})
 
 
-def sign(payload: dict, *, key: str | None = None, algorithm: str = "HS256", headers: dict | None = None) -> str:
-    """A JWT signed with the service's own key unless told otherwise (for forging tests)."""
-    return jwt.encode(payload, key or settings.SIMPLE_JWT["SIGNING_KEY"], algorithm=algorithm, headers=headers)
+def sign(payload: dict, *, key=None, algorithm: str | None = None, headers: dict | None = None) -> str:
+    """A JWT signed with the service's own signing key, naming it, unless told otherwise (for forging tests)."""
+    own = key_ring().signing
+    return jwt.encode(payload, own.private if key is None else key, algorithm=algorithm or own.algorithm,
+                      headers={"kid": own.kid, **(headers or {})})
 
 
 def live_tokens(session_id) -> list[RefreshToken]:

@@ -1,18 +1,22 @@
-"""Access tokens (docs/security.md 14-18): HS256 JWTs with the minimal claims, 5 minutes, exp enforced without
-leeway, one algorithm, iss and aud checked, only access-type tokens authenticate, and every 401 is the
-`token_not_valid` envelope with a WWW-Authenticate challenge."""
+"""Access tokens (docs/security.md 14-18): ES256 JWTs naming their key (`kid`), with the minimal claims, 5 minutes,
+exp enforced without leeway, one algorithm per key, iss and aud checked, only access-type tokens authenticate, and
+every 401 is the `token_not_valid` envelope with a WWW-Authenticate challenge."""
 import base64
 from dataclasses import dataclass
 from datetime import UTC, datetime
+import hashlib
+import hmac
 import json
 import warnings
 
+from cryptography.hazmat.primitives import serialization
 from django.conf import settings
 import jwt
 import pytest
 import time_machine
 
 from authcore.testing import assert_error
+from sessions_app.signing import key_ring, load_key_ring, new_private_jwk
 
 from .helpers import claims, me, open_session, sign
 
@@ -37,8 +41,8 @@ def assert_rejected(response) -> None:
     assert response["WWW-Authenticate"] == 'Bearer realm="api"'
 
 
-def test_access_token_is_hs256_with_exactly_the_minimal_claims(tokens):
-    assert jwt.get_unverified_header(tokens.access) == {"alg": "HS256", "typ": "JWT"}
+def test_access_token_is_es256_naming_its_key_with_exactly_the_minimal_claims(tokens):
+    assert jwt.get_unverified_header(tokens.access) == {"alg": "ES256", "typ": "JWT", "kid": key_ring().signing.kid}
     payload = claims(tokens.access)
     # Nothing else, and so nothing derived from the password (simplejwt can add a password-hash claim).
     assert set(payload) == MINIMAL_CLAIMS
@@ -97,18 +101,39 @@ class Valid:
         return {key: value for key, value in self.claims.items() if key != name}
 
 
-def sign_quietly(payload: dict, algorithm: str) -> str:
+def sign_quietly(payload: dict, algorithm: str, key) -> str:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # PyJWT's key-length warning for HS512
-        return sign(payload, algorithm=algorithm)
+        warnings.simplefilter("ignore")  # PyJWT's key-length and key-format warnings
+        return sign(payload, algorithm=algorithm, key=key)
+
+
+def hmac_with_the_public_key(valid) -> str:
+    """PyJWT refuses to make this one (rightly): made by hand, keyed with the PEM of the service's public key."""
+    own = key_ring().signing
+    header = b64({"alg": "HS256", "typ": "JWT", "kid": own.kid})
+    pem = own.public.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    mac = hmac.new(pem, f"{header}.{valid.payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{valid.payload}.{b64(mac)}"
+
+
+def another_key(algorithm: str = "ES256"):
+    """A private key that is none of the service's."""
+    return load_key_ring(algorithm=algorithm, keys=[new_private_jwk(algorithm)]).signing.private
 
 
 FORGERS = {
     "alg_none": lambda valid: f"{b64({'alg': 'none', 'typ': 'JWT'})}.{valid.payload}.",
     "alg_none_with_key": lambda valid: jwt.encode(valid.claims, None, algorithm="none"),
-    "HS384": lambda valid: sign_quietly(valid.claims, "HS384"),
-    "HS512": lambda valid: sign_quietly(valid.claims, "HS512"),
-    "wrong_key": lambda valid: sign(valid.claims, key="another-key-of-at-least-thirty-two-bytes!!"),
+    "HS256_shared_secret": lambda valid: sign_quietly(valid.claims, "HS256", settings.SIMPLE_JWT["SIGNING_KEY"]),
+    "HS384": lambda valid: sign_quietly(valid.claims, "HS384", settings.SIMPLE_JWT["SIGNING_KEY"]),
+    # RFC 8725 §2.1: HMAC keyed with the public key, which anyone has from the JWKS.
+    "HS256_keyed_with_the_public_key": lambda valid: hmac_with_the_public_key(valid),
+    "wrong_key": lambda valid: sign(valid.claims, key=another_key()),
+    "unknown_kid": lambda valid: sign(valid.claims, headers={"kid": "not-a-key-of-ours"}),
+    "no_kid": lambda valid: jwt.encode(valid.claims, key_ring().signing.private, algorithm="ES256"),
+    "kid_not_a_string": lambda valid: (
+        f"{b64({'alg': 'ES256', 'typ': 'JWT', 'kid': ['a', 'list']})}.{valid.payload}.{valid.signature}"),
+    "EdDSA_own_kid": lambda valid: sign(valid.claims, key=another_key("EdDSA"), algorithm="EdDSA"),
     "wrong_audience": lambda valid: sign({**valid.claims, "aud": "someone-else"}),
     "no_audience": lambda valid: sign(valid.without("aud")),
     "wrong_issuer": lambda valid: sign({**valid.claims, "iss": "https://evil.example"}),

@@ -24,6 +24,9 @@ def jwt(**changes) -> dict:
     return {**settings.SIMPLE_JWT, **changes}
 
 
+SHARED_SECRET_SIGNS = {**settings.SESSIONS_APP, "SIGNING_ALGORITHM": "HS256"}
+
+
 def test_the_project_settings_pass():
     assert error_ids(check_jwt_settings()) == set()
     assert error_ids(check_session_settings()) == set()
@@ -43,12 +46,17 @@ def test_the_project_settings_pass():
 ], ids=["short-key", "31-bytes", "empty-key", "rs256", "alg-none", "no-audience", "no-issuer", "leeway-int",
         "leeway-timedelta", "user-id-claim"])
 def test_jwt_checks_refuse_weak_settings(changes, expected):
-    with override_settings(SIMPLE_JWT=jwt(**changes)):
+    with override_settings(SIMPLE_JWT=jwt(**changes), SESSIONS_APP=SHARED_SECRET_SIGNS):
         assert expected in error_ids(check_jwt_settings())
 
 
+def test_the_shared_secret_is_checked_only_when_it_signs():
+    with override_settings(SIMPLE_JWT=jwt(SIGNING_KEY="short-key")):
+        assert "sessions_app.E002" not in error_ids(check_jwt_settings())
+
+
 def test_signing_key_must_not_be_secret_key():
-    with override_settings(SECRET_KEY=GOOD_KEY, SIMPLE_JWT=jwt(SIGNING_KEY=GOOD_KEY)):
+    with override_settings(SECRET_KEY=GOOD_KEY, SIMPLE_JWT=jwt(SIGNING_KEY=GOOD_KEY), SESSIONS_APP=SHARED_SECRET_SIGNS):
         assert "sessions_app.E003" in error_ids(check_jwt_settings())
 
 
@@ -82,6 +90,8 @@ def test_idle_longer_than_absolute_is_warned_about():
 
 # --- refusing to start ----------------------------------------------------------------------------------
 SECRET = "s" * 64
+from config.settings_test import TEST_SIGNING_KEYS  # noqa: E402
+
 DEV_SECRET = "dev-only-secret-key-never-use-in-production-0000000000000000"
 DEV_JWT_KEY = "dev-only-jwt-signing-key-never-use-in-production-000000000000"
 
@@ -94,14 +104,20 @@ def start(**environment) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
+HS256 = {"JWT_SIGNING_ALGORITHM": "HS256"}
+
+
 @pytest.mark.parametrize(("environment", "message"), [
     ({}, "SECRET_KEY must be set"),
     ({"SECRET_KEY": DEV_SECRET, "JWT_SIGNING_KEY": GOOD_KEY}, "SECRET_KEY must be set"),
-    ({"SECRET_KEY": SECRET}, "JWT_SIGNING_KEY must be set"),
-    ({"SECRET_KEY": SECRET, "JWT_SIGNING_KEY": DEV_JWT_KEY}, "JWT_SIGNING_KEY must be set"),
-    ({"SECRET_KEY": SECRET, "JWT_SIGNING_KEY": "too-short"}, "JWT_SIGNING_KEY must be set"),
-    ({"SECRET_KEY": SECRET, "JWT_SIGNING_KEY": SECRET}, "JWT_SIGNING_KEY must differ from SECRET_KEY"),
-], ids=["nothing", "dev-secret", "no-jwt-key", "dev-jwt-key", "short-jwt-key", "same-keys"])
+    ({"SECRET_KEY": SECRET}, "JWT_SIGNING_KEYS must be set"),
+    ({"SECRET_KEY": SECRET, "JWT_SIGNING_KEY": GOOD_KEY}, "JWT_SIGNING_KEYS must be set"),
+    ({"SECRET_KEY": SECRET, **HS256}, "JWT_SIGNING_KEY must be set"),
+    ({"SECRET_KEY": SECRET, "JWT_SIGNING_KEY": DEV_JWT_KEY, **HS256}, "JWT_SIGNING_KEY must be set"),
+    ({"SECRET_KEY": SECRET, "JWT_SIGNING_KEY": "too-short", **HS256}, "JWT_SIGNING_KEY must be set"),
+    ({"SECRET_KEY": SECRET, "JWT_SIGNING_KEY": SECRET, **HS256}, "JWT_SIGNING_KEY must differ from SECRET_KEY"),
+], ids=["nothing", "dev-secret", "no-signing-keys", "only-the-shared-secret", "hs256-no-jwt-key", "dev-jwt-key",
+        "short-jwt-key", "same-keys"])
 def test_refuses_to_start_with_debug_off_and_missing_or_default_secrets(environment, message):
     result = start(**environment)
     assert result.returncode != 0
@@ -109,13 +125,16 @@ def test_refuses_to_start_with_debug_off_and_missing_or_default_secrets(environm
 
 
 def test_starts_with_real_secrets():
-    result = start(SECRET_KEY=SECRET, JWT_SIGNING_KEY=GOOD_KEY, EMAIL_BACKEND="django_ses.SESBackend")
+    result = start(SECRET_KEY=SECRET, JWT_SIGNING_KEYS=TEST_SIGNING_KEYS, EMAIL_BACKEND="django_ses.SESBackend")
+    assert result.returncode == 0, result.stderr
+    # And with the shared secret, by choice.
+    result = start(SECRET_KEY=SECRET, JWT_SIGNING_KEY=GOOD_KEY, EMAIL_BACKEND="django_ses.SESBackend", **HS256)
     assert result.returncode == 0, result.stderr
 
 
 def test_refuses_to_start_with_debug_off_and_no_email_backend():
     """The console backend would print reset and verification links into production logs."""
-    result = start(SECRET_KEY=SECRET, JWT_SIGNING_KEY=GOOD_KEY)
+    result = start(SECRET_KEY=SECRET, JWT_SIGNING_KEYS=TEST_SIGNING_KEYS)
     assert result.returncode != 0
     assert "EMAIL_BACKEND must be set" in result.stderr
 
