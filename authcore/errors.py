@@ -91,6 +91,7 @@ class ServiceError(Exception):
         retry_after: int | None = None,
         field_errors: list[dict] | None = None,
         data: dict | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         if code not in ERRORS:
             raise ValueError(f"unknown error code {code!r}")
@@ -103,6 +104,8 @@ class ServiceError(Exception):
         # Fields the answer carries beside `detail` and `code`, for an error that is a step of a flow rather
         # than its end (401 `mfa_required` gives the token and the methods of the second step).
         self.data = data or {}
+        # Response headers the answer must carry (a server nonce to use next, say).
+        self.headers = headers or {}
         # The code, not the message: the message is translated when it is read, and a log line or a traceback
         # stays in one language (English, the code's).
         super().__init__(code)

@@ -1,4 +1,4 @@
-"""Who is on the other end of a request: client IP (proxy-aware) and user agent."""
+"""Who is on the other end of a request: client IP (proxy-aware), user agent, and the key it proved it holds."""
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -15,6 +15,9 @@ USER_AGENT_MAX_LENGTH = 512
 class ClientInfo:
     ip_address: str | None = None
     user_agent: str = ""
+    # The RFC 7638 thumbprint of the key the client proved it holds in this request (a DPoP proof at a token
+    # endpoint, sessions_app.dpop), "" for none: a session it opens is bound to that key.
+    dpop_jkt: str = ""
 
 
 def client_ip(request) -> str | None:

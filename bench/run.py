@@ -15,6 +15,7 @@ import base64
 from concurrent.futures import ThreadPoolExecutor
 import contextlib
 from datetime import UTC, datetime
+import functools
 import json
 import math
 import os
@@ -230,16 +231,21 @@ def wait_for_redis(port: int, service: Service, timeout: float = 20) -> None:
 # --- the two projects -------------------------------------------------------------------------------------
 
 def signing_keys(args) -> str:
-    """The service's access-token key for this run (a new one each time; none for HS256)."""
-    if args.signing == "HS256":
+    """The service's access-token key for this run (none for HS256): one per run, shared by every server started."""
+    return _signing_keys(getattr(args, "signing", "ES256"))
+
+
+@functools.cache
+def _signing_keys(algorithm: str) -> str:
+    if algorithm == "HS256":
         return ""
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519
     from jwt.algorithms import ECAlgorithm, OKPAlgorithm
-    if args.signing == "EdDSA":
+    if algorithm == "EdDSA":
         jwk = OKPAlgorithm.to_jwk(ed25519.Ed25519PrivateKey.generate())
     else:
         jwk = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()))
-    return json.dumps([{**json.loads(jwk), "alg": args.signing}])
+    return json.dumps([{**json.loads(jwk), "alg": algorithm}])
 
 
 def project_env(project: str, *, port: int, database_url: str, redis_url: str | None, args) -> dict:
@@ -250,7 +256,7 @@ def project_env(project: str, *, port: int, database_url: str, redis_url: str | 
         "SECRET_KEY": secrets.token_urlsafe(64),
         "JWT_SIGNING_KEY": secrets.token_urlsafe(48),
         "JWT_SIGNING_KEYS": signing_keys(args),
-        "JWT_SIGNING_ALGORITHM": args.signing,
+        "JWT_SIGNING_ALGORITHM": getattr(args, "signing", "ES256"),
         "MFA_ENCRYPTION_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="),
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "SITE_URL": f"http://127.0.0.1:{port}",

@@ -12,6 +12,7 @@ from pathlib import Path
 import secrets
 
 from botocore.config import Config as BotocoreConfig
+from corsheaders.defaults import default_headers as cors_default_headers
 from csp.constants import NONE, SELF
 import dj_database_url
 import django
@@ -104,6 +105,10 @@ SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/(auth|connections)/.*$"
+# DPoP (sessions_app/dpop.py): a page on another origin sends its proofs in the DPoP header and reads new server
+# nonces from DPoP-Nonce.
+CORS_ALLOW_HEADERS = (*cors_default_headers, "dpop")
+CORS_EXPOSE_HEADERS = ["DPoP-Nonce", "WWW-Authenticate"]
 # Further origins Django's CSRF check accepts on the pages' forms (behind a proxy that changes the origin, say).
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -290,6 +295,9 @@ SESSIONS_APP = {
     "SIGNING_ALGORITHM": JWT_SIGNING_ALGORITHM,
     "SIGNING_KEYS": JWT_SIGNING_KEYS,
     "JWKS_MAX_AGE": timedelta(seconds=env_int("JWKS_MAX_AGE", 300)),
+    # DPoP (sender-constrained tokens): "optional" or "required"; server nonces on or off.
+    "DPOP": env("DPOP", "optional"),
+    "DPOP_NONCE": env_bool("DPOP_NONCE", False),
     # JSON: {"<client id>": "sha256:<hex>"}, the resource servers that may introspect tokens (`manage.py
     # make_introspection_client <id>` prints the secret once and the entry to add).
     "INTROSPECTION_CLIENTS": json.loads(env("INTROSPECTION_CLIENTS", "{}")),

@@ -1,8 +1,12 @@
-"""DRF authentication: a simplejwt access token whose session must still be alive."""
+"""DRF authentication: a simplejwt access token whose session must still be alive, presented as `Bearer`, or, for a
+token bound to a key (DPoP, sessions_app/dpop.py), as `DPoP` with a fresh proof by that key."""
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from authcore.errors import ServiceError
+
+from . import dpop
 from .models import Session
 from .selectors import user_for_live_session
 from .services import end_session
@@ -15,6 +19,32 @@ class SessionJWTAuthentication(JWTAuthentication):
     the token's session (`sid`) to be alive and its user active, in one query. Logging out, ending a
     session, logout-all, password change/reset, deactivation and reuse detection therefore take effect on
     the very next request, not when the access token expires."""
+
+    def authenticate(self, request):
+        scheme, _, raw_token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme.lower() == "dpop":
+            return self._authenticate_with_proof(request, raw_token.strip())
+        authenticated = super().authenticate(request)
+        if authenticated is not None and ("cnf" in authenticated[1].payload or dpop.required()):
+            # A token bound to a key is no bearer token (RFC 9449 §7.2): whoever copied it has no proof to send.
+            raise _dpop_refused("invalid_token")
+        return authenticated
+
+    def _authenticate_with_proof(self, request, raw_token: str):
+        token = self.get_validated_token(raw_token)
+        confirmation = token.payload.get("cnf")
+        jkt = confirmation.get("jkt") if isinstance(confirmation, dict) else None
+        if not isinstance(jkt, str) or not jkt:
+            raise _dpop_refused("invalid_token")  # a bearer token sent as DPoP: bound to nothing
+        try:
+            dpop.check_proof(request.headers.get("DPoP"), method=request.method,
+                             url=request.build_absolute_uri(request.path), access_token=raw_token,
+                             expected_jkt=jkt)
+        except ServiceError as error:
+            if error.code not in ("invalid_dpop_proof", "use_dpop_nonce"):
+                raise
+            raise _dpop_refused(error.code, **error.headers) from None
+        return self.get_user(token), token
 
     def get_validated_token(self, raw_token):
         """Only this service's access tokens, with its keys (whatever SIMPLE_JWT["AUTH_TOKEN_CLASSES"] says)."""
@@ -40,3 +70,15 @@ class SessionJWTAuthentication(JWTAuthentication):
     @staticmethod
     def _token_not_valid() -> InvalidToken:
         return InvalidToken({"detail": "Token is invalid or expired", "code": "token_not_valid"})
+
+
+class DPoPRefused(InvalidToken):
+    """401 `token_not_valid`, with the DPoP challenge of RFC 9449 §7.1 (and a nonce to use, if asked for one)."""
+
+    def __init__(self, error: str, headers: dict[str, str]) -> None:
+        super().__init__({"detail": "Token is invalid or expired", "code": "token_not_valid"})
+        self.headers = {"WWW-Authenticate": f'DPoP error="{error}", algs="{" ".join(dpop.ALGORITHMS)}"', **headers}
+
+
+def _dpop_refused(error: str, **headers: str) -> DPoPRefused:
+    return DPoPRefused(error, headers)

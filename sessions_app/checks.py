@@ -79,6 +79,11 @@ def _signing_key_errors() -> list:
         errors.append(checks.Warning(
             "SESSIONS_APP['SIGNING_KEYS'] is empty: access tokens are signed with a key derived from SECRET_KEY "
             "(development only).", id="sessions_app.W020"))
+    if app_settings.DPOP not in ("optional", "required"):
+        errors.append(checks.Error("SESSIONS_APP['DPOP'] must be 'optional' or 'required'.", id="sessions_app.E025"))
+    if not timedelta(seconds=1) <= app_settings.DPOP_PROOF_LIFETIME <= timedelta(minutes=5):
+        errors.append(checks.Error("SESSIONS_APP['DPOP_PROOF_LIFETIME'] must be between 1 second and 5 minutes: a "
+                                   "longer one lets a captured proof be used later.", id="sessions_app.E026"))
     if timedelta(0) > app_settings.JWKS_MAX_AGE:
         errors.append(checks.Error("SESSIONS_APP['JWKS_MAX_AGE'] must not be negative.", id="sessions_app.E022"))
     return errors

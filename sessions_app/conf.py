@@ -34,6 +34,14 @@ app_settings = AppSettings(
         # How long clients and resource servers may cache the JWKS: publish a new key at least this long before it
         # signs (docs/how-to/rotate-signing-keys.md).
         "JWKS_MAX_AGE": timedelta(minutes=5),
+        # Sender-constrained tokens (sessions_app/dpop.py): "optional" (a login or refresh with a DPoP proof binds the
+        # session to the client's key; without one, bearer tokens) or "required" (no token without a proof).
+        "DPOP": "optional",
+        # How far a DPoP proof's `iat` may be from now; its `jti` is remembered for twice as long.
+        "DPOP_PROOF_LIFETIME": timedelta(seconds=60),
+        # Ask for server nonces in DPoP proofs (RFC 9449 §8): a proof without a current one is answered
+        # `use_dpop_nonce` with a DPoP-Nonce header.
+        "DPOP_NONCE": False,
         # The resource servers that may ask POST introspect/ about a token (sessions_app/introspection.py):
         # {client id: "sha256:<hex of its secret's SHA-256>"}; `manage.py make_introspection_client` makes one.
         "INTROSPECTION_CLIENTS": {},

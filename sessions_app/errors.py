@@ -23,6 +23,17 @@ register_errors(
             note="An endpoint or page of the host project that asks for a sign-in with a second factor "
                  "(sessions_app.permissions.MultiFactorAuthenticated, sessions_app.browser.multi_factor_page), "
                  "reached by a session signed in without one."),
+        "invalid_dpop_proof": ErrorSpec(
+            400, _("The DPoP proof is missing or does not hold. Make a new one for this request."),
+            note="A login or refresh with a DPoP proof (RFC 9449) that is malformed, not signed by the key its header "
+                 "names, for another method or URL, not made just now, used before, or, for a session bound to a "
+                 "key, missing or by another key (`reason` says which); or none where SESSIONS_APP['DPOP'] is "
+                 "'required'. On the API the same is a 401 `token_not_valid` with `WWW-Authenticate: DPoP "
+                 "error=\"invalid_dpop_proof\"`."),
+        "use_dpop_nonce": ErrorSpec(
+            400, _("Make the DPoP proof again with the nonce in the DPoP-Nonce header."),
+            note="SESSIONS_APP['DPOP_NONCE'] is on and the proof carries no current server nonce; the answer's "
+                 "`DPoP-Nonce` header has one (RFC 9449 §8)."),
         "invalid_client": ErrorSpec(
             401, _("The resource server could not be authenticated."),
             note="Token introspection asked by a client that is not in SESSIONS_APP['INTROSPECTION_CLIENTS'], or "

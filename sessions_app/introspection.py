@@ -80,9 +80,11 @@ def introspect(token: str, *, client_id: str, client: ClientInfo) -> dict:
     if user is None or not user.is_active:
         return _inactive(client_id, client, reason="session_ended", session_id=claims.get("sid"),
                          sub=claims.get(jwt_settings.USER_ID_CLAIM))
-    return {"active": True, "token_type": "Bearer", "sub": claims["sub"], "sid": claims["sid"],
+    bound = claims.get("cnf")
+    return {"active": True, "token_type": "DPoP" if bound else "Bearer", "sub": claims["sub"], "sid": claims["sid"],
             "exp": claims["exp"], "iat": claims["iat"], "iss": claims["iss"], "aud": claims["aud"],
-            "jti": claims["jti"], "amr": claims.get("amr", []), "auth_time": claims.get("auth_time")}
+            "jti": claims["jti"], "amr": claims.get("amr", []), "auth_time": claims.get("auth_time"),
+            **({"cnf": bound} if bound else {})}
 
 
 def _inactive(client_id: str, client: ClientInfo, *, reason: str, session_id, **details) -> dict:

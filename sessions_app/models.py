@@ -117,6 +117,9 @@ class Session(models.Model):
     # (accounts: the id its device cookie carries). Sessions started from one device share it, so a device
     # can be found, and ended, as a whole.
     device_id = models.CharField(max_length=32, blank=True, editable=False)
+    # DPoP (sessions_app/dpop.py): the thumbprint of the key the session was bound to at sign-in; its refresh token
+    # then works only with a proof by that key, and its access tokens carry it (cnf.jkt). "" for a bearer session.
+    dpop_jkt = models.CharField(max_length=64, blank=True, default="", editable=False)
     # Rotation state. Rotating is a compare-and-set on current_token_hash, so of any number of concurrent
     # refreshes with the same token exactly one wins, and the family can never have two live tokens.
     current_token_hash = models.CharField(max_length=64, editable=False)

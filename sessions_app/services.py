@@ -8,6 +8,7 @@ a savepoint (`savepoint=False`), or open one when called on their own.
 from dataclasses import dataclass
 from datetime import datetime
 import functools
+import hmac
 import logging
 import time
 import uuid
@@ -41,14 +42,21 @@ class IssuedTokens:
     refresh: str
     expires_in: int
     session: Session
+    dpop_jkt: str = ""  # the key the access token is bound to (DPoP), "" for a bearer token
 
-    token_type = "Bearer"
+    @property
+    def token_type(self) -> str:
+        return "DPoP" if self.dpop_jkt else "Bearer"
 
 
-def _access_for(session: Session, refresh: str) -> IssuedTokens:
+def _access_for(session: Session, refresh: str, *, client: ClientInfo | None = None) -> IssuedTokens:
+    """The access token for `session`: bound to the session's key, or for a bearer session to the key the client
+    proved in this request, if any (its refresh token stays a bearer one: binding is decided at sign-in)."""
+    jkt = session.dpop_jkt or (client.dpop_jkt if client else "")
     access = mint_access_token(user_id=session.user_id, session_id=session.id, auth_time=session.authenticated_at,
-                               amr=session.amr)
-    return IssuedTokens(access=access.token, refresh=refresh, expires_in=access.expires_in, session=session)
+                               amr=session.amr, dpop_jkt=jkt)
+    return IssuedTokens(access=access.token, refresh=refresh, expires_in=access.expires_in, session=session,
+                        dpop_jkt=jkt)
 
 
 def _next_idle_expiry(expires_at: datetime, now: datetime) -> datetime:
@@ -57,11 +65,13 @@ def _next_idle_expiry(expires_at: datetime, now: datetime) -> datetime:
 
 
 def start_session(*, user, client: ClientInfo, transport: str = Session.Transport.BODY,
-                  device_name: str = "", device_id: str = "", auth_methods: tuple[str, ...] = ("pwd",)) -> IssuedTokens:
+                  device_name: str = "", device_id: str = "", auth_methods: tuple[str, ...] = ("pwd",),
+                  dpop_jkt: str | None = None) -> IssuedTokens:
     """A new session (refresh family) for a user who has just proven who they are, its refresh token
     travelling as `transport` says (the edge reads it from the session), named by the client if it wants,
     from the device the caller identified as `device_id` (Session.device_id), the user having proven who they
-    are by `auth_methods` (RFC 8176 `amr` values; a password by default).
+    are by `auth_methods` (RFC 8176 `amr` values; a password by default), bound to the key the client proved in
+    this request (`client.dpop_jkt`, DPoP) unless `dpop_jkt` says which.
 
     Every login creates a fresh session with a server-chosen id; no client-supplied id is ever used."""
     now = timezone.now()
@@ -83,6 +93,7 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
             transport=transport,
             auth_methods=" ".join(auth_methods),
             current_token_hash=refresh_hash,
+            dpop_jkt=client.dpop_jkt if dpop_jkt is None else dpop_jkt,
         )
         RefreshToken.objects.create(session=session, token_hash=refresh_hash, created_at=now)
     return _access_for(session, refresh)
@@ -103,7 +114,7 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
     now = timezone.now()
     presented_hash = hash_refresh_token(raw_refresh)
     if connection.vendor == "postgresql":
-        rotated = _rotate_in_one_statement(presented_hash, now)
+        rotated = _rotate_in_one_statement(presented_hash, now, client=client)
         if rotated is not None:
             return rotated
         # Unknown token, spent token, dead session or inactive user: the general path below tells which.
@@ -121,6 +132,7 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
         raise ServiceError("token_not_valid")
 
     if session.current_token_hash == presented_hash:
+        _require_the_sessions_key(session, client)
         refresh = new_refresh_token()
         refresh_hash = hash_refresh_token(refresh)
         idle_expires_at = _next_idle_expiry(session.expires_at, now)
@@ -134,7 +146,7 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
             RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=token, created_at=now)
             session.current_token_hash, session.previous_token_hash = refresh_hash, presented_hash
             session.rotated_at, session.last_used_at, session.idle_expires_at = now, now, idle_expires_at
-            return _access_for(session, refresh)
+            return _access_for(session, refresh, client=client)
         # Lost the race to a concurrent refresh (or the session just died): the token is spent now.
     return _refresh_with_spent_token(token, presented_hash, client=client, now=now)
 
@@ -158,38 +170,40 @@ def _one_statement_rotation_sql() -> str:
                    last_used_at = %(now)s, idle_expires_at = LEAST(%(idle_deadline)s, s.expires_at)
               FROM presented
              WHERE s.id = presented.session_id AND s.current_token_hash = %(presented)s
+               AND (s.dpop_jkt = '' OR s.dpop_jkt = %(jkt)s)
                AND {alive_session_sql("s", "now")}
                AND EXISTS (SELECT 1 FROM {user_table} AS u WHERE u.{user_pk} = s.user_id AND u.{is_active})
          RETURNING s.id, s.user_id, s.expires_at, s.transport, s.created_at, s.reauthenticated_at, s.auth_methods,
-                   presented.token_id
+                   s.dpop_jkt, presented.token_id
         ), recorded AS (
             INSERT INTO {token_table} (session_id, token_hash, parent_id, created_at)
             SELECT id, %(new)s, token_id, %(now)s FROM rotated
             RETURNING session_id
         )
         SELECT rotated.id, rotated.user_id, rotated.expires_at, rotated.transport, rotated.created_at,
-               rotated.reauthenticated_at, rotated.auth_methods
+               rotated.reauthenticated_at, rotated.auth_methods, rotated.dpop_jkt
           FROM rotated JOIN recorded ON recorded.session_id = rotated.id"""
     return " ".join(sql.split())  # one line in logs and traces
 
 
-def _rotate_in_one_statement(presented_hash: str, now: datetime) -> IssuedTokens | None:
+def _rotate_in_one_statement(presented_hash: str, now: datetime, *, client: ClientInfo) -> IssuedTokens | None:
     """The usual refresh on PostgreSQL; None when the presented token is not the live token of a live
-    session of an active user (the caller's general path then answers)."""
+    session of an active user, or the session is bound to a key the client did not prove (the caller's general
+    path then answers)."""
     refresh = new_refresh_token()
     # Planned once per connection, not on every refresh.
     row = fetch_one_prepared(connection, _one_statement_rotation_sql(), {
         "presented": presented_hash, "new": hash_refresh_token(refresh), "now": now,
-        "idle_deadline": now + app_settings.IDLE_TIMEOUT,
+        "idle_deadline": now + app_settings.IDLE_TIMEOUT, "jkt": client.dpop_jkt,
     })
     if row is None:
         return None
-    session_id, user_id, expires_at, transport, created_at, reauthenticated_at, auth_methods = row
+    session_id, user_id, expires_at, transport, created_at, reauthenticated_at, auth_methods, dpop_jkt = row
     # The ids and how the user signed in go into the access token, the expiry and transport to the edge (the
     # cookie's lifetime); the session row itself is not read again.
     return _access_for(Session(id=session_id, user_id=user_id, expires_at=expires_at, transport=transport,
                                created_at=created_at, reauthenticated_at=reauthenticated_at,
-                               auth_methods=auth_methods), refresh)
+                               auth_methods=auth_methods, dpop_jkt=dpop_jkt), refresh, client=client)
 
 
 def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, client: ClientInfo,
@@ -204,6 +218,7 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
         if not session.is_alive(now):
             raise _dead_session_error(session, presented_hash)
         if _within_reuse_grace(session, presented_hash, now):
+            _require_the_sessions_key(session, client)
             # Grace outcome: the immediate parent gets a new child that replaces the unused one, so the
             # family still has exactly one live token. The window is not extended by this.
             refresh = new_refresh_token()
@@ -213,7 +228,7 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
             session.idle_expires_at = _next_idle_expiry(session.expires_at, now)
             session.save(update_fields=["current_token_hash", "last_used_at", "idle_expires_at"])
             RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=token, created_at=now)
-            return _access_for(session, refresh)
+            return _access_for(session, refresh, client=client)
         # A spent token came back: a thief or the legitimate client holds a copy, and we cannot tell
         # which, so the whole family ends (RFC 9700 §4.14.2), with its audit record in the same
         # transaction; both are committed before the error is raised.
@@ -223,6 +238,14 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
         )
         _announce_reuse(session, client)
     raise ServiceError("refresh_token_reused")
+
+
+def _require_the_sessions_key(session: Session, client: ClientInfo) -> None:
+    """A session bound to a key (DPoP) refreshes only with a proof by that key: 400 `invalid_dpop_proof` otherwise,
+    and the token is not spent (the client may try again with its key). Only a live token gets this far: a spent one
+    presented again ends the family whoever presents it."""
+    if session.dpop_jkt and not hmac.compare_digest(session.dpop_jkt, client.dpop_jkt):
+        raise ServiceError("invalid_dpop_proof", data={"reason": "key" if client.dpop_jkt else "missing"})
 
 
 def _announce_reuse(session: Session, client: ClientInfo) -> None:
@@ -368,7 +391,7 @@ def fresh_access_token(*, user, session_id) -> AccessTokenGrant:
     if session is None:
         raise ServiceError("token_not_valid")
     return mint_access_token(user_id=session.user_id, session_id=session.id, auth_time=session.authenticated_at,
-                             amr=session.amr)
+                             amr=session.amr, dpop_jkt=session.dpop_jkt)
 
 
 def record_reauthentication(session_id, *, with_factor: bool = False) -> None:

@@ -82,19 +82,22 @@ class AccessTokenGrant:
 
 
 def mint_access_token(*, user_id: uuid.UUID, session_id: uuid.UUID, auth_time: datetime,
-                      amr: list[str]) -> AccessTokenGrant:
+                      amr: list[str], dpop_jkt: str = "") -> AccessTokenGrant:
     """A short-lived JWT (signed with the first key of sessions_app.signing, named in its `kid` header) with only sub,
     sid, jti, iat, exp, iss, aud, token_type, and how and when the user
     last proved who they are: `amr` (RFC 8176 method values, e.g. ["pwd"]) and `auth_time` (seconds since the
     epoch: the sign-in, or a later reauthentication; OpenID Connect's claim), so that an API can ask for a
     recent proof (sessions_app.permissions) without a query.
 
-    `sid` ties the token to its session, so ending the session ends the token on its next use."""
+    `sid` ties the token to its session, so ending the session ends the token on its next use. `dpop_jkt`: the
+    token is bound to that key (RFC 9449 `cnf.jkt`) and works only with a proof by it (sessions_app.dpop)."""
     token = SessionAccessToken()  # sets token_type, exp, iat, jti
     token[jwt_settings.USER_ID_CLAIM] = str(user_id)
     token["sid"] = str(session_id)
     token["amr"] = amr
     token["auth_time"] = int(auth_time.timestamp())
+    if dpop_jkt:
+        token["cnf"] = {"jkt": dpop_jkt}
     return AccessTokenGrant(token=str(token), expires_in=int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
 
 

@@ -11,6 +11,7 @@ from authcore.api.serializers import COMMON_ERRORS, error_responses
 from authcore.api.views import PublicJSONAPIView
 from authcore.requestmeta import client_info
 from sessions_app.api import transport
+from sessions_app.api.dpop import token_endpoint_client
 from sessions_app.api.serializers import AUTHENTICATED_ERRORS, token_pair_data
 from sessions_app.api.views import AuthAPIView
 from sessions_app.services import fresh_access_token
@@ -53,7 +54,8 @@ class LoginView(PublicJSONAPIView):
     @extend_schema(
         request=request_serializer(LoginForm),
         responses={200: LoginResponseSerializer, **error_responses("invalid_credentials", "email_not_verified",
-                                                                   "mfa_required", "rate_limited", *COMMON_ERRORS)},
+                                                                   "mfa_required", "invalid_dpop_proof",
+                                                                   "use_dpop_nonce", "rate_limited", *COMMON_ERRORS)},
         summary="Log in with email and password",
         description="Opens a new session and returns its first token pair. Unknown email, wrong password and "
         "inactive account give the same 401 `invalid_credentials`. With the right password for an unverified "
@@ -65,12 +67,14 @@ class LoginView(PublicJSONAPIView):
         "refresh token is set in an HttpOnly cookie (path-scoped to refresh and logout) instead of the body, "
         "Django's `csrftoken` cookie is set, and `csrf_token` is in the body for the X-CSRFToken header. For an "
         "account with a second factor, the right password answers 401 `mfa_required` with `mfa_token` and "
-        "`methods` (`totp`, `recovery_code`): finish with POST /api/auth/login/mfa/.",
+        "`methods` (`totp`, `recovery_code`): finish with POST /api/auth/login/mfa/. With a `DPoP` proof "
+        "(RFC 9449) the session is bound to its key: `token_type` `DPoP`, the access token's `cnf.jkt`, and a "
+        "refresh token that works only with a proof by that key (docs: how-to/dpop.md).",
         tags=["account"],
     )
     def post(self, request):
         data = self.validated(LoginForm)
-        result = login.log_in(email=data["email"], password=data["password"], client=client_info(request),
+        result = login.log_in(email=data["email"], password=data["password"], client=token_endpoint_client(request),
                                  device_token=device_token_from(request), request=request,
                                  transport=data.get("transport") or transport.BODY,
                                  device_name=data.get("device_name", ""))
@@ -92,6 +96,7 @@ class LoginSecondStepView(PublicJSONAPIView):
     @extend_schema(
         request=request_serializer(LoginSecondStepForm),
         responses={200: LoginResponseSerializer, **error_responses("mfa_token_invalid", "mfa_code_incorrect",
+                                                                   "invalid_dpop_proof", "use_dpop_nonce",
                                                                    "rate_limited", *COMMON_ERRORS)},
         summary="Finish a login with a second factor",
         description="After 401 `mfa_required` from login: the `mfa_token` it gave and one answer, `code` (the "
@@ -105,7 +110,7 @@ class LoginSecondStepView(PublicJSONAPIView):
     def post(self, request):
         data = self.validated(LoginSecondStepForm)
         result = login.complete_second_step(
-            mfa_token=data["mfa_token"], client=client_info(request),
+            mfa_token=data["mfa_token"], client=token_endpoint_client(request),
             answer=FactorAnswer(code=data.get("code", ""), recovery_code=data.get("recovery_code", ""),
                                 webauthn=data.get("webauthn")))
         return login_answer(request, result)

@@ -95,7 +95,7 @@ def replace_password_in_session(*, user: User, session_id, client: ClientInfo, d
         # password just typed is no proof by a factor).
         tokens = start_session(user=user, client=client, transport=current.transport,
                                device_name=current.device_name, device_id=current.device_id,
-                               auth_methods=tuple(current.amr))
+                               auth_methods=tuple(current.amr), dpop_jkt=current.dpop_jkt)
     return PasswordChanged(tokens=tokens, device_token=login_throttle.device_token_after_password_change(
         user, device_token, session_device_id=current.device_id))
 

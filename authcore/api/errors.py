@@ -42,7 +42,10 @@ def error_response(code: str, message: str | None = None, *, retry_after: int | 
 def api_exception_handler(exc, context):
     if isinstance(exc, ServiceError):
         extra = {**exc.data, **({"errors": exc.field_errors} if exc.field_errors else {})}
-        return error_response(exc.code, exc.message, retry_after=exc.retry_after, **extra)
+        response = error_response(exc.code, exc.message, retry_after=exc.retry_after, **extra)
+        for name, value in exc.headers.items():
+            response[name] = value
+        return response
     if isinstance(exc, serializers.ValidationError):
         return error_response("invalid", errors=_field_errors(exc.detail))
     if isinstance(exc, RequestDataTooBig):
@@ -73,6 +76,9 @@ def _drf_error_response(exc: exceptions.APIException, context) -> Response:
             response["WWW-Authenticate"] = authenticate_header
     if getattr(exc, "wait", None):
         response["Retry-After"] = str(int(exc.wait))
+    # An authentication failure that says more than the view's challenge (a DPoP error, a nonce to use).
+    for name, value in getattr(exc, "headers", {}).items():
+        response[name] = value
     return response
 
 

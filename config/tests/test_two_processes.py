@@ -1,6 +1,7 @@
 """Rate limits hold across processes: two gunicorn processes sharing one Redis (a private redis-server,
 stopped by its PID) count one limit, and a spoofed X-Forwarded-For does not open a new budget when no
 proxy is trusted."""
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -13,6 +14,8 @@ from django_ratelimit.core import _get_window
 import pytest
 
 from authcore.testing import REDIS_SERVER, PrivateRedis
+from sessions_app.tests.dpop_client import DPoPKey
+from sessions_app.tests.helpers import CLIENT, open_session
 
 from .servers import Server, project_env
 
@@ -107,3 +110,30 @@ def test_the_per_ip_login_limit_is_one_limit_for_both_processes(two_processes):
     assert refused_at is not None, "no shared limit"
     assert log_in(second, "visitor99@example.com", **{"X-Forwarded-For": "203.0.113.200"}) == 429
     assert log_in(first, "visitor98@example.com") == 429
+
+
+def test_a_dpop_proof_works_once_across_processes(two_processes, make_user):
+    """Two processes behind one address (the second one reached with the first one's Host): a proof the first
+    accepted is refused by the second, since both remember proofs in the one Redis."""
+    first, second = two_processes
+    key = DPoPKey()
+    access = open_session(make_user(password=None),
+                          client=dataclasses.replace(CLIENT, dpop_jkt=key.thumbprint)).access
+    public = first  # the address the client sees, and signs into its proof
+    def me(base: str, proof: str) -> int:
+        request = urllib.request.Request(
+            f"{base}/api/auth/me/", headers={"Authorization": f"DPoP {access}", "DPoP": proof,
+                                             "Host": public.removeprefix("http://")})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    def proof() -> str:
+        return key.proof("GET", "/api/auth/me/", access_token=access, htu=f"{public}/api/auth/me/")
+
+    used = proof()
+    assert me(first, used) == 200
+    assert me(second, used) == 401  # the same proof, replayed at the other process
+    assert me(second, proof()) == 200  # a fresh one: the second process itself was fine

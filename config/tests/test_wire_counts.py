@@ -7,6 +7,7 @@ PostgreSQL round trips are the frontend's Query messages (simple protocol) and S
 each extended-protocol exchange). A prepared statement is parsed once per connection (a round trip of its
 own, on the first request only) and then only bound and executed by name; the trace of a later request
 shows the name, which is mapped back to the text parsed earlier on the same connection."""
+import dataclasses
 import json
 import os
 import re
@@ -20,7 +21,8 @@ import pytest
 from redis.connection import AbstractConnection
 
 from authcore.testing import PASSWORD
-from sessions_app.tests.helpers import open_session
+from sessions_app.tests.dpop_client import DPoPKey
+from sessions_app.tests.helpers import CLIENT, open_session
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 FRONTEND_MESSAGE = re.compile(r"\tF\t\d+\t(\w+)\t?(.*)$")
@@ -225,3 +227,34 @@ def test_a_login_with_a_second_factor(wire, user):
     kinds = [statement.split()[0] for statement in statements]
     assert kinds == ["SELECT", "SELECT", "UPDATE", "BEGIN", "UPDATE", "INSERT", "INSERT", "INSERT", "SELECT", "COMMIT"]
     assert round_trips == len(statements) and redis == 5
+
+
+def test_a_dpop_request_adds_one_redis_round_trip(wire, alice):
+    """GET me with a DPoP-bound token and its proof: the same one statement, and one Redis request, the proof's jti
+    remembered (SET NX) so that it works once in every process."""
+    key = DPoPKey()
+    tokens = open_session(alice, client=dataclasses.replace(CLIENT, dpop_jkt=key.thumbprint))
+
+    def me():
+        return get("/api/auth/me/", **key.headers("GET", "/api/auth/me/", access_token=tokens.access))
+
+    assert wire.send(me())[0] == "200 OK"
+    status, _, statements, round_trips, redis = wire.send(me())
+
+    assert status == "200 OK"
+    assert round_trips == 1 and len(statements) == 1 and statements[0].startswith('SELECT "accounts_user"')
+    assert redis == 1
+
+
+def test_a_dpop_refresh_adds_one_redis_round_trip(wire, alice):
+    key = DPoPKey()
+    tokens = open_session(alice, client=dataclasses.replace(CLIENT, dpop_jkt=key.thumbprint))
+    status, body, *_ = wire.send(post("/api/auth/refresh/", {"refresh": tokens.refresh},
+                                      **key.headers("POST", "/api/auth/refresh/")))
+    current = json.loads(body)["refresh"]
+
+    status, _, statements, round_trips, redis = wire.send(post("/api/auth/refresh/", {"refresh": current},
+                                                               **key.headers("POST", "/api/auth/refresh/")))
+    assert status == "200 OK"
+    assert round_trips == 1 and len(statements) == 1 and statements[0].startswith("WITH presented AS")
+    assert redis == 3  # the per-IP limit (two), the proof's jti (one)

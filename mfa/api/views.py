@@ -13,6 +13,7 @@ from authcore.api.inputs import request_serializer
 from authcore.api.serializers import COMMON_ERRORS, error_responses
 from authcore.api.views import PublicJSONAPIView
 from authcore.requestmeta import client_info
+from sessions_app.api.dpop import token_endpoint_client
 from sessions_app.api.serializers import AUTHENTICATED_ERRORS
 from sessions_app.api.views import AuthAPIView
 
@@ -210,14 +211,15 @@ class PasskeyLoginView(PublicJSONAPIView):
     @extend_schema(request=request_serializer(PasskeyLoginForm),
                    responses={200: OpenApiResponse(description="As POST /api/auth/login/."),
                               **error_responses("webauthn_invalid", "webauthn_cloned", "passkey_unknown",
-                                                "email_not_verified", "rate_limited", *COMMON_ERRORS)},
+                                                "email_not_verified", "invalid_dpop_proof", "use_dpop_nonce",
+                                                "rate_limited", *COMMON_ERRORS)},
                    summary="Sign in with a passkey",
                    description="The browser's answer (`credential`) to options from passkey/options/: no password. The "
                    "answer is a login's (`transport`, `device_name`, the device cookie, the new-device alert); the "
                    "session's `amr` is `[\"hwk\", \"mfa\"]` (a key held, its user verified by it).", tags=["account"])
     def post(self, request):
         data = self.validated(PasskeyLoginForm)
-        result = flows.log_in_with_passkey(credential=data["credential"], client=client_info(request),
+        result = flows.log_in_with_passkey(credential=data["credential"], client=token_endpoint_client(request),
                                            device_token=device_token_from(request),
                                            transport=data.get("transport") or "body",
                                            device_name=data.get("device_name", ""))

@@ -75,3 +75,5 @@ class IntrospectionSerializer(serializers.Serializer):
     amr = serializers.ListField(child=serializers.CharField(), required=False,
                                 help_text="RFC 8176 methods of the sign-in (`pwd`, `otp`, `hwk`, `mfa`).")
     auth_time = serializers.IntegerField(required=False, help_text="When the user last proved who they are.")
+    cnf = serializers.DictField(required=False, help_text="For a token bound to a key (DPoP): `{\"jkt\": "
+                                "<the key's RFC 7638 thumbprint>}`; such a token is of type `DPoP`.")

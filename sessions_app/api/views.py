@@ -22,6 +22,7 @@ from ..conf import app_settings
 from ..forms import IntrospectForm, RefreshForm
 from ..models import Session
 from . import transport
+from .dpop import token_endpoint_client
 from .serializers import (
     AUTHENTICATED_ERRORS,
     CsrfTokenSerializer,
@@ -93,7 +94,8 @@ class RefreshTokenView(PublicJSONAPIView):
         return response
 
 
-REFRESH_ERRORS = ("token_not_valid", "refresh_token_reused", "rate_limited", *COMMON_ERRORS)
+REFRESH_ERRORS = ("token_not_valid", "refresh_token_reused", "invalid_dpop_proof", "use_dpop_nonce", "rate_limited",
+                  *COMMON_ERRORS)
 
 
 class RefreshView(RefreshTokenView):
@@ -102,13 +104,14 @@ class RefreshView(RefreshTokenView):
         responses={200: TokenPairSerializer, **error_responses(*REFRESH_ERRORS)},
         summary="Rotate a refresh token",
         description="Returns a new access token and a new refresh token; the presented refresh token is spent. "
-        "Presenting a spent token ends the whole session (`refresh_token_reused`). A cookie-mode session "
-        "refreshes at `cookie/refresh/`.",
+        "Presenting a spent token ends the whole session (`refresh_token_reused`). A session bound to a DPoP key "
+        "refreshes only with a `DPoP` proof by that key (400 `invalid_dpop_proof`, the token not spent). A "
+        "cookie-mode session refreshes at `cookie/refresh/`.",
         tags=["sessions"],
     )
     def post(self, request):
-        tokens = services.rotate_refresh_token(raw_refresh=self.presented_refresh_token(),
-                                               client=client_info(request))
+        raw_refresh = self.presented_refresh_token()
+        tokens = services.rotate_refresh_token(raw_refresh=raw_refresh, client=token_endpoint_client(request))
         return transport.body_and_cookie(token_pair_data(tokens), tokens, Response)
 
 

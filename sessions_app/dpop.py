@@ -1,0 +1,147 @@
+"""Sender-constrained tokens: DPoP (RFC 9449).
+
+A client that holds a key pair (a non-extractable WebCrypto key in a browser, the keystore on a phone) sends, with
+each request, a `DPoP` header: a short JWT signed with that key, naming the request (`htm`, `htu`), made just now
+(`iat`), never sent before (`jti`) and, to a resource, bound to the access token (`ath`). A token issued with such a
+proof is bound to the key (`cnf.jkt`, its RFC 7638 thumbprint): whoever steals the token alone cannot use it.
+
+- Login and refresh with a proof: the session is bound to the key at login (Session.dpop_jkt), so its refresh token
+  works only with a proof by that key, and every access token it issues carries `cnf.jkt` and is of type `DPoP`.
+- A request with a bound token: `Authorization: DPoP <token>` and a fresh proof by the same key
+  (sessions_app.authentication). The same token as `Bearer` is refused.
+- SESSIONS_APP["DPOP"]: "optional" (the default: bearer tokens keep working for clients that send no proof) or
+  "required" (a login or refresh without a proof is refused). DPOP_PROOF_LIFETIME: how far a proof's `iat` may be
+  from now (60 s). DPOP_NONCE: also ask for a server nonce (`DPoP-Nonce`, RFC 9449 §8), which bounds a proof to the
+  minutes around its use even if the client's clock is off.
+
+A proof's `jti` is remembered in the default cache (Redis: shared by every process) for twice the proof lifetime,
+under the key's thumbprint: the same proof presented twice, to any process, is refused.
+"""
+import base64
+from dataclasses import dataclass
+import hashlib
+import hmac
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+import jwt
+
+from authcore.errors import ServiceError
+from authcore.ratelimit import with_limit_cache
+
+from . import limits
+from .conf import app_settings
+from .signing import PUBLIC_MEMBERS, thumbprint
+
+ALGORITHMS = ("ES256", "EdDSA")
+KEY_TYPES = {"ES256": ("EC", "P-256"), "EdDSA": ("OKP", "Ed25519")}
+PROOF_MAX_LENGTH = 4096
+JTI_MAX_LENGTH = 256
+_JTI_PREFIX = "sessions_app:dpop:jti:"
+NONCE_PERIOD = 300  # seconds: a nonce is good for the period it was made in and the next one
+
+
+@dataclass(frozen=True)
+class Proof:
+    jkt: str  # the RFC 7638 thumbprint of the key that signed it
+
+
+def required() -> bool:
+    return app_settings.DPOP == "required"
+
+
+def check_proof(proof: str | None, *, method: str, url: str, access_token: str | None = None,
+                expected_jkt: str | None = None) -> Proof:
+    """The `DPoP` header of a request to `method` `url` holds (RFC 9449 §4.3), for `access_token` if given (its
+    `ath`), by the key `expected_jkt` if given; or 400/401 `invalid_dpop_proof` (or `use_dpop_nonce`)."""
+    if not proof or len(proof) > PROOF_MAX_LENGTH:
+        raise _invalid("missing" if not proof else "too_long")
+    try:
+        header = jwt.get_unverified_header(proof)
+    except jwt.InvalidTokenError:
+        raise _invalid("malformed") from None
+    public_jwk = header.get("jwk")
+    algorithm = header.get("alg")
+    if header.get("typ") != "dpop+jwt" or algorithm not in ALGORITHMS or not isinstance(public_jwk, dict):
+        raise _invalid("header")
+    key_type = (public_jwk.get("kty"), public_jwk.get("crv"))
+    if key_type != KEY_TYPES[algorithm] or "d" in public_jwk:
+        raise _invalid("jwk")
+    try:
+        members = {name: public_jwk[name] for name in PUBLIC_MEMBERS[key_type[0]]}
+        key = jwt.PyJWK(members, algorithm=algorithm)
+        claims = jwt.decode(proof, key.key, algorithms=[algorithm],
+                            options={"require": ["jti", "htm", "htu", "iat"], "verify_aud": False,
+                                     "verify_iat": False, "verify_exp": False, "verify_nbf": False})
+    except (jwt.PyJWKError, jwt.InvalidTokenError, KeyError, TypeError, ValueError):
+        raise _invalid("signature") from None
+    _check_claims(claims, method=method, url=url, access_token=access_token)
+    jkt = thumbprint(members)
+    if expected_jkt is not None and not hmac.compare_digest(jkt, expected_jkt):
+        raise _invalid("key")
+    _spend(jkt, claims["jti"])
+    return Proof(jkt=jkt)
+
+
+def _check_claims(claims: dict, *, method: str, url: str, access_token: str | None) -> None:
+    jti, iat = claims.get("jti"), claims.get("iat")
+    if not isinstance(jti, str) or not jti or len(jti) > JTI_MAX_LENGTH:
+        raise _invalid("jti")
+    if not isinstance(iat, int | float) or abs(time.time() - iat) > app_settings.DPOP_PROOF_LIFETIME.total_seconds():
+        raise _invalid("iat")
+    if claims.get("htm") != method:
+        raise _invalid("htm")
+    if not isinstance(claims.get("htu"), str) or _without_query(claims["htu"]) != _without_query(url):
+        raise _invalid("htu")
+    if access_token is not None and claims.get("ath") != access_token_hash(access_token):
+        raise _invalid("ath")
+    if app_settings.DPOP_NONCE and not _nonce_holds(claims.get("nonce")):
+        raise ServiceError("use_dpop_nonce", headers={"DPoP-Nonce": new_nonce()})
+
+
+def _without_query(url: str) -> str:
+    """RFC 9449 §4.3: htu is compared without its query and fragment."""
+    return url.split("#", 1)[0].split("?", 1)[0]
+
+
+def access_token_hash(access_token: str) -> str:
+    """`ath`: the base64url SHA-256 of the access token."""
+    return base64.urlsafe_b64encode(hashlib.sha256(access_token.encode()).digest()).decode().rstrip("=")
+
+
+def _spend(jkt: str, jti: str) -> None:
+    """Remember the proof, or refuse it if it was seen before (by any process sharing the cache)."""
+    key = _JTI_PREFIX + hashlib.sha256(f"{jkt}:{jti}".encode()).hexdigest()
+    lifetime = int(2 * app_settings.DPOP_PROOF_LIFETIME.total_seconds()) + 1
+    # Fails closed: a proof that cannot be remembered could be replayed.
+    first = with_limit_cache(limits.DPOP, lambda: cache.add(key, 1, lifetime), fallback=None)
+    if not first:
+        raise _invalid("replayed")
+
+
+def new_nonce(at: float | None = None) -> str:
+    """A server nonce (RFC 9449 §8): the current period and an HMAC of it; nothing to store."""
+    period = int((time.time() if at is None else at) // NONCE_PERIOD)
+    return f"{period}.{_nonce_mac(period)}"
+
+
+def _nonce_mac(period: int) -> str:
+    mac = hmac.new(settings.SECRET_KEY.encode(), f"sessions_app.dpop.nonce:{period}".encode(), hashlib.sha256)
+    return base64.urlsafe_b64encode(mac.digest()[:16]).decode().rstrip("=")
+
+
+def _nonce_holds(nonce) -> bool:
+    if not isinstance(nonce, str) or "." not in nonce or len(nonce) > 64:
+        return False
+    period, _, mac = nonce.partition(".")
+    if not period.isdigit():
+        return False
+    current = int(time.time() // NONCE_PERIOD)
+    return int(period) in (current, current - 1) and hmac.compare_digest(mac, _nonce_mac(int(period)))
+
+
+def _invalid(reason: str) -> ServiceError:
+    """400 `invalid_dpop_proof` with what did not hold (`reason`: missing, too_long, malformed, header, jwk,
+    signature, jti, iat, htm, htu, ath, key, replayed); a resource request turns it into its 401."""
+    return ServiceError("invalid_dpop_proof", data={"reason": reason})

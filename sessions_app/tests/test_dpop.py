@@ -1,0 +1,176 @@
+"""Sender-constrained tokens (DPoP, RFC 9449; sessions_app/dpop.py), with a real client (dpop_client.py, joserfc):
+a login with a proof binds the session to the client's key; its access tokens say so (`cnf.jkt`, type DPoP) and
+work only as `DPoP` with a fresh proof by that key, for this method, URL and token, never twice; its refresh token
+works only with a proof by that key, and a replayed refresh still ends the family. Bearer tokens keep working where
+DPoP is optional; where it is required, nothing works without a proof. Server nonces when asked for."""
+import time
+
+import jwt
+import pytest
+
+from accounts.testing import LOGIN_URL
+from authcore.testing import PASSWORD, assert_error, bearer
+from sessions_app.models import Session
+
+from .dpop_client import DPoPKey
+from .helpers import claims
+
+pytestmark = pytest.mark.django_db
+
+ME = "/api/auth/me/"
+REFRESH = "/api/auth/refresh/"
+
+
+@pytest.fixture
+def key() -> DPoPKey:
+    return DPoPKey()
+
+
+def log_in(api, key: DPoPKey | None = None, **headers):
+    extra = key.headers("POST", LOGIN_URL) if key else {}
+    return api.post(LOGIN_URL, {"email": "alice@example.com", "password": PASSWORD}, format="json",
+                    **extra, **headers)
+
+
+@pytest.fixture
+def bound(api, user, key) -> dict:
+    """A login with a proof: the session and its tokens are bound to `key`."""
+    answer = log_in(api, key)
+    assert answer.status_code == 200, answer.content
+    return answer.json()
+
+
+def me(api, key: DPoPKey, access: str, **options):
+    return api.get(ME, **key.headers("GET", ME, access_token=access, **options))
+
+
+def test_a_login_with_a_proof_binds_the_session(bound, key):
+    assert bound["token_type"] == "DPoP"
+    assert claims(bound["access"])["cnf"] == {"jkt": key.thumbprint}
+    assert Session.objects.get(pk=bound["session_id"]).dpop_jkt == key.thumbprint
+
+
+def test_a_bound_token_works_only_with_a_fresh_proof_by_its_key(api, bound, key):
+    access = bound["access"]
+    assert me(api, key, access).status_code == 200
+    refusals = {
+        "as a bearer token": api.get(ME, **bearer(access)),
+        "without a proof": api.get(ME, HTTP_AUTHORIZATION=f"DPoP {access}"),
+        "a proof by another key": me(api, DPoPKey(), access),
+        "a proof for another method": api.get(ME, **{**key.headers("POST", ME, access_token=access)}),
+        "a proof for another URL": api.get(ME, **key.headers("GET", "/api/auth/sessions/", access_token=access)),
+        "a proof for another token": api.get(ME, HTTP_AUTHORIZATION=f"DPoP {access}",
+                                             HTTP_DPOP=key.proof("GET", ME, access_token=access + "x")),
+        "a proof made long ago": me(api, key, access, iat=int(time.time()) - 600),
+        "a proof of another type": me(api, key, access, header={"typ": "JWT"}),
+    }
+    for what, answer in refusals.items():
+        assert answer.status_code == 401, what
+        assert answer.json()["code"] == "token_not_valid", what
+        assert answer["WWW-Authenticate"].startswith("DPoP "), what
+    assert 'error="invalid_dpop_proof"' in refusals["a proof by another key"]["WWW-Authenticate"]
+    assert 'error="invalid_token"' in refusals["as a bearer token"]["WWW-Authenticate"]
+
+
+def test_a_proof_works_once(api, bound, key):
+    headers = key.headers("GET", ME, access_token=bound["access"])
+    assert api.get(ME, **headers).status_code == 200
+    replayed = api.get(ME, **headers)
+    assert replayed.status_code == 401 and 'error="invalid_dpop_proof"' in replayed["WWW-Authenticate"]
+
+
+def test_eddsa_keys_too(api, user):
+    key = DPoPKey("EdDSA")
+    answer = log_in(api, key).json()
+    assert me(api, key, answer["access"]).status_code == 200
+
+
+def test_a_bound_refresh_token_needs_its_key(api, bound, key):
+    refresh = {"refresh": bound["refresh"]}
+    assert_error(api.post(REFRESH, refresh, format="json"), 400, "invalid_dpop_proof")
+    assert_error(api.post(REFRESH, refresh, format="json", **DPoPKey().headers("POST", REFRESH)), 400,
+                 "invalid_dpop_proof")
+    # Refused, not spent: with its key the client goes on.
+    renewed = api.post(REFRESH, refresh, format="json", **key.headers("POST", REFRESH))
+    assert renewed.status_code == 200, renewed.content
+    assert renewed.json()["token_type"] == "DPoP" and claims(renewed.json()["access"])["cnf"] == {"jkt": key.thumbprint}
+    # A replay of the spent token ends the family, with or without the key.
+    assert_error(api.post(REFRESH, refresh, format="json", **key.headers("POST", REFRESH)), 401,
+                 "refresh_token_reused")
+    assert not Session.objects.get(pk=bound["session_id"]).is_alive()
+
+
+def test_a_replayed_refresh_without_the_key_still_ends_the_family(api, bound, key):
+    assert api.post(REFRESH, {"refresh": bound["refresh"]}, format="json",
+                    **key.headers("POST", REFRESH)).status_code == 200
+    assert_error(api.post(REFRESH, {"refresh": bound["refresh"]}, format="json"), 401, "refresh_token_reused")
+    assert not Session.objects.get(pk=bound["session_id"]).is_alive()
+
+
+def test_bearer_tokens_keep_working_where_dpop_is_optional(api, user):
+    answer = log_in(api).json()
+    assert answer["token_type"] == "Bearer" and "cnf" not in claims(answer["access"])
+    assert api.get(ME, **bearer(answer["access"])).status_code == 200
+
+
+def test_where_dpop_is_required_nothing_works_without_a_proof(api, user, key, settings):
+    unbound = log_in(api).json()
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "DPOP": "required"}
+    assert_error(log_in(api), 400, "invalid_dpop_proof")
+    assert api.get(ME, **bearer(unbound["access"])).status_code == 401
+    assert_error(api.post(REFRESH, {"refresh": unbound["refresh"]}, format="json"), 400, "invalid_dpop_proof")
+    answer = log_in(api, key).json()
+    assert me(api, key, answer["access"]).status_code == 200
+
+
+def test_server_nonces(api, user, key, settings):
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "DPOP_NONCE": True}
+    refused = log_in(api, key)
+    assert_error(refused, 400, "use_dpop_nonce")
+    nonce = refused["DPoP-Nonce"]
+    answer = api.post(LOGIN_URL, {"email": "alice@example.com", "password": PASSWORD}, format="json",
+                      **key.headers("POST", LOGIN_URL, nonce=nonce))
+    assert answer.status_code == 200, answer.content
+    access = answer.json()["access"]
+    asked = me(api, key, access)
+    assert asked.status_code == 401 and 'error="use_dpop_nonce"' in asked["WWW-Authenticate"]
+    assert me(api, key, access, nonce=asked["DPoP-Nonce"]).status_code == 200
+    assert me(api, key, access, nonce="1." + "A" * 22).status_code == 401  # a nonce the server did not make
+
+
+@pytest.mark.parametrize("proof", [
+    "garbage", "a.b.c", "x" * 5000,
+], ids=["garbage", "segments", "too-long"])
+def test_malformed_proofs_are_refused_not_500(api, user, proof):
+    assert_error(log_in(api, HTTP_DPOP=proof), 400, "invalid_dpop_proof")
+
+
+def odd_proof(key: DPoPKey, *, header: dict, algorithm: str = "ES256", secret=None) -> str:
+    """A proof no proper client makes, made with PyJWT (which puts any header in)."""
+    body = {"jti": "odd-" + str(time.time()), "htm": "POST", "htu": "http://testserver" + LOGIN_URL,
+            "iat": int(time.time())}
+    signing_key = secret if secret is not None else key.key.as_pem(private=True)
+    return jwt.encode(body, signing_key, algorithm=algorithm,
+                      headers={"typ": "dpop+jwt", "jwk": key.public_jwk, **header})
+
+
+def test_a_proof_with_a_private_key_or_a_wrong_algorithm_is_refused(api, user, key):
+    proofs = {
+        "a private key in the header": odd_proof(key, header={"jwk": key.key.as_dict(private=True)}),
+        "HMAC": odd_proof(key, header={}, algorithm="HS256", secret="s" * 32),
+        "a jwk of another curve": odd_proof(key, header={"jwk": {**key.public_jwk, "crv": "P-384"}}),
+        "no jwk": odd_proof(key, header={"jwk": None}),
+    }
+    for what, proof in proofs.items():
+        answer = log_in(api, HTTP_DPOP=proof)
+        assert answer.status_code == 400 and answer.json()["code"] == "invalid_dpop_proof", what
+    # The same maker's proper proof is accepted: the refusals were about what was wrong.
+    assert log_in(api, HTTP_DPOP=odd_proof(key, header={})).status_code == 200
+
+
+def test_introspection_says_a_bound_token_is_dpop(api, bound, key, settings):
+    from sessions_app.introspection import secret_hash
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "INTROSPECTION_CLIENTS": {"rs": secret_hash("s" * 43)}}
+    answer = api.post("/api/auth/introspect/", {"token": bound["access"], "client_id": "rs",
+                                                "client_secret": "s" * 43}, format="json").json()
+    assert answer["token_type"] == "DPoP" and answer["cnf"] == {"jkt": key.thumbprint}
