@@ -298,6 +298,7 @@ SESSIONS_APP = {
     # DPoP (sender-constrained tokens): "optional" or "required"; server nonces on or off.
     "DPOP": env("DPOP", "optional"),
     "DPOP_NONCE": env_bool("DPOP_NONCE", False),
+    "DPOP_ORIGIN": SITE_URL,  # the public address: what proofs name, whatever the proxies in front do
     # JSON: {"<client id>": "sha256:<hex>"}, the resource servers that may introspect tokens (`manage.py
     # make_introspection_client <id>` prints the secret once and the entry to add).
     "INTROSPECTION_CLIENTS": json.loads(env("INTROSPECTION_CLIENTS", "{}")),

@@ -69,6 +69,10 @@ def verify_with_the_public_keys(token: str) -> dict:
         raise Refused(str(error)) from None
     if claims.get("token_type") != "access":
         raise Refused("not an access token")
+    if "cnf" in claims:
+        # Bound to the client's key (DPoP): only its holder may use it, with a proof, which this example does not
+        # check. Accepting it as a bearer token would undo what the binding is for.
+        raise Refused("a DPoP-bound token, sent as Bearer")
     return claims
 
 

@@ -38,7 +38,7 @@ class SessionJWTAuthentication(JWTAuthentication):
             raise _dpop_refused("invalid_token")  # a bearer token sent as DPoP: bound to nothing
         try:
             dpop.check_proof(request.headers.get("DPoP"), method=request.method,
-                             url=request.build_absolute_uri(request.path), access_token=raw_token,
+                             url=dpop.request_uri(request), access_token=raw_token,
                              expected_jkt=jkt)
         except ServiceError as error:
             if error.code not in ("invalid_dpop_proof", "use_dpop_nonce"):

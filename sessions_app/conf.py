@@ -39,6 +39,9 @@ app_settings = AppSettings(
         "DPOP": "optional",
         # How far a DPoP proof's `iat` may be from now; its `jti` is remembered for twice as long.
         "DPOP_PROOF_LIFETIME": timedelta(seconds=60),
+        # The public origin clients send their requests to (scheme, host, port), which DPoP proofs name in `htu`;
+        # None: the origin each request shows (its Host header and scheme, as the proxies in front set them).
+        "DPOP_ORIGIN": None,
         # Ask for server nonces in DPoP proofs (RFC 9449 §8): a proof without a current one is answered
         # `use_dpop_nonce` with a DPoP-Nonce header.
         "DPOP_NONCE": False,

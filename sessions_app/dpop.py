@@ -21,11 +21,15 @@ import base64
 from dataclasses import dataclass
 import hashlib
 import hmac
+import json
+import re
 import time
+from urllib.parse import urlsplit
 
-from django.conf import settings
 from django.core.cache import cache
+from django.utils.crypto import salted_hmac
 import jwt
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from authcore.errors import ServiceError
 from authcore.ratelimit import with_limit_cache
@@ -74,10 +78,12 @@ def check_proof(proof: str | None, *, method: str, url: str, access_token: str |
         claims = jwt.decode(proof, key.key, algorithms=[algorithm],
                             options={"require": ["jti", "htm", "htu", "iat"], "verify_aud": False,
                                      "verify_iat": False, "verify_exp": False, "verify_nbf": False})
-    except (jwt.PyJWKError, jwt.InvalidTokenError, KeyError, TypeError, ValueError):
+        # The thumbprint of the key as parsed, not as written (a padded coordinate is the same key).
+        canonical = json.loads((ECAlgorithm if key_type[0] == "EC" else OKPAlgorithm).to_jwk(key.key))
+    except (jwt.PyJWKError, jwt.PyJWTError, KeyError, TypeError, ValueError, UnicodeError):
         raise _invalid("signature") from None
     _check_claims(claims, method=method, url=url, access_token=access_token)
-    jkt = thumbprint(members)
+    jkt = thumbprint(canonical)
     if expected_jkt is not None and not hmac.compare_digest(jkt, expected_jkt):
         raise _invalid("key")
     _spend(jkt, claims["jti"])
@@ -86,13 +92,15 @@ def check_proof(proof: str | None, *, method: str, url: str, access_token: str |
 
 def _check_claims(claims: dict, *, method: str, url: str, access_token: str | None) -> None:
     jti, iat = claims.get("jti"), claims.get("iat")
-    if not isinstance(jti, str) or not jti or len(jti) > JTI_MAX_LENGTH:
+    if not isinstance(jti, str) or not jti or len(jti) > JTI_MAX_LENGTH or not jti.isascii():
         raise _invalid("jti")
-    if not isinstance(iat, int | float) or abs(time.time() - iat) > app_settings.DPOP_PROOF_LIFETIME.total_seconds():
+    now, lifetime = time.time(), app_settings.DPOP_PROOF_LIFETIME.total_seconds()
+    # Written so that NaN, infinities and a bool fail it too (a NaN compares false with everything).
+    if isinstance(iat, bool) or not isinstance(iat, int | float) or not (now - lifetime <= iat <= now + lifetime):
         raise _invalid("iat")
     if claims.get("htm") != method:
-        raise _invalid("htm")
-    if not isinstance(claims.get("htu"), str) or _without_query(claims["htu"]) != _without_query(url):
+        raise _invalid("htu" if not isinstance(claims.get("htm"), str) else "htm")
+    if not isinstance(claims.get("htu"), str) or normalised_uri(claims["htu"]) != normalised_uri(url):
         raise _invalid("htu")
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise _invalid("ath")
@@ -100,9 +108,26 @@ def _check_claims(claims: dict, *, method: str, url: str, access_token: str | No
         raise ServiceError("use_dpop_nonce", headers={"DPoP-Nonce": new_nonce()})
 
 
-def _without_query(url: str) -> str:
-    """RFC 9449 §4.3: htu is compared without its query and fragment."""
-    return url.split("#", 1)[0].split("?", 1)[0]
+def normalised_uri(url: str) -> str:
+    """RFC 9449 §4.3: htu is compared without its query and fragment, after RFC 3986 §6.2.2-6.2.3 normalisation
+    (scheme and host in lower case, the default port left out, an empty path as "/")."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return ""
+    scheme, host = parts.scheme.lower(), (parts.hostname or "")
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = host if port in (None, default) else f"{host}:{port}"
+    return f"{scheme}://{netloc}{parts.path or '/'}"
+
+
+def request_uri(request) -> str:
+    """The URI the client sent its request to, as its proof names it: SESSIONS_APP["DPOP_ORIGIN"] (the public
+    origin, SITE_URL in this project: right behind any proxy) and the request's path, or without it, the origin the
+    request itself shows (its Host and scheme, as the proxies in front pass them)."""
+    origin = app_settings.DPOP_ORIGIN
+    return f"{origin.rstrip('/')}{request.path}" if origin else request.build_absolute_uri(request.path)
 
 
 def access_token_hash(access_token: str) -> str:
@@ -113,7 +138,9 @@ def access_token_hash(access_token: str) -> str:
 def _spend(jkt: str, jti: str) -> None:
     """Remember the proof, or refuse it if it was seen before (by any process sharing the cache)."""
     key = _JTI_PREFIX + hashlib.sha256(f"{jkt}:{jti}".encode()).hexdigest()
-    lifetime = int(2 * app_settings.DPOP_PROOF_LIFETIME.total_seconds()) + 1
+    # Past the last moment the proof could still be accepted (its iat up to one lifetime ahead), with a margin for
+    # servers whose clocks differ a little.
+    lifetime = int(2 * app_settings.DPOP_PROOF_LIFETIME.total_seconds()) + 30
     # Fails closed: a proof that cannot be remembered could be replayed.
     first = with_limit_cache(limits.DPOP, lambda: cache.add(key, 1, lifetime), fallback=None)
     if not first:
@@ -127,18 +154,16 @@ def new_nonce(at: float | None = None) -> str:
 
 
 def _nonce_mac(period: int) -> str:
-    mac = hmac.new(settings.SECRET_KEY.encode(), f"sessions_app.dpop.nonce:{period}".encode(), hashlib.sha256)
+    mac = salted_hmac("sessions_app.dpop.nonce", str(period), algorithm="sha256")
     return base64.urlsafe_b64encode(mac.digest()[:16]).decode().rstrip("=")
 
 
 def _nonce_holds(nonce) -> bool:
-    if not isinstance(nonce, str) or "." not in nonce or len(nonce) > 64:
+    if not isinstance(nonce, str) or not re.fullmatch(r"[0-9]{1,12}\.[A-Za-z0-9_-]{1,32}", nonce):
         return False
     period, _, mac = nonce.partition(".")
-    if not period.isdigit():
-        return False
     current = int(time.time() // NONCE_PERIOD)
-    return int(period) in (current, current - 1) and hmac.compare_digest(mac, _nonce_mac(int(period)))
+    return int(period) in (current, current - 1) and hmac.compare_digest(mac.encode(), _nonce_mac(int(period)).encode())
 
 
 def _invalid(reason: str) -> ServiceError:

@@ -49,10 +49,9 @@ class IssuedTokens:
         return "DPoP" if self.dpop_jkt else "Bearer"
 
 
-def _access_for(session: Session, refresh: str, *, client: ClientInfo | None = None) -> IssuedTokens:
-    """The access token for `session`: bound to the session's key, or for a bearer session to the key the client
-    proved in this request, if any (its refresh token stays a bearer one: binding is decided at sign-in)."""
-    jkt = session.dpop_jkt or (client.dpop_jkt if client else "")
+def _access_for(session: Session, refresh: str) -> IssuedTokens:
+    """The access token for `session`, bound to the session's key if it has one (DPoP)."""
+    jkt = session.dpop_jkt
     access = mint_access_token(user_id=session.user_id, session_id=session.id, auth_time=session.authenticated_at,
                                amr=session.amr, dpop_jkt=jkt)
     return IssuedTokens(access=access.token, refresh=refresh, expires_in=access.expires_in, session=session,
@@ -140,13 +139,15 @@ def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedToken
             Session.objects.alive(now)
             .filter(pk=session.pk, current_token_hash=presented_hash)
             .update(current_token_hash=refresh_hash, previous_token_hash=presented_hash, rotated_at=now,
-                    last_used_at=now, idle_expires_at=idle_expires_at)
+                    last_used_at=now, idle_expires_at=idle_expires_at,
+                    dpop_jkt=session.dpop_jkt or client.dpop_jkt)
         )
         if won:
+            session.dpop_jkt = session.dpop_jkt or client.dpop_jkt
             RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=token, created_at=now)
             session.current_token_hash, session.previous_token_hash = refresh_hash, presented_hash
             session.rotated_at, session.last_used_at, session.idle_expires_at = now, now, idle_expires_at
-            return _access_for(session, refresh, client=client)
+            return _access_for(session, refresh)
         # Lost the race to a concurrent refresh (or the session just died): the token is spent now.
     return _refresh_with_spent_token(token, presented_hash, client=client, now=now)
 
@@ -167,7 +168,8 @@ def _one_statement_rotation_sql() -> str:
         ), rotated AS (
             UPDATE {session_table} AS s
                SET current_token_hash = %(new)s, previous_token_hash = %(presented)s, rotated_at = %(now)s,
-                   last_used_at = %(now)s, idle_expires_at = LEAST(%(idle_deadline)s, s.expires_at)
+                   last_used_at = %(now)s, idle_expires_at = LEAST(%(idle_deadline)s, s.expires_at),
+                   dpop_jkt = CASE WHEN s.dpop_jkt = '' THEN %(jkt)s ELSE s.dpop_jkt END
               FROM presented
              WHERE s.id = presented.session_id AND s.current_token_hash = %(presented)s
                AND (s.dpop_jkt = '' OR s.dpop_jkt = %(jkt)s)
@@ -189,7 +191,8 @@ def _one_statement_rotation_sql() -> str:
 def _rotate_in_one_statement(presented_hash: str, now: datetime, *, client: ClientInfo) -> IssuedTokens | None:
     """The usual refresh on PostgreSQL; None when the presented token is not the live token of a live
     session of an active user, or the session is bound to a key the client did not prove (the caller's general
-    path then answers)."""
+    path then answers). A bearer session refreshed with a proof is bound to its key from then on (RFC 9449 §5: a
+    public client's refresh token is bound), whoever refreshes first."""
     refresh = new_refresh_token()
     # Planned once per connection, not on every refresh.
     row = fetch_one_prepared(connection, _one_statement_rotation_sql(), {
@@ -203,7 +206,7 @@ def _rotate_in_one_statement(presented_hash: str, now: datetime, *, client: Clie
     # cookie's lifetime); the session row itself is not read again.
     return _access_for(Session(id=session_id, user_id=user_id, expires_at=expires_at, transport=transport,
                                created_at=created_at, reauthenticated_at=reauthenticated_at,
-                               auth_methods=auth_methods, dpop_jkt=dpop_jkt), refresh, client=client)
+                               auth_methods=auth_methods, dpop_jkt=dpop_jkt), refresh)
 
 
 def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, client: ClientInfo,
@@ -226,9 +229,10 @@ def _refresh_with_spent_token(token: RefreshToken, presented_hash: str, *, clien
             session.current_token_hash = refresh_hash
             session.last_used_at = now
             session.idle_expires_at = _next_idle_expiry(session.expires_at, now)
-            session.save(update_fields=["current_token_hash", "last_used_at", "idle_expires_at"])
+            session.dpop_jkt = session.dpop_jkt or client.dpop_jkt
+            session.save(update_fields=["current_token_hash", "last_used_at", "idle_expires_at", "dpop_jkt"])
             RefreshToken.objects.create(session=session, token_hash=refresh_hash, parent=token, created_at=now)
-            return _access_for(session, refresh, client=client)
+            return _access_for(session, refresh)
         # A spent token came back: a thief or the legitimate client holds a copy, and we cannot tell
         # which, so the whole family ends (RFC 9700 §4.14.2), with its audit record in the same
         # transaction; both are committed before the error is raised.

@@ -79,6 +79,11 @@ class SessionAccessToken(AccessToken):
 class AccessTokenGrant:
     token: str
     expires_in: int
+    dpop_jkt: str = ""  # bound to this key (DPoP)
+
+    @property
+    def token_type(self) -> str:
+        return "DPoP" if self.dpop_jkt else "Bearer"
 
 
 def mint_access_token(*, user_id: uuid.UUID, session_id: uuid.UUID, auth_time: datetime,
@@ -98,7 +103,8 @@ def mint_access_token(*, user_id: uuid.UUID, session_id: uuid.UUID, auth_time: d
     token["auth_time"] = int(auth_time.timestamp())
     if dpop_jkt:
         token["cnf"] = {"jkt": dpop_jkt}
-    return AccessTokenGrant(token=str(token), expires_in=int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()))
+    return AccessTokenGrant(token=str(token), expires_in=int(jwt_settings.ACCESS_TOKEN_LIFETIME.total_seconds()),
+                            dpop_jkt=dpop_jkt)
 
 
 @lru_cache(maxsize=2048)

@@ -225,7 +225,7 @@ class ReauthenticateView(AuthAPIView):
                                                                      factor=factor),
                                         failure_event=events.REAUTH_FAIL)
         access = fresh_access_token(user=request.user, session_id=session_id)
-        return Response({"access": access.token, "token_type": "Bearer", "expires_in": access.expires_in})
+        return Response({"access": access.token, "token_type": access.token_type, "expires_in": access.expires_in})
 
 
 class ReauthenticateOptionsView(AuthAPIView):

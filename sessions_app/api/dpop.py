@@ -15,5 +15,5 @@ def token_endpoint_client(request) -> ClientInfo:
     proof = request.headers.get("DPoP")
     if proof is None and not dpop.required():
         return client
-    checked = dpop.check_proof(proof, method=request.method, url=request.build_absolute_uri(request.path))
+    checked = dpop.check_proof(proof, method=request.method, url=dpop.request_uri(request))
     return dataclasses.replace(client, dpop_jkt=checked.jkt)
