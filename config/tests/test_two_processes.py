@@ -21,6 +21,7 @@ from .servers import Server, project_env
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
+PUBLIC_ORIGIN = "https://auth.example.test"  # where clients think both processes are (behind one proxy)
 
 
 def start_server(redis_url: str) -> Server:
@@ -28,7 +29,9 @@ def start_server(redis_url: str) -> Server:
     # A generous Redis timeout: on a busy machine a reply slower than the production 0.5 s would let that
     # attempt through uncounted (the cache-outage policy, tested elsewhere), and this test is about sharing.
     return Server(project_env(
-        REDIS_URL=redis_url, SINGLE_PROCESS="false", REDIS_TIMEOUT="5",
+        REDIS_URL=redis_url, SINGLE_PROCESS="false", REDIS_TIMEOUT="5", SITE_URL=PUBLIC_ORIGIN,
+        # The tokens the test mints (with the test settings) are the servers' own.
+        JWT_ISSUER=settings.SIMPLE_JWT["ISSUER"], JWT_AUDIENCE=settings.SIMPLE_JWT["AUDIENCE"],
         DATABASE_URL=f"postgres://{database['USER']}@{database['HOST']}:{database['PORT'] or 5432}/{database['NAME']}"))
 
 
@@ -113,17 +116,15 @@ def test_the_per_ip_login_limit_is_one_limit_for_both_processes(two_processes):
 
 
 def test_a_dpop_proof_works_once_across_processes(two_processes, make_user):
-    """Two processes behind one address (the second one reached with the first one's Host): a proof the first
-    accepted is refused by the second, since both remember proofs in the one Redis."""
+    """Two processes behind one public address: a proof the first accepted is refused by the second, since both
+    remember proofs in the one Redis."""
     first, second = two_processes
     key = DPoPKey()
     access = open_session(make_user(password=None),
                           client=dataclasses.replace(CLIENT, dpop_jkt=key.thumbprint)).access
-    public = first  # the address the client sees, and signs into its proof
     def me(base: str, proof: str) -> int:
-        request = urllib.request.Request(
-            f"{base}/api/auth/me/", headers={"Authorization": f"DPoP {access}", "DPoP": proof,
-                                             "Host": public.removeprefix("http://")})
+        request = urllib.request.Request(f"{base}/api/auth/me/",
+                                         headers={"Authorization": f"DPoP {access}", "DPoP": proof})
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status
@@ -131,7 +132,7 @@ def test_a_dpop_proof_works_once_across_processes(two_processes, make_user):
             return error.code
 
     def proof() -> str:
-        return key.proof("GET", "/api/auth/me/", access_token=access, htu=f"{public}/api/auth/me/")
+        return key.proof("GET", "/api/auth/me/", access_token=access, htu=f"{PUBLIC_ORIGIN}/api/auth/me/")
 
     used = proof()
     assert me(first, used) == 200
