@@ -204,29 +204,40 @@ def add_security_key(*, user, session_id, client: ClientInfo, credential, name: 
     is the account's first factor (shown once), else []."""
     enforce_rate_limit(scope=limits.MANAGE_FACTORS, client=client, account=str(user.pk))
     _require_proof_for_change(user, session_id)
-    credential = webauthn.parse_credential(credential)
-    verified = webauthn.verify_new_key(credential, webauthn.take_challenge(credential, purpose=webauthn.REGISTER,
-                                                                           user_id=user.pk), passkey=passkey)
-    if len(verified.credential_id) > webauthn.CREDENTIAL_ID_MAX_BYTES:
-        raise ServiceError("webauthn_invalid")  # WebAuthn §7.1: a relying party refuses ids over 1023 bytes
-    now = timezone.now()
-    credential_id = webauthn.encode_id(verified.credential_id)
+    new_key = _verified_new_key(user, credential, passkey=passkey)
     try:
         with transaction.atomic():
-            first = not has_second_factor(user)
-            if Authenticator.objects.filter(credential_id=credential_id).exists():
-                raise ServiceError("webauthn_invalid")  # this key is already registered (here or elsewhere)
-            Authenticator.objects.create(
-                user=user, kind=Authenticator.Kind.WEBAUTHN, name=name.strip()[:KEY_NAME_MAX_LENGTH],
-                confirmed_at=now, credential_id=credential_id, public_key=verified.credential_public_key,
-                sign_count=verified.sign_count, passkey=passkey)
-            codes = _replace_recovery_codes(user) if first else []
+            codes = _keep_new_key(user, new_key, name=name, passkey=passkey)
             record_security_event(events.FACTOR_ADDED, user=user, client=client, session_id=session_id,
                                   factor="passkey" if passkey else "security_key")
             emails.announce("mfa_factor_added", user=user, kind="webauthn")
     except IntegrityError:  # the same key registered by a concurrent request (credential ids are unique)
         raise ServiceError("webauthn_invalid") from None
     return codes
+
+
+def _verified_new_key(user, credential, *, passkey: bool):
+    """The browser's answer to options made for `user` to register a key: checked, its challenge spent."""
+    credential = webauthn.parse_credential(credential)
+    verified = webauthn.verify_new_key(credential, webauthn.take_challenge(credential, purpose=webauthn.REGISTER,
+                                                                           user_id=user.pk), passkey=passkey)
+    if len(verified.credential_id) > webauthn.CREDENTIAL_ID_MAX_BYTES:
+        raise ServiceError("webauthn_invalid")  # WebAuthn §7.1: a relying party refuses ids over 1023 bytes
+    return verified
+
+
+def _keep_new_key(user, verified, *, name: str, passkey: bool) -> list[str]:
+    """Store a verified new key (in the caller's transaction). Returns new recovery codes when it is the account's
+    first factor (shown once), else []."""
+    credential_id = webauthn.encode_id(verified.credential_id)
+    if Authenticator.objects.filter(credential_id=credential_id).exists():
+        raise ServiceError("webauthn_invalid")  # this key is already registered (here or elsewhere)
+    first = not has_second_factor(user)
+    Authenticator.objects.create(
+        user=user, kind=Authenticator.Kind.WEBAUTHN, name=name.strip()[:KEY_NAME_MAX_LENGTH],
+        confirmed_at=timezone.now(), credential_id=credential_id, public_key=verified.credential_public_key,
+        sign_count=verified.sign_count, passkey=passkey)
+    return _replace_recovery_codes(user) if first else []
 
 
 def rename_security_key(*, user, key_id, name: str | None, client: ClientInfo) -> Authenticator:
@@ -407,28 +418,16 @@ def reset_with_passkey(*, token: str, credential, name: str, answer: FactorAnswe
     if methods and (answer.is_empty() or answer.webauthn):
         raise ServiceError("mfa_code_required", data={"methods": [m for m in methods if m != "webauthn"]})
     # The new key first: a broken answer spends no code.
-    credential = webauthn.parse_credential(credential)
-    verified = webauthn.verify_new_key(credential, webauthn.take_challenge(credential, purpose=webauthn.REGISTER,
-                                                                           user_id=user.pk), passkey=True)
-    if len(verified.credential_id) > webauthn.CREDENTIAL_ID_MAX_BYTES:
-        raise ServiceError("webauthn_invalid")
+    new_key = _verified_new_key(user, credential, passkey=True)
     if methods:
         _prove_factor_for_recovery(user, answer, client=client)
-    credential_id = webauthn.encode_id(verified.credential_id)
     codes: list[str] = []
 
     def store(locked_user, change) -> None:
         nonlocal codes
         if locked_user.pk != user.pk or locked_user.has_usable_password():
             raise ServiceError("invalid_token")  # a password was set since the link was looked at
-        if Authenticator.objects.filter(credential_id=credential_id).exists():
-            raise ServiceError("webauthn_invalid")
-        first = not has_second_factor(locked_user)
-        Authenticator.objects.create(
-            user=locked_user, kind=Authenticator.Kind.WEBAUTHN, name=name.strip()[:KEY_NAME_MAX_LENGTH],
-            confirmed_at=timezone.now(), credential_id=credential_id, public_key=verified.credential_public_key,
-            sign_count=verified.sign_count, passkey=True)
-        codes = _replace_recovery_codes(locked_user) if first else []
+        codes = _keep_new_key(locked_user, new_key, name=name, passkey=True)
         record_security_event(events.FACTOR_ADDED, user=locked_user, client=client, factor="passkey",
                               via="password_reset")
         # The owner hears of it once, in the email of the reset ("recovered").
