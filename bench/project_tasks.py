@@ -3,7 +3,7 @@ bench/run.py as a subprocess with that project's environment:
 
     python bench/project_tasks.py ours seed --users 1000 --password ...     # prints {"hash": ...}
     python bench/project_tasks.py peer seed --users 1000 --hash ...         # the same hash, not recomputed
-    python bench/project_tasks.py ours mint --users 1000 --count 500 --out tokens.txt
+    python bench/project_tasks.py ours mint --users 1000 --count 500 --out tokens.txt [--dpop-jkt THUMBPRINT]
     python bench/project_tasks.py ours history --sessions 1000000 --tokens-per-session 5 --users 1000
 
 `seed` bulk-inserts N verified users user<i>@bench.example sharing one password hash: hashing once keeps the
@@ -57,7 +57,7 @@ def seed(users: int, password: str | None, password_hash: str | None) -> None:
     print(json.dumps({"hash": password_hash}))
 
 
-def mint(project: str, users: int, count: int, out: Path) -> None:
+def mint(project: str, users: int, count: int, out: Path, dpop_jkt: str = "") -> None:
     from django.contrib.auth import get_user_model
 
     user_model = get_user_model()
@@ -67,7 +67,8 @@ def mint(project: str, users: int, count: int, out: Path) -> None:
         from authcore.requestmeta import ClientInfo
         from sessions_app.services import start_session
 
-        client = ClientInfo(ip_address="127.0.0.1", user_agent=USER_AGENT)
+        # With a DPoP key's thumbprint, sessions bound to it, as a login with a proof by that key opens them.
+        client = ClientInfo(ip_address="127.0.0.1", user_agent=USER_AGENT, dpop_jkt=dpop_jkt)
 
         def issue(user) -> tuple[str, str]:
             tokens = start_session(user=user, client=client)
@@ -138,6 +139,7 @@ def main() -> None:
     mint_parser.add_argument("--users", type=int, required=True)
     mint_parser.add_argument("--count", type=int, required=True)
     mint_parser.add_argument("--out", type=Path, required=True)
+    mint_parser.add_argument("--dpop-jkt", default="", help="bind the sessions to this DPoP key (ours only)")
     history_parser = commands.add_parser("history")
     history_parser.add_argument("--sessions", type=int, required=True)
     history_parser.add_argument("--tokens-per-session", type=int, default=5)
@@ -151,7 +153,7 @@ def main() -> None:
             parser.error("seed needs --password or --hash")
         seed(args.users, args.password, args.hash)
     else:
-        mint(args.project, args.users, args.count, args.out)
+        mint(args.project, args.users, args.count, args.out, args.dpop_jkt)
 
 
 if __name__ == "__main__":

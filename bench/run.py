@@ -27,6 +27,7 @@ import shlex
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,7 +43,41 @@ ROOT = BENCH.parent
 PEER_ROOT = BENCH / "peer"
 LUA = BENCH / "wrk" / "scenario.lua"
 SCENARIOS = ("login", "refresh", "me", "logout", "mixed")
-PROJECTS = ("ours", "peer")
+# The servers a run starts: this project, the simplejwt peer with Django's seven default middleware, and the
+# same peer with only the middleware simplejwt needs (Security and Common), which also serves the floor.
+PROJECTS = ("ours", "peer", "lean")
+# Who takes part in a scenario: a server and the way it is called. Each round runs every contestant of the
+# scenario once, in an order that rotates from round to round.
+CONTESTANTS = {
+    "ours": {"server": "ours", "label": "ours"},
+    # GET me with a DPoP-bound token and a fresh proof per request (sessions bound at minting; the proofs
+    # signed before the round, outside the timing): what sender-constrained tokens cost beside bearer.
+    "ours-dpop": {"server": "ours", "label": "ours, DPoP", "dpop": True},
+    "peer": {"server": "peer", "label": "peer"},
+    "lean": {"server": "lean", "label": "lean peer"},
+    # A DRF view with no authentication and no query behind the lean peer's two middleware: the floor that
+    # any authenticated GET stands on.
+    "floor": {"server": "lean", "label": "floor (no auth)", "path": "/api/floor/", "anonymous": True},
+}
+SCENARIO_CONTESTANTS = {
+    "login": ("ours", "peer"),
+    "refresh": ("ours", "peer", "lean"),
+    "me": ("ours", "ours-dpop", "peer", "lean", "floor"),
+    "logout": ("ours", "peer"),
+    "mixed": ("ours", "peer"),
+}
+# The targets a run reports as passed or failed (docs/explanation/benchmark.md): scenario, the two
+# contestants of the ratio (rps of the first over the second), how the rounds are read, the bound.
+#   median       the median of the per-round ratios is at least the bound
+#   every_round  every round's ratio is at least the bound
+#   p99_lower    the first's pooled p99 is below the second's
+TARGETS = (
+    ("me", "ours", "lean", "median", 1.3, "GET me at least 1.3x the lean simplejwt peer"),
+    ("me", "ours", "lean", "p99_lower", None, "GET me p99 below the lean peer's"),
+    ("me", "ours", "floor", "median", 0.6, "GET me at least 60% of the no-auth floor"),
+    ("refresh", "ours", "peer", "every_round", 3.0, "refresh at least 3x the peer in every round"),
+    ("login", "ours", "peer", "median", 1.0, "login at least 1.0x the peer (the same Argon2 parameters)"),
+)
 # Every seeded user's password (seeding stores one precomputed hash and runs no password validation).
 PASSWORD = "bench-correct-horse-battery-staple"
 # Above this share of the machine's CPU used by other processes during a round, the table warns.
@@ -55,8 +90,10 @@ APPS = {
     "peer": {"root": PEER_ROOT, "wsgi": "peerproject.wsgi:application", "asgi": "peerproject.asgi:application",
              "manage": PEER_ROOT / "manage.py", "settings": "peerproject.settings"},
 }
-# The name each side goes by in the results; with --baseline the peer's place is this project at an earlier commit.
-LABELS = {"ours": "ours", "peer": "peer"}
+APPS["lean"] = APPS["peer"]  # the same code, with PEER_MIDDLEWARE=lean, on the peer's database
+# The name each contestant goes by in the results; with --baseline the peer's place is this project at an
+# earlier commit.
+LABELS = {name: contestant["label"] for name, contestant in CONTESTANTS.items()}
 # Seeding and minting, run in each project's environment.
 PROJECT_TASKS = [sys.executable, str(BENCH / "project_tasks.py")]
 
@@ -284,6 +321,10 @@ def project_env(project: str, *, port: int, database_url: str, redis_url: str | 
         })
     else:
         env["DATABASE_CONN_HEALTH_CHECKS"] = "true" if args.peer_health_checks else "false"
+        # One issuer for the peer and the lean peer, which verify each other's tokens (one database).
+        env["JWT_ISSUER"] = "http://peer.bench.invalid"
+        if project == "lean":
+            env["PEER_MIDDLEWARE"] = "lean"
     return env
 
 
@@ -322,7 +363,8 @@ def display_command(command: list[str]) -> str:
                     else os.path.relpath(part, ROOT) if part.startswith("/") else part for part in command)
 
 
-def http(method: str, url: str, *, body: dict | None = None, token: str | None = None) -> tuple[int, dict]:
+def http(method: str, url: str, *, body: dict | None = None, token: str | None = None,
+         headers: dict | None = None) -> tuple[int, dict]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)
     request.add_header("Accept", "application/json")
@@ -330,6 +372,8 @@ def http(method: str, url: str, *, body: dict | None = None, token: str | None =
         request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
+    for name, value in (headers or {}).items():
+        request.add_header(name, value)
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args, **kwargs):
@@ -389,13 +433,14 @@ def smoke_test(name: str, base_url: str) -> None:
 # --- wrk ----------------------------------------------------------------------------------------------------
 
 def run_wrk(base_url: str, scenario: str, tokens: Path | None, *, duration: float, max_per_vu: int, args,
-            log_path: Path) -> dict:
+            log_path: Path, extra: list[str] = ()) -> dict:
     command = ["wrk", "-t", str(args.vus), "-c", str(args.vus), "-d", f"{max(1, math.ceil(duration))}s",
                "--timeout", f"{args.timeout}s", "-s", str(LUA), base_url, "--",
                f"scenario={scenario}", f"vus={args.vus}", f"users={args.users}", f"password={PASSWORD}",
                f"max={max_per_vu}", f"mix={args.mix}", f"agent={USER_AGENT}"]
     if tokens is not None:
         command.append(f"tokens={tokens}")
+    command += extra
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                stdin=subprocess.DEVNULL, start_new_session=True)
     # wrk runs for its duration (the time bound). The count bound: the first VU to reach its share says so,
@@ -489,53 +534,106 @@ def _ms(microseconds) -> float | None:
     return None if microseconds is None else round(microseconds / 1000, 2)
 
 
-def _ratio(ours, peer) -> str:
-    if not ours or not peer:
-        return "-"
-    return f"{ours / peer:.2f}x"
+def comparison_pairs(names) -> list[tuple[str, str]]:
+    """The ratios a scenario reports: ours over every other contestant, and each variant of ours (DPoP)
+    over plain ours, which is what the variant costs."""
+    pairs = []
+    for name in names:
+        if name == "ours":
+            continue
+        pairs.append((name, "ours") if name.startswith("ours-") else ("ours", name))
+    return pairs
 
 
-def markdown_table(summary: dict, meta: dict) -> str:
+def compare(first_runs: list[dict], second_runs: list[dict], first: dict, second: dict) -> dict:
+    """first/second: the pooled ratios, and the rps ratio of each round (the rounds run back to back, so a
+    round's ratio is the least disturbed by the machine's drift)."""
+    by_round = [round(a["rps"] / b["rps"], 3) if b["rps"] else None
+                for a, b in zip(sorted(first_runs, key=lambda run: run["round"]),
+                                sorted(second_runs, key=lambda run: run["round"]), strict=True)]
+    valid = [ratio for ratio in by_round if ratio is not None]
+    ratios = {key: round(first[key] / second[key], 3) if first[key] and second[key] else None
+              for key in ("rps", "p50_ms", "p90_ms", "p99_ms")}
+    return {**ratios, "rps_by_round": by_round, "rps_median": round(statistics.median(valid), 3) if valid else None,
+            "rps_min": min(valid, default=None), "rps_max": max(valid, default=None)}
+
+
+def evaluate_targets(summary: dict, comparisons: dict) -> list[dict]:
+    verdicts = []
+    for scenario, first, second, rule, bound, text in TARGETS:
+        comparison = comparisons.get(scenario, {}).get(f"{first}/{second}")
+        verdict = {"target": text, "scenario": scenario, "first": first, "second": second, "rule": rule,
+                   "bound": bound}
+        if comparison is None:
+            verdicts.append({**verdict, "measured": "-", "result": "not run"})
+            continue
+        a, b = summary[scenario][first], summary[scenario][second]
+        if rule == "p99_lower":
+            passed, measured = (a["p99_ms"] or 0) < (b["p99_ms"] or 0), f"{a['p99_ms']} ms against {b['p99_ms']} ms"
+        else:
+            value = comparison["rps_median"] if rule == "median" else comparison["rps_min"]
+            passed = value is not None and value >= bound
+            spread = f"{comparison['rps_min']:.2f}-{comparison['rps_max']:.2f}" if value is not None else "-"
+            measured = (f"median {comparison['rps_median']:.2f}x, rounds {spread}" if value is not None else "-")
+        result = "PASS" if passed else "FAIL"
+        if a["errors"] or b["errors"]:
+            result = "INVALID (errors)"
+        verdicts.append({**verdict, "measured": measured, "result": result})
+    return verdicts
+
+
+def markdown_table(summary: dict, comparisons: dict, targets: list[dict], meta: dict) -> str:
     machine, config = meta["machine"], meta["config"]
     lines = [
         f"- {meta['started_at']}, commit {meta['commit']}{' + uncommitted changes' if meta['dirty'] else ''}",
         f"- {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB, PostgreSQL "
         f"{meta['postgresql']}, load average at start {machine['load_average_at_start'][0]}",
-        f"- server (both): `{meta['server_command']}`",
+        f"- server (all): `{meta['server_command']}`; access tokens: {config['signing']} (the peers: HS256)",
         f"- load: wrk, {config['vus']} connections (one virtual user each); rounds per scenario: "
-        f"{config['rounds']}, alternating which project goes first, each {config['duration']:g} s or "
-        f"{config['max_requests']} requests; {config['users']} users; mixed = me,refresh,login {config['mix']}; "
-        f"DATABASE_CONN_MAX_AGE {config['conn_max_age']} (both)",
+        f"{config['rounds']}, the contestants' order rotating from round to round, each {config['duration']:g} s "
+        f"or {config['max_requests']} requests; {config['users']} users; mixed = me,refresh,login {config['mix']}; "
+        f"DATABASE_CONN_MAX_AGE {config['conn_max_age']} (all)",
         *([f"- growth: our tables also hold {meta['history']['sessions']} ended sessions and "
            f"{meta['history']['tokens']} spent refresh tokens"] if meta.get("history") else []),
+        *([f"- command: `{meta['command']}`"] if meta.get("command") else []),
         "",
-        "| scenario | project | requests | errors | rps | p50 ms | p90 ms | p99 ms | rps by round "
+        "| scenario | contestant | requests | errors | rps | p50 ms | p90 ms | p99 ms | rps by round "
         "| other CPU by round |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
     ]
-    for scenario, by_project in summary.items():
-        for project in PROJECTS:
-            row = by_project[project]
-            lines.append(f"| {scenario} | {LABELS[project]} | {row['requests']} | {row['errors']} | {row['rps']:.1f} | "
+    for scenario, by_contestant in summary.items():
+        for name, row in by_contestant.items():
+            lines.append(f"| {scenario} | {LABELS[name]} | {row['requests']} | {row['errors']} | {row['rps']:.1f} | "
                          f"{row['p50_ms']} | {row['p90_ms']} | {row['p99_ms']} | "
                          f"{' / '.join(f'{rps:.0f}' for rps in row['rps_by_round'])} | "
                          f"{' / '.join(f'{share:.0f}%' for share in row['other_cpu_percent_by_round'])} |")
-        ours, peer = by_project["ours"], by_project["peer"]
-        lines.append(f"| {scenario} | **ours/{LABELS['peer']}** | | | **{_ratio(ours['rps'], peer['rps'])}** | "
-                     f"{_ratio(ours['p50_ms'], peer['p50_ms'])} | {_ratio(ours['p90_ms'], peer['p90_ms'])} | "
-                     f"{_ratio(ours['p99_ms'], peer['p99_ms'])} | | |")
-    lines += ["", "rps ratio above 1 and latency ratios below 1 favour ours. A row with errors is not a "
-              "valid comparison (see bench/results/*-logs/). Other CPU: the share of the machine's CPU used "
-              "by processes outside the benchmark during the round; rounds where it is high are unreliable."]
-    noisy = [f"{scenario} {project} round {index + 1}" for scenario, by_project in summary.items()
-             for project in PROJECTS
-             for index, share in enumerate(by_project[project]["other_cpu_percent_by_round"])
+        for pair, ratio in comparisons[scenario].items():
+            first, second = pair.split("/")
+            rounds = " / ".join("-" if value is None else f"{value:.2f}" for value in ratio["rps_by_round"])
+            median = "-" if ratio["rps_median"] is None else f"{ratio['rps_median']:.2f}x"
+            lines.append(f"| {scenario} | **{LABELS[first]} / {LABELS[second]}** | | | **{_fmt_ratio(ratio['rps'])}** "
+                         f"(median {median}) | {_fmt_ratio(ratio['p50_ms'])} | {_fmt_ratio(ratio['p90_ms'])} | "
+                         f"{_fmt_ratio(ratio['p99_ms'])} | {rounds} | |")
+    lines += ["", "rps ratio above 1 and latency ratios below 1 favour the first named. The rps ratio is over all "
+              "rounds, the median is of the per-round ratios (rps by round, in the ratio rows). A row with errors "
+              "is not a valid comparison (see bench/results/*-logs/). Other CPU: the share of the machine's CPU "
+              "used by processes outside the benchmark during the round; rounds where it is high are unreliable."]
+    if targets:
+        lines += ["", "| target | measured | result |", "|---|---|---|"]
+        lines += [f"| {target['target']} | {target['measured']} | **{target['result']}** |" for target in targets]
+    noisy = [f"{scenario} {name} round {index + 1}" for scenario, by_contestant in summary.items()
+             for name, row in by_contestant.items()
+             for index, share in enumerate(row["other_cpu_percent_by_round"])
              if share > NOISY_OTHER_CPU_PERCENT]
     if noisy:
         lines += ["", f"**Warning**: other processes used more than {NOISY_OTHER_CPU_PERCENT}% of the CPU during "
                   f"{len(noisy)} of the rounds ({', '.join(noisy)}); run again on a quiet machine before "
                   "drawing conclusions."]
     return "\n".join(lines) + "\n"
+
+
+def _fmt_ratio(value) -> str:
+    return "-" if value is None else f"{value:.2f}x"
 
 
 def _git(*args: str) -> str:
@@ -590,6 +688,11 @@ def parse_args(argv=None):
     parser.add_argument("--warmup", type=float, default=2, help="seconds of untimed mixed load per project first")
     parser.add_argument("--pause", type=float, default=1, help="seconds of rest between two timed runs")
     parser.add_argument("--timeout", type=int, default=10, help="wrk's per-request timeout, seconds")
+    parser.add_argument("--contestants", default=None,
+                        help="comma-separated, from " + ", ".join(CONTESTANTS) + " (default: all; with --baseline: "
+                        "ours,peer); a scenario runs those of its contestants that are named")
+    parser.add_argument("--fail-on-miss", action="store_true",
+                        help="exit with status 3 when a target that ran is not met")
     parser.add_argument("--signing", choices=("ES256", "EdDSA", "HS256"), default="ES256",
                         help="how the service signs access tokens (the peer always uses HS256)")
     parser.add_argument("--server", choices=("gunicorn", "uvicorn", "granian"), default="gunicorn")
@@ -620,6 +723,13 @@ def parse_args(argv=None):
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
     if len([weight for weight in args.mix.split(",") if weight.strip().isdigit()]) != 3:
         parser.error("--mix takes three integers: me,refresh,login")
+    args.contestants = [name.strip() for name in
+                        (args.contestants or ("ours,peer" if args.baseline else ",".join(CONTESTANTS))).split(",")
+                        if name.strip()]
+    if set(args.contestants) - set(CONTESTANTS) or "ours" not in args.contestants:
+        parser.error(f"--contestants: names from {', '.join(CONTESTANTS)}, ours among them")
+    if args.baseline and {"lean", "floor"} & set(args.contestants):
+        parser.error("--baseline puts this project in the peer's place: the lean peer and the floor do not run")
     if args.conn_max_age is None:
         args.conn_max_age = 0 if serves_asgi(args) else 60
     return args
@@ -638,9 +748,9 @@ def set_up_databases(args, databases: Databases, suffix: str, ports: dict, work:
                      services: list[Service]) -> dict[str, dict]:
     """Each project's database, migrated, and the private Redis (added to `services`); each project's
     environment."""
-    log(f"databases bench_ours_{suffix}, bench_peer_{suffix}; redis on {ports['redis']}")
-    db_names = {project: f"bench_{project}_{suffix}" for project in PROJECTS}
-    for name in db_names.values():
+    log(f"databases bench_ours_{suffix}, bench_peer_{suffix} (also the lean peer's); redis on {ports['redis']}")
+    db_names = {"ours": f"bench_ours_{suffix}", "peer": f"bench_peer_{suffix}", "lean": f"bench_peer_{suffix}"}
+    for name in sorted(set(db_names.values())):
         databases.create(name)
     redis = Service("redis", ["redis-server", "--port", str(ports["redis"]), "--bind", "127.0.0.1",
                               "--save", "", "--appendonly", "no", "--dir", str(work), "--loglevel", "warning"],
@@ -650,12 +760,14 @@ def set_up_databases(args, databases: Databases, suffix: str, ports: dict, work:
     envs = {project: project_env(project, port=ports[project], database_url=databases.url_for(db_names[project]),
                                  redis_url=f"redis://127.0.0.1:{ports['redis']}/0", args=args)
             for project in PROJECTS}
+    # The lean peer verifies the tokens the peer's code minted into their shared database.
+    envs["lean"].update({key: envs["peer"][key] for key in ("SECRET_KEY", "JWT_SIGNING_KEY")})
 
     log("migrating both databases")
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda project: run_checked(
             [sys.executable, str(APPS[project]["manage"]), "migrate", "--noinput"], env=envs[project],
-            cwd=APPS[project]["root"], what=f"{project} migrate"), PROJECTS))
+            cwd=APPS[project]["root"], what=f"{project} migrate"), ("ours", "peer")))
     return envs
 
 
@@ -676,87 +788,183 @@ def seed(args, envs: dict[str, dict], meta: dict) -> None:
         meta["history"] = {"sessions": args.history, "tokens": args.history * args.history_tokens}
 
 
-def session_plan(args) -> list[tuple[str, int, int]]:
-    """Sessions for the scenarios that start signed in: one per VU per round, plus the logout pools."""
-    plan = [("warmup", 0, args.vus)]
+def contestants_of(args, scenario: str) -> tuple[str, ...]:
+    return tuple(name for name in SCENARIO_CONTESTANTS[scenario] if name in args.contestants)
+
+
+def servers_needed(args) -> list[str]:
+    needed = {CONTESTANTS[name]["server"] for scenario in args.scenarios for name in contestants_of(args, scenario)}
+    return [project for project in PROJECTS if project in needed]
+
+
+def session_plan(args) -> list[tuple[str, str, int, int]]:
+    """Sessions for the runs that start signed in, as (contestant, scenario, round, count): one per VU per
+    round, plus the logout pools, plus each server's warm-up."""
+    plan = [(server, "warmup", 0, args.vus) for server in servers_needed(args)]
     for scenario in args.scenarios:
-        for round_index in range(args.rounds):
-            if scenario in SESSION_SCENARIOS:
-                plan.append((scenario, round_index, args.vus))
-            elif scenario == "logout":
-                plan.append((scenario, round_index, args.logout_tokens))
+        for name in contestants_of(args, scenario):
+            if CONTESTANTS[name].get("anonymous"):
+                continue
+            for round_index in range(args.rounds):
+                if scenario in SESSION_SCENARIOS:
+                    plan.append((name, scenario, round_index, args.vus))
+                elif scenario == "logout":
+                    plan.append((name, scenario, round_index, args.logout_tokens))
     return plan
 
 
-def mint_sessions(args, envs: dict[str, dict], work: Path) -> dict[tuple[str, str, int], Path]:
-    """The refresh tokens of each (project, scenario, round), one file each."""
-    plan = session_plan(args)
-    total = sum(count for _, _, count in plan)
-    log(f"minting {total} sessions in each project (its own session code, untimed)")
-    pools = {project: work / f"{project}-tokens.txt" for project in PROJECTS}
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda project: run_checked(
-            [*PROJECT_TASKS, task_name(project), "mint", "--users", str(args.users), "--count", str(total),
-             "--out", str(pools[project])],
-            env=envs[project], cwd=ROOT, what=f"{project} mint"), PROJECTS))
+def mint_sessions(args, envs: dict[str, dict], work: Path, dpop: "DPoPSigner") -> dict[tuple[str, str, int], Path]:
+    """The refresh tokens of each (contestant, scenario, round), one file each, minted by the code of the
+    project the contestant's server runs (the lean peer's in the peer's database), bound to the DPoP key for
+    the DPoP contestant."""
+    groups: dict[tuple[str, bool], list] = {}
+    for entry in session_plan(args):
+        contestant = CONTESTANTS[entry[0]]
+        home = "ours" if contestant["server"] == "ours" else "peer"
+        groups.setdefault((home, bool(contestant.get("dpop"))), []).append(entry)
+    log(f"minting {sum(entry[3] for entries in groups.values() for entry in entries)} sessions "
+        "(each project's own session code, untimed)")
+
+    def mint(group):
+        (home, bound), entries = group
+        out = work / f"{home}{'-dpop' if bound else ''}-tokens.txt"
+        command = [*PROJECT_TASKS, task_name(home), "mint", "--users", str(args.users),
+                   "--count", str(sum(entry[3] for entry in entries)), "--out", str(out)]
+        if bound:
+            command += ["--dpop-jkt", dpop.jkt]
+        run_checked(command, env=envs[home], cwd=ROOT, what=f"{home} mint")
+        return entries, out
+
     token_files = {}
-    for project in PROJECTS:
-        lines = pools[project].read_text().splitlines(keepends=True)
-        offset = 0
-        for scenario, round_index, count in plan:
-            path = work / f"{project}-{scenario}-{round_index}.txt"
-            path.write_text("".join(lines[offset:offset + count]))
-            token_files[project, scenario, round_index] = path
-            offset += count
+    with ThreadPoolExecutor(2) as pool:
+        for entries, pool_file in pool.map(mint, groups.items()):
+            lines = pool_file.read_text().splitlines(keepends=True)
+            offset = 0
+            for name, scenario, round_index, count in entries:
+                path = work / f"{name}-{scenario}-{round_index}.txt"
+                path.write_text("".join(lines[offset:offset + count]))
+                token_files[name, scenario, round_index] = path
+                offset += count
     return token_files
+
+
+class DPoPSigner:
+    """The DPoP contestant's key (ES256) and its proofs (RFC 9449), signed before each round so that the
+    load generator only sends them: wrk's Lua cannot sign. Each proof has its own jti and the ath of its
+    VU's access token; iat is the time of signing, well inside the server's window for a round's length."""
+
+    def __init__(self):
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        self._ec = ec
+        self.key = ec.generate_private_key(ec.SECP256R1())
+        numbers = self.key.public_key().public_numbers()
+        self.jwk = {"crv": "P-256", "kty": "EC", "x": _b64(numbers.x.to_bytes(32, "big")),
+                    "y": _b64(numbers.y.to_bytes(32, "big"))}
+        # RFC 7638: the required members, sorted, no white space.
+        self.jkt = _b64(_sha256(json.dumps(self.jwk, sort_keys=True, separators=(",", ":")).encode()))
+        self._header = _b64(json.dumps({"typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk},
+                                       separators=(",", ":")).encode())
+
+    def proof(self, method: str, url: str, access_token: str) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+        claims = {"jti": secrets.token_urlsafe(16), "htm": method, "htu": url, "iat": int(time.time()),
+                  "ath": _b64(_sha256(access_token.encode()))}
+        signing_input = f"{self._header}.{_b64(json.dumps(claims, separators=(',', ':')).encode())}"
+        r, s = decode_dss_signature(self.key.sign(signing_input.encode(), self._ec.ECDSA(hashes.SHA256())))
+        return f"{signing_input}.{_b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+    def write_round(self, url: str, tokens: Path, per_vu: int, prefix: Path) -> Path:
+        """One file of proofs per VU, <prefix><vu>, for the access token on the VU's line of `tokens`."""
+        for vu, line in enumerate(tokens.read_text().splitlines()):
+            access = line.split(" ", 1)[0]
+            (prefix.parent / f"{prefix.name}{vu}").write_text(
+                "".join(self.proof("GET", url, access) + "\n" for _ in range(per_vu)))
+        return prefix
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _sha256(data: bytes) -> bytes:
+    import hashlib
+
+    return hashlib.sha256(data).digest()
 
 
 def start_projects(args, ports: dict, urls: dict, envs: dict[str, dict], logs: Path, services: list[Service],
                    meta: dict) -> dict[str, Service]:
-    """Both projects' servers (added to `services`), answering and smoke-tested."""
+    """The servers the run needs (added to `services`), answering and smoke-tested."""
     meta["server_command"] = display_command(server_command("ours", "PORT", args))
-    for project in PROJECTS:
+    for project in servers_needed(args):
         command = server_command(project, ports[project], args)
         log(f"starting {project}: {shlex.join(command)}")
         services.append(Service(project, command, env=envs[project], cwd=APPS[project]["root"],
                                 log_path=logs / f"{project}.log"))
     servers = {service.name: service for service in services if service.name in PROJECTS}
-    for project in PROJECTS:
+    for project in servers:
         wait_until_answering(project, urls[project], servers[project])
         smoke_test(project, urls[project])
+    if "lean" in servers:
+        status, body = http("GET", f"{urls['lean']}/api/floor/")
+        if status != 200:
+            raise BenchError(f"the floor answered {status}: {body}")
     return servers
+
+
+def smoke_test_dpop(url: str, tokens: Path, dpop: DPoPSigner) -> None:
+    """One GET me with a bound token and a proof, and one without the proof, which must be refused."""
+    access = tokens.read_text().split(" ", 1)[0]
+    me = f"{url}/api/auth/me/"
+    refused = http("GET", me, headers={"Authorization": f"DPoP {access}"})[0]
+    status, body = http("GET", me, headers={"Authorization": f"DPoP {access}", "DPoP": dpop.proof("GET", me, access)})
+    if status != 200 or refused != 401:
+        raise BenchError(f"DPoP smoke test failed: with a proof {status} {body}, without {refused} (expected 200, 401)")
 
 
 def warm_up(args, urls: dict, token_files: dict, wrk_log: Path) -> None:
     if args.warmup <= 0:
         return
-    for project in PROJECTS:
-        log(f"warm-up {project} ({args.warmup:g} s, mixed, untimed)")
-        run_wrk(urls[project], "mixed", token_files[project, "warmup", 0], duration=args.warmup,
+    for server in servers_needed(args):
+        log(f"warm-up {server} ({args.warmup:g} s, mixed, untimed)")
+        run_wrk(urls[server], "mixed", token_files[server, "warmup", 0], duration=args.warmup,
                 max_per_vu=10**9, args=args, log_path=wrk_log)
 
 
 def measure(args, urls: dict, token_files: dict, servers: dict[str, Service], cpu: CpuMeter,
-            wrk_log: Path) -> list[dict]:
-    """Every round of every scenario, the two projects taking turns at going first."""
+            wrk_log: Path, dpop: DPoPSigner, work: Path) -> list[dict]:
+    """Every round of every scenario, the contestants taking turns at going first."""
     max_per_vu = max(1, math.ceil(args.max_requests / args.vus))
     rounds: list[dict] = []
     turn = 0
     for scenario in args.scenarios:
+        names = contestants_of(args, scenario)
         for round_index in range(args.rounds):
-            order = PROJECTS if turn % 2 == 0 else tuple(reversed(PROJECTS))
+            shift = turn % len(names)
             turn += 1
-            for project in order:
+            for name in names[shift:] + names[:shift]:
+                contestant = CONTESTANTS[name]
+                base_url = urls[contestant["server"]]
+                extra = [f"path={contestant['path']}"] if "path" in contestant else []
+                tokens = token_files.get((name, scenario, round_index))
+                if contestant.get("dpop"):
+                    # Enough for the count bound and the moments after it until wrk stops (run_wrk); a VU
+                    # that ran out would send no proof and count 401s as errors.
+                    prefix = dpop.write_round(f"{base_url}/api/auth/me/", tokens, max_per_vu + 1000,
+                                              work / f"proofs-{round_index}-")
+                    extra.append(f"proofs={prefix}")
                 time.sleep(args.pause)
-                tokens = token_files.get((project, scenario, round_index))
                 cpu_at_start = cpu.snapshot()
-                result = run_wrk(urls[project], scenario, tokens, duration=args.duration,
-                                 max_per_vu=max_per_vu, args=args, log_path=wrk_log)
+                result = run_wrk(base_url, scenario, tokens, duration=args.duration, max_per_vu=max_per_vu,
+                                 args=args, log_path=wrk_log, extra=extra)
                 result["other_cpu_percent"] = cpu.other_percent(cpu_at_start)
                 _check_alive(servers, scenario)
-                rounds.append({"scenario": scenario, "round": round_index, "project": project,
+                rounds.append({"scenario": scenario, "round": round_index, "contestant": name,
                                "load_average_after": round(os.getloadavg()[0], 2), **result})
-                log(f"{scenario:8} round {round_index + 1}/{args.rounds} {project}: {result['requests']} requests, "
+                log(f"{scenario:8} round {round_index + 1}/{args.rounds} {name}: {result['requests']} requests, "
                     f"{result['errors']} errors, {result['rps']:.1f} rps, p50 {result['p50_us'] / 1000:.2f} ms, "
                     f"p99 {result['p99_us'] / 1000:.2f} ms; other processes: {result['other_cpu_percent']}% CPU")
     return rounds
@@ -768,23 +976,27 @@ def _check_alive(servers: dict[str, Service], scenario: str) -> None:
             raise BenchError(f"{name} server died during {scenario}:\n{service.log_tail()}")
 
 
-def write_results(args, stamp: str, meta: dict, rounds: list[dict], logs: Path) -> None:
-    summary = {scenario: {project: summarise([run for run in rounds
-                                              if run["scenario"] == scenario and run["project"] == project])
-                          for project in PROJECTS}
-               for scenario in args.scenarios}
-    for by_project in summary.values():
-        ours, peer = by_project["ours"], by_project["peer"]
-        by_project["ratio_ours_over_peer"] = {
-            key: round(ours[key] / peer[key], 3) if ours[key] and peer[key] else None
-            for key in ("rps", "p50_ms", "p90_ms", "p99_ms")}
-    table = markdown_table({scenario: {p: summary[scenario][p] for p in PROJECTS} for scenario in summary}, meta)
+def write_results(args, stamp: str, meta: dict, rounds: list[dict], logs: Path) -> list[dict]:
+    summary, comparisons = {}, {}
+    for scenario in args.scenarios:
+        names = contestants_of(args, scenario)
+        runs = {name: [run for run in rounds if run["scenario"] == scenario and run["contestant"] == name]
+                for name in names}
+        summary[scenario] = {name: summarise(runs[name]) for name in names}
+        comparisons[scenario] = {
+            f"{first}/{second}": compare(runs[first], runs[second], summary[scenario][first],
+                                         summary[scenario][second])
+            for first, second in comparison_pairs(names)}
+    targets = evaluate_targets(summary, comparisons)
+    table = markdown_table(summary, comparisons, targets, meta)
     json_path = args.results_dir / f"{stamp}.json"
-    json_path.write_text(json.dumps({"meta": meta, "summary": summary, "rounds": rounds}, indent=2) + "\n")
+    json_path.write_text(json.dumps({"meta": meta, "summary": summary, "comparisons": comparisons,
+                                     "targets": targets, "rounds": rounds}, indent=2) + "\n")
     (args.results_dir / f"{stamp}.md").write_text(table)
     print()
     print(table)
     log(f"results: {json_path} and {json_path.with_suffix('.md')}; server logs: {logs}")
+    return targets
 
 
 def clean_up(args, services: list[Service], databases: Databases, work: Path) -> None:
@@ -853,17 +1065,26 @@ def main(argv=None) -> int:
             use_baseline(args.baseline, work)
         meta = describe_run(args, started, databases)
         meta["peer"] = LABELS["peer"]
-        ports = {"ours": free_port(), "peer": free_port(), "redis": free_port()}
+        meta["contestants"] = {name: LABELS[name] for name in args.contestants}
+        meta["command"] = "python bench/run.py " + shlex.join(sys.argv[1:] if argv is None else argv)
+        ports = {**{project: free_port() for project in PROJECTS}, "redis": free_port()}
         urls = {project: f"http://127.0.0.1:{ports[project]}" for project in PROJECTS}
         envs = set_up_databases(args, databases, suffix, ports, work, logs, services)
         seed(args, envs, meta)
-        token_files = mint_sessions(args, envs, work)
+        dpop = DPoPSigner()
+        token_files = mint_sessions(args, envs, work, dpop)
         servers = start_projects(args, ports, urls, envs, logs, services, meta)
+        if "ours-dpop" in args.contestants and "me" in args.scenarios:
+            smoke_test_dpop(urls["ours"], token_files["ours-dpop", "me", 0], dpop)
         wrk_log = logs / "wrk.log"
         warm_up(args, urls, token_files, wrk_log)
         cpu = CpuMeter(databases, [service.pid for service in services])
-        rounds = measure(args, urls, token_files, servers, cpu, wrk_log)
-        write_results(args, stamp, meta, rounds, logs)
+        rounds = measure(args, urls, token_files, servers, cpu, wrk_log, dpop, work)
+        targets = write_results(args, stamp, meta, rounds, logs)
+        missed = [target["target"] for target in targets if target["result"] not in ("PASS", "not run")]
+        if missed and args.fail_on_miss:
+            log(f"targets missed: {'; '.join(missed)}")
+            return 3
         return 0
     finally:
         clean_up(args, services, databases, work)

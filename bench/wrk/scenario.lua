@@ -12,6 +12,9 @@
 --   vus       the number of VUs (threads): a thread does not see the others
 --   mix       mixed scenario weights "me,refresh,login" (default 40,9,1)
 --   agent     the User-Agent header of every request (the one the minted sessions were opened with)
+--   path      me: the path to GET (default /api/auth/me/; the floor's /api/floor/ needs no tokens)
+--   proofs    me with DPoP: VU v reads the DPoP proofs bench/run.py signed for its access token from the
+--             file <proofs><v>, one per line, and sends each once (Authorization: DPoP)
 -- A VU that reaches its bound prints VU_DONE, and bench/run.py then ends the whole run (SIGINT). The VU
 -- carries on until then: a VU that stopped on its own would leave behind the connection wrk opens after
 -- every closed one, and a sync server worker would sit on that idle connection, stalling the other VUs.
@@ -43,6 +46,8 @@ local reported_done = false
 local RESERVE = 0.2 -- share of each VU's logout sessions left when it reports done
 local weights = {}
 local user_agent
+local proofs = nil
+local proof_next = 1
 
 -- Copied out by done() through thread:get (string keys: wrk copies plain tables between Lua states).
 status_counts = {}
@@ -64,9 +69,15 @@ local function login_request(user_index)
 end
 
 local function me_request()
-   return wrk.format("GET", "/api/auth/me/", {
-      ["Authorization"] = "Bearer " .. access, ["Accept"] = "application/json", ["User-Agent"] = user_agent,
-   })
+   local headers = { ["Accept"] = "application/json", ["User-Agent"] = user_agent }
+   if proofs then
+      headers["Authorization"] = "DPoP " .. access
+      headers["DPoP"] = proofs[proof_next] -- none left: no proof, a 401 counted as an error
+      proof_next = proof_next + 1
+   elseif access then
+      headers["Authorization"] = "Bearer " .. access
+   end
+   return wrk.format("GET", cfg.path or "/api/auth/me/", headers)
 end
 
 -- The number of VUs (wrk threads).
@@ -88,6 +99,10 @@ function init(args)
    -- The same pseudo-random sequence of operations for a given VU on both projects.
    math.randomseed(1000 + vu)
 
+   if cfg.proofs then
+      proofs = {}
+      for line in io.lines(cfg.proofs .. vu) do table.insert(proofs, line) end
+   end
    if cfg.tokens then
       local line_number = 0
       for line in io.lines(cfg.tokens) do

@@ -1,6 +1,7 @@
 """The benchmark peer: a minimal Django project on djangorestframework-simplejwt with rotating refresh tokens
-and the blacklist app, configured like the project wherever the two can be alike (same middleware, database
-server, password hasher parameters, JWT claims and lifetimes), so that the comparison measures the auth code.
+and the blacklist app, configured like the project wherever the two can be alike (same database server,
+password hasher parameters, JWT claims and lifetimes), so that the comparison measures the auth code. With
+PEER_MIDDLEWARE=lean it is the lean peer: only the middleware simplejwt needs.
 
 Every value comes from the environment; bench/run.py sets them. No development defaults: the peer only runs
 under the benchmark.
@@ -26,16 +27,24 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt.token_blacklist",
 ]
 
-# The same stack as the project's (Django's startproject default), so neither side pays for more middleware.
-MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
+# Django's startproject default stack, as a project that adds simplejwt to a site usually keeps it; with
+# PEER_MIDDLEWARE=lean (the lean peer) only the middleware a JSON API on simplejwt needs: simplejwt
+# authenticates in the view, so sessions, CSRF, auth, messages and clickjacking add nothing to it.
+if os.environ.get("PEER_MIDDLEWARE") == "lean":
+    MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware",
+        "django.middleware.common.CommonMiddleware",
+    ]
+else:
+    MIDDLEWARE = [
+        "django.middleware.security.SecurityMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
 
 ROOT_URLCONF = "peerproject.urls"
 WSGI_APPLICATION = "peerproject.wsgi.application"

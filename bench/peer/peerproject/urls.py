@@ -1,6 +1,6 @@
-"""The four endpoints the benchmark compares, at the same paths as the project's."""
+"""The four endpoints the benchmark compares, at the same paths as the project's, and the floor."""
 from django.urls import path
-from peerusers.views import MeView
+from peerusers.views import FloorView, MeView
 from rest_framework_simplejwt.views import TokenBlacklistView, TokenObtainPairView, TokenRefreshView
 
 urlpatterns = [
@@ -8,4 +8,5 @@ urlpatterns = [
     path("api/auth/refresh/", TokenRefreshView.as_view()),
     path("api/auth/me/", MeView.as_view()),
     path("api/auth/logout/", TokenBlacklistView.as_view()),
+    path("api/floor/", FloorView.as_view()),
 ]
