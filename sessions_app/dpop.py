@@ -19,6 +19,7 @@ under the key's thumbprint: the same proof presented twice, to any process, is r
 """
 import base64
 from dataclasses import dataclass
+from functools import lru_cache
 import hashlib
 import hmac
 import json
@@ -73,21 +74,28 @@ def check_proof(proof: str | None, *, method: str, url: str, access_token: str |
     if key_type != KEY_TYPES[algorithm] or "d" in public_jwk:
         raise _invalid("jwk")
     try:
-        members = {name: public_jwk[name] for name in PUBLIC_MEMBERS[key_type[0]]}
-        key = jwt.PyJWK(members, algorithm=algorithm)
-        claims = jwt.decode(proof, key.key, algorithms=[algorithm],
+        key, jkt = _public_key(algorithm, tuple((name, public_jwk[name]) for name in PUBLIC_MEMBERS[key_type[0]]))
+        claims = jwt.decode(proof, key, algorithms=[algorithm],
                             options={"require": ["jti", "htm", "htu", "iat"], "verify_aud": False,
                                      "verify_iat": False, "verify_exp": False, "verify_nbf": False})
-        # The thumbprint of the key as parsed, not as written (a padded coordinate is the same key).
-        canonical = json.loads((ECAlgorithm if key_type[0] == "EC" else OKPAlgorithm).to_jwk(key.key))
     except (jwt.PyJWKError, jwt.PyJWTError, KeyError, TypeError, ValueError, UnicodeError):
         raise _invalid("signature") from None
     _check_claims(claims, method=method, url=url, access_token=access_token)
-    jkt = thumbprint(canonical)
     if expected_jkt is not None and not hmac.compare_digest(jkt, expected_jkt):
         raise _invalid("key")
     _spend(jkt, claims["jti"])
     return Proof(jkt=jkt)
+
+
+@lru_cache(maxsize=1024)
+def _public_key(algorithm: str, members: tuple[tuple[str, object], ...]) -> tuple[object, str]:
+    """The key a proof's `jwk` describes, and its RFC 7638 thumbprint. Cached: a client signs every proof with
+    the same key, and loading a point (checked to be on the curve) costs about as much as verifying a signature.
+    Only keys that load are cached (an exception is not), and at most 1024 of them."""
+    key = jwt.PyJWK(dict(members), algorithm=algorithm).key
+    # The thumbprint of the key as parsed, not as written (a padded coordinate is the same key).
+    canonical = json.loads((ECAlgorithm if algorithm == "ES256" else OKPAlgorithm).to_jwk(key))
+    return key, thumbprint(canonical)
 
 
 def _check_claims(claims: dict, *, method: str, url: str, access_token: str | None) -> None:

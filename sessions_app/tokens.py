@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 import hashlib
 import secrets
+import threading
+import time
 import uuid
 
 from django.utils.translation import gettext
@@ -47,12 +49,25 @@ class KeyRingBackend(TokenBackend):
                           json_encoder=jwt_settings.JSON_ENCODER)
 
     def decode(self, token, verify: bool = True) -> dict:
+        ring = key_ring()
+        if verify:
+            payload = verified_tokens.get(token, ring)
+            if payload is not None:
+                if payload["exp"] <= time.time() - self.get_leeway().total_seconds():  # PyJWT's own test
+                    raise TokenBackendExpiredToken("Token is expired")
+                return dict(payload)  # simplejwt's Token keeps the dict it is given, and may change it
+        payload = self._decode(token, ring, verify)
+        if verify:
+            verified_tokens.remember(token, ring, payload)
+        return payload
+
+    def _decode(self, token, ring, verify: bool) -> dict:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError as error:
             raise TokenBackendError("Token is invalid") from error
         kid = header.get("kid")
-        key = key_ring().verifying(kid) if kid is None or isinstance(kid, str) else None
+        key = ring.verifying(kid) if kid is None or isinstance(kid, str) else None
         if key is None or header.get("alg") != key.algorithm:
             raise TokenBackendError("Token is invalid")
         try:
@@ -67,6 +82,43 @@ class KeyRingBackend(TokenBackend):
     def get_leeway(self) -> timedelta:
         leeway = jwt_settings.LEEWAY
         return leeway if isinstance(leeway, timedelta) else timedelta(seconds=leeway)
+
+
+class VerifiedTokens:
+    """Access tokens this process has verified, with their claims: a client sends the same access token with
+    every request for its lifetime, and checking its signature again (ES256 or EdDSA: most of a GET me's
+    token work) proves nothing new. Only what does not change is taken from here: the signature, `kid`, `alg`,
+    `iss` and `aud`, all checked against the key ring the entry was made with; a new ring (a key added or
+    retired, a test's settings) is a miss. `exp` is checked at every use, and the session behind `sid` is
+    still looked up by every request, so revocation stays immediate.
+
+    Bounded (`MAX_ENTRIES`, oldest out first) and filled only with tokens this service signed, so nobody can
+    grow it by sending tokens. Shared by a process's threads, behind a lock held for a dictionary operation."""
+
+    MAX_ENTRIES = 4096
+
+    def __init__(self) -> None:
+        self._entries: dict[str | bytes, tuple[object, dict]] = {}  # simplejwt passes the header's bytes
+        self._lock = threading.Lock()
+
+    def get(self, token, ring) -> dict | None:
+        entry = self._entries.get(token) if isinstance(token, str | bytes) else None
+        return entry[1] if entry is not None and entry[0] is ring else None
+
+    def remember(self, token, ring, payload: dict) -> None:
+        if not isinstance(token, str | bytes) or not isinstance(payload.get("exp"), int | float):
+            return
+        with self._lock:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                del self._entries[next(iter(self._entries))]
+            self._entries[token] = (ring, dict(payload))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+verified_tokens = VerifiedTokens()
 
 
 class SessionAccessToken(AccessToken):

@@ -13,6 +13,22 @@ class UserSerializer(serializers.Serializer):
                                      "the service's languages, e.g. `de`); empty: the service's default.")
     date_joined = serializers.DateTimeField(read_only=True)
 
+    def to_representation(self, instance) -> dict:
+        """The same output as the fields above would give (test_user_representation holds it to that), without
+        copying the declared fields into every new serializer as DRF does, which was about a tenth of the time
+        of GET me, the busiest answer (profiled in process)."""
+        return {
+            "id": str(instance.id),
+            "email": instance.email,
+            "name": instance.name,
+            "email_verified": instance.email_verified,
+            "language": instance.language,
+            "date_joined": _DATE_TIME.to_representation(instance.date_joined),
+        }
+
+
+_DATE_TIME = serializers.DateTimeField()
+
 
 class LoginResponseSerializer(TokenPairSerializer):
     session_id = serializers.UUIDField()

@@ -227,3 +227,27 @@ def test_introspection_says_a_bound_token_is_dpop(api, bound, key, settings):
     answer = api.post("/api/auth/introspect/", {"token": bound["access"], "client_id": "rs",
                                                 "client_secret": "s" * 43}, format="json").json()
     assert answer["token_type"] == "DPoP" and answer["cnf"] == {"jkt": key.thumbprint}
+
+
+def test_a_clients_key_is_loaded_once_for_all_its_proofs(api, bound, key, monkeypatch):
+    """Loading the key a proof carries (a point checked to be on the curve) is done once per key, not per proof; the
+    signature is still verified for every proof, and another key is loaded for its own."""
+    from sessions_app import dpop
+
+    dpop._public_key.cache_clear()
+    loads, proofs_verified = [], []
+    real_pyjwk, real_decode = jwt.PyJWK, jwt.decode
+
+    def counting_decode(token, *args, **kwargs):
+        if jwt.get_unverified_header(token).get("typ") == "dpop+jwt":
+            proofs_verified.append(token)
+        return real_decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "PyJWK", lambda *args, **kwargs: loads.append(args) or real_pyjwk(*args, **kwargs))
+    monkeypatch.setattr(jwt, "decode", counting_decode)
+    for _ in range(3):
+        assert me(api, key, bound["access"]).status_code == 200
+    assert len(loads) == 1
+    assert len(proofs_verified) == 3
+    assert me(api, DPoPKey(), bound["access"]).status_code == 401  # another key: loaded, refused as not the token's
+    assert len(loads) == 2
