@@ -185,12 +185,18 @@ def account(request):
 @account_page
 @signed_in_page
 def session_list(request):
+    """The user's live sessions, a page at a time (newest sign-in first; `?cursor=` as the page's links give it,
+    a 400 page for any other value)."""
     current = str(browser_session_id(request))
-    sessions = selectors.live_sessions_for_user(request.user)
-    for session in sessions:
+    page = selectors.live_sessions_page(request.user, cursor=request.GET.get("cursor"))
+    for session in page.sessions:
         session.is_current = str(session.id) == current
         session.label = readable_device_label(session.user_agent)  # in the reader's language
-    return render(request, "accounts/sessions.html", {"sessions": sessions})
+    return render(request, "accounts/sessions.html", {
+        "sessions": page.sessions,
+        "older_url": "?" + urlencode({"cursor": page.older}) if page.older else "",
+        "newer_url": "?" + urlencode({"cursor": page.newer}) if page.newer else "",
+    })
 
 
 @require_POST

@@ -106,9 +106,9 @@ CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS", "")
 CORS_ALLOW_CREDENTIALS = True
 CORS_URLS_REGEX = r"^/api/(auth|connections)/.*$"
 # DPoP (sessions_app/dpop.py): a page on another origin sends its proofs in the DPoP header and reads new server
-# nonces from DPoP-Nonce.
+# nonces from DPoP-Nonce. Link: the next and previous pages of GET sessions/.
 CORS_ALLOW_HEADERS = (*cors_default_headers, "dpop")
-CORS_EXPOSE_HEADERS = ["DPoP-Nonce", "WWW-Authenticate"]
+CORS_EXPOSE_HEADERS = ["DPoP-Nonce", "WWW-Authenticate", "Link"]
 # Further origins Django's CSRF check accepts on the pages' forms (behind a proxy that changes the origin, say).
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 

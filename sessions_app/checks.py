@@ -122,6 +122,7 @@ def check_session_settings(app_configs=None, **kwargs):
     errors += _browser_session_middleware_errors()
     if timedelta(0) >= app_settings.RECENT_AUTHENTICATION_WINDOW:
         errors.append(checks.Error("RECENT_AUTHENTICATION_WINDOW must be positive.", id="sessions_app.E019"))
+    errors += _session_count_errors()
     plain_http = [origin for origin in getattr(settings, "CORS_ALLOWED_ORIGINS", [])
                   if not str(origin).startswith("https://")]
     if plain_http and not settings.DEBUG:
@@ -129,6 +130,28 @@ def check_session_settings(app_configs=None, **kwargs):
             f"CORS_ALLOWED_ORIGINS must be https:// origins with DEBUG off: {', '.join(plain_http)}. A script "
             "injected into a page served over plain HTTP could use the refresh cookie's endpoints.",
             id="sessions_app.E017"))
+    return errors
+
+
+def _positive_integer(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _session_count_errors() -> list:
+    """The cap on a user's live sessions and the page size of their list: whole numbers a sign-in and a page can
+    work with (a cap of 0 would end the session a sign-in has just opened)."""
+    errors = []
+    cap = app_settings.MAX_SESSIONS_PER_USER
+    if cap is not None and not _positive_integer(cap):
+        errors.append(checks.Error(
+            f"SESSIONS_APP['MAX_SESSIONS_PER_USER'] must be a positive integer or None (no cap), not {cap!r}.",
+            id="sessions_app.E027"))
+    page_size = app_settings.SESSIONS_PAGE_SIZE
+    # A bigger page would bring back the unbounded list that the pages exist to avoid.
+    if not _positive_integer(page_size) or page_size > 1000:
+        errors.append(checks.Error(
+            f"SESSIONS_APP['SESSIONS_PAGE_SIZE'] must be an integer from 1 to 1000, not {page_size!r}.",
+            id="sessions_app.E028"))
     return errors
 
 

@@ -50,5 +50,13 @@ app_settings = AppSettings(
         "INTROSPECTION_CLIENTS": {},
         # Sessions deleted per statement by `purge_sessions`.
         "PURGE_BATCH_SIZE": 1000,
+        # The most live sessions one user may have; a sign-in past it ends the user's oldest ones (revoke reason
+        # `session_limit`, event `session_evicted`). 100 is far more than anyone's devices and browsers, so a real
+        # person never meets it, yet it bounds what a script that logs in over and over with a stolen or shared
+        # password can pile up: the rows, each list of sessions, the work of ending them all. None: no cap.
+        "MAX_SESSIONS_PER_USER": 100,
+        # Sessions per page of a user's list (`GET sessions/`, the sessions page), newest sign-in first; further
+        # pages by cursor.
+        "SESSIONS_PAGE_SIZE": 50,
     },
 )

@@ -39,6 +39,10 @@ register_errors(
             note="Token introspection asked by a client that is not in SESSIONS_APP['INTROSPECTION_CLIENTS'], or "
                  "with the wrong secret (RFC 7662 §2.3, RFC 6749 §5.2); audited as "
                  "`authn_introspection_client_fail`."),
+        "invalid_cursor": ErrorSpec(
+            400, _("This page of the list is no longer valid. Start again from the first page."),
+            note="A `cursor` that no page of the list handed out: take the one in the previous answer's `Link` "
+                 "header (`rel=\"next\"` or `rel=\"prev\"`), or leave it out for the first page."),
         "refresh_token_reused": ErrorSpec(
             401, _("This refresh token was already used. The session has been ended; please log in again.")),
     },

@@ -69,6 +69,8 @@ class RevokeReason:
     # The user's is_active went false (Django's auth model, whatever set it).
     USER_DEACTIVATED = declare_revoke_reason("user_deactivated", _("User deactivated"))
     TOKEN_REUSED = declare_revoke_reason("refresh_token_reused", _("Refresh token reused"))
+    # A sign-in took the user past SESSIONS_APP["MAX_SESSIONS_PER_USER"]: their oldest sessions made room.
+    SESSION_LIMIT = declare_revoke_reason("session_limit", _("Ended: too many sessions"))
 
 
 DEVICE_NAME_MAX_LENGTH = 64

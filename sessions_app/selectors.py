@@ -1,15 +1,20 @@
 """Reads about sessions."""
+import base64
+import binascii
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+import re
 import threading
 import uuid
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connections, models, router
+from django.db.models import Q
 from django.utils import timezone
 
 from authcore.backends import fetch_one_prepared
+from authcore.errors import ServiceError
 
 from .conf import app_settings
 from .models import SECOND_FACTOR_METHOD, Session, alive_session_q
@@ -104,8 +109,82 @@ def user_for_live_session(*, user_id: str, session_id: str):
     return user_model.from_db(alias, lookup.field_names, tuple(row))
 
 
-def live_sessions_for_user(user) -> list[Session]:
-    return list(Session.objects.alive().filter(user=user).order_by("-last_used_at"))
+# --- a user's live sessions, a page at a time ------------------------------------------------------------------
+@dataclass(frozen=True)
+class SessionPage:
+    """One page of a user's live sessions, newest sign-in first, with the cursors of its neighbours."""
+
+    sessions: list[Session]
+    older: str | None  # the next page's cursor (older sessions); None on the last page
+    newer: str | None  # the previous page's cursor (newer sessions); None on the first page
+
+
+# A cursor is a position in the order (created_at, id), newest first, and a direction: "o", the sessions after it
+# (older), or "n", those before it (newer). Keyset pagination: a page is the sessions strictly past the position,
+# so sessions started or ended between two requests neither repeat nor push others off the next page, and a page
+# costs one query however many pages came before. Opaque to clients (base64url of "o.<created_at in microseconds
+# since the epoch>.<id in hex>"), never signed: it selects among the caller's own live sessions only, so a forged
+# one shows nothing another one would not.
+_CURSOR = re.compile(r"([on])\.(\d{1,19})\.([0-9a-f]{32})")
+_CURSOR_MAX_LENGTH = 80  # ours are at most 72 characters
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+OLDER, NEWER = "o", "n"
+
+
+def _cursor(direction: str, created_at: datetime, session_id: uuid.UUID) -> str:
+    raw = f"{direction}.{(created_at - _EPOCH) // _MICROSECOND}.{session_id.hex}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _position(cursor: str) -> tuple[str, datetime, uuid.UUID]:
+    """The direction and position a cursor of ours names; 400 `invalid_cursor` for anything else."""
+    try:
+        if len(cursor) > _CURSOR_MAX_LENGTH or not re.fullmatch(r"[A-Za-z0-9_-]+", cursor):
+            raise ValueError(cursor)
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        match = _CURSOR.fullmatch(raw)
+        if match is None:
+            raise ValueError(cursor)
+        direction, micros, hex_id = match.groups()
+        return direction, _EPOCH + int(micros) * _MICROSECOND, uuid.UUID(hex=hex_id)
+    except (ValueError, UnicodeDecodeError, OverflowError, binascii.Error):
+        raise ServiceError("invalid_cursor") from None
+
+
+def live_sessions_page(user, cursor: str | None = None) -> SessionPage:
+    """A page of `user`'s live sessions, newest sign-in first (created_at, then id), SESSIONS_APP["SESSIONS_PAGE_SIZE"]
+    of them: the first page, or the one `cursor` (a SessionPage's `older` or `newer`) names. One query, whatever
+    the number of sessions (two when going back finds nothing newer: the first page then)."""
+    size = app_settings.SESSIONS_PAGE_SIZE
+    live = Session.objects.alive().filter(user=user)
+    if not cursor:
+        return _older_page(live, size)
+    direction, created_at, session_id = _position(cursor)
+    if direction == OLDER:
+        return _older_page(live, size, after=(created_at, session_id))
+    rows = list(live.filter(Q(created_at__gt=created_at) | Q(created_at=created_at, id__gt=session_id))
+                .order_by("created_at", "id")[:size + 1])
+    if not rows:  # nothing newer is left: the top of the list
+        return _older_page(live, size)
+    sessions = rows[:size][::-1]
+    return SessionPage(sessions=sessions, older=_cursor(OLDER, sessions[-1].created_at, sessions[-1].id),
+                       newer=_cursor(NEWER, sessions[0].created_at, sessions[0].id) if len(rows) > size else None)
+
+
+def _older_page(live, size: int, after: tuple[datetime, uuid.UUID] | None = None) -> SessionPage:
+    """The `size` newest sessions of `live`, or the `size` newest older than the position `after`."""
+    if after is not None:
+        created_at, session_id = after
+        live = live.filter(Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=session_id))
+    rows = list(live.order_by("-created_at", "-id")[:size + 1])
+    sessions = rows[:size]
+    older = _cursor(OLDER, sessions[-1].created_at, sessions[-1].id) if len(rows) > size else None
+    if after is None:
+        newer = None
+    else:  # a page that follows another: back to it, or, if this one is empty, to whatever is newer than `after`
+        newer = _cursor(NEWER, *((sessions[0].created_at, sessions[0].id) if sessions else after))
+    return SessionPage(sessions=sessions, older=older, newer=newer)
 
 
 def live_session_for_user(user, session_id) -> Session | None:

@@ -65,20 +65,32 @@ def _next_idle_expiry(expires_at: datetime, now: datetime) -> datetime:
 
 def start_session(*, user, client: ClientInfo, transport: str = Session.Transport.BODY,
                   device_name: str = "", device_id: str = "", auth_methods: tuple[str, ...] = ("pwd",),
-                  dpop_jkt: str | None = None) -> IssuedTokens:
+                  dpop_jkt: str | None = None, user_locked: bool = False) -> IssuedTokens:
     """A new session (refresh family) for a user who has just proven who they are, its refresh token
     travelling as `transport` says (the edge reads it from the session), named by the client if it wants,
     from the device the caller identified as `device_id` (Session.device_id), the user having proven who they
     are by `auth_methods` (RFC 8176 `amr` values; a password by default), bound to the key the client proved in
     this request (`client.dpop_jkt`, DPoP) unless `dpop_jkt` says which.
 
-    Every login creates a fresh session with a server-chosen id; no client-supplied id is ever used."""
-    now = timezone.now()
-    expires_at = now + app_settings.ABSOLUTE_LIFETIME
+    Every login creates a fresh session with a server-chosen id; no client-supplied id is ever used. A user at
+    SESSIONS_APP["MAX_SESSIONS_PER_USER"] live sessions loses the oldest ones, in the same transaction
+    (_make_room), under the user's row lock: `user_locked` says the caller's transaction already holds it (it has
+    updated the row, or called lock_user), which saves a statement."""
     refresh = new_refresh_token()
     refresh_hash = hash_refresh_token(refresh)
+    session_id = uuid.uuid4()
     with transaction.atomic(savepoint=False):
+        cap = app_settings.MAX_SESSIONS_PER_USER
+        if cap is not None and not user_locked:
+            lock_user(user)
+        # The time is read once the lock is held: the sign-ins of one user then commit in the order of their
+        # created_at, which the cap ends the oldest by and the list pages by.
+        now = timezone.now()
+        expires_at = now + app_settings.ABSOLUTE_LIFETIME
+        if cap is not None:
+            _make_room(user, cap=cap, for_session_id=session_id, client=client, now=now)
         session = Session.objects.create(
+            id=session_id,
             user=user,
             created_at=now,
             last_used_at=now,
@@ -96,6 +108,47 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
         )
         RefreshToken.objects.create(session=session, token_hash=refresh_hash, created_at=now)
     return _access_for(session, refresh)
+
+
+def lock_user(user) -> None:
+    """Lock the user's row until the transaction ends (FOR NO KEY UPDATE; nothing on SQLite, whose writers take
+    turns anyway): how the sign-ins of one user take turns (_make_room). A flow that locks one of the user's
+    sessions and then starts a session (a password change) takes this first, so that every flow takes the user's
+    row before its sessions' rows, as a login does, and none waits for another in a circle (a login ending the
+    oldest session while that session's password change waits for the user's row)."""
+    if connection.features.has_select_for_update:
+        type(user)._base_manager.select_for_update(no_key=True).filter(pk=user.pk).exists()
+
+
+def _make_room(user, *, cap: int, for_session_id: uuid.UUID, client: ClientInfo, now: datetime) -> None:
+    """Before `for_session_id` starts, end the user's oldest live sessions (by created_at, then id) so that, with
+    it, they have at most `cap` (MAX_SESSIONS_PER_USER); each ended one is audited (events.SESSION_EVICTED).
+
+    Concurrency: two sign-ins of one user, each counting without the session the other has not committed yet,
+    would both keep cap - 1 and leave cap + 1. So the caller holds the user's row lock, until its transaction
+    ends, and the sign-ins of one user take turns; under READ COMMITTED the statements after the lock see every
+    session the sign-ins before committed. The lock is FOR NO KEY UPDATE (lock_user), the one an UPDATE of the row
+    takes: a login's transaction already holds it, from its conditional UPDATE of last_login
+    (accounts.flows.login), and says so (start_session's `user_locked`). It does not block the rows that merely
+    refer to the user (audit records, sessions being refreshed or ended), and conflicts with itself. SQLite has
+    no row locks, and needs none: its writers take turns for the whole transaction.
+
+    Cost: one SELECT of what is past the cap, which finds nothing until the cap is reached; it reads the user's
+    live sessions, at most the cap of them, through session_user_revoked_idx. Past the cap: one UPDATE, and an
+    event per session ended (one, unless the cap was lowered since)."""
+    # The newest cap - 1 stay, with the new one cap; OFFSET without LIMIT: everything past them.
+    doomed = list(Session.objects.alive(now).filter(user=user).order_by("-created_at", "-id")
+                  .values_list("pk", flat=True)[cap - 1:])
+    if not doomed:
+        return
+    ended = Session.objects.filter(pk__in=doomed, revoked_at__isnull=True).update(
+        revoked_at=now, revoke_reason=Reason.SESSION_LIMIT)
+    if ended != len(doomed):  # some ended on their own meanwhile (a logout does not take the user's lock)
+        doomed = list(Session.objects.filter(pk__in=doomed, revoked_at=now, revoke_reason=Reason.SESSION_LIMIT)
+                      .values_list("pk", flat=True))
+    for session_id in doomed:
+        record_security_event(events.SESSION_EVICTED, user=user, client=client, session_id=session_id,
+                              reason=Reason.SESSION_LIMIT, limit=cap, by_session=str(for_session_id))
 
 
 def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedTokens:

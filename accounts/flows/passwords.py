@@ -19,7 +19,7 @@ from authcore.errors import ServiceError, validation_error
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
 from sessions_app.models import Session
-from sessions_app.services import IssuedTokens, require_reauthentication, start_session
+from sessions_app.services import IssuedTokens, lock_user, require_reauthentication, start_session
 
 from .. import emails, events, limits, login_throttle
 from ..addresses import email_identity
@@ -82,6 +82,9 @@ def replace_password_in_session(*, user: User, session_id, client: ClientInfo, d
     password (or none, for "removed"), which ends every session of the user, and the caller continues in a new
     one."""
     with transaction.atomic(durable=True):
+        # The user's row before the session's: the order a login takes them in, when it ends the oldest session
+        # to make room for a new one (sessions_app.services.lock_user).
+        lock_user(user)
         # The caller's session may have ended since authentication (another device ended it): then the
         # request is no longer authenticated, so refuse before changing anything. The row lock queues a
         # concurrent change from the same session, which then finds it ended.
@@ -95,7 +98,7 @@ def replace_password_in_session(*, user: User, session_id, client: ClientInfo, d
         # password just typed is no proof by a factor).
         tokens = start_session(user=user, client=client, transport=current.transport,
                                device_name=current.device_name, device_id=current.device_id,
-                               auth_methods=tuple(current.amr), dpop_jkt=current.dpop_jkt)
+                               auth_methods=tuple(current.amr), dpop_jkt=current.dpop_jkt, user_locked=True)
     return PasswordChanged(tokens=tokens, device_token=login_throttle.device_token_after_password_change(
         user, device_token, session_device_id=current.device_id))
 

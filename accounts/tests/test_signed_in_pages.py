@@ -4,6 +4,7 @@ way of ending a session signs out; the sensitive pages ask for the password agai
 window; every action is the API's flow."""
 from datetime import timedelta
 import json
+import re
 
 from django.conf import settings as django_settings
 from django.core import mail
@@ -18,6 +19,7 @@ from authcore.models import SecurityEvent
 from authcore.testing import PASSWORD, assert_error, bearer
 from sessions_app.browser import SESSION_ID_KEY
 from sessions_app.models import Session
+from sessions_app.tests.helpers import open_session
 
 pytestmark = pytest.mark.django_db
 
@@ -250,6 +252,54 @@ def test_the_sessions_page_lists_every_live_session_and_marks_this_one(browser_c
     html = browser_client.get("/accounts/sessions/").content.decode()
     assert "Alice&#x27;s phone" in html and html.count("This browser") == 1
     assert "127.0.0.1" in html
+
+
+def session_page_links(html: str) -> dict[str, str]:
+    """The page's links to the pages around it: {"next": "?cursor=...", "prev": ...}."""
+    return {rel: href.replace("&amp;", "&")
+            for href, rel in re.findall(r'<a href="(\?cursor=[^"]+)" rel="(next|prev)">', html)}
+
+
+def test_the_sessions_page_shows_a_page_at_a_time_with_links_both_ways(browser_client, user, settings):
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "SESSIONS_PAGE_SIZE": 2}
+    this_browser = browser_session(browser_client)
+    others = [open_session(user).session for _ in range(4)]  # newer than the browser's sign-in
+
+    first = browser_client.get("/accounts/sessions/").content.decode()
+    assert [str(session.id) in first for session in others] == [False, False, True, True]
+    assert set(session_page_links(first)) == {"next"} and "Older sessions" in first and "Newer sessions" not in first
+
+    second = browser_client.get("/accounts/sessions/" + session_page_links(first)["next"]).content.decode()
+    assert [str(session.id) in second for session in others] == [True, True, False, False]
+    assert set(session_page_links(second)) == {"next", "prev"}
+
+    last = browser_client.get("/accounts/sessions/" + session_page_links(second)["next"]).content.decode()
+    assert str(this_browser.id) in last and last.count("This browser") == 1
+    assert set(session_page_links(last)) == {"prev"} and "Newer sessions" in last
+    # One session on this page, others elsewhere: signing out the others is still offered.
+    assert "Sign out everywhere else" in last
+
+    back = browser_client.get("/accounts/sessions/" + session_page_links(second)["prev"]).content.decode()
+    assert [str(session.id) in back for session in others] == [False, False, True, True]
+
+
+def test_the_sessions_page_refuses_a_cursor_it_did_not_give(browser_client):
+    response = browser_client.get("/accounts/sessions/?cursor=not-a-cursor")
+    assert response.status_code == 400
+    assert "Start again from the first page." in response.content.decode()
+
+
+@pytest.mark.parametrize("count", [3, 200])
+def test_the_sessions_page_costs_the_same_queries_however_many_sessions(browser_client, user, settings, count,
+                                                                       django_assert_num_queries):
+    """Django's session row, the sign-in's check, and the page (a LIMIT of 51: the page, and whether more follow)."""
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "MAX_SESSIONS_PER_USER": None}
+    for _ in range(count):
+        open_session(user)
+    with django_assert_num_queries(3) as captured:
+        html = browser_client.get("/accounts/sessions/").content.decode()
+    assert captured.captured_queries[2]["sql"].endswith("LIMIT 51")
+    assert html.count('<li class="session') == min(count + 1, 50)
 
 
 def test_ending_another_session_from_the_page(browser_client, api):

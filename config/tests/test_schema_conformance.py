@@ -24,7 +24,9 @@ SEMANTIC_ERROR_CODES = {"invalid_token", "password_incorrect", "invalid_state", 
                         # a security key's answer: a random object is no answer to any challenge
                         "webauthn_invalid",
                         # the random account signs in with no password and has no passkey
-                        "password_not_set", "passkey_required", "passkey_reset_unavailable"}
+                        "password_not_set", "passkey_required", "passkey_reset_unavailable",
+                        # a random cursor of the right alphabet names no position in the list of sessions
+                        "invalid_cursor"}
 # Field errors of the password policy, of registration and of an address change that depend on lists or on
 # existing accounts (the caller's own address, for `email_unchanged`).
 SEMANTIC_FIELD_ERROR_CODES = {"password_too_common", "password_too_similar", "password_contains_context",

@@ -144,12 +144,16 @@ def test_a_refresh_is_one_round_trip_and_two_to_redis(wire, alice):
     assert redis == 2
 
 
-def test_a_login_is_nine_statements_and_three_redis_round_trips(wire, user):
+def test_a_login_is_ten_statements_and_three_redis_round_trips(wire, user):
     """Beyond the password hash: the user, whether they have a second factor (none here: the login needs no second
-    step, accounts.second_factor), then one transaction (last login, the session and its first token, the audit
-    record, the user's recent sessions for the new-device alert, accounts/flows/sign_in_alerts.py);
-    Redis serves the per-IP limit (2) and the failure counters (one read; with no failure on record there
-    is nothing to clear)."""
+    step, accounts.second_factor), then one transaction (last login, which also locks the user's row; the sessions
+    past SESSIONS_APP["MAX_SESSIONS_PER_USER"], none here; the session and its first token, the audit record, the
+    user's recent sessions for the new-device alert, accounts/flows/sign_in_alerts.py); Redis serves the per-IP
+    limit (2) and the failure counters (one read; with no failure on record there is nothing to clear).
+
+    Ten, not the nine of before the cap: the cap costs the one SELECT of the sessions past it, and no lock of its
+    own, since the UPDATE of last_login already holds the user's row (sessions_app.services._make_room). Only a
+    login past the cap adds more: the UPDATE that ends the oldest session, and its event."""
     def log_in():
         return post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD})
 
@@ -157,19 +161,43 @@ def test_a_login_is_nine_statements_and_three_redis_round_trips(wire, user):
     status, _, statements, round_trips, redis = wire.send(log_in())
 
     assert status == "200 OK"
-    assert round_trips == len(statements) == 9
+    assert round_trips == len(statements) == 10
     kinds = [statement.split()[0] + (" " + statement.split()[2] if statement.startswith("INSERT") else "")
              for statement in statements]
     assert '"mfa_authenticator"' in statements[1]
-    assert kinds == ["SELECT", "SELECT", "BEGIN", "UPDATE", 'INSERT "sessions_app_session"',
+    assert kinds == ["SELECT", "SELECT", "BEGIN", "UPDATE", "SELECT", 'INSERT "sessions_app_session"',
                      'INSERT "sessions_app_refreshtoken"', 'INSERT "sessions_app_securityevent"', "SELECT", "COMMIT"]
+    # The cap's SELECT: the user's live sessions past the newest cap - 1, newest first, skipped with OFFSET.
+    assert statements[4].startswith('SELECT "sessions_app_session"."id"') and " OFFSET 99" in statements[4]
+    assert not any("FOR NO KEY UPDATE" in statement or "FOR UPDATE" in statement for statement in statements)
     assert redis == 3
+
+
+def test_a_login_past_the_session_cap_ends_the_oldest_in_two_more_statements(wire, user, settings):
+    """At the cap, the login also ends the oldest session (one UPDATE) and audits it (one INSERT): twelve."""
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "MAX_SESSIONS_PER_USER": 1}
+
+    def log_in():
+        return post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD})
+
+    wire.send(log_in())
+    status, _, statements, round_trips, _ = wire.send(log_in())
+
+    assert status == "200 OK"
+    assert round_trips == len(statements) == 12
+    kinds = [statement.split()[0] + (" " + statement.split()[2] if statement.startswith("INSERT") else "")
+             for statement in statements]
+    assert kinds == ["SELECT", "SELECT", "BEGIN", "UPDATE", "SELECT", "UPDATE", 'INSERT "sessions_app_securityevent"',
+                     'INSERT "sessions_app_session"', 'INSERT "sessions_app_refreshtoken"',
+                     'INSERT "sessions_app_securityevent"', "SELECT", "COMMIT"]
+    assert "'session_limit'" in statements[5]
 
 
 def test_a_login_with_the_device_cookie_swaps_the_new_device_lookup_for_the_distrust_check(wire, user):
     """The device cookie already says the device is known (accounts/flows/sign_in_alerts.py): the login needs no look
     at the user's recent sessions. Checking the cookie costs one indexed lookup, whether its owner reported
-    the device (models.DistrustedDevice), so the login stays at nine statements."""
+    the device (models.DistrustedDevice), so the login stays at ten statements (nine before the session cap's
+    SELECT)."""
     from accounts.conf import app_settings as accounts_settings
     from accounts.login_throttle import device_token_for
 
@@ -182,8 +210,11 @@ def test_a_login_with_the_device_cookie_swaps_the_new_device_lookup_for_the_dist
     status, _, statements, round_trips, _ = wire.send(log_in())
 
     assert status == "200 OK"
-    assert round_trips == len(statements) == 9
-    assert not any("sessions_app_session" in statement and statement.startswith("SELECT") for statement in statements)
+    assert round_trips == len(statements) == 10
+    # The one SELECT of sessions is the cap's (the sessions past it), not the new-device look.
+    session_selects = [statement for statement in statements
+                       if "sessions_app_session" in statement and statement.startswith("SELECT")]
+    assert len(session_selects) == 1 and " OFFSET " in session_selects[0]
     assert sum("accounts_distrusteddevice" in statement for statement in statements) == 1
 
 
@@ -192,7 +223,8 @@ def test_a_login_with_a_second_factor(wire, user):
     codes (the methods it may answer with), and no transaction; Redis: the per-IP limit (2), the failure counters
     (1), the second step kept (1). The second step: its per-IP limit (2), the step read back (1), the counters (1),
     the step spent (1); PostgreSQL: the user, the factor, its step moved forward (replay), then the login's
-    transaction (the statements of a password login, plus the new-device look at the user's sessions)."""
+    transaction (the statements of a password login, plus the new-device look at the user's sessions; the SELECT
+    after the UPDATE of last_login is the session cap's, sessions_app.services._make_room)."""
     import pyotp
 
     from mfa.crypto import bound_to, vault
@@ -225,7 +257,8 @@ def test_a_login_with_a_second_factor(wire, user):
         post("/api/auth/login/mfa/", {"mfa_token": token, "code": pyotp.TOTP(secret).now()}))
     assert status == "200 OK", statements
     kinds = [statement.split()[0] for statement in statements]
-    assert kinds == ["SELECT", "SELECT", "UPDATE", "BEGIN", "UPDATE", "INSERT", "INSERT", "INSERT", "SELECT", "COMMIT"]
+    assert kinds == ["SELECT", "SELECT", "UPDATE", "BEGIN", "UPDATE", "SELECT", "INSERT", "INSERT", "INSERT", "SELECT",
+                     "COMMIT"]
     assert round_trips == len(statements) and redis == 5
 
 

@@ -1,7 +1,7 @@
 """REST endpoints for sessions: refresh, logout, logout-all, list and end sessions."""
 import base64
 import binascii
-from urllib.parse import unquote_plus
+from urllib.parse import unquote_plus, urlencode
 
 from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -216,19 +216,44 @@ class LogoutOthersView(AuthAPIView):
         return Response({"revoked": count})
 
 
+SESSION_PAGES_DESCRIPTION = (
+    "A page of `SESSIONS_APP['SESSIONS_PAGE_SIZE']` sessions (50 by default); the `Link` header (RFC 8288) holds the "
+    "URLs of the pages around it, `rel=\"next\"` (older sessions) and `rel=\"prev\"` (newer), each with its "
+    "`cursor`, and is absent when there is neither.")
+
+
 class SessionListView(AuthAPIView):
     @extend_schema(
-        responses={200: SessionSerializer(many=True), **error_responses(*AUTHENTICATED_ERRORS, "server_error")},
+        parameters=[
+            OpenApiParameter("cursor", str, pattern=r"^[A-Za-z0-9_-]{0,80}$",
+                             description="The page to show, as the `Link` header of the previous answer gives it "
+                             "(opaque); none: the first page. Anything else is a 400 `invalid_cursor`."),
+            OpenApiParameter("Link", str, location=OpenApiParameter.HEADER, response=[200],
+                             description="`<url>; rel=\"next\"` and `<url>; rel=\"prev\"`, the pages around this one, "
+                             "when there are any."),
+        ],
+        responses={200: OpenApiResponse(SessionSerializer(many=True), description=SESSION_PAGES_DESCRIPTION),
+                   **error_responses(*AUTHENTICATED_ERRORS, "invalid_cursor", "server_error")},
         summary="List the current user's live sessions",
-        description="Live sessions only (not ended, not expired), most recently used first; `current` marks the "
-        "one this access token belongs to.",
+        operation_id="auth_sessions_list",  # as when the answer was the whole list (generated clients keep it)
+        description="Live sessions only (not ended, not expired), newest sign-in first (`created_at`, then `id`); "
+        "`current` marks the one this access token belongs to. " + SESSION_PAGES_DESCRIPTION + " Paging by cursor "
+        "is stable: sessions that start or end between two requests neither repeat nor skip one.",
         tags=["sessions"],
     )
     def get(self, request):
-        sessions = selectors.live_sessions_for_user(request.user)
-        return Response(
-            SessionSerializer(sessions, many=True, context={"current_session_id": self.current_session_id()}).data
+        cursors = request.query_params.getlist("cursor")
+        if len(cursors) > 1:
+            raise ServiceError("invalid_cursor")
+        page = selectors.live_sessions_page(request.user, cursor=cursors[0] if cursors else None)
+        response = Response(
+            SessionSerializer(page.sessions, many=True, context={"current_session_id": self.current_session_id()}).data
         )
+        links = [f'<{request.build_absolute_uri(request.path + "?" + urlencode({"cursor": cursor}))}>; rel="{rel}"'
+                 for rel, cursor in (("next", page.older), ("prev", page.newer)) if cursor]
+        if links:
+            response["Link"] = ", ".join(links)
+        return response
 
 
 class SessionDetailView(AuthAPIView):

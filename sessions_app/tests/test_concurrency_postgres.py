@@ -1,16 +1,22 @@
 """Rotation is atomic under real concurrency (docs/security.md 23): N simultaneous refreshes with one token yield
-one new token (or the documented grace outcome) and never two live branches.
+one new token (or the documented grace outcome) and never two live branches. Simultaneous sign-ins of one user
+never leave more live sessions than SESSIONS_APP["MAX_SESSIONS_PER_USER"] (docs/security.md 58).
 
 Real threads against real PostgreSQL; skipped on SQLite, which serialises writers anyway."""
 from datetime import timedelta
+import threading
+import time
 
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils import timezone
 import pytest
 from rest_framework.test import APIClient
 
 from authcore.errors import ServiceError
 from authcore.models import SecurityEvent
 from authcore.requestmeta import ClientInfo
-from authcore.testing import run_at_once
+from authcore.testing import PASSWORD, run_at_once
 from sessions_app import events as session_events
 from sessions_app import services
 from sessions_app.models import RefreshToken, Session
@@ -92,3 +98,87 @@ def test_concurrent_refresh_within_grace_leaves_exactly_one_live_token(make_user
     with pytest.raises(ServiceError) as error:
         services.rotate_refresh_token(raw_refresh=retired, client=ClientInfo())
     assert error.value.code == "refresh_token_reused"
+
+
+# --- the cap on a user's live sessions --------------------------------------------------------------------------
+CAP = 3
+
+
+def assert_capped(user, *, started: int) -> None:
+    """Exactly CAP live sessions, the newest; every other one ended for the cap, with its event."""
+    sessions = list(Session.objects.filter(user=user).order_by("-created_at", "-id"))
+    assert len(sessions) == started
+    alive = [session for session in sessions if session.is_alive()]
+    assert alive == sessions[:CAP]
+    assert {session.revoke_reason for session in sessions[CAP:]} == {Session.RevokeReason.SESSION_LIMIT}
+    evicted = SecurityEvent.objects.filter(kind=session_events.SESSION_EVICTED, user=user)
+    assert sorted(str(event.session_id) for event in evicted) == sorted(str(session.id) for session in sessions[CAP:])
+
+
+def test_concurrent_session_starts_of_one_user_leave_exactly_the_cap(make_user, settings):
+    """start_session on its own (no caller holding the user's row): it takes the row lock itself."""
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "MAX_SESSIONS_PER_USER": CAP}
+    user = make_user(password=None)
+    for _ in range(CAP - 1):
+        open_session(user)
+
+    results = run_at_once(THREADS, lambda _index: services.start_session(user=user, client=ClientInfo()))
+
+    assert_no_crash(results)
+    assert_capped(user, started=THREADS + CAP - 1)
+
+
+def test_concurrent_logins_of_one_user_leave_exactly_the_cap(make_user, settings):
+    """The API's login, whose UPDATE of last_login holds the user's row for start_session."""
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "MAX_SESSIONS_PER_USER": CAP}
+    user = make_user()
+    logins = 12
+
+    def log_in(index):
+        client = APIClient(REMOTE_ADDR=f"198.51.100.{index + 1}")
+        return client.post("/api/auth/login/", {"email": user.email, "password": PASSWORD}).status_code
+
+    results = run_at_once(logins, log_in)
+
+    assert results == [200] * logins
+    assert_capped(user, started=logins)
+
+
+def test_a_login_ending_a_session_and_that_sessions_password_change_take_turns(make_user, settings):
+    """A login at the cap ends the oldest session while a password change from that very session is under way. Both
+    take the user's row before the session's (the change: lock_user; the login: its UPDATE of last_login), so the
+    change waits, then finds its session ended; taken the other way round, each would wait for the other until
+    PostgreSQL broke the deadlock with an error."""
+    from accounts.flows import passwords as passwords_flow
+
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "MAX_SESSIONS_PER_USER": 2}
+    user = make_user(password=None)
+    oldest = open_session(user)
+    open_session(user)
+    login_holds_the_user = threading.Event()
+
+    def work(index):
+        if index == 0:  # the login
+            with transaction.atomic():
+                get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
+                login_holds_the_user.set()
+                time.sleep(0.5)  # meanwhile the password change starts, and waits
+                return services.start_session(user=user, client=ClientInfo(), user_locked=True).session.id
+        assert login_holds_the_user.wait(timeout=10)
+        changing = get_user_model().objects.get(pk=user.pk)
+        try:
+            passwords_flow.replace_password_in_session(
+                user=changing, session_id=oldest.session.id, client=ClientInfo(), device_token=None, how="changed",
+                store=lambda change: passwords_flow.set_new_password(
+                    user=changing, new_password="violet harbour lantern mosaic", change=change))
+        except ServiceError as error:
+            return error.code
+        return "changed"
+
+    results = run_at_once(2, work)
+
+    assert_no_crash(results)
+    new_session, change = results
+    assert change == "token_not_valid"
+    assert Session.objects.get(pk=oldest.session.id).revoke_reason == Session.RevokeReason.SESSION_LIMIT
+    assert Session.objects.get(pk=new_session).is_alive()
