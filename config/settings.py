@@ -142,6 +142,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The middleware of config/middleware.py that subclasses Django's (sessions, auth, the pages' sign-in,
+    # messages), the static files and the CSP are for pages: a request to the JSON API goes past them
+    # (config.middleware.SkippedByTheAPI says why, and what that saves).
     # /healthz and /readyz, answered before anything else (config/health.py).
     "config.health.HealthCheckMiddleware",
     # An id for each request, on its log lines and in its X-Request-ID header (authcore/logs.py).
@@ -161,14 +164,14 @@ MIDDLEWARE = [
     "config.middleware.DatabaseUnavailableMiddleware",
     # A service error a page does not answer itself is a page of its status, never a 500 (authcore/pages.py).
     "authcore.pages.ServiceErrorPageMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "config.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "config.middleware.AuthenticationMiddleware",
     # A sign-in on the account pages is a session row, checked on every request: one ended anywhere signs the
     # browser out at once (sessions_app/browser.py).
-    "sessions_app.browser.BrowserSessionMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "config.middleware.BrowserSessionMiddleware",
+    "config.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 

@@ -4,6 +4,7 @@ import re
 
 from django.conf import settings
 from django.core import checks
+from django.utils.module_loading import import_string
 
 from .conf import app_settings
 from .signing import HMAC_ALGORITHM, SigningKeyError, listed_keys, load_key_ring
@@ -159,12 +160,25 @@ BROWSER_SESSION_MIDDLEWARE = "sessions_app.browser.BrowserSessionMiddleware"
 AUTHENTICATION_MIDDLEWARE = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 
+def _position_of(middleware_path: str) -> int | None:
+    """Where MIDDLEWARE has that middleware or a subclass of it."""
+    wanted = import_string(middleware_path)
+    for index, path in enumerate(settings.MIDDLEWARE):
+        try:
+            found = import_string(path)
+        except ImportError:
+            continue
+        if isinstance(found, type) and issubclass(found, wanted):
+            return index
+    return None
+
+
 def _browser_session_middleware_errors() -> list:
     """Without the middleware a browser sign-in would never be checked against its session row (an ended
-    session would stay signed in), and the account pages would see nobody signed in."""
-    middleware = list(settings.MIDDLEWARE)
-    if BROWSER_SESSION_MIDDLEWARE in middleware and AUTHENTICATION_MIDDLEWARE in middleware and (
-            middleware.index(BROWSER_SESSION_MIDDLEWARE) > middleware.index(AUTHENTICATION_MIDDLEWARE)):
+    session would stay signed in), and the account pages would see nobody signed in. A subclass of either
+    counts (a project's own, as config.middleware's that the JSON API skips), as in Django's admin checks."""
+    browser, authentication = (_position_of(path) for path in (BROWSER_SESSION_MIDDLEWARE, AUTHENTICATION_MIDDLEWARE))
+    if browser is not None and authentication is not None and browser > authentication:
         return []
     return [checks.Error(
         f"{BROWSER_SESSION_MIDDLEWARE} must be in MIDDLEWARE, after {AUTHENTICATION_MIDDLEWARE}.",

@@ -153,15 +153,29 @@ def test_atomic_requests_is_refused():
 
 
 BROWSER_MIDDLEWARE = "sessions_app.browser.BrowserSessionMiddleware"
+# This project's: a subclass that the JSON API's requests go past (config.middleware.SkippedByTheAPI).
+PROJECT_BROWSER_MIDDLEWARE = "config.middleware.BrowserSessionMiddleware"
+WITHOUT_IT = [m for m in settings.MIDDLEWARE if m not in (BROWSER_MIDDLEWARE, PROJECT_BROWSER_MIDDLEWARE)]
 
 
 @pytest.mark.parametrize("middleware", [
-    [m for m in settings.MIDDLEWARE if m != BROWSER_MIDDLEWARE],  # missing: ended sessions stay signed in
-    [BROWSER_MIDDLEWARE, *[m for m in settings.MIDDLEWARE if m != BROWSER_MIDDLEWARE]],  # before authentication
+    WITHOUT_IT,  # missing: ended sessions stay signed in
+    [BROWSER_MIDDLEWARE, *WITHOUT_IT],  # before authentication
+    [PROJECT_BROWSER_MIDDLEWARE, *WITHOUT_IT],  # a subclass, before authentication
 ])
 def test_the_browser_session_middleware_must_follow_authentication(middleware):
     with override_settings(MIDDLEWARE=middleware):
         assert "sessions_app.E018" in error_ids(check_session_settings())
+
+
+@pytest.mark.parametrize("browser", [BROWSER_MIDDLEWARE, PROJECT_BROWSER_MIDDLEWARE])
+@pytest.mark.parametrize("authentication", ["django.contrib.auth.middleware.AuthenticationMiddleware",
+                                            "config.middleware.AuthenticationMiddleware"])
+def test_the_middleware_or_a_subclass_after_authentication_or_a_subclass(browser, authentication):
+    middleware = [m for m in WITHOUT_IT if not m.endswith(".AuthenticationMiddleware")]
+    at = middleware.index("django.middleware.csrf.CsrfViewMiddleware") + 1
+    with override_settings(MIDDLEWARE=[*middleware[:at], authentication, browser, *middleware[at:]]):
+        assert "sessions_app.E018" not in error_ids(check_session_settings())
 
 
 def test_the_recent_authentication_window_must_be_positive():

@@ -1,0 +1,65 @@
+"""The JSON API goes past the middleware only pages need (config.middleware.SkippedByTheAPI): sessions, Django's
+authentication and the pages' sign-in, messages, static files and the documents' CSP. Pages, and the API's one
+HTML page (its documentation), still go through all of them; what protects the API stays on its answers."""
+from csp.middleware import CSPMiddleware
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.messages import middleware as messages_middleware
+from django.contrib.sessions import middleware as sessions_middleware
+import pytest
+from whitenoise.middleware import WhiteNoiseMiddleware
+
+from sessions_app import browser
+from sessions_app.tests.helpers import me, open_session
+
+pytestmark = pytest.mark.django_db
+
+PAGE_ONLY = {
+    "sessions": (sessions_middleware.SessionMiddleware, "process_request"),
+    "authentication": (auth_middleware.AuthenticationMiddleware, "process_request"),
+    "messages": (messages_middleware.MessageMiddleware, "process_request"),
+    "documents' CSP": (CSPMiddleware, "process_request"),
+    "the pages' sign-in": (browser.BrowserSessionMiddleware, "__call__"),
+    "static files": (WhiteNoiseMiddleware, "__call__"),
+}
+
+
+@pytest.fixture
+def ran(monkeypatch) -> set:
+    """The page-only middleware that ran (spies: the real methods still run)."""
+    names = set()
+    for name, (cls, method) in PAGE_ONLY.items():
+        real = getattr(cls, method)
+
+        def spy(self, *args, _real=real, _name=name, **kwargs):
+            names.add(_name)
+            return _real(self, *args, **kwargs)
+
+        monkeypatch.setattr(cls, method, spy)
+    return names
+
+
+def test_the_api_goes_past_the_page_middleware(client, make_user, ran):
+    response = me(client, open_session(make_user(password=None)).access)
+    assert response.status_code == 200
+    assert ran == set()
+    assert "Cookie" not in response["Vary"] and not response.cookies  # no session was even looked at
+
+
+def test_pages_and_the_api_documentation_go_through_all_of_it(client, ran):
+    assert client.get("/accounts/login/").status_code == 200
+    assert ran == set(PAGE_ONLY)
+    ran.clear()
+    response = client.get("/api/docs/")
+    assert response.status_code == 200 and "Content-Security-Policy" in response
+    assert ran == set(PAGE_ONLY)
+
+
+def test_what_protects_the_api_stays_on_its_answers(client):
+    response = client.get("/api/auth/me/", HTTP_ORIGIN="https://evil.example")
+    assert response.status_code == 401
+    for header in ("X-Content-Type-Options", "X-Frame-Options", "Referrer-Policy", "Cross-Origin-Opener-Policy",
+                   "X-Request-ID", "Content-Language", "Cache-Control"):
+        assert header in response, header
+    assert "Access-Control-Allow-Origin" not in response  # CORS still decides
+    # CSRF stays in front of the API too: the refresh cookie's check (sessions_app/tests/test_cookie_transport.py).
+
