@@ -165,6 +165,7 @@ def test_a_login_is_ten_statements_and_three_redis_round_trips(wire, user):
     kinds = [statement.split()[0] + (" " + statement.split()[2] if statement.startswith("INSERT") else "")
              for statement in statements]
     assert '"mfa_authenticator"' in statements[1]
+    assert "JOIN" not in statements[1]  # the factors alone: sorting by the model's ordering joined the user table
     assert kinds == ["SELECT", "SELECT", "BEGIN", "UPDATE", "SELECT", 'INSERT "sessions_app_session"',
                      'INSERT "sessions_app_refreshtoken"', 'INSERT "sessions_app_securityevent"', "SELECT", "COMMIT"]
     # The cap's SELECT: the user's live sessions past the newest cap - 1, newest first, skipped with OFFSET.
@@ -291,3 +292,29 @@ def test_a_dpop_refresh_adds_one_redis_round_trip(wire, alice):
     assert status == "200 OK"
     assert round_trips == 1 and len(statements) == 1 and statements[0].startswith("WITH presented AS")
     assert redis == 3  # the per-IP limit (two), the proof's jti (one)
+
+
+
+def test_a_page_of_sessions_is_two_round_trips_whatever_the_user_has(wire, alice):
+    """GET sessions/: the authentication's lookup, then one page of at most SESSIONS_PAGE_SIZE sessions by keyset
+    (sessions_app.selectors.live_sessions_page); the same two round trips for 3 sessions as for 90 (under the cap of
+    100), and for the page after the first."""
+    from django.test import Client
+
+    from sessions_app.models import Session
+
+    tokens = open_session(alice)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {tokens.access}"}
+    answers = {}
+    for total in (3, 90):
+        while Session.objects.filter(user=alice, revoked_at__isnull=True).count() < total:
+            open_session(alice)
+        wire.send(get("/api/auth/sessions/", **auth))  # the connection's setup and the prepared lookup
+        status, body, statements, round_trips, redis = wire.send(get("/api/auth/sessions/", **auth))
+        answers[total] = (status, round_trips, len(statements), redis, len(json.loads(body)))
+    assert answers == {3: ("200 OK", 2, 2, 0, 3), 90: ("200 OK", 2, 2, 0, 50)}
+
+    link = Client().get("/api/auth/sessions/", **auth)["Link"]
+    next_path = "/" + link.split(";")[0].strip("<>").split("://", 1)[-1].split("/", 1)[1]
+    status, body, statements, round_trips, redis = wire.send(get(next_path, **auth))
+    assert (status, round_trips, redis, len(json.loads(body))) == ("200 OK", 2, 0, 40)
