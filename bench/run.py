@@ -43,9 +43,10 @@ ROOT = BENCH.parent
 PEER_ROOT = BENCH / "peer"
 LUA = BENCH / "wrk" / "scenario.lua"
 SCENARIOS = ("login", "refresh", "me", "logout", "mixed")
-# The servers a run starts: this project, the simplejwt peer with Django's seven default middleware, and the
-# same peer with only the middleware simplejwt needs (Security and Common), which also serves the floor.
-PROJECTS = ("ours", "peer", "lean")
+# The servers a run starts: this project, this project again as an ASGI application under uvicorn (its database
+# and Redis), the simplejwt peer with Django's seven default middleware, and the same peer with only the
+# middleware simplejwt needs (Security and Common), which also serves the floor.
+PROJECTS = ("ours", "ours-asgi", "peer", "lean")
 # Who takes part in a scenario: a server and the way it is called. Each round runs every contestant of the
 # scenario once, in an order that rotates from round to round.
 CONTESTANTS = {
@@ -53,6 +54,9 @@ CONTESTANTS = {
     # GET me with a DPoP-bound token and a fresh proof per request (sessions bound at minting; the proofs
     # signed before the round, outside the timing): what sender-constrained tokens cost beside bearer.
     "ours-dpop": {"server": "ours", "label": "ours, DPoP", "dpop": True},
+    # The same code served as ASGI by uvicorn (as many workers, DATABASE_CONN_MAX_AGE 0: Django's persistent
+    # connections pile up under ASGI, one per thread), beside the WSGI server of the run.
+    "ours-asgi": {"server": "ours-asgi", "label": "ours, ASGI (uvicorn)"},
     "peer": {"server": "peer", "label": "peer"},
     "lean": {"server": "lean", "label": "lean peer"},
     # A DRF view with no authentication and no query behind the lean peer's two middleware: the floor that
@@ -60,9 +64,9 @@ CONTESTANTS = {
     "floor": {"server": "lean", "label": "floor (no auth)", "path": "/api/floor/", "anonymous": True},
 }
 SCENARIO_CONTESTANTS = {
-    "login": ("ours", "peer"),
-    "refresh": ("ours", "peer", "lean"),
-    "me": ("ours", "ours-dpop", "peer", "lean", "floor"),
+    "login": ("ours", "ours-asgi", "peer"),
+    "refresh": ("ours", "ours-asgi", "peer", "lean"),
+    "me": ("ours", "ours-dpop", "ours-asgi", "peer", "lean", "floor"),
     "logout": ("ours", "peer"),
     "mixed": ("ours", "peer"),
 }
@@ -91,6 +95,7 @@ APPS = {
              "manage": PEER_ROOT / "manage.py", "settings": "peerproject.settings"},
 }
 APPS["lean"] = APPS["peer"]  # the same code, with PEER_MIDDLEWARE=lean, on the peer's database
+APPS["ours-asgi"] = APPS["ours"]
 # The name each contestant goes by in the results; with --baseline the peer's place is this project at an
 # earlier commit.
 LABELS = {name: contestant["label"] for name, contestant in CONTESTANTS.items()}
@@ -335,6 +340,9 @@ def serves_asgi(args) -> bool:
 def server_command(project: str, port: int | str, args) -> list[str]:
     app = APPS[project]
     python = sys.executable
+    if project == "ours-asgi":
+        return [python, "-m", "uvicorn", app["asgi"], "--host", "127.0.0.1", "--port", str(port),
+                "--workers", str(args.workers), "--no-access-log", "--app-dir", str(app["root"])]
     if args.server == "gunicorn":
         command = [python, "-m", "gunicorn", app["asgi"] if serves_asgi(args) else app["wsgi"],
                    "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
@@ -569,7 +577,8 @@ def evaluate_targets(summary: dict, comparisons: dict) -> list[dict]:
             continue
         a, b = summary[scenario][first], summary[scenario][second]
         if rule == "p99_lower":
-            passed, measured = (a["p99_ms"] or 0) < (b["p99_ms"] or 0), f"{a['p99_ms']} ms against {b['p99_ms']} ms"
+            passed = a["p99_ms"] is not None and b["p99_ms"] is not None and a["p99_ms"] < b["p99_ms"]
+            measured = f"{a['p99_ms']} ms against {b['p99_ms']} ms"
         else:
             value = comparison["rps_median"] if rule == "median" else comparison["rps_min"]
             passed = value is not None and value >= bound
@@ -589,6 +598,7 @@ def markdown_table(summary: dict, comparisons: dict, targets: list[dict], meta: 
         f"- {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB, PostgreSQL "
         f"{meta['postgresql']}, load average at start {machine['load_average_at_start'][0]}",
         f"- server (all): `{meta['server_command']}`; access tokens: {config['signing']} (the peers: HS256)",
+        *([f"- ours, ASGI: `{meta['asgi_command']}`, DATABASE_CONN_MAX_AGE 0"] if meta.get("asgi_command") else []),
         f"- load: wrk, {config['vus']} connections (one virtual user each); rounds per scenario: "
         f"{config['rounds']}, the contestants' order rotating from round to round, each {config['duration']:g} s "
         f"or {config['max_requests']} requests; {config['users']} users; mixed = me,refresh,login {config['mix']}; "
@@ -728,8 +738,11 @@ def parse_args(argv=None):
                         if name.strip()]
     if set(args.contestants) - set(CONTESTANTS) or "ours" not in args.contestants:
         parser.error(f"--contestants: names from {', '.join(CONTESTANTS)}, ours among them")
-    if args.baseline and {"lean", "floor"} & set(args.contestants):
-        parser.error("--baseline puts this project in the peer's place: the lean peer and the floor do not run")
+    if args.baseline and {"lean", "floor", "ours-asgi"} & set(args.contestants):
+        parser.error("--baseline puts this project in the peer's place: the lean peer, the floor and ASGI do not run")
+    # A proof's iat is the time it was signed, before the round; the service accepts it for 60 s.
+    if "ours-dpop" in args.contestants and "me" in args.scenarios and args.duration + args.pause > 45:
+        parser.error("with the DPoP contestant, --duration plus --pause must stay within 45 s (proofs expire)")
     if args.conn_max_age is None:
         args.conn_max_age = 0 if serves_asgi(args) else 60
     return args
@@ -749,7 +762,8 @@ def set_up_databases(args, databases: Databases, suffix: str, ports: dict, work:
     """Each project's database, migrated, and the private Redis (added to `services`); each project's
     environment."""
     log(f"databases bench_ours_{suffix}, bench_peer_{suffix} (also the lean peer's); redis on {ports['redis']}")
-    db_names = {"ours": f"bench_ours_{suffix}", "peer": f"bench_peer_{suffix}", "lean": f"bench_peer_{suffix}"}
+    db_names = {"ours": f"bench_ours_{suffix}", "ours-asgi": f"bench_ours_{suffix}", "peer": f"bench_peer_{suffix}",
+                "lean": f"bench_peer_{suffix}"}
     for name in sorted(set(db_names.values())):
         databases.create(name)
     redis = Service("redis", ["redis-server", "--port", str(ports["redis"]), "--bind", "127.0.0.1",
@@ -760,8 +774,12 @@ def set_up_databases(args, databases: Databases, suffix: str, ports: dict, work:
     envs = {project: project_env(project, port=ports[project], database_url=databases.url_for(db_names[project]),
                                  redis_url=f"redis://127.0.0.1:{ports['redis']}/0", args=args)
             for project in PROJECTS}
-    # The lean peer verifies the tokens the peer's code minted into their shared database.
+    # The lean peer verifies the tokens the peer's code minted into their shared database; this project under
+    # ASGI, those minted into ours.
     envs["lean"].update({key: envs["peer"][key] for key in ("SECRET_KEY", "JWT_SIGNING_KEY")})
+    envs["ours-asgi"].update({key: envs["ours"][key] for key in ("SECRET_KEY", "JWT_SIGNING_KEY",
+                                                                  "MFA_ENCRYPTION_KEYS", "REDIS_URL")})
+    envs["ours-asgi"]["DATABASE_CONN_MAX_AGE"] = "0"
 
     log("migrating both databases")
     with ThreadPoolExecutor(2) as pool:
@@ -820,10 +838,15 @@ def mint_sessions(args, envs: dict[str, dict], work: Path, dpop: "DPoPSigner") -
     groups: dict[tuple[str, bool], list] = {}
     for entry in session_plan(args):
         contestant = CONTESTANTS[entry[0]]
-        home = "ours" if contestant["server"] == "ours" else "peer"
+        home = "ours" if contestant["server"].startswith("ours") else "peer"
         groups.setdefault((home, bool(contestant.get("dpop"))), []).append(entry)
-    log(f"minting {sum(entry[3] for entries in groups.values() for entry in entries)} sessions "
-        "(each project's own session code, untimed)")
+    total = sum(entry[3] for entries in groups.values() for entry in entries)
+    log(f"minting {total} sessions (each project's own session code, untimed)")
+    # Minting spreads the sessions over the users; past the service's cap on live sessions per user (100 by
+    # default, SESSIONS_APP["MAX_SESSIONS_PER_USER"]) the first minted would end before their rounds.
+    if total / args.users > 80:
+        raise BenchError(f"{total} sessions over {args.users} users would pass the cap on sessions per user: "
+                         "raise --users or lower --logout-tokens")
 
     def mint(group):
         (home, bound), entries = group
@@ -899,6 +922,8 @@ def start_projects(args, ports: dict, urls: dict, envs: dict[str, dict], logs: P
                    meta: dict) -> dict[str, Service]:
     """The servers the run needs (added to `services`), answering and smoke-tested."""
     meta["server_command"] = display_command(server_command("ours", "PORT", args))
+    if "ours-asgi" in servers_needed(args):
+        meta["asgi_command"] = display_command(server_command("ours-asgi", "PORT", args))
     for project in servers_needed(args):
         command = server_command(project, ports[project], args)
         log(f"starting {project}: {shlex.join(command)}")

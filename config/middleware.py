@@ -30,10 +30,11 @@ def serves_json_api(request) -> bool:
 class SkippedByTheAPI:
     """Middleware that only pages need: the JSON API's requests go past it. Measured in process on GET me,
     the middleware below cost about 60 microseconds of its 600 (sessions, Django's and the pages' sign-in,
-    messages, static files, the pages' CSP), and none of them protects an answer the API gives: its
+    messages, static files), and none of them protects an answer the API gives: its
     authentication is the token's (sessions_app.authentication), its errors are its own envelope, its
     answers are not documents. What does protect the API stays in front of every request: security headers,
-    CORS, CSRF (the refresh cookie's check and cookie), X-Frame-Options, the language, the request id.
+    CORS, CSRF (the refresh cookie's check and cookie), X-Frame-Options, the language, the request id, and the
+    CSP of any HTML answer (an error page under /api/ when the service is mounted under a prefix, say).
 
     A subclass of the middleware it skips, so that Django's checks (the admin's, for one) still find it."""
 
@@ -59,7 +60,7 @@ class MessageMiddleware(SkippedByTheAPI, messages_middleware.MessageMiddleware):
     pass
 
 
-class DocumentCSPMiddleware(SkippedByTheAPI, CSPMiddleware):
+class DocumentCSPMiddleware(CSPMiddleware):
     """django-csp's Content-Security-Policy, on documents (HTML) only.
 
     A policy governs what a document may load and run; a JSON answer is not one (`nosniff` keeps a browser
@@ -87,7 +88,7 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
-        if request.path.startswith("/api/"):
+        if request.path_info.startswith("/api/"):  # path_info: the same under a SCRIPT_NAME prefix
             return database_unavailable_json(exception)
         return database_unavailable_page(request, exception)
 

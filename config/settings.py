@@ -143,7 +143,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # The middleware of config/middleware.py that subclasses Django's (sessions, auth, the pages' sign-in,
-    # messages), the static files and the CSP are for pages: a request to the JSON API goes past them
+    # messages) and the static files are for pages: a request to the JSON API goes past them
     # (config.middleware.SkippedByTheAPI says why, and what that saves).
     # /healthz and /readyz, answered before anything else (config/health.py).
     "config.health.HealthCheckMiddleware",

@@ -34,7 +34,7 @@ urlpatterns = [
 
 
 def _wants_json(request) -> bool:
-    return request.path.startswith("/api/")
+    return request.path_info.startswith("/api/")  # path_info: the same under a SCRIPT_NAME prefix
 
 
 def handler400(request, exception=None):

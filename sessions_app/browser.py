@@ -74,7 +74,9 @@ class BrowserSessionMiddleware:
 
     def __call__(self, request):
         request.browser_session_id = None
-        session_id = request.session.get(SESSION_ID_KEY)
+        # No session at all: a request the session middleware let by (a project's JSON API), signed in by nothing.
+        session = getattr(request, "session", None)
+        session_id = session.get(SESSION_ID_KEY) if session is not None else None
         if session_id is not None:
             self._check(request, session_id)
         return self.get_response(request)

@@ -94,7 +94,7 @@ def _public_key(algorithm: str, members: tuple[tuple[str, object], ...]) -> tupl
     Only keys that load are cached (an exception is not), and at most 1024 of them."""
     key = jwt.PyJWK(dict(members), algorithm=algorithm).key
     # The thumbprint of the key as parsed, not as written (a padded coordinate is the same key).
-    canonical = json.loads((ECAlgorithm if algorithm == "ES256" else OKPAlgorithm).to_jwk(key))
+    canonical = json.loads((ECAlgorithm if dict(members)["kty"] == "EC" else OKPAlgorithm).to_jwk(key))
     return key, thumbprint(canonical)
 
 

@@ -53,9 +53,9 @@ class KeyRingBackend(TokenBackend):
         if verify:
             payload = verified_tokens.get(token, ring)
             if payload is not None:
-                if payload["exp"] <= time.time() - self.get_leeway().total_seconds():  # PyJWT's own test
+                if int(payload["exp"]) <= time.time() - self.get_leeway().total_seconds():  # PyJWT's own test
                     raise TokenBackendExpiredToken("Token is expired")
-                return dict(payload)  # simplejwt's Token keeps the dict it is given, and may change it
+                return _copy(payload)  # simplejwt's Token keeps the dict it is given, and may change it
         payload = self._decode(token, ring, verify)
         if verify:
             verified_tokens.remember(token, ring, payload)
@@ -93,7 +93,9 @@ class VerifiedTokens:
     still looked up by every request, so revocation stays immediate.
 
     Bounded (`MAX_ENTRIES`, oldest out first) and filled only with tokens this service signed, so nobody can
-    grow it by sending tokens. Shared by a process's threads, behind a lock held for a dictionary operation."""
+    grow it by sending tokens; a client with many valid tokens (or the other spellings of one signature that
+    verify too) can push others' entries out, which costs them only a verification. Shared by a process's
+    threads, behind a lock held for a dictionary operation."""
 
     MAX_ENTRIES = 4096
 
@@ -111,7 +113,7 @@ class VerifiedTokens:
         with self._lock:
             if len(self._entries) >= self.MAX_ENTRIES:
                 del self._entries[next(iter(self._entries))]
-            self._entries[token] = (ring, dict(payload))
+            self._entries[token] = (ring, _copy(payload))
 
     def clear(self) -> None:
         with self._lock:
@@ -119,6 +121,12 @@ class VerifiedTokens:
 
 
 verified_tokens = VerifiedTokens()
+
+
+def _copy(payload: dict) -> dict:
+    """A copy of claims that shares nothing a caller could change: the lists and objects (`amr`, `cnf`) too."""
+    return {name: (list(value) if isinstance(value, list) else dict(value) if isinstance(value, dict) else value)
+            for name, value in payload.items()}
 
 
 class SessionAccessToken(AccessToken):

@@ -1,7 +1,7 @@
 """The JSON API goes past the middleware only pages need (config.middleware.SkippedByTheAPI): sessions, Django's
-authentication and the pages' sign-in, messages, static files and the documents' CSP. Pages, and the API's one
-HTML page (its documentation), still go through all of them; what protects the API stays on its answers."""
-from csp.middleware import CSPMiddleware
+authentication and the pages' sign-in, messages, static files. Pages, and the API's one HTML page (its
+documentation), still go through all of them; what protects the API stays on its answers, and an HTML answer under
+/api/ still gets its Content-Security-Policy."""
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
@@ -17,7 +17,6 @@ PAGE_ONLY = {
     "sessions": (sessions_middleware.SessionMiddleware, "process_request"),
     "authentication": (auth_middleware.AuthenticationMiddleware, "process_request"),
     "messages": (messages_middleware.MessageMiddleware, "process_request"),
-    "documents' CSP": (CSPMiddleware, "process_request"),
     "the pages' sign-in": (browser.BrowserSessionMiddleware, "__call__"),
     "static files": (WhiteNoiseMiddleware, "__call__"),
 }
@@ -63,3 +62,20 @@ def test_what_protects_the_api_stays_on_its_answers(client):
     assert "Access-Control-Allow-Origin" not in response  # CORS still decides
     # CSRF stays in front of the API too: the refresh cookie's check (sessions_app/tests/test_cookie_transport.py).
 
+
+
+def test_an_html_answer_under_the_api_prefix_keeps_its_csp(client, settings):
+    """Mounted under a prefix (SCRIPT_NAME), an unknown /api/ address is still answered as the API (JSON), and any
+    HTML answer there still gets the documents' policy."""
+    response = client.get("/api/auth/nope/", SCRIPT_NAME="/auth")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    docs = client.get("/api/docs/", SCRIPT_NAME="/auth")
+    assert docs.status_code == 200 and "Content-Security-Policy" in docs
+
+
+def test_a_project_that_lets_the_api_by_its_sessions_only_still_answers(client, make_user, settings):
+    """A host project that uses the skipping session middleware with the apps' own browser-session middleware: an
+    API request has no session, and the browser check signs nobody in instead of failing."""
+    settings.MIDDLEWARE = [m.replace("config.middleware.BrowserSessionMiddleware",
+                                     "sessions_app.browser.BrowserSessionMiddleware") for m in settings.MIDDLEWARE]
+    assert me(client, open_session(make_user(password=None)).access).status_code == 200

@@ -249,7 +249,9 @@ class SessionListView(AuthAPIView):
         response = Response(
             SessionSerializer(page.sessions, many=True, context={"current_session_id": self.current_session_id()}).data
         )
-        links = [f'<{request.build_absolute_uri(request.path + "?" + urlencode({"cursor": cursor}))}>; rel="{rel}"'
+        # Relative references (RFC 8288 §3.2), resolved by the client against the URL it asked: right behind any
+        # proxy, and nothing taken from the Host header.
+        links = [f'<{request.path}?{urlencode({"cursor": cursor})}>; rel="{rel}"'
                  for rel, cursor in (("next", page.older), ("prev", page.newer)) if cursor]
         if links:
             response["Link"] = ", ".join(links)

@@ -67,7 +67,7 @@ def test_pages_of_the_set_size_newest_first_linked_both_ways(api, clock, alice, 
     first = api.get(URL, **bearer(access))
     assert ids(first) == newest_first(opened)[:3]
     assert set(links(first)) == {"next"}
-    assert links(first)["next"].startswith("http://testserver/api/auth/sessions/?cursor=")
+    assert links(first)["next"].startswith("/api/auth/sessions/?cursor=")  # relative: no host from the request
 
     second = api.get(links(first)["next"], **bearer(access))
     assert ids(second) == newest_first(opened)[3:6]

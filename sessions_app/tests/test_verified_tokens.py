@@ -100,4 +100,5 @@ def test_what_the_caller_gets_is_a_copy(api, make_user):
 
     payload = KeyRingBackend().decode(tokens.access)
     payload["sub"] = "someone else"
-    assert cached == before
+    payload["amr"].append("mfa")  # the lists and objects in the claims too
+    assert cached == before and KeyRingBackend().decode(tokens.access)["amr"] == ["pwd"]
