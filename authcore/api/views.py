@@ -6,6 +6,7 @@ from rest_framework.views import APIView
 
 from ..inputs import json_input
 from .errors import api_exception_handler
+from .negotiation import JSONFirstNegotiation
 from .parsers import BoundedJSONParser
 
 
@@ -14,6 +15,7 @@ class JSONAPIView(APIView):
 
     parser_classes = [BoundedJSONParser]
     renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONFirstNegotiation
     throttle_classes: list = []
 
     def get_exception_handler(self):
