@@ -777,7 +777,8 @@ def set_up_databases(args, databases: Databases, suffix: str, ports: dict, work:
     # The lean peer verifies the tokens the peer's code minted into their shared database; this project under
     # ASGI, those minted into ours.
     envs["lean"].update({key: envs["peer"][key] for key in ("SECRET_KEY", "JWT_SIGNING_KEY")})
-    envs["ours-asgi"].update({key: envs["ours"][key] for key in ("SECRET_KEY", "JWT_SIGNING_KEY",
+    # (SITE_URL too: it is the access tokens' issuer.)
+    envs["ours-asgi"].update({key: envs["ours"][key] for key in ("SECRET_KEY", "JWT_SIGNING_KEY", "SITE_URL",
                                                                   "MFA_ENCRYPTION_KEYS", "REDIS_URL")})
     envs["ours-asgi"]["DATABASE_CONN_MAX_AGE"] = "0"
 
@@ -1099,6 +1100,10 @@ def main(argv=None) -> int:
         dpop = DPoPSigner()
         token_files = mint_sessions(args, envs, work, dpop)
         servers = start_projects(args, ports, urls, envs, logs, services, meta)
+        for server in servers:  # the minted sessions work on the server that will present them
+            access = token_files[server, "warmup", 0].read_text().split(" ", 1)[0]
+            if http("GET", f"{urls[server]}/api/auth/me/", token=access)[0] != 200:
+                raise BenchError(f"{server} refuses the access tokens minted for it (issuer, keys?)")
         if "ours-dpop" in args.contestants and "me" in args.scenarios:
             smoke_test_dpop(urls["ours"], token_files["ours-dpop", "me", 0], dpop)
         wrk_log = logs / "wrk.log"
