@@ -11,6 +11,7 @@ from rest_framework.test import APIClient
 import time_machine
 
 from authcore.testing import CHROMIUM, CHROMIUM_ARGS, CLOCK_START, PASSWORD
+from sessions_app.tokens import verified_tokens
 
 
 def pytest_collection_modifyitems(config, items):
@@ -27,10 +28,13 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """Rate-limit counters live in the cache; every test starts with none."""
+    """Rate-limit counters live in the cache, verified access tokens in the process's own
+    (sessions_app.tokens.verified_tokens); every test starts with neither."""
     cache.clear()
+    verified_tokens.clear()
     yield
     cache.clear()
+    verified_tokens.clear()
 
 
 @pytest.fixture

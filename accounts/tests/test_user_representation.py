@@ -41,3 +41,15 @@ def test_get_me_answers_the_representation(api, make_user):
     user = make_user(password=None)
     response = me(api, open_session(user).access)
     assert response.json() == generic(user)
+
+
+def test_no_field_is_copied_for_the_answer(make_user, monkeypatch):
+    """What the hand-written representation saves: DRF deep-copies the declared fields into every new serializer the
+    first time its `fields` are read; answering a user reads none."""
+    user = make_user(password=None)
+
+    def refused(self):
+        raise AssertionError("the declared fields were copied")
+
+    monkeypatch.setattr(serializers.Serializer, "fields", property(refused))
+    assert UserSerializer(user).data["id"] == str(user.id)

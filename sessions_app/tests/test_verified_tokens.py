@@ -15,13 +15,6 @@ from .helpers import claims, me, open_session
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def empty_cache():
-    verified_tokens.clear()
-    yield
-    verified_tokens.clear()
-
-
 @pytest.fixture
 def signature_checks(monkeypatch):
     """How many times PyJWT verified a token (a spy: the real function runs)."""
