@@ -313,6 +313,11 @@ def _announce_reuse(session: Session, client: ClientInfo) -> None:
         with transaction.atomic():
             signals.refresh_token_reuse_detected.send(sender=Session, session=session, client=client)
     except Exception:
+        if transaction.get_rollback():
+            # The savepoint could not be rolled back (the connection was lost): the whole transaction, the
+            # revocation with it, will roll back when it ends. Swallowing this would answer "reused" for a
+            # family that stays alive; raised, the client gets a 503 and may replay again.
+            raise
         logger.exception("A receiver of refresh_token_reuse_detected failed for session %s", session.id)
 
 
