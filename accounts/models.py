@@ -15,7 +15,7 @@ from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import rules
+from . import rules, second_factor
 from .addresses import canonical_email, canonical_email_or_none
 from .languages import LANGUAGE_MAX_LENGTH, validate_language
 from .names import NAME_VALIDATORS
@@ -90,7 +90,9 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def get_by_natural_key(self, email: str) -> "User":
-        return self.with_email(email).get()
+        # The user of a login (Django's ModelBackend asks here), read with whether they have a second factor: a
+        # login without one needs no second statement (accounts.second_factor.methods_for).
+        return second_factor.with_factor_flag(self.with_email(email)).get()
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
         if not email:

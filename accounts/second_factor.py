@@ -70,6 +70,10 @@ class SecondFactor(Protocol):
         """Security-key request options for `user` (the challenge in them works once, for this user); 400
         `mfa_method_unavailable` when the user has no security key."""
 
+    # Optional: has_factor_condition(self) -> an expression, true for a user (the outer query's row) with a factor.
+    # With it, the login's user lookup says whether the user has one (with_factor_flag), and a login without a
+    # factor asks nothing more.
+
 
 _registered: list[SecondFactor] = []
 
@@ -83,9 +87,28 @@ def installed() -> SecondFactor | None:
     return _registered[0] if _registered else None
 
 
+# Set on a user by the lookup with_factor_flag annotates: whether they had a factor when it read their row.
+FACTOR_FLAG = "has_second_factor"
+
+
+def with_factor_flag(users):
+    """`users` (a User queryset) also reading whether each user has a factor, in the same statement, when the
+    provider can say so (SecondFactor.has_factor_condition): the login's lookup of its user
+    (UserManager.get_by_natural_key)."""
+    condition = getattr(installed(), "has_factor_condition", None)
+    return users.annotate(**{FACTOR_FLAG: condition()}) if condition is not None else users
+
+
 def methods_for(user) -> list[str]:
     provider = installed()
-    return provider.methods(user) if provider else []
+    if provider is None:
+        return []
+    # A user read with the flag (the login's lookup, before its password check) and without a factor then: no
+    # query. The flag is only ever False on the instance that lookup built, for the request that built it; a
+    # factor added since is as unseen as one added between a separate query and the session's start.
+    if user.__dict__.get(FACTOR_FLAG) is False:
+        return []
+    return provider.methods(user)
 
 
 def missing_for(user) -> bool:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import uuid
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts import emails, login_throttle
@@ -489,6 +490,10 @@ class MfaSecondFactor:
 
     def methods(self, user) -> list[str]:
         return status(user).methods
+
+    def has_factor_condition(self):
+        """has_second_factor, for the user of the outer query's row (accounts.second_factor.with_factor_flag)."""
+        return Exists(Authenticator.objects.active().filter(user=OuterRef("pk")))
 
     def verify(self, user, answer: FactorAnswer, *, client: ClientInfo) -> Verified:
         if answer.code:

@@ -197,3 +197,40 @@ def test_a_password_change_kills_a_waiting_second_step(api, user, clock):
     user.save()
     clock.shift(STEP)
     assert_error(second_step(api, token, code=app.now()), 401, "mfa_token_invalid")
+
+
+def test_the_logins_user_lookup_says_whether_the_user_has_a_factor(api, user, clock, django_assert_num_queries):
+    """The login reads the user with whether they have a factor (accounts.second_factor.with_factor_flag): without
+    one, methods_for asks nothing more; with one, it reads the factors as ever. A factor not yet confirmed is none."""
+    from accounts import second_factor
+    from accounts.models import User
+
+    found = User.objects.get_by_natural_key("alice@example.com")
+    assert found.has_second_factor is False
+    with django_assert_num_queries(0):
+        assert second_factor.methods_for(found) == []
+
+    enrol_totp(api)
+    found = User.objects.get_by_natural_key("alice@example.com")
+    assert found.has_second_factor is True
+    with django_assert_num_queries(2):  # the factors, and the recovery codes left
+        assert second_factor.methods_for(found) == ["totp", "recovery_code"]
+    # A user loaded any other way carries no flag: the factors are always read.
+    loaded = User.objects.get(pk=user.pk)
+    with django_assert_num_queries(2):
+        assert second_factor.methods_for(loaded) == ["totp", "recovery_code"]
+    assert_error(password_step(api), 401, "mfa_required")
+
+    Authenticator.objects.filter(user=user).update(confirmed_at=None)
+    assert User.objects.get_by_natural_key("alice@example.com").has_second_factor is False
+
+
+def test_the_flag_is_of_the_user_it_was_read_with(api, user, clock, django_user_model):
+    """Each user's own factors: a second account's factor flags only that account, and only its login stops."""
+    other = django_user_model.objects.create_user("bob@example.com", PASSWORD, email_verified_at=timezone.now())
+    enrol_totp(api, "bob@example.com")
+    assert django_user_model.objects.get_by_natural_key("alice@example.com").has_second_factor is False
+    assert django_user_model.objects.get_by_natural_key("bob@example.com").has_second_factor is True
+    assert password_step(api).status_code == 200
+    assert_error(password_step(api, "bob@example.com"), 401, "mfa_required")
+    assert other.pk != user.pk
