@@ -42,11 +42,17 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PEER_ROOT = BENCH / "peer"
 LUA = BENCH / "wrk" / "scenario.lua"
-SCENARIOS = ("login", "refresh", "me", "logout", "mixed")
+SCENARIOS = ("login", "refresh", "me", "logout", "mixed", "sessions", "purge")
+# The scenarios a plain `make bench` runs; sessions and purge prepare minutes of data (`make bench-scale`).
+DEFAULT_SCENARIOS = ("login", "refresh", "me", "logout", "mixed")
+# The load of a scenario, when it is another's (bench/wrk/scenario.lua): GET sessions/ is a GET me with another
+# path; the purge's load is refreshes. A contestant may name its own (login with TOTP).
+LUA_SCENARIO = {"sessions": "me", "purge": "refresh"}
 # The servers a run starts: this project, this project again as an ASGI application under uvicorn (its database
 # and Redis), the simplejwt peer with Django's seven default middleware, and the same peer with only the
-# middleware simplejwt needs (Security and Common), which also serves the floor.
-PROJECTS = ("ours", "ours-asgi", "peer", "lean")
+# middleware simplejwt needs (Security and Common), which also serves the floor. With --growth, this project
+# once more on a database of its own whose tables hold a long-running service's sessions (ours-grown).
+PROJECTS = ("ours", "ours-asgi", "ours-grown", "peer", "lean")
 # Who takes part in a scenario: a server and the way it is called. Each round runs every contestant of the
 # scenario once, in an order that rotates from round to round.
 CONTESTANTS = {
@@ -57,6 +63,22 @@ CONTESTANTS = {
     # The same code served as ASGI by uvicorn (as many workers, DATABASE_CONN_MAX_AGE 0: Django's persistent
     # connections pile up under ASGI, one per thread), beside the WSGI server of the run.
     "ours-asgi": {"server": "ours-asgi", "label": "ours, ASGI (uvicorn)"},
+    # Login for an account with an authenticator app: the password step (401 mfa_required and its mfa_token),
+    # then the code (the TOTP codes of the round computed before it). Two requests per login: its rps counts
+    # logins, its latencies are per request.
+    "ours-totp": {"server": "ours", "label": "ours, login with TOTP", "lua": "login_totp", "requests_per_op": 2},
+    # With --growth: the same code on tables a long-running service grows (a million sessions, a fifth of
+    # them live, five million refresh tokens), beside ours on small tables.
+    "ours-grown": {"server": "ours-grown", "label": "ours, grown tables"},
+    # Refreshes while manage.py purge_sessions deletes --purge-sessions dead sessions (seeded before each
+    # round of the purge scenario, outside the timing); the round lasts as long as the purge.
+    "ours-purging": {"server": "ours", "label": "ours, during a purge", "purge": True},
+    # GET sessions/ as a user with 3 sessions, and as a user after --crowd-logins logins (the cap ends the
+    # oldest past SESSIONS_APP["MAX_SESSIONS_PER_USER"]): the list and its cost stay bounded.
+    "sessions-few": {"server": "ours", "label": "a user with 3 sessions", "path": "/api/auth/sessions/",
+                     "crowd": "few", "reference": True},
+    "sessions-crowded": {"server": "ours", "label": "a user after many logins", "path": "/api/auth/sessions/",
+                         "crowd": "crowded", "versus": "sessions-few"},
     "peer": {"server": "peer", "label": "peer"},
     "lean": {"server": "lean", "label": "lean peer"},
     # A DRF view with no authentication and no query behind the lean peer's two middleware: the floor that
@@ -64,30 +86,43 @@ CONTESTANTS = {
     "floor": {"server": "lean", "label": "floor (no auth)", "path": "/api/floor/", "anonymous": True},
 }
 SCENARIO_CONTESTANTS = {
-    "login": ("ours", "ours-asgi", "peer"),
-    "refresh": ("ours", "ours-asgi", "peer", "lean"),
-    "me": ("ours", "ours-dpop", "ours-asgi", "peer", "lean", "floor"),
+    "login": ("ours", "ours-totp", "ours-asgi", "ours-grown", "peer"),
+    "refresh": ("ours", "ours-asgi", "ours-grown", "peer", "lean"),
+    "me": ("ours", "ours-dpop", "ours-asgi", "ours-grown", "peer", "lean", "floor"),
     "logout": ("ours", "peer"),
     "mixed": ("ours", "peer"),
+    "sessions": ("sessions-few", "sessions-crowded"),
+    "purge": ("ours", "ours-purging"),
 }
 # The targets a run reports as passed or failed (docs/explanation/benchmark.md): scenario, the two
 # contestants of the ratio (rps of the first over the second), how the rounds are read, the bound.
 #   median       the median of the per-round ratios is at least the bound
 #   every_round  every round's ratio is at least the bound
 #   p99_lower    the first's pooled p99 is below the second's
+#   p99_within   the first's pooled p99 is at most the bound times the second's
+# An rps ratio of at least 0.8 is a mean latency within 1.25x: each VU sends its next request when the last
+# is answered, so its mean latency is the inverse of its rate.
 TARGETS = (
     ("me", "ours", "lean", "median", 1.3, "GET me at least 1.3x the lean simplejwt peer"),
     ("me", "ours", "lean", "p99_lower", None, "GET me p99 below the lean peer's"),
     ("me", "ours", "floor", "median", 0.6, "GET me at least 60% of the no-auth floor"),
     ("refresh", "ours", "peer", "every_round", 3.0, "refresh at least 3x the peer in every round"),
     ("login", "ours", "peer", "median", 1.0, "login at least 1.0x the peer (the same Argon2 parameters)"),
+    ("sessions", "sessions-crowded", "sessions-few", "median", 0.8,
+     "GET sessions/ after the logins within 1.25x of a user with 3 sessions"),
+    ("purge", "ours-purging", "ours", "p99_within", 1.5, "refresh p99 during a purge within 1.5x of p99 without"),
+    ("me", "ours-grown", "ours", "median", 0.8, "growth: GET me within 1.25x of small tables"),
+    ("me", "ours-grown", "ours", "p99_within", 1.25, "growth: GET me p99 within 1.25x of small tables"),
+    ("refresh", "ours-grown", "ours", "median", 0.8, "growth: refresh within 1.25x of small tables"),
+    ("refresh", "ours-grown", "ours", "p99_within", 1.25, "growth: refresh p99 within 1.25x of small tables"),
+    ("login", "ours-grown", "ours", "median", 0.8, "growth: login within 1.25x of small tables"),
 )
 # Every seeded user's password (seeding stores one precomputed hash and runs no password validation).
 PASSWORD = "bench-correct-horse-battery-staple"
 # Above this share of the machine's CPU used by other processes during a round, the table warns.
 NOISY_OTHER_CPU_PERCENT = 10
 # Scenarios whose virtual users each start from one minted session (logout spends its own pool).
-SESSION_SCENARIOS = ("refresh", "me", "mixed")
+SESSION_SCENARIOS = ("refresh", "me", "mixed", "purge")
 APPS = {
     "ours": {"root": ROOT, "wsgi": "config.wsgi:application", "asgi": "config.asgi:application",
              "manage": ROOT / "manage.py", "settings": "config.settings"},
@@ -96,6 +131,7 @@ APPS = {
 }
 APPS["lean"] = APPS["peer"]  # the same code, with PEER_MIDDLEWARE=lean, on the peer's database
 APPS["ours-asgi"] = APPS["ours"]
+APPS["ours-grown"] = APPS["ours"]
 # The name each contestant goes by in the results; with --baseline the peer's place is this project at an
 # earlier commit.
 LABELS = {name: contestant["label"] for name, contestant in CONTESTANTS.items()}
@@ -313,7 +349,7 @@ def project_env(project: str, *, port: int, database_url: str, redis_url: str | 
     if APPS[project]["settings"] == "config.settings":  # this project (also its --baseline checkout)
         env.update({
             # Each its own Redis database, when both sides are this project.
-            "REDIS_URL": redis_url if project == "ours" else redis_url.rsplit("/", 1)[0] + "/1",
+            "REDIS_URL": redis_url.rsplit("/", 1)[0] + {"ours": "/0", "ours-grown": "/2"}.get(project, "/1"),
             # Files in a temporary directory: nothing is sent during a benchmark, and the start-up checks
             # refuse the console, dummy and in-memory backends with DEBUG off.
             "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
@@ -441,7 +477,9 @@ def smoke_test(name: str, base_url: str) -> None:
 # --- wrk ----------------------------------------------------------------------------------------------------
 
 def run_wrk(base_url: str, scenario: str, tokens: Path | None, *, duration: float, max_per_vu: int, args,
-            log_path: Path, extra: list[str] = ()) -> dict:
+            log_path: Path, extra: list[str] = (), until: subprocess.Popen | None = None) -> dict:
+    """One timed run of wrk; `scenario` is the Lua scenario. With `until`, the run ends when that process does
+    (or at `duration`, whichever comes first)."""
     command = ["wrk", "-t", str(args.vus), "-c", str(args.vus), "-d", f"{max(1, math.ceil(duration))}s",
                "--timeout", f"{args.timeout}s", "-s", str(LUA), base_url, "--",
                f"scenario={scenario}", f"vus={args.vus}", f"users={args.users}", f"password={PASSWORD}",
@@ -456,6 +494,8 @@ def run_wrk(base_url: str, scenario: str, tokens: Path | None, *, duration: floa
     # VUs progress alike, so the others have then made about as many requests. A watchdog ends a hung wrk.
     watchdog = threading.Timer(duration + args.timeout + 30, lambda: process.poll() is None and process.kill())
     watchdog.start()
+    if until is not None:
+        threading.Thread(target=lambda: (until.wait(), _interrupt_until_exit(process)), daemon=True).start()
     interrupting, result, output = None, None, []
     try:
         for line in process.stdout:
@@ -535,6 +575,7 @@ def summarise(runs: list[dict]) -> dict:
         "rps_by_round": [round(run["rps"], 1) for run in runs],
         "other_cpu_percent_by_round": [run["other_cpu_percent"] for run in runs],
         "p50_ms": _ms(percentiles[50]), "p90_ms": _ms(percentiles[90]), "p99_ms": _ms(percentiles[99]),
+        **({"purges": [run["purge"] for run in runs]} if any("purge" in run for run in runs) else {}),
     }
 
 
@@ -543,13 +584,16 @@ def _ms(microseconds) -> float | None:
 
 
 def comparison_pairs(names) -> list[tuple[str, str]]:
-    """The ratios a scenario reports: ours over every other contestant, and each variant of ours (DPoP)
-    over plain ours, which is what the variant costs."""
+    """The ratios a scenario reports: ours over every other contestant, each variant of ours (DPoP, grown
+    tables, during a purge) over plain ours, which is what the variant costs, and a contestant over the one it
+    names as its reference (`versus`)."""
     pairs = []
     for name in names:
-        if name == "ours":
-            continue
-        pairs.append((name, "ours") if name.startswith("ours-") else ("ours", name))
+        contestant = CONTESTANTS[name]
+        if "versus" in contestant:
+            pairs.append((name, contestant["versus"]))
+        elif name != "ours" and not contestant.get("reference"):
+            pairs.append((name, "ours") if name.startswith("ours-") else ("ours", name))
     return pairs
 
 
@@ -576,9 +620,15 @@ def evaluate_targets(summary: dict, comparisons: dict) -> list[dict]:
             verdicts.append({**verdict, "measured": "-", "result": "not run"})
             continue
         a, b = summary[scenario][first], summary[scenario][second]
-        if rule == "p99_lower":
-            passed = a["p99_ms"] is not None and b["p99_ms"] is not None and a["p99_ms"] < b["p99_ms"]
-            measured = f"{a['p99_ms']} ms against {b['p99_ms']} ms"
+        if rule in ("p99_lower", "p99_within"):
+            known = a["p99_ms"] is not None and b["p99_ms"] is not None
+            if rule == "p99_lower":
+                passed = known and a["p99_ms"] < b["p99_ms"]
+                measured = f"{a['p99_ms']} ms against {b['p99_ms']} ms"
+            else:
+                passed = known and a["p99_ms"] <= bound * b["p99_ms"]
+                measured = (f"{a['p99_ms']} ms against {b['p99_ms']} ms ({a['p99_ms'] / b['p99_ms']:.2f}x)"
+                            if known and b["p99_ms"] else "-")
         else:
             value = comparison["rps_median"] if rule == "median" else comparison["rps_min"]
             passed = value is not None and value >= bound
@@ -603,8 +653,19 @@ def markdown_table(summary: dict, comparisons: dict, targets: list[dict], meta: 
         f"{config['rounds']}, the contestants' order rotating from round to round, each {config['duration']:g} s "
         f"or {config['max_requests']} requests; {config['users']} users; mixed = me,refresh,login {config['mix']}; "
         f"DATABASE_CONN_MAX_AGE {config['conn_max_age']} (all)",
-        *([f"- growth: our tables also hold {meta['history']['sessions']} ended sessions and "
-           f"{meta['history']['tokens']} spent refresh tokens"] if meta.get("history") else []),
+        *([f"- growth: ours, grown tables holds {meta['growth']['sessions']} sessions ({meta['growth']['live']} "
+           f"live, {meta['growth']['dead']} ended) and {meta['growth']['tokens']} refresh tokens of "
+           f"{config['growth_users']} users; ours holds only the run's own"] if meta.get("growth") else []),
+        *([f"- sessions: the crowded user signed in {meta['crowds']['crowded']['logins']} times and has "
+           f"{meta['crowds']['crowded']['live']} live sessions ({meta['crowds']['crowded']['rows']} rows before a "
+           f"purge); the other has {meta['crowds']['few']['live']}"]
+          if {"crowded", "few"} <= set(meta.get("crowds", {})) else []),
+        *([f"- purge: each round of the purge scenario starts with {config['purge_sessions']} more dead sessions "
+           f"(5 refresh tokens each) in ours; `manage.py purge_sessions {config['purge_args']}` runs during the "
+           "rounds of ours, during a purge, which last as long as it"] if "purge" in summary else []),
+        *([f"- login with TOTP: {meta['totp']['users']} accounts with an authenticator app, a login is the "
+           "password step and the code (two requests: its rps counts logins, its latencies requests)"]
+          if meta.get("totp") else []),
         *([f"- command: `{meta['command']}`"] if meta.get("command") else []),
         "",
         "| scenario | contestant | requests | errors | rps | p50 ms | p90 ms | p99 ms | rps by round "
@@ -624,6 +685,12 @@ def markdown_table(summary: dict, comparisons: dict, targets: list[dict], meta: 
             lines.append(f"| {scenario} | **{LABELS[first]} / {LABELS[second]}** | | | **{_fmt_ratio(ratio['rps'])}** "
                          f"(median {median}) | {_fmt_ratio(ratio['p50_ms'])} | {_fmt_ratio(ratio['p90_ms'])} | "
                          f"{_fmt_ratio(ratio['p99_ms'])} | {rounds} | |")
+    purges = [purge for by_contestant in summary.values() for row in by_contestant.values()
+              for purge in row.get("purges", [])]
+    if purges:
+        lines += ["", "Purges, one per round of ours, during a purge: " + "; ".join(
+            f"{purge['seconds']:g} s, {purge['output'] or '?'}{'' if purge['finished'] else ' (stopped unfinished)'}"
+            for purge in purges)]
     lines += ["", "rps ratio above 1 and latency ratios below 1 favour the first named. The rps ratio is over all "
               "rounds, the median is of the per-round ratios (rps by round, in the ratio rows). A row with errors "
               "is not a valid comparison (see bench/results/*-logs/). Other CPU: the share of the machine's CPU "
@@ -684,7 +751,7 @@ def machine_info() -> dict:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description="Benchmark this project against the simplejwt peer (bench/peer).",
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
+    parser.add_argument("--scenarios", default=",".join(DEFAULT_SCENARIOS),
                         help="comma-separated, from " + ", ".join(SCENARIOS))
     parser.add_argument("--duration", type=int, default=5, help="seconds per round per project (time bound)")
     parser.add_argument("--max-requests", type=int, default=20000, help="requests per round per project (count bound)")
@@ -718,19 +785,40 @@ def parse_args(argv=None):
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/postgres",
                         help="PostgreSQL URL with the right to create databases")
     parser.add_argument("--results-dir", type=Path, default=BENCH / "results")
-    parser.add_argument("--history", type=int, default=0,
-                        help="ended sessions to add to our tables before measuring (growth test), e.g. 1000000")
-    parser.add_argument("--history-tokens", type=int, default=5,
-                        help="spent refresh tokens per added session (default: 5)")
+    parser.add_argument("--growth", type=int, default=0,
+                        help="run ours once more on grown tables (the ours-grown contestant) holding this many "
+                             "sessions, e.g. 1000000")
+    parser.add_argument("--growth-live-share", type=float, default=0.2,
+                        help="the share of the grown tables' sessions that are live (the rest ended)")
+    parser.add_argument("--growth-tokens", type=int, default=5, help="refresh tokens per grown session")
+    parser.add_argument("--growth-users", type=int, default=20000,
+                        help="users the grown tables' sessions belong to (at least --users)")
+    parser.add_argument("--purge-sessions", type=int, default=500_000,
+                        help="dead sessions (5 tokens each) seeded before each round of the purge scenario")
+    parser.add_argument("--purge-args", default="", help='options for manage.py purge_sessions, e.g. "--pause 0.01"')
+    parser.add_argument("--purge-timeout", type=int, default=900, help="seconds a purge round may last at most")
+    parser.add_argument("--crowd-logins", type=int, default=10_000,
+                        help="logins of the crowded user of the sessions scenario")
+    parser.add_argument("--totp-users", type=int, default=1500,
+                        help="accounts with an authenticator app per round of login with TOTP (a code is "
+                             "accepted once per account and 30 s step, so each login needs its own account)")
     parser.add_argument("--keep-databases", action="store_true", help="do not drop the two databases at the end")
     parser.add_argument("--baseline", metavar="REF",
                         help="compare with this project at an earlier commit (a git ref) instead of the peer: "
                              "what a change costs, both sides in one run")
     args = parser.parse_args(argv)
+    _check_args(parser, args)
+    return args
+
+
+def _check_args(parser: argparse.ArgumentParser, args) -> None:
+    """Normalise the options that are lists, and refuse combinations that cannot run."""
     args.scenarios = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     unknown = set(args.scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios: {', '.join(sorted(unknown))}")
+    # The purge deletes every dead session of ours, also those other scenarios leave: it runs last.
+    args.scenarios.sort(key=lambda name: name == "purge")
     if len([weight for weight in args.mix.split(",") if weight.strip().isdigit()]) != 3:
         parser.error("--mix takes three integers: me,refresh,login")
     args.contestants = [name.strip() for name in
@@ -738,14 +826,17 @@ def parse_args(argv=None):
                         if name.strip()]
     if set(args.contestants) - set(CONTESTANTS) or "ours" not in args.contestants:
         parser.error(f"--contestants: names from {', '.join(CONTESTANTS)}, ours among them")
-    if args.baseline and {"lean", "floor", "ours-asgi"} & set(args.contestants):
+    if not args.growth:  # no grown tables to measure
+        args.contestants = [name for name in args.contestants if name != "ours-grown"]
+    if args.growth and args.growth_users < args.users:
+        parser.error("--growth-users must be at least --users")
+    if args.baseline and {"lean", "floor", "ours-asgi", "ours-grown"} & set(args.contestants):
         parser.error("--baseline puts this project in the peer's place: the lean peer, the floor and ASGI do not run")
     # A proof's iat is the time it was signed, before the round; the service accepts it for 60 s.
     if "ours-dpop" in args.contestants and "me" in args.scenarios and args.duration + args.pause > 45:
         parser.error("with the DPoP contestant, --duration plus --pause must stay within 45 s (proofs expire)")
     if args.conn_max_age is None:
         args.conn_max_age = 0 if serves_asgi(args) else 60
-    return args
 
 
 def describe_run(args, started: datetime, databases: Databases) -> dict:
@@ -762,9 +853,10 @@ def set_up_databases(args, databases: Databases, suffix: str, ports: dict, work:
     """Each project's database, migrated, and the private Redis (added to `services`); each project's
     environment."""
     log(f"databases bench_ours_{suffix}, bench_peer_{suffix} (also the lean peer's); redis on {ports['redis']}")
-    db_names = {"ours": f"bench_ours_{suffix}", "ours-asgi": f"bench_ours_{suffix}", "peer": f"bench_peer_{suffix}",
-                "lean": f"bench_peer_{suffix}"}
-    for name in sorted(set(db_names.values())):
+    db_names = {"ours": f"bench_ours_{suffix}", "ours-asgi": f"bench_ours_{suffix}",
+                "ours-grown": f"bench_grown_{suffix}", "peer": f"bench_peer_{suffix}", "lean": f"bench_peer_{suffix}"}
+    migrated = ["ours", "peer", *(["ours-grown"] if "ours-grown" in servers_needed(args) else [])]
+    for name in sorted({db_names[project] for project in migrated}):
         databases.create(name)
     redis = Service("redis", ["redis-server", "--port", str(ports["redis"]), "--bind", "127.0.0.1",
                               "--save", "", "--appendonly", "no", "--dir", str(work), "--loglevel", "warning"],
@@ -782,29 +874,38 @@ def set_up_databases(args, databases: Databases, suffix: str, ports: dict, work:
                                                                   "MFA_ENCRYPTION_KEYS", "REDIS_URL")})
     envs["ours-asgi"]["DATABASE_CONN_MAX_AGE"] = "0"
 
-    log("migrating both databases")
+    log(f"migrating the databases of {', '.join(migrated)}")
     with ThreadPoolExecutor(2) as pool:
         list(pool.map(lambda project: run_checked(
             [sys.executable, str(APPS[project]["manage"]), "migrate", "--noinput"], env=envs[project],
-            cwd=APPS[project]["root"], what=f"{project} migrate"), ("ours", "peer")))
+            cwd=APPS[project]["root"], what=f"{project} migrate"), migrated))
     return envs
 
 
-def seed(args, envs: dict[str, dict], meta: dict) -> None:
+def seed(args, envs: dict[str, dict], meta: dict) -> str:
     log(f"seeding {args.users} users (one password hash, made by the project's hasher, in both)")
     seeded = json.loads(run_checked([*PROJECT_TASKS, "ours", "seed", "--users", str(args.users),
                                      "--password", PASSWORD], env=envs["ours"], cwd=ROOT, what="ours seed"))
     run_checked([*PROJECT_TASKS, task_name("peer"), "seed", "--users", str(args.users), "--hash", seeded["hash"]],
                 env=envs["peer"], cwd=ROOT, what="peer seed")
     meta["password_hash_parameters"] = seeded["hash"].split("$")[3] if seeded["hash"].count("$") >= 4 else "?"
-    if args.history:
-        # The growth test: our tables as a long-running service's, full of ended sessions and spent
-        # tokens, so the hot queries are measured with their indexes under real size.
-        log(f"growing our tables: {args.history} ended sessions, {args.history_tokens} tokens each (COPY)")
-        run_checked([*PROJECT_TASKS, "ours", "history", "--sessions", str(args.history), "--tokens-per-session",
-                     str(args.history_tokens), "--users", str(args.users)],
-                    env=envs["ours"], cwd=ROOT, what="ours history")
-        meta["history"] = {"sessions": args.history, "tokens": args.history * args.history_tokens}
+    if "ours-grown" in servers_needed(args):
+        # The growth test: the grown tables as a long-running service's, its users' live sessions among
+        # many ended ones and spent tokens, so the hot queries are measured with their indexes under real size.
+        log(f"growing ours-grown's tables: {args.growth} sessions over {args.growth_users} users, "
+            f"{args.growth_live_share:.0%} live, {args.growth_tokens} tokens each (COPY)")
+        run_checked([*PROJECT_TASKS, "ours", "seed", "--users", str(args.growth_users), "--hash", seeded["hash"]],
+                    env=envs["ours-grown"], cwd=ROOT, what="ours-grown seed")
+        meta["growth"] = json.loads(run_checked(
+            [*PROJECT_TASKS, "ours", "history", "--sessions", str(args.growth), "--tokens-per-session",
+             str(args.growth_tokens), "--users", str(args.growth_users), "--live-share", str(args.growth_live_share)],
+            env=envs["ours-grown"], cwd=ROOT, what="ours-grown history"))
+    if "ours-totp" in contestants_of(args, "login"):
+        log(f"seeding {args.totp_users * args.rounds} accounts with an authenticator app")
+        meta["totp"] = json.loads(run_checked(
+            [*PROJECT_TASKS, "ours", "totp", "--users", str(args.totp_users * args.rounds), "--hash", seeded["hash"]],
+            env=envs["ours"], cwd=ROOT, what="ours totp"))
+    return seeded["hash"]
 
 
 def contestants_of(args, scenario: str) -> tuple[str, ...]:
@@ -822,8 +923,8 @@ def session_plan(args) -> list[tuple[str, str, int, int]]:
     plan = [(server, "warmup", 0, args.vus) for server in servers_needed(args)]
     for scenario in args.scenarios:
         for name in contestants_of(args, scenario):
-            if CONTESTANTS[name].get("anonymous"):
-                continue
+            if CONTESTANTS[name].get("anonymous") or "crowd" in CONTESTANTS[name]:
+                continue  # no sessions, or its own (prepare_crowds)
             for round_index in range(args.rounds):
                 if scenario in SESSION_SCENARIOS:
                     plan.append((name, scenario, round_index, args.vus))
@@ -838,8 +939,9 @@ def mint_sessions(args, envs: dict[str, dict], work: Path, dpop: "DPoPSigner") -
     the DPoP contestant."""
     groups: dict[tuple[str, bool], list] = {}
     for entry in session_plan(args):
+        # The database and keys the sessions belong to: the server's own, or the one it shares.
         contestant = CONTESTANTS[entry[0]]
-        home = "ours" if contestant["server"].startswith("ours") else "peer"
+        home = {"ours-asgi": "ours", "lean": "peer"}.get(contestant["server"], contestant["server"])
         groups.setdefault((home, bool(contestant.get("dpop"))), []).append(entry)
     total = sum(entry[3] for entries in groups.values() for entry in entries)
     log(f"minting {total} sessions (each project's own session code, untimed)")
@@ -870,6 +972,28 @@ def mint_sessions(args, envs: dict[str, dict], work: Path, dpop: "DPoPSigner") -
                 token_files[name, scenario, round_index] = path
                 offset += count
     return token_files
+
+
+def prepare_crowds(args, envs: dict[str, dict], work: Path, password_hash: str, token_files: dict,
+                   meta: dict) -> None:
+    """The users of the sessions scenario, each signed in by the session code of a login (untimed): one with
+    3 sessions, one with --crowd-logins. Each VU presents one of the user's newest sessions. Fails if the cap
+    did not bound the crowded user's live sessions."""
+    logins = {"few": 3, "crowded": args.crowd_logins}
+    crowds = {}
+    for name in contestants_of(args, "sessions"):
+        crowd = CONTESTANTS[name]["crowd"]
+        out = work / f"crowd-{crowd}.txt"
+        log(f"signing in {crowd}@bench.example {logins[crowd]} times (untimed)")
+        crowds[crowd] = json.loads(run_checked(
+            [*PROJECT_TASKS, "ours", "crowd", "--email", f"{crowd}@bench.example", "--hash", password_hash,
+             "--logins", str(logins[crowd]), "--out", str(out), "--lines", str(args.vus)],
+            env=envs["ours"], cwd=ROOT, what=f"crowd {crowd}"))
+        for round_index in range(args.rounds):
+            token_files[name, "sessions", round_index] = out
+    if "crowded" in crowds and crowds["crowded"]["live"] > 100:
+        raise BenchError(f"the crowded user has {crowds['crowded']['live']} live sessions: the cap did not hold")
+    meta["crowds"] = crowds
 
 
 class DPoPSigner:
@@ -961,7 +1085,7 @@ def warm_up(args, urls: dict, token_files: dict, wrk_log: Path) -> None:
 
 
 def measure(args, urls: dict, token_files: dict, servers: dict[str, Service], cpu: CpuMeter,
-            wrk_log: Path, dpop: DPoPSigner, work: Path) -> list[dict]:
+            wrk_log: Path, prepared: "Prepared") -> list[dict]:
     """Every round of every scenario, the contestants taking turns at going first."""
     max_per_vu = max(1, math.ceil(args.max_requests / args.vus))
     rounds: list[dict] = []
@@ -976,24 +1100,85 @@ def measure(args, urls: dict, token_files: dict, servers: dict[str, Service], cp
                 base_url = urls[contestant["server"]]
                 extra = [f"path={contestant['path']}"] if "path" in contestant else []
                 tokens = token_files.get((name, scenario, round_index))
+                duration, bound, purge = args.duration, max_per_vu, None
                 if contestant.get("dpop"):
                     # Enough for the count bound and the moments after it until wrk stops (run_wrk); a VU
                     # that ran out would send no proof and count 401s as errors.
-                    prefix = dpop.write_round(f"{base_url}/api/auth/me/", tokens, max_per_vu + 1000,
-                                              work / f"proofs-{round_index}-")
+                    prefix = prepared.dpop.write_round(f"{base_url}/api/auth/me/", tokens, max_per_vu + 1000,
+                                                       prepared.work / f"proofs-{round_index}-")
                     extra.append(f"proofs={prefix}")
+                if contestant.get("lua") == "login_totp":
+                    extra += prepared.totp_round(round_index, args)
+                if scenario == "purge":
+                    prepared.ensure_dead_sessions(args)  # before both contestants' rounds: the same tables
                 time.sleep(args.pause)
                 cpu_at_start = cpu.snapshot()
-                result = run_wrk(base_url, scenario, tokens, duration=args.duration, max_per_vu=max_per_vu,
-                                 args=args, log_path=wrk_log, extra=extra)
+                if contestant.get("purge"):
+                    purge, duration, bound = prepared.start_purge(args), args.purge_timeout, 10**9
+                result = run_wrk(base_url, contestant.get("lua", LUA_SCENARIO.get(scenario, scenario)), tokens,
+                                 duration=duration, max_per_vu=bound, args=args, log_path=wrk_log, extra=extra,
+                                 until=purge)
                 result["other_cpu_percent"] = cpu.other_percent(cpu_at_start)
+                if purge is not None:
+                    result["purge"] = prepared.finish_purge(purge)
+                if contestant.get("requests_per_op", 1) > 1:  # count operations (a TOTP login: 2 requests)
+                    result["requests"] //= contestant["requests_per_op"]
+                    result["rps"] /= contestant["requests_per_op"]
                 _check_alive(servers, scenario)
                 rounds.append({"scenario": scenario, "round": round_index, "contestant": name,
                                "load_average_after": round(os.getloadavg()[0], 2), **result})
                 log(f"{scenario:8} round {round_index + 1}/{args.rounds} {name}: {result['requests']} requests, "
                     f"{result['errors']} errors, {result['rps']:.1f} rps, p50 {result['p50_us'] / 1000:.2f} ms, "
-                    f"p99 {result['p99_us'] / 1000:.2f} ms; other processes: {result['other_cpu_percent']}% CPU")
+                    f"p99 {result['p99_us'] / 1000:.2f} ms; other processes: {result['other_cpu_percent']}% CPU"
+                    + (f"; purge: {result['purge']}" if purge is not None else ""))
     return rounds
+
+
+class Prepared:
+    """What rounds need beyond their sessions, made outside the timing: DPoP proofs, TOTP codes, the purge's
+    dead sessions and the purge itself."""
+
+    def __init__(self, work: Path, envs: dict[str, dict], dpop: "DPoPSigner", totp_secret: str | None):
+        self.work, self.envs, self.dpop, self.totp_secret = work, envs, dpop, totp_secret
+        self.dead_seeded = False
+
+    def totp_round(self, round_index: int, args) -> list[str]:
+        """The Lua arguments of a round of login with TOTP: its own accounts (a code is accepted once per
+        account and step) and the codes of every 30 s step the round may reach, "step code" per line."""
+        import pyotp  # the project's dependency, in the virtualenv
+
+        totp = pyotp.TOTP(self.totp_secret)
+        first_step = int(time.time()) // 30 - 1
+        path = self.work / f"totp-codes-{round_index}.txt"
+        steps = range(first_step, first_step + math.ceil((args.duration + args.pause + 60) / 30) + 2)
+        path.write_text("".join(f"{step} {totp.at(step * 30)}\n" for step in steps))
+        return [f"codes={path}", f"totpfirst={round_index * args.totp_users}", f"totpusers={args.totp_users}"]
+
+    def ensure_dead_sessions(self, args) -> None:
+        if self.dead_seeded:
+            return
+        log(f"seeding {args.purge_sessions} dead sessions into ours for the purge (COPY, untimed)")
+        run_checked([*PROJECT_TASKS, "ours", "history", "--sessions", str(args.purge_sessions),
+                     "--users", str(args.users)], env=self.envs["ours"], cwd=ROOT, what="ours history")
+        self.dead_seeded = True
+
+    def start_purge(self, args) -> subprocess.Popen:
+        self.dead_seeded = False
+        self._purge_started = time.monotonic()
+        return subprocess.Popen([sys.executable, str(APPS["ours"]["manage"]), "purge_sessions",
+                                 *shlex.split(args.purge_args)], env=self.envs["ours"], cwd=ROOT,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def finish_purge(self, purge: subprocess.Popen) -> dict:
+        """The purge's outcome; one still running when its round ended (--purge-timeout) is stopped."""
+        finished = purge.poll() is not None
+        if not finished:
+            purge.kill()
+        output = purge.communicate()[0].strip()
+        if finished and purge.returncode != 0:
+            raise BenchError(f"purge_sessions failed ({purge.returncode}): {output[-2000:]}")
+        return {"seconds": round(time.monotonic() - self._purge_started, 1), "finished": finished,
+                "output": output.splitlines()[-1] if output else ""}
 
 
 def _check_alive(servers: dict[str, Service], scenario: str) -> None:
@@ -1062,6 +1247,8 @@ def use_baseline(ref: str, work: Path) -> None:
 
 def task_name(project: str) -> str:
     """The project as bench/project_tasks.py knows it: the peer, or this project at the baseline."""
+    if project == "ours-grown":
+        return "ours"
     return "baseline" if project == "peer" and APPS["peer"]["root"] != PEER_ROOT else project
 
 
@@ -1096,9 +1283,10 @@ def main(argv=None) -> int:
         ports = {**{project: free_port() for project in PROJECTS}, "redis": free_port()}
         urls = {project: f"http://127.0.0.1:{ports[project]}" for project in PROJECTS}
         envs = set_up_databases(args, databases, suffix, ports, work, logs, services)
-        seed(args, envs, meta)
+        password_hash = seed(args, envs, meta)
         dpop = DPoPSigner()
         token_files = mint_sessions(args, envs, work, dpop)
+        prepare_crowds(args, envs, work, password_hash, token_files, meta)
         servers = start_projects(args, ports, urls, envs, logs, services, meta)
         for server in servers:  # the minted sessions work on the server that will present them
             access = token_files[server, "warmup", 0].read_text().split(" ", 1)[0]
@@ -1109,7 +1297,8 @@ def main(argv=None) -> int:
         wrk_log = logs / "wrk.log"
         warm_up(args, urls, token_files, wrk_log)
         cpu = CpuMeter(databases, [service.pid for service in services])
-        rounds = measure(args, urls, token_files, servers, cpu, wrk_log, dpop, work)
+        prepared = Prepared(work, envs, dpop, meta.get("totp", {}).get("secret"))
+        rounds = measure(args, urls, token_files, servers, cpu, wrk_log, prepared)
         targets = write_results(args, stamp, meta, rounds, logs)
         missed = [target["target"] for target in targets if target["result"] not in ("PASS", "not run")]
         if missed and args.fail_on_miss:

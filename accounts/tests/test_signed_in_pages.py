@@ -292,14 +292,18 @@ def test_the_sessions_page_refuses_a_cursor_it_did_not_give(browser_client):
 @pytest.mark.parametrize("count", [3, 200])
 def test_the_sessions_page_costs_the_same_queries_however_many_sessions(browser_client, user, settings, count,
                                                                        django_assert_num_queries):
-    """Django's session row, the sign-in's check, and the page (a LIMIT of 51: the page, and whether more follow)."""
+    """Django's session row, the sign-in's check, and the page (a LIMIT of the page size and one: whether more
+    follow)."""
+    from sessions_app.conf import app_settings
+
     settings.SESSIONS_APP = {**settings.SESSIONS_APP, "MAX_SESSIONS_PER_USER": None}
     for _ in range(count):
         open_session(user)
     with django_assert_num_queries(3) as captured:
         html = browser_client.get("/accounts/sessions/").content.decode()
-    assert captured.captured_queries[2]["sql"].endswith("LIMIT 51")
-    assert html.count('<li class="session') == min(count + 1, 50)
+    size = app_settings.SESSIONS_PAGE_SIZE
+    assert captured.captured_queries[2]["sql"].endswith(f"LIMIT {size + 1}")
+    assert html.count('<li class="session') == min(count + 1, size)
 
 
 def test_ending_another_session_from_the_page(browser_client, api):

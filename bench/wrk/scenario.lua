@@ -4,7 +4,7 @@
 --
 -- One connection per wrk thread, so that each thread is one virtual user (VU) whose requests follow each
 -- other: a refresh can then present the token its own previous refresh returned. Arguments (key=value):
---   scenario  login | refresh | me | logout | mixed
+--   scenario  login | refresh | me | logout | mixed | login_totp
 --   tokens    file of "access refresh" lines minted by bench/project_tasks.py; VU v starts from line v+1
 --             (logout: VU v spends lines v+1, v+1+N, v+1+2N, ... one per request)
 --   users     how many seeded users there are (user<i>@bench.example), password: their password
@@ -13,6 +13,10 @@
 --   mix       mixed scenario weights "me,refresh,login" (default 40,9,1)
 --   agent     the User-Agent header of every request (the one the minted sessions were opened with)
 --   path      me: the path to GET (default /api/auth/me/; the floor's /api/floor/ needs no tokens)
+--   codes     login_totp: file of "step code" lines, the TOTP code of each 30 s step (all the accounts share
+--             one secret); totpfirst, totpusers: the accounts totp<i>@bench.example of this run, i from
+--             totpfirst, totpusers of them. A login is two requests: the password step (401 mfa_required,
+--             whose mfa_token the VU keeps) and the code (200)
 --   proofs    me with DPoP: VU v reads the DPoP proofs bench/run.py signed for its access token from the
 --             file <proofs><v>, one per line, and sends each once (Authorization: DPoP)
 -- A VU that reaches its bound prints VU_DONE, and bench/run.py then ends the whole run (SIGINT). The VU
@@ -35,7 +39,7 @@ function setup(thread)
 end
 
 local cfg = {}
-local expected = { login = 200, refresh = 200, me = 200, logout = "2xx" }
+local expected = { login = 200, refresh = 200, me = 200, logout = "2xx", totp_password = 401, totp_code = 200 }
 local access, refresh
 local logout_tokens = {}
 local logout_next = 1
@@ -48,6 +52,8 @@ local weights = {}
 local user_agent
 local proofs = nil
 local proof_next = 1
+local codes = {}
+local mfa_token = nil
 
 -- Copied out by done() through thread:get (string keys: wrk copies plain tables between Lua states).
 status_counts = {}
@@ -99,6 +105,12 @@ function init(args)
    -- The same pseudo-random sequence of operations for a given VU on both projects.
    math.randomseed(1000 + vu)
 
+   if cfg.codes then
+      for line in io.lines(cfg.codes) do
+         local step, code = string.match(line, "^(%d+) (%d+)$")
+         codes[tonumber(step)] = code
+      end
+   end
    if cfg.proofs then
       proofs = {}
       for line in io.lines(cfg.proofs .. vu) do table.insert(proofs, line) end
@@ -125,8 +137,24 @@ local function choose_mixed()
    return "login"
 end
 
+-- Login with TOTP: the password step, then the code with the mfa_token it gave; a VU's accounts in turn.
+local function login_totp_request()
+   if mfa_token then
+      local token = mfa_token
+      mfa_token = nil
+      pending = "totp_code"
+      local code = codes[math.floor(os.time() / 30)] or "000000" -- none: a 400, counted as an error
+      return post("/api/auth/login/mfa/", '{"mfa_token":"' .. token .. '","code":"' .. code .. '"}')
+   end
+   pending = "totp_password"
+   local index = tonumber(cfg.totpfirst) + (vu + login_count * vu_count()) % tonumber(cfg.totpusers)
+   login_count = login_count + 1
+   return post("/api/auth/login/", '{"email":"totp' .. index .. '@bench.example","password":"' .. cfg.password .. '"}')
+end
+
 function request()
    local op = cfg.scenario
+   if op == "login_totp" then return login_totp_request() end
    if op == "mixed" then op = choose_mixed() end
    pending = op
    if op == "login" then
@@ -163,6 +191,8 @@ function response(status, headers, body)
    local ok = (want == "2xx" and status >= 200 and status < 300) or status == want
    if not ok then
       unexpected = unexpected + 1
+   elseif pending == "totp_password" then
+      mfa_token = string.match(body, '"mfa_token"%s*:%s*"([^"]+)"')
    elseif pending == "refresh" or pending == "login" then
       -- Keep the pair the server just issued: the next refresh presents this refresh token.
       access = string.match(body, '"access"%s*:%s*"([^"]+)"') or access

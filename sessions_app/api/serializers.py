@@ -1,4 +1,7 @@
 """The sessions API's response bodies (requests: sessions_app.forms)."""
+from datetime import datetime
+
+from django.utils import timezone
 from rest_framework import serializers
 
 from ..services import IssuedTokens
@@ -37,6 +40,33 @@ class SessionSerializer(serializers.Serializer):
 
     def get_current(self, session) -> bool:
         return str(session.id) == str(self.context.get("current_session_id"))
+
+    def to_representation(self, instance) -> dict:
+        """The same output as the fields above would give (test_session_representation holds it to that), built
+        directly: DRF's field-by-field path cost about 20 µs a session, which on a full page was most of the
+        time of GET sessions/ (profiled in process)."""
+        session_id = str(instance.id)
+        zone = timezone.get_current_timezone()  # once, not once a field: reading it goes through a context-local
+        return {
+            "id": session_id,
+            "created_at": _iso_8601(instance.created_at, zone),
+            "last_used_at": _iso_8601(instance.last_used_at, zone),
+            "expires_at": _iso_8601(instance.expires_at, zone),
+            "ip_address": instance.ip_address,
+            "user_agent": instance.user_agent,
+            "device": instance.device,
+            "device_name": instance.device_name,
+            "transport": instance.transport,
+            "current": session_id == str(self.context.get("current_session_id")),
+        }
+
+
+def _iso_8601(moment: datetime, zone) -> str:
+    """As DRF's DateTimeField writes an aware date and time (ISO 8601 in the current time zone, "Z" for UTC)."""
+    text = moment.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
 
 
 class CsrfTokenSerializer(serializers.Serializer):

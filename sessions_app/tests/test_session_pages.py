@@ -10,6 +10,7 @@ import uuid
 import pytest
 
 from authcore.testing import assert_error, bearer
+from sessions_app.conf import app_settings
 from sessions_app.models import Session
 from sessions_app.services import end_session
 
@@ -167,26 +168,27 @@ def test_a_cursor_shows_only_the_callers_sessions(api, clock, alice, make_user, 
 def test_a_page_costs_the_same_queries_however_many_sessions(api, clock, alice, no_cap, count,
                                                              django_assert_num_queries):
     """Two: the token's session with its user (authentication), and the page. The same for a later page."""
+    size = app_settings.SESSIONS_PAGE_SIZE
     opened = open_sessions(alice, count, clock)
     with django_assert_num_queries(2) as captured:
         first = api.get(URL, **bearer(opened[0].access))
-    assert len(ids(first)) == min(count, 50)
+    assert len(ids(first)) == min(count, size)
     # The page is read with a LIMIT: one more than the page, to know whether another follows.
-    assert captured.captured_queries[1]["sql"].endswith("LIMIT 51")
-    if count > 50:
+    assert captured.captured_queries[1]["sql"].endswith(f"LIMIT {size + 1}")
+    if count > size:
         with django_assert_num_queries(2):
             second = api.get(links(first)["next"], **bearer(opened[0].access))
-        assert len(ids(second)) == 50 and set(ids(first)).isdisjoint(ids(second))
+        assert len(ids(second)) == size and set(ids(first)).isdisjoint(ids(second))
 
 
-def test_the_default_page_is_fifty(api, clock, alice):
-    opened = open_sessions(alice, 50, clock)
+def test_the_default_page_is_twenty(api, clock, alice):
+    opened = open_sessions(alice, 20, clock)
     full = api.get(URL, **bearer(opened[0].access))
     assert ids(full) == newest_first(opened) and "Link" not in full  # exactly one page: no next
 
     opened += open_sessions(alice, 1, clock)
     first = api.get(URL, **bearer(opened[0].access))
-    assert ids(first) == newest_first(opened)[:50]
+    assert ids(first) == newest_first(opened)[:20]
     assert ids(api.get(links(first)["next"], **bearer(opened[0].access))) == [str(opened[0].session.id)]
 
 
