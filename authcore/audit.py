@@ -50,10 +50,27 @@ def record_security_event(
     session_id: uuid.UUID | str | None = None,
     **details,
 ) -> SecurityEvent:
+    event = security_event(kind, user=user, actor=actor, client=client, session_id=session_id, **details)
+    event.save(force_insert=True)
+    log_security_event(event)
+    return event
+
+
+def security_event(
+    kind: str,
+    *,
+    user=None,
+    actor=None,
+    client: ClientInfo | None = None,
+    session_id: uuid.UUID | str | None = None,
+    **details,
+) -> SecurityEvent:
+    """The record record_security_event stores, not stored yet: for a flow that stores it in one statement with
+    the rows it audits (sessions_app.services.start_session); log_security_event once it is stored."""
     if kind not in EVENT_KINDS or not EVENT_KINDS[kind].recorded:
         raise ValueError(f"{kind!r} is not a declared security event kind that is recorded")
     client = client or ClientInfo()
-    event = SecurityEvent.objects.create(
+    return SecurityEvent(
         kind=kind,
         user=user,
         actor=actor,
@@ -63,18 +80,21 @@ def record_security_event(
         session_id=session_id,
         details=details,
     )
+
+
+def log_security_event(event: SecurityEvent) -> None:
+    """The structured log line of a stored event."""
     logger.info(
-        kind,
+        event.kind,
         extra={
-            "event": kind,
-            "user_id": str(user.pk) if user else None,
-            "actor_id": str(actor.pk) if actor else None,
-            "ip_address": client.ip_address,
-            "session_id": str(session_id) if session_id else None,
-            **{f"detail_{key}": value for key, value in details.items()},
+            "event": event.kind,
+            "user_id": str(event.user_id) if event.user_id is not None else None,
+            "actor_id": str(event.actor_id) if event.actor_id is not None else None,
+            "ip_address": event.ip_address,
+            "session_id": str(event.session_id) if event.session_id else None,
+            **{f"detail_{key}": value for key, value in event.details.items()},
         },
     )
-    return event
 
 
 def purge_security_events(*, before: datetime | None = None, batch_size: int | None = None,

@@ -19,8 +19,8 @@ from django.db.models import Count, F
 from django.db.models.functions import Least
 from django.utils import timezone
 
-from authcore.audit import record_security_event
-from authcore.backends import fetch_one_prepared
+from authcore.audit import log_security_event, record_security_event, security_event
+from authcore.backends import fetch_one_prepared, insert_together
 from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
@@ -65,7 +65,8 @@ def _next_idle_expiry(expires_at: datetime, now: datetime) -> datetime:
 
 def start_session(*, user, client: ClientInfo, transport: str = Session.Transport.BODY,
                   device_name: str = "", device_id: str = "", auth_methods: tuple[str, ...] = ("pwd",),
-                  dpop_jkt: str | None = None, user_locked: bool = False) -> IssuedTokens:
+                  dpop_jkt: str | None = None, user_locked: bool = False,
+                  audited_as: tuple[str, dict] | None = None) -> IssuedTokens:
     """A new session (refresh family) for a user who has just proven who they are, its refresh token
     travelling as `transport` says (the edge reads it from the session), named by the client if it wants,
     from the device the caller identified as `device_id` (Session.device_id), the user having proven who they
@@ -75,7 +76,10 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
     Every login creates a fresh session with a server-chosen id; no client-supplied id is ever used. A user at
     SESSIONS_APP["MAX_SESSIONS_PER_USER"] live sessions loses the oldest ones, in the same transaction
     (_make_room), under the user's row lock: `user_locked` says the caller's transaction already holds it (it has
-    updated the row, or called lock_user), which saves a statement."""
+    updated the row, or called lock_user), which saves a statement.
+
+    `audited_as`: the security event (kind, details) that records this start (a login's), stored with the session
+    and its first token in one statement (authcore.backends.insert_together) and logged once stored."""
     refresh = new_refresh_token()
     refresh_hash = hash_refresh_token(refresh)
     session_id = uuid.uuid4()
@@ -89,7 +93,7 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
         expires_at = now + app_settings.ABSOLUTE_LIFETIME
         if cap is not None:
             _make_room(user, cap=cap, for_session_id=session_id, client=client, now=now)
-        session = Session.objects.create(
+        session = Session(
             id=session_id,
             user=user,
             created_at=now,
@@ -106,7 +110,13 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
             current_token_hash=refresh_hash,
             dpop_jkt=client.dpop_jkt if dpop_jkt is None else dpop_jkt,
         )
-        RefreshToken.objects.create(session=session, token_hash=refresh_hash, created_at=now)
+        rows = [session, RefreshToken(session=session, token_hash=refresh_hash, created_at=now)]
+        if audited_as is not None:
+            kind, details = audited_as
+            rows.append(security_event(kind, user=user, client=client, session_id=session_id, **details))
+        insert_together(connection, *rows)
+    if audited_as is not None:
+        log_security_event(rows[-1])
     return _access_for(session, refresh)
 
 

@@ -130,10 +130,11 @@ def _open_session(*, user: User, client: ClientInfo, transport: str, device_name
         # The session records the device its cookie names, so that a report of this sign-in can end every
         # session that device opened and distrust its cookie (flows.not_me). The UPDATE above locked the user's
         # row until the commit: the sign-ins of one user take turns at the cap on their sessions.
+        # Its audit record is stored with it, in one statement.
         tokens = start_session(user=user, client=client, transport=transport, device_name=device_name,
-                               device_id=device_id, auth_methods=auth_methods, user_locked=True)
-        record_security_event(events.LOGIN_SUCCESS, user=user, client=client, session_id=tokens.session.id,
-                              **({"methods": list(auth_methods)} if len(auth_methods) > 1 else {}))
+                               device_id=device_id, auth_methods=auth_methods, user_locked=True,
+                               audited_as=(events.LOGIN_SUCCESS,
+                                           {"methods": list(auth_methods)} if len(auth_methods) > 1 else {}))
         # A device the user has not used before: they are told, by an email queued in this transaction.
         sign_in_alerts.alert_if_new_device(user=user, session=tokens.session, known_device=known_device,
                                            previous_login=previous_login)

@@ -144,18 +144,19 @@ def test_a_refresh_is_one_round_trip_and_two_to_redis(wire, alice):
     assert redis == 2
 
 
-def test_a_login_is_nine_statements_and_three_redis_round_trips(wire, user):
+def test_a_login_is_seven_statements_and_three_redis_round_trips(wire, user):
     """Beyond the password hash: the user, with whether they have a second factor in the same statement (none here:
     the login needs no second step, accounts.second_factor.with_factor_flag), then one transaction (last login,
     which also locks the user's row; the sessions past SESSIONS_APP["MAX_SESSIONS_PER_USER"], none here; the
-    session and its first token, the audit record, the user's recent sessions for the new-device alert,
-    accounts/flows/sign_in_alerts.py); Redis serves the per-IP limit (2) and the failure counters (one read; with no
-    failure on record there is nothing to clear).
+    session, its first token and the login's audit record in one statement, authcore.backends.insert_together; the
+    user's recent sessions for the new-device alert, accounts/flows/sign_in_alerts.py); Redis serves the per-IP
+    limit (2) and the failure counters (one read; with no failure on record there is nothing to clear).
 
-    Nine: the factors were a statement of their own before the user's lookup said whether there are any. The cap
-    costs the one SELECT of the sessions past it, and no lock of its own, since the UPDATE of last_login already
-    holds the user's row (sessions_app.services._make_room). Only a login past the cap adds more: the UPDATE that
-    ends the oldest session, and its event."""
+    Seven: the factors were a statement of their own before the user's lookup said whether there are any, and the
+    session, its token and its audit record three INSERTs. The cap costs the one SELECT of the sessions past it,
+    and no lock of its own, since the UPDATE of last_login already holds the user's row
+    (sessions_app.services._make_room). Only a login past the cap adds more: the UPDATE that ends the oldest
+    session, and its event."""
     def log_in():
         return post("/api/auth/login/", {"email": "alice@example.com", "password": PASSWORD})
 
@@ -163,21 +164,23 @@ def test_a_login_is_nine_statements_and_three_redis_round_trips(wire, user):
     status, _, statements, round_trips, redis = wire.send(log_in())
 
     assert status == "200 OK"
-    assert round_trips == len(statements) == 9
+    assert round_trips == len(statements) == 7
     kinds = [statement.split()[0] + (" " + statement.split()[2] if statement.startswith("INSERT") else "")
              for statement in statements]
     assert statements[0].startswith('SELECT "accounts_user"') and 'EXISTS' in statements[0]
     assert '"mfa_authenticator"' in statements[0]
-    assert kinds == ["SELECT", "BEGIN", "UPDATE", "SELECT", 'INSERT "sessions_app_session"',
-                     'INSERT "sessions_app_refreshtoken"', 'INSERT "sessions_app_securityevent"', "SELECT", "COMMIT"]
+    assert kinds == ["SELECT", "BEGIN", "UPDATE", "SELECT", "WITH", "SELECT", "COMMIT"]
     # The cap's SELECT: the user's live sessions past the newest cap - 1, newest first, skipped with OFFSET.
     assert statements[3].startswith('SELECT "sessions_app_session"."id"') and " OFFSET 99" in statements[3]
+    assert [table for table in ("sessions_app_session", "sessions_app_refreshtoken", "sessions_app_securityevent")
+            if f'INSERT INTO "{table}"' in statements[4]] == ["sessions_app_session", "sessions_app_refreshtoken",
+                                                              "sessions_app_securityevent"]
     assert not any("FOR NO KEY UPDATE" in statement or "FOR UPDATE" in statement for statement in statements)
     assert redis == 3
 
 
 def test_a_login_past_the_session_cap_ends_the_oldest_in_two_more_statements(wire, user, settings):
-    """At the cap, the login also ends the oldest session (one UPDATE) and audits it (one INSERT): eleven."""
+    """At the cap, the login also ends the oldest session (one UPDATE) and audits it (one INSERT): nine."""
     settings.SESSIONS_APP = {**settings.SESSIONS_APP, "MAX_SESSIONS_PER_USER": 1}
 
     def log_in():
@@ -187,20 +190,19 @@ def test_a_login_past_the_session_cap_ends_the_oldest_in_two_more_statements(wir
     status, _, statements, round_trips, _ = wire.send(log_in())
 
     assert status == "200 OK"
-    assert round_trips == len(statements) == 11
+    assert round_trips == len(statements) == 9
     kinds = [statement.split()[0] + (" " + statement.split()[2] if statement.startswith("INSERT") else "")
              for statement in statements]
     assert kinds == ["SELECT", "BEGIN", "UPDATE", "SELECT", "UPDATE", 'INSERT "sessions_app_securityevent"',
-                     'INSERT "sessions_app_session"', 'INSERT "sessions_app_refreshtoken"',
-                     'INSERT "sessions_app_securityevent"', "SELECT", "COMMIT"]
+                     "WITH", "SELECT", "COMMIT"]
     assert "'session_limit'" in statements[4]
 
 
 def test_a_login_with_the_device_cookie_swaps_the_new_device_lookup_for_the_distrust_check(wire, user):
     """The device cookie already says the device is known (accounts/flows/sign_in_alerts.py): the login needs no look
     at the user's recent sessions. Checking the cookie costs one indexed lookup, whether its owner reported
-    the device (models.DistrustedDevice), so the login stays at nine statements (the user and whether they have a
-    factor in one, the session cap's SELECT)."""
+    the device (models.DistrustedDevice), so the login stays at seven statements (the user and whether they have a
+    factor in one; the session cap's SELECT; the session, its token and its audit record in one)."""
     from accounts.conf import app_settings as accounts_settings
     from accounts.login_throttle import device_token_for
 
@@ -213,7 +215,7 @@ def test_a_login_with_the_device_cookie_swaps_the_new_device_lookup_for_the_dist
     status, _, statements, round_trips, _ = wire.send(log_in())
 
     assert status == "200 OK"
-    assert round_trips == len(statements) == 9
+    assert round_trips == len(statements) == 7
     # The one SELECT of sessions is the cap's (the sessions past it), not the new-device look.
     session_selects = [statement for statement in statements
                        if "sessions_app_session" in statement and statement.startswith("SELECT")]
@@ -260,8 +262,7 @@ def test_a_login_with_a_second_factor(wire, user):
         post("/api/auth/login/mfa/", {"mfa_token": token, "code": pyotp.TOTP(secret).now()}))
     assert status == "200 OK", statements
     kinds = [statement.split()[0] for statement in statements]
-    assert kinds == ["SELECT", "SELECT", "UPDATE", "BEGIN", "UPDATE", "SELECT", "INSERT", "INSERT", "INSERT", "SELECT",
-                     "COMMIT"]
+    assert kinds == ["SELECT", "SELECT", "UPDATE", "BEGIN", "UPDATE", "SELECT", "WITH", "SELECT", "COMMIT"]
     assert round_trips == len(statements) and redis == 5
 
 
