@@ -20,7 +20,7 @@ from django.db.models.functions import Least
 from django.utils import timezone
 
 from authcore.audit import log_security_event, record_security_event, security_event
-from authcore.backends import fetch_one_prepared, insert_together
+from authcore.backends import fetch_all_prepared, fetch_one_prepared, insert_together
 from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
@@ -146,9 +146,12 @@ def _make_room(user, *, cap: int, for_session_id: uuid.UUID, client: ClientInfo,
     Cost: one SELECT of what is past the cap, which finds nothing until the cap is reached; it reads the user's
     live sessions, at most the cap of them, through session_user_revoked_idx. Past the cap: one UPDATE, and an
     event per session ended (one, unless the cap was lowered since)."""
-    # The newest cap - 1 stay, with the new one cap; OFFSET without LIMIT: everything past them.
-    doomed = list(Session.objects.alive(now).filter(user=user).order_by("-created_at", "-id")
-                  .values_list("pk", flat=True)[cap - 1:])
+    # The newest cap - 1 stay, with the new one cap: everything past them. A fixed statement, prepared once per
+    # connection (every login runs it).
+    rows = fetch_all_prepared(connection, _past_the_cap_sql(), {
+        "user": Session._meta.get_field("user").get_db_prep_value(user.pk, connection),
+        "now": connection.ops.adapt_datetimefield_value(now), "skip": cap - 1})
+    doomed = [Session._meta.pk.to_python(session_id) for session_id, in rows]
     if not doomed:
         return
     ended = Session.objects.filter(pk__in=doomed, revoked_at__isnull=True).update(
@@ -159,6 +162,18 @@ def _make_room(user, *, cap: int, for_session_id: uuid.UUID, client: ClientInfo,
     for session_id in doomed:
         record_security_event(events.SESSION_EVICTED, user=user, client=client, session_id=session_id,
                               reason=Reason.SESSION_LIMIT, limit=cap, by_session=str(for_session_id))
+
+
+@functools.cache
+def _past_the_cap_sql() -> str:
+    """The ids of a user's live sessions (models.ALIVE_CONDITIONS) past the newest `skip`, newest first: what the
+    ORM's `alive(now).filter(user=user).order_by("-created_at", "-id")[skip:]` asks."""
+    quote = connection.ops.quote_name
+    no_limit = connection.ops.no_limit_value()  # SQLite takes an OFFSET only after a LIMIT
+    return (f"SELECT s.id FROM {quote(Session._meta.db_table)} AS s"
+            f" WHERE s.user_id = %(user)s AND {alive_session_sql('s', 'now')}"
+            f" ORDER BY s.created_at DESC, s.id DESC{'' if no_limit is None else f' LIMIT {no_limit}'}"
+            " OFFSET %(skip)s")
 
 
 def rotate_refresh_token(*, raw_refresh: str, client: ClientInfo) -> IssuedTokens:

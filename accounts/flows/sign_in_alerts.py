@@ -26,9 +26,12 @@ Every email goes through the durable queue (accounts/emails.py) and is sent afte
 a rolled-back login or revocation sends nothing.
 """
 from datetime import datetime
+import functools
 
+from django.db import connection
 from django.dispatch import receiver
 
+from authcore.backends import fetch_all_prepared
 from authcore.requestmeta import ClientInfo, client_network
 from sessions_app.models import Session
 from sessions_app.signals import refresh_token_reuse_detected
@@ -58,14 +61,28 @@ def network_of(ip_address: str | None):
 UNTRUSTED_ENDINGS = (events.NOT_ME_REASON, Session.RevokeReason.TOKEN_REUSED, events.PASSWORD_RESET_REASON)
 
 
+@functools.cache
+def _recent_sessions_sql() -> str:
+    """The device label and address of a user's latest sessions but one, leaving out UNTRUSTED_ENDINGS, newest
+    first: what the ORM's `filter(user=user).exclude(pk=session.pk).exclude(revoke_reason__in=UNTRUSTED_ENDINGS)
+    .order_by("-created_at").values_list("device", "ip_address")[:RECENT_SESSIONS]` asks (revoke_reason is never
+    NULL, so NOT IN leaves nothing else out)."""
+    untrusted = ", ".join(f"%(untrusted{number})s" for number in range(len(UNTRUSTED_ENDINGS)))
+    return (f"SELECT s.device, s.ip_address FROM {connection.ops.quote_name(Session._meta.db_table)} AS s"
+            f" WHERE s.user_id = %(user)s AND s.id <> %(session)s AND s.revoke_reason NOT IN ({untrusted})"
+            f" ORDER BY s.created_at DESC LIMIT {RECENT_SESSIONS}")
+
+
 def _seen_recently(user: User, session: Session) -> bool:
     """Whether one of the user's latest sessions before this one had the same device label and network."""
     network = network_of(session.ip_address)
     if network is None:  # nothing to compare: an unknown address never matches
         return False
-    earlier = (Session.objects.filter(user=user).exclude(pk=session.pk)
-               .exclude(revoke_reason__in=UNTRUSTED_ENDINGS))
-    recent = earlier.order_by("-created_at").values_list("device", "ip_address")[:RECENT_SESSIONS]
+    # A fixed statement, prepared once per connection: a login from a device without the cookie runs it.
+    recent = fetch_all_prepared(connection, _recent_sessions_sql(), {
+        "user": Session._meta.get_field("user").get_db_prep_value(user.pk, connection),
+        "session": Session._meta.pk.get_db_prep_value(session.pk, connection),
+        **{f"untrusted{number}": str(reason) for number, reason in enumerate(UNTRUSTED_ENDINGS)}})
     return any(device == session.device and network_of(ip) == network for device, ip in recent)
 
 

@@ -1,6 +1,7 @@
 """Sign-in alerts (accounts/flows/sign_in_alerts.py): a login from a device the user has not used before is told to
 them by email, with a one-click "this wasn't me" link that ends that session at once. Each "no alert" case
 is checked next to a case that does alert, so that none of them passes without the feature."""
+import dataclasses
 from datetime import timedelta
 import json
 import re
@@ -353,3 +354,35 @@ def test_the_not_me_page_in_chromium(page, live_server, settings, user):
     assert page.url == f"{live_server.url}/accounts/password-reset/"
     assert page.get_by_role("heading", name="Reset your password").is_visible()
     assert me(APIClient(), stranger["access"]).status_code == 401
+
+
+def test_the_recent_sessions_fixed_statement_asks_what_the_orm_asks(clock, user, make_user):
+    """_seen_recently reads the user's latest sessions with a fixed statement, prepared once per connection: the same
+    rows, in the same order, as the queryset it stands for: not the new session, not the ones that ended in a way
+    that vouches for nothing (UNTRUSTED_ENDINGS), not another user's, at most RECENT_SESSIONS of them."""
+    from django.db import connection
+
+    from accounts.flows.sign_in_alerts import RECENT_SESSIONS, UNTRUSTED_ENDINGS, _recent_sessions_sql
+    from authcore.backends import fetch_all_prepared
+    from sessions_app.tests.helpers import CLIENT, open_session
+
+    other = make_user("bob@example.com", password=None)
+    agents = [CHROME_UA, SAFARI_UA, FIREFOX_UA]
+    for number in range(RECENT_SESSIONS + 5):
+        client = dataclasses.replace(CLIENT, ip_address=f"198.51.{number}.7", user_agent=agents[number % 3])
+        open_session(user, client=client)
+        open_session(other, client=client)
+        clock.shift(timedelta(seconds=1))
+    sessions = list(Session.objects.filter(user=user).order_by("-created_at"))
+    for session, reason in zip(sessions[1:], [*UNTRUSTED_ENDINGS, Session.RevokeReason.LOGOUT], strict=False):
+        Session.objects.filter(pk=session.pk).update(revoked_at=session.created_at, revoke_reason=reason)
+    newest = sessions[0]
+    rows = fetch_all_prepared(connection, _recent_sessions_sql(), {
+        "user": Session._meta.get_field("user").get_db_prep_value(user.pk, connection),
+        "session": Session._meta.pk.get_db_prep_value(newest.pk, connection),
+        **{f"untrusted{number}": str(reason) for number, reason in enumerate(UNTRUSTED_ENDINGS)}})
+    expected = list(Session.objects.filter(user=user).exclude(pk=newest.pk)
+                    .exclude(revoke_reason__in=UNTRUSTED_ENDINGS).order_by("-created_at")
+                    .values_list("device", "ip_address")[:RECENT_SESSIONS])
+    assert [tuple(row) for row in rows] == expected and len(expected) == RECENT_SESSIONS
+    assert {device for device, _ in expected} == {"Chrome on Linux", "Safari on Mac OS X", "Firefox on Windows"}

@@ -2,8 +2,8 @@
 
 Both are opt-in by dotted path (the project's settings choose them): `authcore.backends.postgresql` as a
 database ENGINE, `authcore.backends.redis_cache.RedisCache` as a cache BACKEND. Code on a hot path runs its fixed
-statements through `fetch_one_prepared(connection, ...)`, an ordinary query on any other backend, and writes
-the rows one step creates together through `insert_together`.
+statements through `fetch_one_prepared(connection, ...)` (or `fetch_all_prepared`), an ordinary query on any
+other backend, and writes the rows one step creates together through `insert_together`.
 """
 from django.db.models.sql import InsertQuery
 
@@ -17,6 +17,17 @@ def fetch_one_prepared(connection, sql: str, params):
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchone()
+
+
+def fetch_all_prepared(connection, sql: str, params) -> list:
+    """The rows of a fixed statement, prepared once per connection where the backend can; otherwise run as an
+    ordinary query."""
+    fetch = getattr(connection, "fetch_all_prepared", None)
+    if fetch is not None:
+        return fetch(sql, params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def insert_together(connection, *instances) -> None:

@@ -176,3 +176,33 @@ def test_the_check_refuses_a_cap_that_is_not_a_positive_integer(settings, value)
 def test_the_check_accepts_none_or_a_positive_cap(settings, value):
     with override_settings(SESSIONS_APP={**settings.SESSIONS_APP, "MAX_SESSIONS_PER_USER": value}):
         assert not [message for message in check_session_settings() if message.level >= checks.ERROR]
+
+
+def test_the_caps_fixed_statement_asks_what_the_orm_asks(clock, alice, bystander):
+    """_make_room reads the sessions past the cap with a fixed statement, prepared once per connection: the same
+    ids, in the same order, as the queryset it stands for, over sessions alive, ended, expired, idle and another
+    user's, for every number of newest kept."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from authcore.backends import fetch_all_prepared
+    from sessions_app.services import _past_the_cap_sql
+
+    for _ in range(6):
+        open_session(alice)
+        open_session(bystander.session.user)
+        clock.shift(timedelta(seconds=1))
+    ids = [session.pk for session in Session.objects.filter(user=alice).order_by("created_at")]
+    now = timezone.now()
+    Session.objects.filter(pk=ids[1]).update(revoked_at=now, revoke_reason=LIMIT)
+    Session.objects.filter(pk=ids[3]).update(expires_at=now)
+    Session.objects.filter(pk=ids[4]).update(idle_expires_at=now - timedelta(seconds=1))
+    same_time = Session.objects.filter(pk__in=ids[:3])
+    same_time.update(created_at=Session.objects.get(pk=ids[0]).created_at)  # ties go by id
+    for skip in range(0, 7):
+        rows = fetch_all_prepared(connection, _past_the_cap_sql(), {
+            "user": Session._meta.get_field("user").get_db_prep_value(alice.pk, connection),
+            "now": connection.ops.adapt_datetimefield_value(now), "skip": skip})
+        expected = list(Session.objects.alive(now).filter(user=alice).order_by("-created_at", "-id")
+                        .values_list("pk", flat=True)[skip:])
+        assert [Session._meta.pk.to_python(session_id) for session_id, in rows] == expected
