@@ -8,12 +8,14 @@ from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import PermissionsMixin
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connections, models, transaction
 from django.db.models.functions import Lower
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from authcore.backends import fetch_one_prepared
 
 from . import rules, second_factor
 from .addresses import canonical_email, canonical_email_or_none
@@ -92,7 +94,47 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     def get_by_natural_key(self, email: str) -> "User":
         # The user of a login (Django's ModelBackend asks here), read with whether they have a second factor: a
         # login without one needs no second statement (accounts.second_factor.methods_for).
-        return second_factor.with_factor_flag(self.with_email(email)).get()
+        lookup = self._login_lookup()
+        if lookup is None:
+            return second_factor.with_factor_flag(self.with_email(email)).get()
+        canonical = canonical_email_or_none(email)
+        if canonical is None:  # as with_email: nothing matches, and nothing is asked
+            raise self.model.DoesNotExist("User matching query does not exist.")
+        sql, params, address, fields, annotations = lookup
+        params = list(params)
+        params[address] = canonical.lower()
+        row = fetch_one_prepared(connections[self.db], sql, params)
+        if row is None:
+            raise self.model.DoesNotExist("User matching query does not exist.")
+        user = self.model.from_db(self.db, fields, row[:len(fields)])
+        for name, position in annotations.items():
+            setattr(user, name, row[position])
+        return user
+
+    # The SELECT get_by_natural_key's queryset compiles to, per database and second-factor provider: the same every
+    # login but for the address, so it is compiled once and prepared once per connection (fetch_one_prepared),
+    # on PostgreSQL, where its columns come back as the model's fields want them (no converter to apply).
+    _login_lookups: dict = {}
+    _LOOKUP_SAMPLE = "lookup@example.invalid"
+
+    def _login_lookup(self) -> tuple[str, tuple, int, list[str], dict[str, int]] | None:
+        connection = connections[self.db]
+        if connection.vendor != "postgresql":
+            return None
+        key = (self.db, self.model, type(second_factor.installed()))
+        if key not in self._login_lookups:
+            query = second_factor.with_factor_flag(self.with_email(self._LOOKUP_SAMPLE)).order_by()[:1].query
+            compiler = query.get_compiler(using=self.db)
+            sql, params = compiler.as_sql()
+            start, end = compiler.klass_info["select_fields"][0], compiler.klass_info["select_fields"][-1] + 1
+            # Fixed but for the address, which is one of its parameters (the others are constants of the query).
+            address = [param == self._LOOKUP_SAMPLE for param in params]
+            fixed = (address.count(True) == 1 and start == 0
+                     and not compiler.get_converters([column for column, _, _ in compiler.select]))
+            self._login_lookups[key] = (sql, params, address.index(True) if fixed else None,
+                                        [column.target.attname for column, _, _ in compiler.select[start:end]],
+                                        dict(compiler.annotation_col_map)) if fixed else None
+        return self._login_lookups[key]
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
         if not email:

@@ -15,6 +15,7 @@ factor holds too, or an attacker who knows the password could clear them between
 """
 import dataclasses
 from dataclasses import dataclass
+import functools
 import hashlib
 import math
 import secrets
@@ -23,11 +24,12 @@ from typing import NamedTuple
 
 from django.contrib.auth import authenticate
 from django.core.cache import cache
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from authcore.audit import record_security_event
+from authcore.backends import fetch_one_prepared
 from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit, with_limit_cache
 from authcore.requestmeta import ClientInfo, client_network
@@ -124,8 +126,12 @@ def _open_session(*, user: User, client: ClientInfo, transport: str, device_name
     with transaction.atomic(durable=True):
         signed_in_at = timezone.now()
         previous_login, user.last_login = user.last_login, signed_in_at
-        # Conditional: an account deleted or deactivated since the password check gets no session.
-        if not User.objects.filter(pk=user.pk, is_active=True).update(last_login=user.last_login):
+        # Conditional: an account deleted or deactivated since the password check gets no session. A fixed
+        # statement, prepared once per connection; last_login is none of the fields whose changes the user rules
+        # watch (UserQuerySet.update), so it needs none of their work.
+        if fetch_one_prepared(connection, _record_login_sql(), {
+                "at": connection.ops.adapt_datetimefield_value(signed_in_at),
+                "user": User._meta.pk.get_db_prep_value(user.pk, connection)}) is None:
             raise ServiceError("invalid_credentials")
         # The session records the device its cookie names, so that a report of this sign-in can end every
         # session that device opened and distrust its cookie (flows.not_me). The UPDATE above locked the user's
@@ -139,6 +145,16 @@ def _open_session(*, user: User, client: ClientInfo, transport: str, device_name
         sign_in_alerts.alert_if_new_device(user=user, session=tokens.session, known_device=known_device,
                                            previous_login=previous_login)
     return LoginResult(user=user, tokens=tokens, device_token=device_token)
+
+
+@functools.cache
+def _record_login_sql() -> str:
+    """A login's last_login, set only on an active user: what `User.objects.filter(pk=..., is_active=True)
+    .update(last_login=...)` sends, answering a row when it updated one."""
+    quote, meta = connection.ops.quote_name, User._meta
+    return (f"UPDATE {quote(meta.db_table)} SET {quote(meta.get_field('last_login').column)} = %(at)s"
+            f" WHERE {quote(meta.pk.column)} = %(user)s AND {quote(meta.get_field('is_active').column)}"
+            f" RETURNING {quote(meta.pk.column)}")
 
 
 # --- the second step -------------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ database ENGINE, `authcore.backends.redis_cache.RedisCache` as a cache BACKEND. 
 statements through `fetch_one_prepared(connection, ...)` (or `fetch_all_prepared`), an ordinary query on any
 other backend, and writes the rows one step creates together through `insert_together`.
 """
-from django.db.models.sql import InsertQuery
 
 
 def fetch_one_prepared(connection, sql: str, params):
@@ -33,36 +32,67 @@ def fetch_all_prepared(connection, sql: str, params) -> list:
 def insert_together(connection, *instances) -> None:
     """Store new model instances (rows no receiver of Django's save signals watches) as `save(force_insert=True)`
     would, their defaults and primary keys included, in one statement where the backend can: on PostgreSQL a
-    data-modifying WITH per row, all of them or none; elsewhere one INSERT each, in the caller's transaction. A row
-    may refer to one before it (foreign keys are checked at the commit). No save signals are sent."""
-    if connection.vendor != "postgresql" or len(instances) < 2:
-        for instance in instances:
-            instance.save(force_insert=True, using=connection.alias)
-        return
-    ctes, params, returning = [], [], []
-    for number, instance in enumerate(instances):
-        instance._prepare_related_fields_for_save(operation_name="save")
-        meta = instance._meta
-        pk_set = instance.pk is not None
-        fields = [field for field in meta.local_concrete_fields
-                  if not field.generated and (pk_set or field is not meta.auto_field)]
-        query = InsertQuery(type(instance))
-        query.insert_values(fields, [instance])
-        compiler = query.get_compiler(connection=connection)
-        # What the database makes (an auto-incremented key) is read back, as save() does.
-        compiler.returning_fields = [] if pk_set else meta.db_returning_fields
-        [(sql, values)] = compiler.as_sql()
-        ctes.append(f"row{number} AS ({sql})")
-        params.extend(values)
-        if compiler.returning_fields:
-            returning.append((f"row{number}", instance, compiler.returning_fields))
-    selected = ", ".join(name for name, _, _ in returning)
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(ctes)} SELECT {'*' if returning else '1'}"
-                       f"{f' FROM {selected}' if returning else ''}", params)
-        row = list(cursor.fetchone())
-    for _, instance, fields in returning:
-        for field in fields:
-            setattr(instance, field.attname, row.pop(0))
+    data-modifying WITH per row, all of them or none, a fixed statement for each sequence of models (prepared once
+    per connection, fetch_one_prepared); elsewhere, or for a value that is an expression, one INSERT each, in the
+    caller's transaction. A row may refer to one before it (foreign keys are checked at the commit). No save signals
+    are sent."""
+    if connection.vendor == "postgresql" and len(instances) > 1:
+        params = _insert_params(connection, instances)
+        if params is not None:
+            sql, returning = _insert_together_sql(connection, tuple(
+                (type(instance), instance.pk is not None) for instance in instances))
+            row = list(fetch_one_prepared(connection, sql, params))
+            for number, fields in returning:
+                for field in fields:
+                    setattr(instances[number], field.attname, row.pop(0))
+            for instance in instances:
+                instance._state.adding, instance._state.db = False, connection.alias
+            return
     for instance in instances:
-        instance._state.adding, instance._state.db = False, connection.alias
+        instance.save(force_insert=True, using=connection.alias)
+
+
+def _insert_fields(model, pk_set: bool) -> list:
+    """The fields an INSERT of `model` writes, as Model.save chooses them."""
+    meta = model._meta
+    return [field for field in meta.local_concrete_fields
+            if not field.generated and (pk_set or field is not meta.auto_field)]
+
+
+def _insert_params(connection, instances) -> list | None:
+    """The values the rows' INSERTs bind, as Django's insert compiler prepares them; None when one is an expression
+    or a field writes its own placeholder (then the rows are saved one by one)."""
+    params = []
+    for instance in instances:
+        instance._prepare_related_fields_for_save(operation_name="save")
+        for field in _insert_fields(type(instance), instance.pk is not None):
+            value = field.pre_save(instance, True)
+            if hasattr(value, "resolve_expression") or hasattr(field, "get_placeholder"):
+                return None
+            params.append(field.get_db_prep_save(value, connection=connection))
+    return params
+
+
+_insert_statements: dict = {}
+
+
+def _insert_together_sql(connection, shape: tuple) -> tuple[str, list]:
+    """The statement that inserts one row of each (model, primary key set) of `shape`, and, per row whose key the
+    database makes, its index and the fields read back (save() reads them too). Built once per shape."""
+    key = (connection.vendor, shape)
+    if key not in _insert_statements:
+        quote = connection.ops.quote_name
+        ctes, returning = [], []
+        for number, (model, pk_set) in enumerate(shape):
+            fields = _insert_fields(model, pk_set)
+            sql = (f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(field.column) for field in fields)})"
+                   f" VALUES ({', '.join(['%s'] * len(fields))})")
+            read_back = [] if pk_set else list(model._meta.db_returning_fields)
+            if read_back:
+                sql += f" RETURNING {', '.join(quote(field.column) for field in read_back)}"
+                returning.append((number, read_back))
+            ctes.append(f"row{number} AS ({sql})")
+        selected = ", ".join(f"row{number}" for number, _ in returning)
+        _insert_statements[key] = (f"WITH {', '.join(ctes)} SELECT {f'* FROM {selected}' if returning else '1'}",
+                                   returning)
+    return _insert_statements[key]

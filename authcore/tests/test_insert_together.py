@@ -54,3 +54,29 @@ def test_one_row_is_a_plain_save(alice):
     with CaptureQueriesContext(connection) as queries:
         insert_together(connection, event)
     assert len(queries) == 1 and SecurityEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_a_value_that_is_an_expression_is_saved_row_by_row(alice):
+    """The fixed statement binds plain values only; an expression (the database's clock, say) goes through save()."""
+    from django.db.models.functions import Now
+
+    session, token, event = _rows(alice)
+    event.created_at = Now()
+    with transaction.atomic():
+        insert_together(connection, session, token, event)
+    assert SecurityEvent.objects.get(pk=event.pk).created_at is not None
+    assert RefreshToken.objects.filter(pk=token.pk, session_id=session.id).exists()
+
+
+def test_the_statement_is_the_same_for_every_call_of_one_shape(alice):
+    """Built once per sequence of models (and prepared once per connection on PostgreSQL): only the values differ."""
+    texts = []
+    for letter in "bc":
+        with CaptureQueriesContext(connection) as queries, transaction.atomic():
+            insert_together(connection, *_rows(alice, token_hash=letter * 64))
+        texts.append([query["sql"] for query in queries if query["sql"].startswith(("INSERT", "WITH"))])
+    if connection.vendor == "postgresql":
+        first, second = texts[0][0], texts[1][0]
+        # The logged text has the values in it; the statement is the same but for them.
+        assert first.replace("b" * 64, "") != first and first.split(" VALUES ")[0] == second.split(" VALUES ")[0]
+    assert RefreshToken.objects.filter(token_hash__in=["b" * 64, "c" * 64]).count() == 2

@@ -173,8 +173,11 @@ def test_a_login_is_seven_statements_and_three_redis_round_trips(wire, user):
     assert statements[0].startswith('SELECT "accounts_user"') and 'EXISTS' in statements[0]
     assert '"mfa_authenticator"' in statements[0]
     assert kinds == ["SELECT", "BEGIN", "UPDATE", "SELECT", "WITH", "SELECT", "COMMIT"]
-    # The cap's SELECT: the user's live sessions past the newest cap - 1, newest first, skipped with OFFSET; it and
-    # the new-device look are fixed statements, prepared once per connection (their parameters bound: $n).
+    # Every statement but BEGIN and COMMIT is a fixed one, prepared once per connection (its parameters bound, $n):
+    # the user's lookup (UserManager.get_by_natural_key), last_login (accounts.flows.login._record_login_sql), the
+    # cap's SELECT, the rows (authcore.backends.insert_together) and the new-device look.
+    assert all("$1" in statement for statement in statements if statement not in ("BEGIN", "COMMIT"))
+    # The cap's SELECT: the user's live sessions past the newest cap - 1, newest first, skipped with OFFSET.
     assert statements[3].startswith('SELECT s.id FROM "sessions_app_session"') and " OFFSET $3" in statements[3]
     assert statements[5].startswith('SELECT s.device, s.ip_address FROM "sessions_app_session"')
     assert [table for table in ("sessions_app_session", "sessions_app_refreshtoken", "sessions_app_securityevent")
