@@ -5,6 +5,7 @@ database ENGINE, `authcore.backends.redis_cache.RedisCache` as a cache BACKEND. 
 statements through `fetch_one_prepared(connection, ...)` (or `fetch_all_prepared`), an ordinary query on any
 other backend, and writes the rows one step creates together through `insert_together`.
 """
+from django.db.models.signals import post_save, pre_save
 
 
 def fetch_one_prepared(connection, sql: str, params):
@@ -30,13 +31,15 @@ def fetch_all_prepared(connection, sql: str, params) -> list:
 
 
 def insert_together(connection, *instances) -> None:
-    """Store new model instances (rows no receiver of Django's save signals watches) as `save(force_insert=True)`
-    would, their defaults and primary keys included, in one statement where the backend can: on PostgreSQL a
-    data-modifying WITH per row, all of them or none, a fixed statement for each sequence of models (prepared once
-    per connection, fetch_one_prepared); elsewhere, or for a value that is an expression, one INSERT each, in the
-    caller's transaction. A row may refer to one before it (foreign keys are checked at the commit). No save signals
-    are sent."""
-    if connection.vendor == "postgresql" and len(instances) > 1:
+    """Store new model instances as `save(force_insert=True)` would, their defaults and primary keys included, in
+    one statement where the backend can: on PostgreSQL a data-modifying WITH per row, all of them or none, a fixed
+    statement for each sequence of models (prepared once per connection, fetch_one_prepared); elsewhere, for a value
+    that is an expression, or for a model a receiver of Django's save signals watches (a host project's audit
+    forwarder, say: it must still hear of every row), one save() each, in the caller's transaction. A row may refer
+    to one before it (foreign keys are checked at the commit)."""
+    if (connection.vendor == "postgresql" and len(instances) > 1
+            and not any(signal.has_listeners(type(instance)) for signal in (pre_save, post_save)
+                        for instance in instances)):
         params = _insert_params(connection, instances)
         if params is not None:
             sql, returning = _insert_together_sql(connection, tuple(

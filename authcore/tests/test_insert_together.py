@@ -80,3 +80,23 @@ def test_the_statement_is_the_same_for_every_call_of_one_shape(alice):
         # The logged text has the values in it; the statement is the same but for them.
         assert first.replace("b" * 64, "") != first and first.split(" VALUES ")[0] == second.split(" VALUES ")[0]
     assert RefreshToken.objects.filter(token_hash__in=["b" * 64, "c" * 64]).count() == 2
+
+
+def test_a_model_with_a_save_receiver_is_saved_row_by_row(alice):
+    """A receiver of post_save (a host project forwarding audit records, say) hears of every row, as with save()."""
+    from django.db.models.signals import post_save
+
+    heard = []
+
+    def receiver(sender, instance, created, **kwargs):
+        heard.append((sender, instance.pk, created))
+
+    post_save.connect(receiver, sender=SecurityEvent, weak=False)
+    try:
+        session, token, event = _rows(alice)
+        with transaction.atomic():
+            insert_together(connection, session, token, event)
+    finally:
+        post_save.disconnect(receiver, sender=SecurityEvent)
+    assert heard == [(SecurityEvent, event.pk, True)] and event.pk is not None
+    assert RefreshToken.objects.filter(pk=token.pk, session_id=session.id).exists()
