@@ -123,18 +123,26 @@ class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
             return None
         key = (self.db, self.model, type(second_factor.installed()))
         if key not in self._login_lookups:
-            query = second_factor.with_factor_flag(self.with_email(self._LOOKUP_SAMPLE)).order_by()[:1].query
-            compiler = query.get_compiler(using=self.db)
-            sql, params = compiler.as_sql()
-            start, end = compiler.klass_info["select_fields"][0], compiler.klass_info["select_fields"][-1] + 1
-            # Fixed but for the address, which is one of its parameters (the others are constants of the query).
-            address = [param == self._LOOKUP_SAMPLE for param in params]
-            fixed = (address.count(True) == 1 and start == 0
-                     and not compiler.get_converters([column for column, _, _ in compiler.select]))
-            self._login_lookups[key] = (sql, params, address.index(True) if fixed else None,
-                                        [column.target.attname for column, _, _ in compiler.select[start:end]],
-                                        dict(compiler.annotation_col_map)) if fixed else None
+            try:
+                self._login_lookups[key] = self._compile_login_lookup()
+            except (AttributeError, KeyError, IndexError, TypeError, ValueError):
+                # The compiler's internals read here are Django's, not a public API: a version that changes them
+                # gets the ORM's query at every login, never a failed login.
+                self._login_lookups[key] = None
         return self._login_lookups[key]
+
+    def _compile_login_lookup(self):
+        query = second_factor.with_factor_flag(self.with_email(self._LOOKUP_SAMPLE)).order_by()[:1].query
+        compiler = query.get_compiler(using=self.db)
+        sql, params = compiler.as_sql()
+        start, end = compiler.klass_info["select_fields"][0], compiler.klass_info["select_fields"][-1] + 1
+        # Fixed but for the address, which is one of its parameters (the others are constants of the query).
+        address = [param == self._LOOKUP_SAMPLE for param in params]
+        fixed = (address.count(True) == 1 and start == 0
+                 and not compiler.get_converters([column for column, _, _ in compiler.select]))
+        return (sql, params, address.index(True) if fixed else None,
+                [column.target.attname for column, _, _ in compiler.select[start:end]],
+                dict(compiler.annotation_col_map)) if fixed else None
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":
         if not email:

@@ -105,7 +105,9 @@ def methods_for(user) -> list[str]:
         return []
     # A user read with the flag (the login's lookup, before its password check) and without a factor then: no
     # query. The flag is only ever False on the instance that lookup built, for the request that built it; a
-    # factor added since is as unseen as one added between a separate query and the session's start.
+    # factor added since is as unseen as one added between a separate query and the session's start. The window is
+    # the password hash's length; a session opened in it is no different from one opened just before the factor
+    # was added, which adding a factor does not end either.
     if user.__dict__.get(FACTOR_FLAG) is False:
         return []
     return provider.methods(user)

@@ -126,9 +126,13 @@ class ListedSession:
     device: str
     device_name: str
     transport: str
+    # Set by the account page for its template (accounts.account_views): not columns.
+    is_current: bool = False
+    label: str = ""
 
 
-_LISTED_FIELDS = tuple(field.name for field in dataclasses.fields(ListedSession))
+_LISTED_FIELDS = tuple(field.name for field in dataclasses.fields(ListedSession)
+                       if field.default is dataclasses.MISSING)  # the columns
 
 
 def _listed(rows) -> list[ListedSession]:

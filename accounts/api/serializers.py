@@ -75,9 +75,6 @@ class ExportedSessionSerializer(SessionSerializer):
     revoke_reason = serializers.CharField(help_text="Why it was ended, e.g. `logout`; empty if it was not.")
     current = serializers.BooleanField(help_text="The session of the access token that asked for this export.")
 
-    # DRF's own, field by field, over the export's rows (dicts): the list's hand-written one knows only its fields.
-    to_representation = serializers.Serializer.to_representation
-
 
 class ExportedSecurityEventSerializer(serializers.Serializer):
     kind = serializers.CharField(help_text="What happened, e.g. `authn_login_success`.")

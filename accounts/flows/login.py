@@ -129,9 +129,7 @@ def _open_session(*, user: User, client: ClientInfo, transport: str, device_name
         # Conditional: an account deleted or deactivated since the password check gets no session. A fixed
         # statement, prepared once per connection; last_login is none of the fields whose changes the user rules
         # watch (UserQuerySet.update), so it needs none of their work.
-        if fetch_one_prepared(connection, _record_login_sql(), {
-                "at": connection.ops.adapt_datetimefield_value(signed_in_at),
-                "user": User._meta.pk.get_db_prep_value(user.pk, connection)}) is None:
+        if not _record_login(user, signed_in_at):
             raise ServiceError("invalid_credentials")
         # The session records the device its cookie names, so that a report of this sign-in can end every
         # session that device opened and distrust its cookie (flows.not_me). The UPDATE above locked the user's
@@ -147,8 +145,17 @@ def _open_session(*, user: User, client: ClientInfo, transport: str, device_name
     return LoginResult(user=user, tokens=tokens, device_token=device_token)
 
 
+def _record_login(user: User, signed_in_at) -> bool:
+    """Set the user's last_login if they are still active; whether they were."""
+    if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35: no RETURNING
+        return bool(User._base_manager.filter(pk=user.pk, is_active=True).update(last_login=signed_in_at))
+    return fetch_one_prepared(connection, _record_login_sql(connection.vendor), {
+        "at": connection.ops.adapt_datetimefield_value(signed_in_at),
+        "user": User._meta.pk.get_db_prep_value(user.pk, connection)}) is not None
+
+
 @functools.cache
-def _record_login_sql() -> str:
+def _record_login_sql(vendor: str) -> str:  # per database vendor: its quoting
     """A login's last_login, set only on an active user: what `User.objects.filter(pk=..., is_active=True)
     .update(last_login=...)` sends, answering a row when it updated one."""
     quote, meta = connection.ops.quote_name, User._meta

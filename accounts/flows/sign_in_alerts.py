@@ -62,7 +62,7 @@ UNTRUSTED_ENDINGS = (events.NOT_ME_REASON, Session.RevokeReason.TOKEN_REUSED, ev
 
 
 @functools.cache
-def _recent_sessions_sql() -> str:
+def _recent_sessions_sql(vendor: str) -> str:  # per database vendor: its quoting
     """The device label and address of a user's latest sessions but one, leaving out UNTRUSTED_ENDINGS, newest
     first: what the ORM's `filter(user=user).exclude(pk=session.pk).exclude(revoke_reason__in=UNTRUSTED_ENDINGS)
     .order_by("-created_at").values_list("device", "ip_address")[:RECENT_SESSIONS]` asks (revoke_reason is never
@@ -79,7 +79,7 @@ def _seen_recently(user: User, session: Session) -> bool:
     if network is None:  # nothing to compare: an unknown address never matches
         return False
     # A fixed statement, prepared once per connection: a login from a device without the cookie runs it.
-    recent = fetch_all_prepared(connection, _recent_sessions_sql(), {
+    recent = fetch_all_prepared(connection, _recent_sessions_sql(connection.vendor), {
         "user": Session._meta.get_field("user").get_db_prep_value(user.pk, connection),
         "session": Session._meta.pk.get_db_prep_value(session.pk, connection),
         **{f"untrusted{number}": str(reason) for number, reason in enumerate(UNTRUSTED_ENDINGS)}})

@@ -377,7 +377,7 @@ def test_the_recent_sessions_fixed_statement_asks_what_the_orm_asks(clock, user,
     for session, reason in zip(sessions[1:], [*UNTRUSTED_ENDINGS, Session.RevokeReason.LOGOUT], strict=False):
         Session.objects.filter(pk=session.pk).update(revoked_at=session.created_at, revoke_reason=reason)
     newest = sessions[0]
-    rows = fetch_all_prepared(connection, _recent_sessions_sql(), {
+    rows = fetch_all_prepared(connection, _recent_sessions_sql(connection.vendor), {
         "user": Session._meta.get_field("user").get_db_prep_value(user.pk, connection),
         "session": Session._meta.pk.get_db_prep_value(newest.pk, connection),
         **{f"untrusted{number}": str(reason) for number, reason in enumerate(UNTRUSTED_ENDINGS)}})

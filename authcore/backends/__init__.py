@@ -5,6 +5,7 @@ database ENGINE, `authcore.backends.redis_cache.RedisCache` as a cache BACKEND. 
 statements through `fetch_one_prepared(connection, ...)` (or `fetch_all_prepared`), an ordinary query on any
 other backend, and writes the rows one step creates together through `insert_together`.
 """
+from django.db import transaction
 from django.db.models.signals import post_save, pre_save
 
 
@@ -51,8 +52,9 @@ def insert_together(connection, *instances) -> None:
             for instance in instances:
                 instance._state.adding, instance._state.db = False, connection.alias
             return
-    for instance in instances:
-        instance.save(force_insert=True, using=connection.alias)
+    with transaction.atomic(using=connection.alias, savepoint=False):  # all of them or none, here too
+        for instance in instances:
+            instance.save(force_insert=True, using=connection.alias)
 
 
 def _insert_fields(model, pk_set: bool) -> list:

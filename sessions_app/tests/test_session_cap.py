@@ -200,7 +200,7 @@ def test_the_caps_fixed_statement_asks_what_the_orm_asks(clock, alice, bystander
     same_time = Session.objects.filter(pk__in=ids[:3])
     same_time.update(created_at=Session.objects.get(pk=ids[0]).created_at)  # ties go by id
     for skip in range(0, 7):
-        rows = fetch_all_prepared(connection, _past_the_cap_sql(), {
+        rows = fetch_all_prepared(connection, _past_the_cap_sql(connection.vendor), {
             "user": Session._meta.get_field("user").get_db_prep_value(alice.pk, connection),
             "now": connection.ops.adapt_datetimefield_value(now), "skip": skip})
         expected = list(Session.objects.alive(now).filter(user=alice).order_by("-created_at", "-id")

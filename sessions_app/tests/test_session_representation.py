@@ -59,3 +59,18 @@ def test_no_field_is_copied_for_a_page(user, monkeypatch):
     monkeypatch.setattr(serializers.Serializer, "fields", property(refused))
     page = SessionSerializer(sessions, many=True, context={"current_session_id": sessions[1].id}).data
     assert [row["current"] for row in page] == [False, True, False]
+
+
+def test_a_subclass_with_fields_of_its_own_gets_them(user):
+    class WithReason(SessionSerializer):
+        revoke_reason = serializers.CharField()
+
+    session = Session.objects.get(pk=open_session(user).session.pk)
+    data = WithReason(session, context={"current_session_id": None}).data
+    assert data["revoke_reason"] == "" and data["id"] == str(session.id)
+
+
+def test_another_date_format_in_the_settings_is_honoured(user, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DATETIME_FORMAT": "%Y-%m-%d"}
+    session = Session.objects.get(pk=open_session(user).session.pk)
+    assert hand_written(session, None)["created_at"] == session.created_at.strftime("%Y-%m-%d")
