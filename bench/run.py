@@ -900,7 +900,7 @@ def seed(args, envs: dict[str, dict], meta: dict) -> str:
             [*PROJECT_TASKS, "ours", "history", "--sessions", str(args.growth), "--tokens-per-session",
              str(args.growth_tokens), "--users", str(args.growth_users), "--live-share", str(args.growth_live_share)],
             env=envs["ours-grown"], cwd=ROOT, what="ours-grown history"))
-    if "ours-totp" in contestants_of(args, "login"):
+    if "login" in args.scenarios and "ours-totp" in contestants_of(args, "login"):
         log(f"seeding {args.totp_users * args.rounds} accounts with an authenticator app")
         meta["totp"] = json.loads(run_checked(
             [*PROJECT_TASKS, "ours", "totp", "--users", str(args.totp_users * args.rounds), "--hash", seeded["hash"]],
@@ -979,6 +979,8 @@ def prepare_crowds(args, envs: dict[str, dict], work: Path, password_hash: str, 
     """The users of the sessions scenario, each signed in by the session code of a login (untimed): one with
     3 sessions, one with --crowd-logins. Each VU presents one of the user's newest sessions. Fails if the cap
     did not bound the crowded user's live sessions."""
+    if "sessions" not in args.scenarios:
+        return
     logins = {"few": 3, "crowded": args.crowd_logins}
     crowds = {}
     for name in contestants_of(args, "sessions"):

@@ -57,6 +57,6 @@ app_settings = AppSettings(
         "MAX_SESSIONS_PER_USER": 100,
         # Sessions per page of a user's list (`GET sessions/`, the sessions page), newest sign-in first; further
         # pages by cursor.
-        "SESSIONS_PAGE_SIZE": 20,
+        "SESSIONS_PAGE_SIZE": 10,
     },
 )

@@ -217,7 +217,7 @@ class LogoutOthersView(AuthAPIView):
 
 
 SESSION_PAGES_DESCRIPTION = (
-    "A page of `SESSIONS_APP['SESSIONS_PAGE_SIZE']` sessions (20 by default); the `Link` header (RFC 8288) holds the "
+    "A page of `SESSIONS_APP['SESSIONS_PAGE_SIZE']` sessions (10 by default); the `Link` header (RFC 8288) holds the "
     "URLs of the pages around it, `rel=\"next\"` (older sessions) and `rel=\"prev\"` (newer), each with its "
     "`cursor`, and is absent when there is neither.")
 

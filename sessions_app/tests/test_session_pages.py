@@ -181,14 +181,14 @@ def test_a_page_costs_the_same_queries_however_many_sessions(api, clock, alice, 
         assert len(ids(second)) == size and set(ids(first)).isdisjoint(ids(second))
 
 
-def test_the_default_page_is_twenty(api, clock, alice):
-    opened = open_sessions(alice, 20, clock)
+def test_the_default_page_is_ten(api, clock, alice):
+    opened = open_sessions(alice, 10, clock)
     full = api.get(URL, **bearer(opened[0].access))
     assert ids(full) == newest_first(opened) and "Link" not in full  # exactly one page: no next
 
     opened += open_sessions(alice, 1, clock)
     first = api.get(URL, **bearer(opened[0].access))
-    assert ids(first) == newest_first(opened)[:20]
+    assert ids(first) == newest_first(opened)[:10]
     assert ids(api.get(links(first)["next"], **bearer(opened[0].access))) == [str(opened[0].session.id)]
 
 
