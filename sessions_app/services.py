@@ -490,12 +490,13 @@ def record_reauthentication(session_id, *, with_factor: bool = False) -> None:
                                                  **({"factor_proved_at": now} if with_factor else {}))
 
 
-def purge_dead_sessions(*, batch_size: int | None = None, pause: float = 0.0) -> int:
+def purge_dead_sessions(*, batch_size: int | None = None, pause: float | None = None) -> int:
     """Delete revoked and expired sessions (and their tokens) in bounded batches; returns the count.
     `pause` (seconds) between batches leaves the database to the live traffic while a large history goes.
 
     Security events keep the session id as a plain value, so the audit trail survives the purge."""
     batch_size = batch_size or app_settings.PURGE_BATCH_SIZE
+    pause = app_settings.PURGE_PAUSE if pause is None else pause
     now = timezone.now()
     delete_batch = _delete_dead_batch_in_one_statement if _purge_in_one_statement() else _delete_dead_batch
     deleted = 0

@@ -171,3 +171,16 @@ def test_a_dead_session_another_transaction_holds_is_skipped_not_waited_for(make
         release.set()
         holder.join(10)
     assert "Deleted 1 dead session(s)." in purge()
+
+
+def test_by_default_a_purge_takes_small_batches_and_pauses_between_them(population, monkeypatch, settings):
+    """Small batches with a pause between them: a purge beside live traffic (SESSIONS_APP PURGE_BATCH_SIZE and
+    PURGE_PAUSE)."""
+    pauses = []
+    monkeypatch.setattr("sessions_app.services.time.sleep", pauses.append)
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "PURGE_BATCH_SIZE": 2}
+
+    assert "Deleted 5" in purge()
+
+    assert pauses == [0.02, 0.02]
+    assert Session.objects.dead().count() == 0

@@ -11,10 +11,12 @@ class Command(BaseCommand):
         parser.add_argument("--batch-size", type=int, default=None,
                             help=f"Sessions per DELETE (default SESSIONS_APP['PURGE_BATCH_SIZE'], "
                                  f"{app_settings._defaults['PURGE_BATCH_SIZE']}).")
-        parser.add_argument("--pause", type=float, default=0.0,
-                            help="Seconds to wait between batches, so a large purge leaves room for live traffic.")
+        parser.add_argument("--pause", type=float, default=None,
+                            help=f"Seconds to wait between batches, so a large purge leaves room for live traffic "
+                                 f"(default SESSIONS_APP['PURGE_PAUSE'], {app_settings._defaults['PURGE_PAUSE']}).")
 
-    def handle(self, *args, batch_size=None, pause=0.0, **options):
+    def handle(self, *args, batch_size=None, pause=None, **options):
+        pause = app_settings.PURGE_PAUSE if pause is None else pause
         if batch_size is not None and batch_size < 1:
             self.stderr.write("--batch-size must be at least 1.")
             return
