@@ -662,7 +662,8 @@ def markdown_table(summary: dict, comparisons: dict, targets: list[dict], meta: 
           if {"crowded", "few"} <= set(meta.get("crowds", {})) else []),
         *([f"- purge: each round of the purge scenario starts with {config['purge_sessions']} more dead sessions "
            f"(5 refresh tokens each) in ours; `manage.py purge_sessions {config['purge_args']}` runs during the "
-           "rounds of ours, during a purge, which last as long as it"] if "purge" in summary else []),
+           f"rounds of ours, during a purge, which last as long as it; {config['purge_rounds'] or config['rounds']} "
+           "rounds"] if "purge" in summary else []),
         *([f"- login with TOTP: {meta['totp']['users']} accounts with an authenticator app, a login is the "
            "password step and the code (two requests: its rps counts logins, its latencies requests)"]
           if meta.get("totp") else []),
@@ -796,7 +797,8 @@ def parse_args(argv=None):
     parser.add_argument("--purge-sessions", type=int, default=500_000,
                         help="dead sessions (5 tokens each) seeded before each round of the purge scenario")
     parser.add_argument("--purge-args", default="", help='options for manage.py purge_sessions, e.g. "--pause 0.01"')
-    parser.add_argument("--purge-timeout", type=int, default=900, help="seconds a purge round may last at most")
+    parser.add_argument("--purge-timeout", type=int, default=1800, help="seconds a purge round may last at most")
+    parser.add_argument("--purge-rounds", type=int, default=0, help="rounds of the purge scenario (default: --rounds)")
     parser.add_argument("--crowd-logins", type=int, default=10_000,
                         help="logins of the crowded user of the sessions scenario")
     parser.add_argument("--totp-users", type=int, default=1500,
@@ -912,6 +914,11 @@ def contestants_of(args, scenario: str) -> tuple[str, ...]:
     return tuple(name for name in SCENARIO_CONTESTANTS[scenario] if name in args.contestants)
 
 
+def rounds_of(args, scenario: str) -> int:
+    """The purge's rounds may be fewer: each lasts as long as a purge of --purge-sessions (minutes)."""
+    return args.purge_rounds if scenario == "purge" and args.purge_rounds else args.rounds
+
+
 def servers_needed(args) -> list[str]:
     needed = {CONTESTANTS[name]["server"] for scenario in args.scenarios for name in contestants_of(args, scenario)}
     return [project for project in PROJECTS if project in needed]
@@ -925,7 +932,7 @@ def session_plan(args) -> list[tuple[str, str, int, int]]:
         for name in contestants_of(args, scenario):
             if CONTESTANTS[name].get("anonymous") or "crowd" in CONTESTANTS[name]:
                 continue  # no sessions, or its own (prepare_crowds)
-            for round_index in range(args.rounds):
+            for round_index in range(rounds_of(args, scenario)):
                 if scenario in SESSION_SCENARIOS:
                     plan.append((name, scenario, round_index, args.vus))
                 elif scenario == "logout":
@@ -1094,7 +1101,7 @@ def measure(args, urls: dict, token_files: dict, servers: dict[str, Service], cp
     turn = 0
     for scenario in args.scenarios:
         names = contestants_of(args, scenario)
-        for round_index in range(args.rounds):
+        for round_index in range(rounds_of(args, scenario)):
             shift = turn % len(names)
             turn += 1
             for name in names[shift:] + names[:shift]:
@@ -1129,7 +1136,8 @@ def measure(args, urls: dict, token_files: dict, servers: dict[str, Service], cp
                 _check_alive(servers, scenario)
                 rounds.append({"scenario": scenario, "round": round_index, "contestant": name,
                                "load_average_after": round(os.getloadavg()[0], 2), **result})
-                log(f"{scenario:8} round {round_index + 1}/{args.rounds} {name}: {result['requests']} requests, "
+                log(f"{scenario:8} round {round_index + 1}/{rounds_of(args, scenario)} {name}: "
+                    f"{result['requests']} requests, "
                     f"{result['errors']} errors, {result['rps']:.1f} rps, p50 {result['p50_us'] / 1000:.2f} ms, "
                     f"p99 {result['p99_us'] / 1000:.2f} ms; other processes: {result['other_cpu_percent']}% CPU"
                     + (f"; purge: {result['purge']}" if purge is not None else ""))
