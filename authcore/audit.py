@@ -41,16 +41,9 @@ def declare_event(kind: str, description: str, *, recorded: bool = True) -> str:
     return kind
 
 
-def record_security_event(
-    kind: str,
-    *,
-    user=None,
-    actor=None,
-    client: ClientInfo | None = None,
-    session_id: uuid.UUID | str | None = None,
-    **details,
-) -> SecurityEvent:
-    event = security_event(kind, user=user, actor=actor, client=client, session_id=session_id, **details)
+def record_security_event(kind: str, **fields) -> SecurityEvent:
+    """Store a security event and log it; `fields` are security_event's (user, actor, client, session_id, details)."""
+    event = security_event(kind, **fields)
     event.save(force_insert=True)
     log_security_event(event)
     return event

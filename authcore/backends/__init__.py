@@ -12,23 +12,22 @@ from django.db.models.signals import post_save, pre_save
 def fetch_one_prepared(connection, sql: str, params):
     """The first row of a fixed statement, prepared once per connection where the backend can
     (authcore.backends.postgresql); otherwise run as an ordinary query."""
-    fetch = getattr(connection, "fetch_one_prepared", None)
-    if fetch is not None:
-        return fetch(sql, params)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchone()
+    return _run_fixed(connection, sql, params, "fetch_one_prepared", "fetchone")
 
 
 def fetch_all_prepared(connection, sql: str, params) -> list:
     """The rows of a fixed statement, prepared once per connection where the backend can; otherwise run as an
     ordinary query."""
-    fetch = getattr(connection, "fetch_all_prepared", None)
+    return _run_fixed(connection, sql, params, "fetch_all_prepared", "fetchall")
+
+
+def _run_fixed(connection, sql: str, params, prepared_method: str, cursor_method: str):
+    fetch = getattr(connection, prepared_method, None)
     if fetch is not None:
         return fetch(sql, params)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchall()
+        return getattr(cursor, cursor_method)()
 
 
 def insert_together(connection, *instances) -> None:
