@@ -123,6 +123,48 @@ def test_prepared_statements_can_be_turned_off_for_poolers_that_cannot_keep_them
     connection.close()  # the next test connects with the settings restored
 
 
+def test_one_cursor_serves_a_connections_fixed_statements_until_the_connection_is_replaced(alice):
+    from authcore.backends import fetch_one_prepared
+
+    connection.close()
+    assert fetch_one_prepared(connection, "SELECT 1", []) == (1,)
+    first = connection.prepared_cursor().cursor
+    assert fetch_one_prepared(connection, "SELECT 2", []) == (2,)
+    assert connection.prepared_cursor().cursor is first and not first.closed
+
+    connection.close()
+    assert fetch_one_prepared(connection, "SELECT 3", []) == (3,)
+    assert connection.prepared_cursor().cursor is not first
+
+
+@pytest.mark.parametrize("database_zone, use_tz", [(None, True), ("Europe/Paris", True), (None, False)])
+def test_timestamps_read_by_a_fixed_statement_are_those_django_reads(alice, database_zone, use_tz, settings,
+                                                                   monkeypatch):
+    """psycopg's own loader where the connection's zone is the session's; Django's where Django reads them
+    otherwise: naive without USE_TZ, in the zone a database's TIME_ZONE names."""
+    from authcore.backends import fetch_one_prepared
+
+    def reconnect():
+        connection.close()
+        for cached in ("timezone", "timezone_name"):
+            connection.__dict__.pop(cached, None)
+
+    reconnect()
+    monkeypatch.setitem(connection.settings_dict, "TIME_ZONE", database_zone)
+    settings.USE_TZ = use_tz
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT date_joined FROM accounts_user WHERE id = %s", [alice.pk])
+            (by_django,) = cursor.fetchone()
+        (prepared,) = fetch_one_prepared(connection, "SELECT date_joined FROM accounts_user WHERE id = %s",
+                                         [alice.pk])
+        assert prepared == by_django
+        assert prepared.tzinfo == by_django.tzinfo == connection.timezone
+        assert (prepared.tzinfo is None) is (not use_tz)
+    finally:
+        reconnect()  # the next test connects with the settings restored
+
+
 def test_one_client_object_serves_every_command(redis_client):
     assert cache._cache.get_client(write=True) is redis_client
     assert cache._cache.get_client("any key") is redis_client  # one server: reads go to it too
