@@ -103,7 +103,8 @@ class LoginSecondStepView(PublicJSONAPIView):
         "authenticator app's current code) or `recovery_code`. Answers as login does (the transport and device "
         "name asked for at login apply). The token works once, for ACCOUNTS['MFA_LOGIN_TIMEOUT'] (5 minutes), "
         "from the client it was given to; ACCOUNTS['MFA_LOGIN_ATTEMPTS'] wrong answers (5) end it (401 "
-        "`mfa_token_invalid`: log in again). Each wrong answer (400 `mfa_code_incorrect`) counts as a failed login "
+        "`mfa_token_invalid`: log in again). After a password step with a DPoP proof, send a proof by the same "
+        "key (and none after one without). Each wrong answer (400 `mfa_code_incorrect`) counts as a failed login "
         "of the account, toward the same lock as wrong passwords (429).",
         tags=["account"],
     )
@@ -125,6 +126,7 @@ class LoginSecondStepOptionsView(PublicJSONAPIView):
     @extend_schema(
         request=request_serializer(SecondStepTokenForm),
         responses={200: SECURITY_KEY_OPTIONS, **error_responses("mfa_token_invalid", "mfa_method_unavailable",
+                                                                "invalid_dpop_proof", "use_dpop_nonce",
                                                                 "rate_limited", *COMMON_ERRORS)},
         summary="Security-key options for a login's second step",
         description="For an account whose `methods` include `webauthn`: the options to pass to the browser; send "
@@ -133,7 +135,9 @@ class LoginSecondStepOptionsView(PublicJSONAPIView):
     )
     def post(self, request):
         data = self.validated(SecondStepTokenForm)
-        return Response(login.second_step_options(mfa_token=data["mfa_token"], client=client_info(request)))
+        # The client as the second step sees it, its DPoP key included: the mfa_token is bound to both.
+        return Response(login.second_step_options(mfa_token=data["mfa_token"],
+                                                  client=token_endpoint_client(request)))
 
 
 class MeView(AuthAPIView):

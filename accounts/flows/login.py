@@ -171,9 +171,11 @@ def _pending_key(mfa_token: str) -> str:
 
 def _client_binding(client: ClientInfo) -> str:
     """The client an mfa_token was given to: its network (IPv4 /24, IPv6 /64, so a phone moving between
-    addresses of one network keeps it) and user agent, keyed with SECRET_KEY."""
+    addresses of one network keeps it), user agent and DPoP key (none without a proof), keyed with SECRET_KEY.
+    The key because the session the second step opens is bound to the key its proof shows: without it in the
+    binding, whoever took the mfa_token (and the code) could finish the login with a key of their own."""
     network = client_network(client.ip_address, ipv4_prefix=24, ipv6_prefix=64)
-    return salted_hmac("accounts.login.second_step", f"{network}|{client.user_agent}",
+    return salted_hmac("accounts.login.second_step", f"{network}|{client.user_agent}|{client.dpop_jkt}",
                        algorithm="sha256").hexdigest()
 
 

@@ -5,15 +5,18 @@ user, a cloned key (its counter went back), a key nobody has."""
 from django.core import mail
 import pytest
 
-from accounts.testing import login
+from accounts.testing import LOGIN_URL, login
 from authcore.models import SecurityEvent
-from authcore.testing import assert_error, bearer
+from authcore.testing import PASSWORD, assert_error, bearer
 from mfa.models import Authenticator
 from sessions_app.models import Session
+from sessions_app.tests.dpop_client import DPoPKey
 from sessions_app.tests.helpers import claims
 
 from .helpers import confirm_password, password_step, second_step
 from .softkey import SoftKey
+
+OPTIONS_URL = "/api/auth/login/mfa/options/"
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +76,21 @@ def test_a_key_as_the_logins_second_factor(api, keyed, key):
     done = second_step(api, first["mfa_token"], webauthn=key.get_json(options))
     assert done.status_code == 200, done.content
     assert claims(done.json()["access"])["amr"] == ["pwd", "hwk", "mfa"]
+
+
+def test_a_key_as_the_second_factor_of_a_login_with_dpop(api, keyed, key):
+    """The password step's DPoP key binds its mfa_token: the options and the answer come with proofs by it."""
+    holder = DPoPKey()
+
+    def post(url, body, proof=True):
+        return api.post(url, body, format="json", **(holder.headers("POST", url) if proof else {}))
+
+    first = assert_error(post(LOGIN_URL, {"email": "alice@example.com", "password": PASSWORD}), 401, "mfa_required")
+    assert_error(post(OPTIONS_URL, {"mfa_token": first["mfa_token"]}, proof=False), 401, "mfa_token_invalid")
+    options = post(OPTIONS_URL, {"mfa_token": first["mfa_token"]}).json()
+    done = post("/api/auth/login/mfa/", {"mfa_token": first["mfa_token"], "webauthn": key.get_json(options)})
+    assert done.status_code == 200, done.content
+    assert claims(done.json()["access"])["cnf"] == {"jkt": holder.thumbprint}
 
 
 def test_signing_in_with_a_passkey_alone(api, keyed, key, user):

@@ -8,14 +8,17 @@ from django.utils import timezone
 import pyotp
 import pytest
 
-from accounts.testing import login
+from accounts.testing import LOGIN_URL, login
 from authcore.models import SecurityEvent
 from authcore.testing import PASSWORD, assert_error, bearer
 from mfa.models import Authenticator, RecoveryCode
 from sessions_app.models import Session
+from sessions_app.tests.dpop_client import DPoPKey
 from sessions_app.tests.helpers import claims
 
 from .helpers import STEP, confirm_password, enrol_totp, password_step, second_step
+
+MFA_STEP_URL = "/api/auth/login/mfa/"
 
 pytestmark = pytest.mark.django_db
 
@@ -138,6 +141,30 @@ def test_the_mfa_token_belongs_to_the_client_that_got_it(api, user, clock):
     done = api.post("/api/auth/login/mfa/", {"mfa_token": token, "code": app.now()}, format="json",
                     HTTP_USER_AGENT="Phone app/1.0")
     assert done.status_code == 200, done.content
+
+
+def test_the_mfa_token_belongs_to_the_dpop_key_of_the_password_step(api, user, clock):
+    app, _, _ = enrol_totp(api)
+    clock.shift(STEP)
+    key, other = DPoPKey(), DPoPKey()
+
+    def second_step_with(token, proof_by=None):
+        headers = proof_by.headers("POST", MFA_STEP_URL) if proof_by else {}
+        return api.post(MFA_STEP_URL, {"mfa_token": token, "code": app.now()}, format="json", **headers)
+
+    token = api.post(LOGIN_URL, {"email": user.email, "password": PASSWORD}, format="json",
+                     **key.headers("POST", LOGIN_URL)).json()["mfa_token"]
+    for wrong in (None, other):  # no proof, a proof by another key
+        assert_error(second_step_with(token, wrong), 401, "mfa_token_invalid")
+    done = second_step_with(token, key)
+    assert done.status_code == 200, done.content
+    assert claims(done.json()["access"])["cnf"] == {"jkt": key.thumbprint}
+
+    # A password step without a proof is finished without one too.
+    clock.shift(STEP)
+    token = password_step(api).json()["mfa_token"]
+    assert_error(second_step_with(token, key), 401, "mfa_token_invalid")
+    assert second_step_with(token).status_code == 200
 
 
 def test_wrong_answers_end_the_token_and_count_as_failed_logins(api, user, clock):
