@@ -67,6 +67,13 @@ class SessionJWTAuthentication(JWTAuthentication):
             raise self._token_not_valid()
         return user
 
+    def authenticate_header(self, request) -> str:
+        """The challenge of a 401: Bearer where bearer tokens work; where DPoP is required, the DPoP challenge (RFC
+        9449 §7.1), which names the scheme a client must use and the proof algorithms this service accepts."""
+        if dpop.required():
+            return dpop_challenge()
+        return super().authenticate_header(request)
+
     @staticmethod
     def _token_not_valid() -> InvalidToken:
         return InvalidToken({"detail": "Token is invalid or expired", "code": "token_not_valid"})
@@ -77,8 +84,14 @@ class DPoPRefused(InvalidToken):
 
     def __init__(self, error: str, headers: dict[str, str]) -> None:
         super().__init__({"detail": "Token is invalid or expired", "code": "token_not_valid"})
-        self.headers = {"WWW-Authenticate": f'DPoP error="{error}", algs="{" ".join(dpop.ALGORITHMS)}"', **headers}
+        self.headers = {"WWW-Authenticate": dpop_challenge(error), **headers}
 
 
 def _dpop_refused(error: str, **headers: str) -> DPoPRefused:
     return DPoPRefused(error, headers)
+
+
+def dpop_challenge(error: str | None = None) -> str:
+    """`WWW-Authenticate: DPoP`, with the error if there is one, and the proof algorithms accepted."""
+    algorithms = f'algs="{" ".join(dpop.ALGORITHMS)}"'
+    return f'DPoP error="{error}", {algorithms}' if error else f"DPoP {algorithms}"

@@ -117,7 +117,10 @@ def test_where_dpop_is_required_nothing_works_without_a_proof(api, user, key, se
     unbound = log_in(api).json()
     settings.SESSIONS_APP = {**settings.SESSIONS_APP, "DPOP": "required"}
     assert_error(log_in(api), 400, "invalid_dpop_proof")
-    assert api.get(ME, **bearer(unbound["access"])).status_code == 401
+    as_bearer = api.get(ME, **bearer(unbound["access"]))
+    assert as_bearer.status_code == 401 and as_bearer["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
+    # Without credentials, the challenge names the scheme to use (RFC 9449 §7.1), not Bearer.
+    assert api.get(ME)["WWW-Authenticate"] == 'DPoP algs="ES256 EdDSA"'
     assert_error(api.post(REFRESH, {"refresh": unbound["refresh"]}, format="json"), 400, "invalid_dpop_proof")
     answer = log_in(api, key).json()
     assert me(api, key, answer["access"]).status_code == 200
