@@ -124,9 +124,11 @@ def start_session(*, user, client: ClientInfo, transport: str = Session.Transpor
 def lock_user(user) -> None:
     """Lock the user's row until the transaction ends (FOR NO KEY UPDATE; nothing on SQLite, whose writers take
     turns anyway): how the sign-ins of one user take turns (_make_room). A flow that locks one of the user's
-    sessions and then starts a session (a password change) takes this first, so that every flow takes the user's
-    row before its sessions' rows, as a login does, and none waits for another in a circle (a login ending the
-    oldest session while that session's password change waits for the user's row)."""
+    sessions and then starts a session (a password change), or that ends several of them (logout-all, "this wasn't
+    me"), takes this first, so that every flow takes the user's row before its sessions' rows, as a login does, and
+    none waits for another in a circle (a login ending the oldest session while that session's password change
+    waits for the user's row; a login ending several sessions past a lowered cap while logout-all ends them in
+    another order)."""
     if connection.features.has_select_for_update:
         type(user)._base_manager.select_for_update(no_key=True).filter(pk=user.pk).exists()
 
@@ -406,8 +408,11 @@ def end_session_by_refresh_token(*, raw_refresh: str, client: ClientInfo) -> boo
 def end_user_sessions(
     *, user, reason: str, actor=None, client: ClientInfo | None = None, keep_session_id: uuid.UUID | None = None
 ) -> int:
-    """Revoke every live session of a user (except `keep_session_id`); returns how many were ended."""
+    """Revoke every live session of a user (except `keep_session_id`); returns how many were ended. The user's row
+    first (lock_user), as a login does before it ends sessions past the cap: the two take turns, instead of each
+    locking some of the sessions the other wants."""
     with transaction.atomic(savepoint=False):
+        lock_user(user)
         sessions = Session.objects.alive().filter(user=user)
         if keep_session_id is not None:
             sessions = sessions.exclude(pk=keep_session_id)
@@ -424,6 +429,10 @@ def end_sessions_of_users(*, users, reason: str, actor=None, client: ClientInfo 
     UPDATE whatever the number of users, and one audit record per user who had sessions. Returns the count."""
     now = timezone.now()
     with transaction.atomic(savepoint=False):
+        # The users' rows first, in one order (see end_user_sessions).
+        if connection.features.has_select_for_update:
+            list(users.model._base_manager.select_for_update(no_key=True).filter(pk__in=users.values("pk"))
+                 .order_by("pk").values_list("pk", flat=True))
         sessions = Session.objects.alive(now).filter(user__in=users.values("pk"))
         count = sessions.update(revoked_at=now, revoke_reason=reason)
         if count:

@@ -24,7 +24,7 @@ from authcore.errors import ServiceError
 from authcore.ratelimit import enforce_rate_limit
 from authcore.requestmeta import ClientInfo
 from sessions_app.models import Session
-from sessions_app.services import end_session
+from sessions_app.services import end_session, lock_user
 
 from .. import emails, events, limits
 from ..conf import app_settings
@@ -135,6 +135,8 @@ def report_unrecognised_sign_in(*, token: str, client: ClientInfo) -> Session:
         raise ServiceError("invalid_token")
     with transaction.atomic(durable=True):
         session = Session.objects.select_related("user").filter(pk=session_id).first()
+        if session is not None:
+            lock_user(session.user)  # before any of its sessions: it may end several (services.lock_user)
         # end_session's conditional UPDATE ends a session once: of two uses of the link, even concurrent
         # ones, only the first gets past here; a session already ended (by this link or otherwise) too.
         if session is None or not end_session(session=session, reason=events.NOT_ME_REASON, client=client):

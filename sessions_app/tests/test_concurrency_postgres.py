@@ -182,3 +182,44 @@ def test_a_login_ending_a_session_and_that_sessions_password_change_take_turns(m
     assert change == "token_not_valid"
     assert Session.objects.get(pk=oldest.session.id).revoke_reason == Session.RevokeReason.SESSION_LIMIT
     assert Session.objects.get(pk=new_session).is_alive()
+
+
+@pytest.mark.parametrize("flow", ["logout-all", "not me"])
+def test_a_login_ending_sessions_past_a_lowered_cap_and_a_flow_ending_several_take_turns(make_user, settings, flow):
+    """A login ends every session past a lowered cap while logout-all (or a "this wasn't me" report) ends the same
+    sessions. Both take the user's row before any session's, so the second waits for the login, then finds them
+    ended; locking the sessions in their own orders, the two could each hold one the other waits for."""
+    from accounts.flows import not_me
+
+    user = make_user(password=None)
+    sessions = [open_session(user).session for _ in range(3)]  # one client: "not me" ends them all (one device)
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "MAX_SESSIONS_PER_USER": 1}  # lowered since
+    login_holds_the_user = threading.Event()
+
+    def work(index):
+        if index == 0:  # the login
+            with transaction.atomic():
+                get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
+                login_holds_the_user.set()
+                time.sleep(0.5)  # meanwhile the other flow starts, and waits
+                return services.start_session(user=user, client=ClientInfo(), user_locked=True).session.id
+        assert login_holds_the_user.wait(timeout=10)
+        try:
+            if flow == "logout-all":
+                return services.end_user_sessions(user=user, reason=Session.RevokeReason.LOGOUT_ALL)
+            return not_me.report_unrecognised_sign_in(token=not_me.not_me_token(sessions[-1].id),
+                                                      client=ClientInfo()).id
+        except ServiceError as error:
+            return error.code
+
+    results = run_at_once(2, work)
+
+    assert_no_crash(results)
+    new_session, other = results
+    # The login went first: it ended the three (past the cap of one); the other flow found nothing left to end.
+    assert [Session.objects.get(pk=session.pk).revoke_reason for session in sessions] == \
+        [Session.RevokeReason.SESSION_LIMIT] * 3
+    if flow == "logout-all":
+        assert other == 1 and not Session.objects.get(pk=new_session).is_alive()  # the login's own, after it
+    else:
+        assert other == "invalid_token" and Session.objects.get(pk=new_session).is_alive()
