@@ -23,7 +23,12 @@ class SessionJWTAuthentication(JWTAuthentication):
     def authenticate(self, request):
         scheme, _, raw_token = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
         if scheme.lower() == "dpop":
-            return self._authenticate_with_proof(request, raw_token.strip())
+            try:
+                return self._authenticate_with_proof(request, raw_token.strip())
+            except DPoPRefused:
+                raise
+            except InvalidToken:  # an invalid or expired token, an ended session: in the scheme it came in
+                raise _dpop_refused("invalid_token") from None
         authenticated = super().authenticate(request)
         if authenticated is not None and ("cnf" in authenticated[1].payload or dpop.required()):
             # A token bound to a key is no bearer token (RFC 9449 §7.2): whoever copied it has no proof to send.
@@ -76,6 +81,8 @@ class SessionJWTAuthentication(JWTAuthentication):
 
     @staticmethod
     def _token_not_valid() -> InvalidToken:
+        if dpop.required():  # the challenge says why, in the scheme the client must use (RFC 9449 §7.1)
+            return _dpop_refused("invalid_token")
         return InvalidToken({"detail": "Token is invalid or expired", "code": "token_not_valid"})
 
 

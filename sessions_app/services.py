@@ -427,12 +427,12 @@ def end_user_sessions(
 def end_sessions_of_users(*, users, reason: str, actor=None, client: ClientInfo | None = None) -> int:
     """Revoke every live session of a set of users, given as a user queryset (a bulk deactivation): one
     UPDATE whatever the number of users, and one audit record per user who had sessions. Returns the count."""
-    now = timezone.now()
     with transaction.atomic(savepoint=False):
         # The users' rows first, in one order (see end_user_sessions).
         if connection.features.has_select_for_update:
-            list(users.model._base_manager.select_for_update(no_key=True).filter(pk__in=users.values("pk"))
-                 .order_by("pk").values_list("pk", flat=True))
+            list(users.model._base_manager.db_manager(users.db).select_for_update(no_key=True)
+                 .filter(pk__in=users.values("pk")).order_by("pk").values_list("pk", flat=True))
+        now = timezone.now()  # after the wait: a session a login committed meanwhile ends after it began
         sessions = Session.objects.alive(now).filter(user__in=users.values("pk"))
         count = sessions.update(revoked_at=now, revoke_reason=reason)
         if count:

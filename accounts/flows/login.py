@@ -175,7 +175,8 @@ def _client_binding(client: ClientInfo) -> str:
     The key because the session the second step opens is bound to the key its proof shows: without it in the
     binding, whoever took the mfa_token (and the code) could finish the login with a key of their own."""
     network = client_network(client.ip_address, ipv4_prefix=24, ipv6_prefix=64)
-    return salted_hmac("accounts.login.second_step", f"{network}|{client.user_agent}|{client.dpop_jkt}",
+    key = f"|{client.dpop_jkt}" if client.dpop_jkt else ""  # (without one, as before keys were bound)
+    return salted_hmac("accounts.login.second_step", f"{network}|{client.user_agent}{key}",
                        algorithm="sha256").hexdigest()
 
 

@@ -137,21 +137,24 @@ def test_one_cursor_serves_a_connections_fixed_statements_until_the_connection_i
     assert connection.prepared_cursor().cursor is not first
 
 
-@pytest.mark.parametrize("database_zone, use_tz", [(None, True), ("Europe/Paris", True), (None, False)])
+@pytest.mark.parametrize("database_zone, use_tz", [(None, True), ("UTC", True), ("Europe/Paris", True),
+                                                    (None, False)])
 def test_timestamps_read_by_a_fixed_statement_are_those_django_reads(alice, database_zone, use_tz, settings,
                                                                    monkeypatch):
-    """psycopg's own loader where the connection's zone is the session's; Django's where Django reads them
-    otherwise: naive without USE_TZ, in the zone a database's TIME_ZONE names."""
+    """psycopg's own loader in Django's default (UTC); Django's wherever Django reads them otherwise: naive without
+    USE_TZ, in the zone a database's TIME_ZONE names (a ZoneInfo, even for "UTC"). Also when the settings change
+    under an open connection whose cursor for fixed statements is already made (as a test's settings do)."""
     from authcore.backends import fetch_one_prepared
 
-    def reconnect():
-        connection.close()
+    def forget_the_zone():
         for cached in ("timezone", "timezone_name"):
             connection.__dict__.pop(cached, None)
 
-    reconnect()
+    assert fetch_one_prepared(connection, "SELECT 1", []) == (1,)  # the cursor is made, under the defaults
     monkeypatch.setitem(connection.settings_dict, "TIME_ZONE", database_zone)
     settings.USE_TZ = use_tz
+    forget_the_zone()
+    connection.ensure_timezone()  # what Django does for a changed USE_TZ or TIME_ZONE: no new connection
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT date_joined FROM accounts_user WHERE id = %s", [alice.pk])
@@ -162,7 +165,8 @@ def test_timestamps_read_by_a_fixed_statement_are_those_django_reads(alice, data
         assert prepared.tzinfo == by_django.tzinfo == connection.timezone
         assert (prepared.tzinfo is None) is (not use_tz)
     finally:
-        reconnect()  # the next test connects with the settings restored
+        connection.close()  # the next test connects with the settings restored
+        forget_the_zone()
 
 
 def test_one_client_object_serves_every_command(redis_client):

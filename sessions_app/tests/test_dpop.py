@@ -107,6 +107,15 @@ def test_a_replayed_refresh_without_the_key_still_ends_the_family(api, bound, ke
     assert not Session.objects.get(pk=bound["session_id"]).is_alive()
 
 
+def test_a_token_that_does_not_hold_is_challenged_in_the_scheme_it_came_in(api, bound, key):
+    api.post("/api/auth/logout/", {"refresh": bound["refresh"]}, format="json",
+             **key.headers("POST", "/api/auth/logout/"))
+    for token in (bound["access"], "not-a-token"):  # its session ended; not a token at all
+        refused = me(api, key, token)
+        assert_error(refused, 401, "token_not_valid")
+        assert refused["WWW-Authenticate"] == 'DPoP error="invalid_token", algs="ES256 EdDSA"'
+
+
 def test_bearer_tokens_keep_working_where_dpop_is_optional(api, user):
     answer = log_in(api).json()
     assert answer["token_type"] == "Bearer" and "cnf" not in claims(answer["access"])
@@ -119,8 +128,11 @@ def test_where_dpop_is_required_nothing_works_without_a_proof(api, user, key, se
     assert_error(log_in(api), 400, "invalid_dpop_proof")
     as_bearer = api.get(ME, **bearer(unbound["access"]))
     assert as_bearer.status_code == 401 and as_bearer["WWW-Authenticate"].startswith('DPoP error="invalid_token"')
-    # Without credentials, the challenge names the scheme to use (RFC 9449 §7.1), not Bearer.
+    # Without credentials, the challenge names the scheme to use (RFC 9449 §7.1), not Bearer; with a token that
+    # does not hold, it says so too.
     assert api.get(ME)["WWW-Authenticate"] == 'DPoP algs="ES256 EdDSA"'
+    not_ours = me(api, key, "not-a-token")
+    assert not_ours["WWW-Authenticate"] == 'DPoP error="invalid_token", algs="ES256 EdDSA"'
     assert_error(api.post(REFRESH, {"refresh": unbound["refresh"]}, format="json"), 400, "invalid_dpop_proof")
     answer = log_in(api, key).json()
     assert me(api, key, answer["access"]).status_code == 200

@@ -173,6 +173,61 @@ def test_a_dead_session_another_transaction_holds_is_skipped_not_waited_for(make
     assert "Deleted 1 dead session(s)." in purge()
 
 
+@pytest.fixture
+def refused_deletes(db):
+    """A trigger that refuses the next `n` deletions of sessions with PostgreSQL's foreign-key error, as the race of a
+    refresh committing a token for a session of the batch makes the purge's statement fail. The count is a
+    sequence: a refused statement's rollback does not give it back."""
+    table = connection.ops.quote_name(Session._meta.db_table)
+
+    def refuse(n: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"""
+                CREATE SEQUENCE purge_refusals;
+                CREATE FUNCTION purge_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF nextval('purge_refusals') <= {int(n)} THEN
+                        RAISE foreign_key_violation USING MESSAGE = 'a token of the batch came in meanwhile';
+                    END IF;
+                    RETURN NULL;
+                END $$;
+                CREATE TRIGGER purge_refuse BEFORE DELETE ON {table} FOR EACH STATEMENT EXECUTE FUNCTION purge_refuse();
+            """)
+
+    yield refuse
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER IF EXISTS purge_refuse ON {table}; DROP FUNCTION IF EXISTS purge_refuse();"
+                       " DROP SEQUENCE IF EXISTS purge_refusals;")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_refused_by_a_foreign_key_race_is_tried_again(make_user, refused_deletes):
+    user = make_user(password=None)
+    ended = [open_session(user).session for _ in range(3)]
+    for session in ended:
+        end_session(session=session, reason=Session.RevokeReason.LOGOUT)
+    refused_deletes(2)  # the first two tries of the batch fail; the third goes through
+
+    assert "Deleted 3 dead session(s)." in purge()
+    assert not Session.objects.exists() and not RefreshToken.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_refused_every_time_fails_the_purge_instead_of_looping(make_user, refused_deletes):
+    from django.db import IntegrityError
+
+    user = make_user(password=None)
+    end_session(session=open_session(user).session, reason=Session.RevokeReason.LOGOUT)
+    refused_deletes(3)
+
+    with pytest.raises(IntegrityError):
+        purge()
+    assert Session.objects.count() == 1  # nothing half-deleted: its tokens are still there too
+    assert RefreshToken.objects.count() == 1
+
+
 def test_by_default_a_purge_takes_small_batches_and_pauses_between_them(population, monkeypatch, settings):
     """Small batches with a pause between them: a purge beside live traffic (SESSIONS_APP PURGE_BATCH_SIZE and
     PURGE_PAUSE)."""

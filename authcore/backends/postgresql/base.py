@@ -25,6 +25,7 @@
    ALL to the 1.21 support) needs `OPTIONS["prepared_statements"] = False`
    (DATABASE_PREPARED_STATEMENTS=false in this project's settings), which runs them as ordinary queries.
 """
+from datetime import UTC
 import select
 
 from django.db import DatabaseError
@@ -94,7 +95,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     # The cursor of the hot paths' fixed statements, kept for the connection it was made on: making one (with its
     # loaders) for every statement cost about a tenth of the live-session lookup.
-    _held_cursor: tuple[object, PreparedCursor] | None = None
+    _held_cursor: tuple[object, object, PreparedCursor] | None = None
 
     @async_unsafe
     def prepared_cursor(self):
@@ -108,17 +109,21 @@ class DatabaseWrapper(base.DatabaseWrapper):
         self.ensure_connection()
         with self.wrap_database_errors:
             connection = self.connection
+            if self.allow_thread_sharing:  # a statement and its fetch are two steps: no cursor shared by threads
+                return self._prepare_cursor(self._new_prepared_cursor(connection))
             held = self._held_cursor
-            if held is None or held[0] is not connection or held[1].closed:
-                held = self._held_cursor = (connection, self._new_prepared_cursor(connection))
-            return self._prepare_cursor(held[1])
+            # Kept for its connection and the time zone its loader was chosen for (a test may change USE_TZ or
+            # TIME_ZONE under an open connection).
+            if held is None or held[0] is not connection or held[1] != self.timezone or held[2].closed:
+                held = self._held_cursor = (connection, self.timezone, self._new_prepared_cursor(connection))
+            return self._prepare_cursor(held[2])
 
     def _new_prepared_cursor(self, connection) -> PreparedCursor:
         cursor = PreparedCursor(connection)
-        # Timestamps in the connection's time zone, as Django reads them. Where that zone is the session's
-        # own (USE_TZ, as this project runs), psycopg's loader gives the same values, in C: Django's, in
-        # Python, was a tenth of the live-session lookup too (its four timestamps).
-        if self.timezone is not None and connection.info.parameter_status("TimeZone") == self.timezone_name:
+        # Timestamps in the connection's time zone, as Django reads them. In Django's default, UTC (USE_TZ and no
+        # database TIME_ZONE: this project's), psycopg's own loader gives the very same values, in C; Django's, in
+        # Python, was a tenth of the live-session lookup (its four timestamps). Any other zone keeps Django's.
+        if self.timezone is UTC and connection.info.parameter_status("TimeZone") == "UTC":
             cursor.adapters.register_loader("timestamptz", TIMESTAMPTZ_LOADER)
         else:
             register_tzloader(self.timezone, cursor)
@@ -140,7 +145,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
                     cursor.execute(sql, params)
                     return fetch(cursor)
                 finally:
-                    if not isinstance(cursor.cursor, PreparedCursor):  # prepared statements off: Django's own
+                    if self._held_cursor is None or cursor.cursor is not self._held_cursor[2]:  # not kept
                         cursor.close()
             except DatabaseError as error:
                 if not isinstance(error.__cause__, STALE_PREPARED_STATEMENT):
