@@ -144,6 +144,16 @@ def test_concurrent_logins_of_one_user_leave_exactly_the_cap(make_user, settings
     assert_capped(user, started=logins)
 
 
+def log_in_holding_the_user(user, holds: threading.Event):
+    """A login's transaction as the API runs it: its UPDATE of last_login takes the user's row, then, half a second
+    later (while another flow starts), it opens a session, ending those past the cap. Returns the new session's id."""
+    with transaction.atomic():
+        get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
+        holds.set()
+        time.sleep(0.5)
+        return services.start_session(user=user, client=ClientInfo(), user_locked=True).session.id
+
+
 def test_a_login_ending_a_session_and_that_sessions_password_change_take_turns(make_user, settings):
     """A login at the cap ends the oldest session while a password change from that very session is under way. Both
     take the user's row before the session's (the change: lock_user; the login: its UPDATE of last_login), so the
@@ -158,13 +168,9 @@ def test_a_login_ending_a_session_and_that_sessions_password_change_take_turns(m
     login_holds_the_user = threading.Event()
 
     def work(index):
-        if index == 0:  # the login
-            with transaction.atomic():
-                get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
-                login_holds_the_user.set()
-                time.sleep(0.5)  # meanwhile the password change starts, and waits
-                return services.start_session(user=user, client=ClientInfo(), user_locked=True).session.id
-        assert login_holds_the_user.wait(timeout=10)
+        if index == 0:
+            return log_in_holding_the_user(user, login_holds_the_user)
+        assert login_holds_the_user.wait(timeout=10)  # the password change starts, and waits
         changing = get_user_model().objects.get(pk=user.pk)
         try:
             passwords_flow.replace_password_in_session(
@@ -197,13 +203,9 @@ def test_a_login_ending_sessions_past_a_lowered_cap_and_a_flow_ending_several_ta
     login_holds_the_user = threading.Event()
 
     def work(index):
-        if index == 0:  # the login
-            with transaction.atomic():
-                get_user_model().objects.filter(pk=user.pk).update(last_login=timezone.now())
-                login_holds_the_user.set()
-                time.sleep(0.5)  # meanwhile the other flow starts, and waits
-                return services.start_session(user=user, client=ClientInfo(), user_locked=True).session.id
-        assert login_holds_the_user.wait(timeout=10)
+        if index == 0:
+            return log_in_holding_the_user(user, login_holds_the_user)
+        assert login_holds_the_user.wait(timeout=10)  # the other flow starts, and waits
         try:
             if flow == "logout-all":
                 return services.end_user_sessions(user=user, reason=Session.RevokeReason.LOGOUT_ALL)
