@@ -4,6 +4,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
+from authcore.api.answer_headers import add_answer_header
 from authcore.errors import ServiceError
 
 from . import dpop
@@ -42,13 +43,15 @@ class SessionJWTAuthentication(JWTAuthentication):
         if not isinstance(jkt, str) or not jkt:
             raise _dpop_refused("invalid_token")  # a bearer token sent as DPoP: bound to nothing
         try:
-            dpop.check_proof(request.headers.get("DPoP"), method=request.method,
-                             url=dpop.request_uri(request), access_token=raw_token,
-                             expected_jkt=jkt)
+            proof = dpop.check_proof(request.headers.get("DPoP"), method=request.method,
+                                     url=dpop.request_uri(request), access_token=raw_token,
+                                     expected_jkt=jkt)
         except ServiceError as error:
             if error.code not in ("invalid_dpop_proof", "use_dpop_nonce"):
                 raise
             raise _dpop_refused(error.code, **error.headers) from None
+        if proof.next_nonce:
+            add_answer_header(request, "DPoP-Nonce", proof.next_nonce)
         return self.get_user(token), token
 
     def get_validated_token(self, raw_token):

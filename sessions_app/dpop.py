@@ -50,6 +50,10 @@ NONCE_PERIOD = 300  # seconds: a nonce is good for the period it was made in and
 @dataclass(frozen=True)
 class Proof:
     jkt: str  # the RFC 7638 thumbprint of the key that signed it
+    # With server nonces on, a fresh nonce when the proof's own is of the previous period and stops holding within
+    # this one: sent in DPoP-Nonce with the answer (RFC 9449 §8.2), so the client's next request is not refused
+    # first. The views add it (sessions_app.api.dpop, sessions_app.authentication).
+    next_nonce: str | None = None
 
 
 def required() -> bool:
@@ -80,11 +84,11 @@ def check_proof(proof: str | None, *, method: str, url: str, access_token: str |
                                      "verify_iat": False, "verify_exp": False, "verify_nbf": False})
     except (jwt.PyJWKError, jwt.PyJWTError, KeyError, TypeError, ValueError, UnicodeError):
         raise _invalid("signature") from None
-    _check_claims(claims, method=method, url=url, access_token=access_token)
+    next_nonce = _check_claims(claims, method=method, url=url, access_token=access_token)
     if expected_jkt is not None and not hmac.compare_digest(jkt, expected_jkt):
         raise _invalid("key")
     _spend(jkt, claims["jti"])
-    return Proof(jkt=jkt)
+    return Proof(jkt=jkt, next_nonce=next_nonce)
 
 
 @lru_cache(maxsize=1024)
@@ -98,7 +102,8 @@ def _public_key(algorithm: str, members: tuple[tuple[str, object], ...]) -> tupl
     return key, thumbprint(canonical)
 
 
-def _check_claims(claims: dict, *, method: str, url: str, access_token: str | None) -> None:
+def _check_claims(claims: dict, *, method: str, url: str, access_token: str | None) -> str | None:
+    """Raises unless the claims hold; returns the nonce to hand out next, if any (Proof.next_nonce)."""
     jti, iat = claims.get("jti"), claims.get("iat")
     if not isinstance(jti, str) or not jti or len(jti) > JTI_MAX_LENGTH or not jti.isascii():
         raise _invalid("jti")
@@ -112,8 +117,12 @@ def _check_claims(claims: dict, *, method: str, url: str, access_token: str | No
         raise _invalid("htu")
     if access_token is not None and claims.get("ath") != access_token_hash(access_token):
         raise _invalid("ath")
-    if app_settings.DPOP_NONCE and not _nonce_holds(claims.get("nonce")):
+    if not app_settings.DPOP_NONCE:
+        return None
+    period = _nonce_period(claims.get("nonce"))
+    if period is None:
         raise ServiceError("use_dpop_nonce", headers={"DPoP-Nonce": new_nonce()})
+    return new_nonce() if period != _current_period() else None
 
 
 def normalised_uri(url: str) -> str:
@@ -157,8 +166,12 @@ def _spend(jkt: str, jti: str) -> None:
 
 def new_nonce(at: float | None = None) -> str:
     """A server nonce (RFC 9449 §8): the current period and an HMAC of it; nothing to store."""
-    period = int((time.time() if at is None else at) // NONCE_PERIOD)
+    period = _current_period(at)
     return f"{period}.{_nonce_mac(period)}"
+
+
+def _current_period(at: float | None = None) -> int:
+    return int((time.time() if at is None else at) // NONCE_PERIOD)
 
 
 def _nonce_mac(period: int) -> str:
@@ -166,12 +179,15 @@ def _nonce_mac(period: int) -> str:
     return base64.urlsafe_b64encode(mac.digest()[:16]).decode().rstrip("=")
 
 
-def _nonce_holds(nonce) -> bool:
+def _nonce_period(nonce) -> int | None:
+    """The period of a nonce this service made that still holds (this period's or the one before), else None."""
     if not isinstance(nonce, str) or not re.fullmatch(r"[0-9]{1,12}\.[A-Za-z0-9_-]{1,32}", nonce):
-        return False
+        return None
     period, _, mac = nonce.partition(".")
-    current = int(time.time() // NONCE_PERIOD)
-    return int(period) in (current, current - 1) and hmac.compare_digest(mac.encode(), _nonce_mac(int(period)).encode())
+    current = _current_period()
+    if int(period) in (current, current - 1) and hmac.compare_digest(mac.encode(), _nonce_mac(int(period)).encode()):
+        return int(period)
+    return None
 
 
 def _invalid(reason: str) -> ServiceError:

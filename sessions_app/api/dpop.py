@@ -3,6 +3,7 @@ is checked here, at the edge that knows its method and URL, and the key it prove
 (ClientInfo.dpop_jkt) into the flows, which bind the session to it (sessions_app/dpop.py)."""
 import dataclasses
 
+from authcore.api.answer_headers import add_answer_header
 from authcore.requestmeta import ClientInfo, client_info
 
 from .. import dpop
@@ -16,4 +17,6 @@ def token_endpoint_client(request) -> ClientInfo:
     if proof is None and not dpop.required():
         return client
     checked = dpop.check_proof(proof, method=request.method, url=dpop.request_uri(request))
+    if checked.next_nonce:
+        add_answer_header(request, "DPoP-Nonce", checked.next_nonce)
     return dataclasses.replace(client, dpop_jkt=checked.jkt)

@@ -7,9 +7,11 @@ import time
 
 import jwt
 import pytest
+import time_machine
 
 from accounts.testing import LOGIN_URL
 from authcore.testing import PASSWORD, assert_error, bearer
+from sessions_app import dpop
 from sessions_app.models import Session
 
 from .dpop_client import DPoPKey
@@ -153,6 +155,29 @@ def test_server_nonces(api, user, key, settings):
     # A nonce of the current period the server did not make: its MAC is what refuses it.
     forged = f"{asked['DPoP-Nonce'].split('.')[0]}.{'A' * 22}"
     assert me(api, key, access, nonce=forged).status_code == 401
+
+
+def test_a_nonce_about_to_stop_holding_is_replaced_with_the_answer(api, user, key, settings):
+    """A nonce holds for its period and the next: used in the next, the answer (a success) hands out a fresh one
+    (RFC 9449 §8.2), at the token endpoints and the API alike, so the client is not refused first. A nonce of the
+    current period gets none."""
+    settings.SESSIONS_APP = {**settings.SESSIONS_APP, "DPOP_NONCE": True}
+    start = (time.time() // dpop.NONCE_PERIOD + 1) * dpop.NONCE_PERIOD - 10  # 10 s before a period ends
+    with time_machine.travel(start, tick=False) as clock:
+        nonce = dpop.new_nonce()
+        answer = api.post(LOGIN_URL, {"email": "alice@example.com", "password": PASSWORD}, format="json",
+                          **key.headers("POST", LOGIN_URL, nonce=nonce))
+        assert answer.status_code == 200 and "DPoP-Nonce" not in answer
+        access = answer.json()["access"]
+        assert "DPoP-Nonce" not in me(api, key, access, nonce=nonce)
+
+        clock.shift(20)  # the next period: the nonce still holds, for this period only
+        asked = me(api, key, access, nonce=nonce)
+        assert asked.status_code == 200 and asked["DPoP-Nonce"] == dpop.new_nonce() != nonce
+        refreshed = api.post(REFRESH, {"refresh": answer.json()["refresh"]}, format="json",
+                             **key.headers("POST", REFRESH, nonce=nonce))
+        assert refreshed.status_code == 200 and refreshed["DPoP-Nonce"] == asked["DPoP-Nonce"]
+        assert "DPoP-Nonce" not in me(api, key, refreshed.json()["access"], nonce=asked["DPoP-Nonce"])
 
 
 @pytest.mark.parametrize("proof", [
