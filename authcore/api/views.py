@@ -5,7 +5,6 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.views import APIView
 
 from ..inputs import json_input
-from .answer_headers import ANSWER_HEADERS
 from .errors import api_exception_handler
 from .negotiation import JSONFirstNegotiation
 from .parsers import BoundedJSONParser
@@ -26,8 +25,6 @@ class JSONAPIView(APIView):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         response["Pragma"] = "no-cache"
-        for name, value in getattr(request._request, ANSWER_HEADERS, {}).items():
-            response.headers.setdefault(name, value)  # a header the answer itself sets wins
         return response
 
     def validated(self, form_class, *, partial: bool = False) -> dict:

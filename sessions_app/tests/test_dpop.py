@@ -174,10 +174,26 @@ def test_a_nonce_about_to_stop_holding_is_replaced_with_the_answer(api, user, ke
         clock.shift(20)  # the next period: the nonce still holds, for this period only
         asked = me(api, key, access, nonce=nonce)
         assert asked.status_code == 200 and asked["DPoP-Nonce"] == dpop.new_nonce() != nonce
+        # Any DRF view with this authentication, not only the apps' own (the schema's: a plain APIView).
+        schema = api.get("/api/schema/", **key.headers("GET", "/api/schema/", access_token=access, nonce=nonce))
+        assert schema.status_code == 200 and schema["DPoP-Nonce"] == asked["DPoP-Nonce"]
         refreshed = api.post(REFRESH, {"refresh": answer.json()["refresh"]}, format="json",
                              **key.headers("POST", REFRESH, nonce=nonce))
         assert refreshed.status_code == 200 and refreshed["DPoP-Nonce"] == asked["DPoP-Nonce"]
         assert "DPoP-Nonce" not in me(api, key, refreshed.json()["access"], nonce=asked["DPoP-Nonce"])
+        # An error answers with it too: a session ended, a wrong password.
+        api.post("/api/auth/logout/", {"refresh": refreshed.json()["refresh"]}, format="json",
+                 **key.headers("POST", "/api/auth/logout/", nonce=nonce))
+        ended = me(api, key, refreshed.json()["access"], nonce=nonce)
+        assert ended.status_code == 401 and ended["DPoP-Nonce"] == asked["DPoP-Nonce"]
+        wrong = api.post(LOGIN_URL, {"email": "alice@example.com", "password": "not it"}, format="json",
+                         **key.headers("POST", LOGIN_URL, nonce=nonce))
+        assert_error(wrong, 401, "invalid_credentials")
+        assert wrong["DPoP-Nonce"] == asked["DPoP-Nonce"]
+
+        clock.shift(dpop.NONCE_PERIOD)  # two periods on: the first nonce no longer holds
+        assert_error(api.post(LOGIN_URL, {"email": "alice@example.com", "password": PASSWORD}, format="json",
+                              **key.headers("POST", LOGIN_URL, nonce=nonce)), 400, "use_dpop_nonce")
 
 
 @pytest.mark.parametrize("proof", [
