@@ -155,7 +155,9 @@ def test_asking_needs_a_live_session(api, user, access):
                  "not_authenticated")
 
 
-def test_asking_is_rate_limited_per_account(api, user, access):
+def test_asking_is_rate_limited_per_account(clock, api, user, access):
+    # The clock stands still (from before the sign-in): a limit's window ending between two asks would start the
+    # count again.
     statuses = [ask(api, access, new_email=f"n{n}@example.org").status_code for n in range(6)]
     assert statuses == [202] * 5 + [429]
 

@@ -70,7 +70,8 @@ def test_a_wrong_password_deletes_nothing(api, user):
     assert SecurityEvent.objects.filter(kind=account_events.ACCOUNT_DELETE_FAIL, user=user).count() == 1
 
 
-def test_guessing_the_password_is_rate_limited_per_account(api, user):
+def test_guessing_the_password_is_rate_limited_per_account(api, user, clock):
+    # The clock stands still: a limit's window ending between two guesses would start the count again.
     tokens = open_session(user)
     statuses = [delete(api, tokens.access, password=f"guess {n}").status_code for n in range(6)]
     assert statuses == [400] * 5 + [429]
