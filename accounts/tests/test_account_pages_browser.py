@@ -10,6 +10,7 @@ from urllib.parse import quote
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
 from django.db.models import F
+from playwright.sync_api import expect
 import pytest
 from rest_framework.test import APIClient
 
@@ -62,14 +63,14 @@ def sign_in(page, site: str, email: str = "alice@example.com", password: str = P
 
 
 def assert_signed_in_home(page, site: str):
-    assert page.url == f"{site}/accounts/"
-    assert page.get_by_role("heading", name="Your account", level=1).is_visible()
+    expect(page).to_have_url(f"{site}/accounts/")
+    expect(page.get_by_role("heading", name="Your account", level=1)).to_be_visible()
 
 
 def assert_on_sign_in_page(page, site: str, next_path: str | None = None):
     expected = f"{site}/accounts/login/" + (f"?next={quote(next_path, safe='')}" if next_path else "")
-    assert page.url == expected
-    assert page.get_by_role("heading", name="Sign in", level=1).is_visible()
+    expect(page).to_have_url(expected)
+    expect(page.get_by_role("heading", name="Sign in", level=1)).to_be_visible()
 
 
 def browser_sessions(user) -> list[Session]:
@@ -82,10 +83,10 @@ def register_and_verify(page, site: str, email: str, name: str, password: str):
     page.get_by_label("Name").fill(name)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
     page.goto(link_in(only_email_to(email).body))
     page.get_by_role("button", name="Verify my email address").click()
-    assert page.get_by_role("heading", name="Email address verified").is_visible()
+    expect(page.get_by_role("heading", name="Email address verified")).to_be_visible()
 
 
 def test_register_verify_sign_in_manage_and_sign_out(no_js_page, site):
@@ -100,12 +101,12 @@ def test_register_verify_sign_in_manage_and_sign_out(no_js_page, site):
 
     # The sessions page: this browser, marked as such.
     page.get_by_role("link", name="Your sessions").click()
-    assert page.url == f"{site}/accounts/sessions/"
+    expect(page).to_have_url(f"{site}/accounts/sessions/")
     current = page.locator("li.session.current")
     assert current.count() == 1
     assert "This browser" in current.inner_text()
     assert current.get_attribute("aria-labelledby") == f"session-{browser_session.id}"
-    assert current.get_by_role("button", name="Sign out", exact=True).is_visible()
+    expect(current.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
     assert page.get_by_text("This browser", exact=True).count() == 1
 
     # The profile: the name is saved and shown.
@@ -114,7 +115,7 @@ def test_register_verify_sign_in_manage_and_sign_out(no_js_page, site):
     page.get_by_label("Name (optional)").fill("Nina Quist")
     page.get_by_role("button", name="Save changes").click()
     assert_signed_in_home(page, site)
-    assert page.get_by_text("Your changes are saved.").is_visible()
+    expect(page.get_by_text("Your changes are saved.")).to_be_visible()
     assert page.get_by_label("Name (optional)").input_value() == "Nina Quist"
     user.refresh_from_db()
     assert user.name == "Nina Quist"
@@ -124,12 +125,12 @@ def test_register_verify_sign_in_manage_and_sign_out(no_js_page, site):
     tokens = login(api, "new@example.com", "plum tree orbit cascade")
     assert api.get("/api/auth/me/", **bearer(tokens["access"])).status_code == 200
     page.get_by_role("link", name="Change your password").click()
-    assert page.url == f"{site}/accounts/password-change/"
+    expect(page).to_have_url(f"{site}/accounts/password-change/")
     page.get_by_label("Current password").fill("plum tree orbit cascade")  # asked on the form, always
     page.get_by_label("New password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password", exact=True).click()
     assert_signed_in_home(page, site)
-    assert page.get_by_text("Your password is changed.").is_visible()
+    expect(page.get_by_text("Your password is changed.")).to_be_visible()
     assert api.get("/api/auth/me/", **bearer(tokens["access"])).status_code == 401
     page.goto(f"{site}/accounts/")
     assert_signed_in_home(page, site)
@@ -140,7 +141,7 @@ def test_register_verify_sign_in_manage_and_sign_out(no_js_page, site):
     # Sign out with the button of the top navigation.
     page.locator("nav.account-nav").get_by_role("button", name="Sign out", exact=True).click()
     assert_on_sign_in_page(page, site)
-    assert page.get_by_text("You are signed out.").is_visible()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
     assert browser_sessions(user) == []
     page.goto(f"{site}/accounts/")
     assert_on_sign_in_page(page, site, next_path="/accounts/")
@@ -160,10 +161,10 @@ def test_one_browser_signs_out_another_on_the_sessions_page(new_page, site, user
     assert cards.count() == 2
     assert first.locator("li.session.current").count() == 1
     other = first.locator("li.session:not(.current)")
-    assert first.get_by_role("button", name="Sign out everywhere else").is_visible()
+    expect(first.get_by_role("button", name="Sign out everywhere else")).to_be_visible()
     other.get_by_role("button", name="Sign out this session").click()
-    assert first.url == f"{site}/accounts/sessions/"
-    assert first.get_by_text("That session is signed out.").is_visible()
+    expect(first).to_have_url(f"{site}/accounts/sessions/")
+    expect(first.get_by_text("That session is signed out.")).to_be_visible()
     assert first.locator("li.session").count() == 1
     assert first.locator("li.session.current").count() == 1
     assert len(browser_sessions(user)) == 1
@@ -203,28 +204,28 @@ def test_an_operator_ends_the_browser_session_in_the_admin(new_page, site, make_
     assert_on_sign_in_page(alices, site, next_path="/accounts/sessions/")
     # The operator's own admin sign-in is untouched.
     operator.goto(f"{site}/admin/")
-    assert operator.url == f"{site}/admin/"
+    expect(operator).to_have_url(f"{site}/admin/")
 
 
 def test_reset_the_password_from_the_sign_in_page(no_js_page, site, user):
     page = no_js_page
     page.goto(f"{site}/accounts/login/")
     page.get_by_role("link", name="Forgot your password?").click()
-    assert page.url == f"{site}/accounts/password-reset/"
+    expect(page).to_have_url(f"{site}/accounts/password-reset/")
     page.get_by_label("Email").fill("alice@example.com")
     page.get_by_role("button", name="Send the link").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
 
     page.goto(link_in(only_email_to("alice@example.com").body))
     page.get_by_label("New password").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set the new password").click()
-    assert page.get_by_role("heading", name="Password changed").is_visible()
+    expect(page.get_by_role("heading", name="Password changed")).to_be_visible()
 
     page.locator("main").get_by_role("link", name="Sign in", exact=True).click()
     assert_on_sign_in_page(page, site)
     sign_in(page, site, password=PASSWORD)  # the old one no longer works
     assert page.url.startswith(f"{site}/accounts/login/")
-    assert page.locator(".error-summary").is_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     sign_in(page, site, password=NEW_PASSWORD)
     assert_signed_in_home(page, site)
 
@@ -233,7 +234,7 @@ def test_delete_the_account_from_its_page(no_js_page, site, user):
     page = no_js_page
     sign_in(page, site)
     page.get_by_role("link", name="Delete your account").click()
-    assert page.url == f"{site}/accounts/delete/"
+    expect(page).to_have_url(f"{site}/accounts/delete/")
     # Not ticked: nothing happens, the checkbox says why.
     page.get_by_role("button", name="Delete my account").click()
     assert page.get_by_role("checkbox").get_attribute("aria-invalid") == "true"
@@ -241,7 +242,7 @@ def test_delete_the_account_from_its_page(no_js_page, site, user):
 
     page.get_by_role("checkbox").check()
     page.get_by_role("button", name="Delete my account").click()
-    assert page.get_by_role("heading", name="Account deleted").is_visible()
+    expect(page.get_by_role("heading", name="Account deleted")).to_be_visible()
     assert not User.objects.filter(pk=user.pk).exists()
     assert not Session.objects.filter(revoked_at=None).exists()
     page.goto(f"{site}/accounts/")
@@ -255,26 +256,27 @@ def test_a_sensitive_page_asks_for_the_password_once_the_sign_in_is_old(no_js_pa
     assert Session.objects.filter(user=user).update(created_at=F("created_at") - timedelta(minutes=10)) == 1
 
     page.goto(f"{site}/accounts/change-email/")
-    assert page.url == f"{site}/accounts/confirm-password/?next={quote('/accounts/change-email/', safe='')}"
-    assert page.get_by_role("heading", name="Confirm your password").is_visible()
+    expect(page).to_have_url(f"{site}/accounts/confirm-password/?next={quote('/accounts/change-email/', safe='')}")
+    expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
 
     page.get_by_label("Password").fill("not my password at all")
     page.get_by_role("button", name="Confirm", exact=True).click()
-    assert page.get_by_role("heading", name="Confirm your password").is_visible()
+    expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
     password = page.get_by_label("Password")
     assert password.get_attribute("aria-invalid") == "true"
     error_id = password.get_attribute("aria-describedby").split()[-1]
     error = page.locator(f"#{error_id}")
-    assert error.is_visible() and error.inner_text().strip()
-    assert page.locator(".error-summary").is_visible()
+    expect(error).to_be_visible()
+    assert error.inner_text().strip()
+    expect(page.locator(".error-summary")).to_be_visible()
 
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Confirm", exact=True).click()
-    assert page.url == f"{site}/accounts/change-email/"
-    assert page.get_by_role("heading", name="Change your email address").is_visible()
+    expect(page).to_have_url(f"{site}/accounts/change-email/")
+    expect(page.get_by_role("heading", name="Change your email address")).to_be_visible()
     # Confirmed: the other sensitive pages no longer ask either.
     page.goto(f"{site}/accounts/delete/")
-    assert page.url == f"{site}/accounts/delete/"
+    expect(page).to_have_url(f"{site}/accounts/delete/")
 
 
 NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"

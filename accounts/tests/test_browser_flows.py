@@ -2,6 +2,7 @@
 import re
 
 from django.core import mail
+from playwright.sync_api import expect
 import pytest
 from rest_framework.test import APIClient
 
@@ -34,14 +35,14 @@ def test_register_verify_then_log_in(no_js_page, site):
     page.get_by_label("Name").fill("Nina")
     page.get_by_label("Password").fill("plum tree orbit cascade")
     page.get_by_role("button", name="Create account").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
 
     link = link_in(only_email_to("new@example.com").body)
     assert link.startswith(f"{site}/accounts/verify-email/")
     page.goto(link)
-    assert page.get_by_role("heading", name="Verify your email address").is_visible()
+    expect(page.get_by_role("heading", name="Verify your email address")).to_be_visible()
     page.get_by_role("button", name="Verify my email address").click()
-    assert page.get_by_role("heading", name="Email address verified").is_visible()
+    expect(page.get_by_role("heading", name="Email address verified")).to_be_visible()
 
     assert login(APIClient(), "new@example.com", "plum tree orbit cascade")["access"]
 
@@ -65,17 +66,17 @@ def test_reset_password_ends_the_old_sessions(page, site, user):
     page.goto(f"{site}/accounts/password-reset/")
     page.get_by_label("Email").fill("alice@example.com")
     page.get_by_role("button", name="Send the link").click()
-    assert page.get_by_role("heading", name="Check your email").is_visible()
+    expect(page.get_by_role("heading", name="Check your email")).to_be_visible()
 
     link = link_in(only_email_to("alice@example.com").body)
     token = link.rstrip("/").rsplit("/", 1)[-1]
     page.goto(link)
     # The token has left the address bar before the form is shown.
-    assert page.url == f"{site}/accounts/password-reset/new-password/"
+    expect(page).to_have_url(f"{site}/accounts/password-reset/new-password/")
     assert token not in page.content()
     page.get_by_label("New password").fill("violet harbour lantern mosaic")
     page.get_by_role("button", name="Set the new password").click()
-    assert page.get_by_role("heading", name="Password changed").is_visible()
+    expect(page.get_by_role("heading", name="Password changed")).to_be_visible()
 
     for tokens in old:
         assert api.post("/api/auth/refresh/", {"refresh": tokens["refresh"]}).status_code == 401
@@ -100,14 +101,14 @@ def test_change_email_confirmed_in_the_browser(no_js_page, site, user):
     no_js_page.goto(link)
     # The page shows what will happen and changes nothing until the button is pressed; the token has left
     # the address bar.
-    assert no_js_page.url == f"{site}/accounts/change-email/confirm/"
+    expect(no_js_page).to_have_url(f"{site}/accounts/change-email/confirm/")
     assert token not in no_js_page.content()
-    assert no_js_page.get_by_text("alice@example.org").is_visible()
+    expect(no_js_page.get_by_text("alice@example.org")).to_be_visible()
     assert api.get("/api/auth/me/", **bearer(tokens["access"])).json()["email"] == "alice@example.com"
     no_js_page.get_by_role("button", name="Confirm my new email address").click()
-    assert no_js_page.get_by_role("heading", name="Email address changed").is_visible()
+    expect(no_js_page.get_by_role("heading", name="Email address changed")).to_be_visible()
     assert api.get("/api/auth/me/", **bearer(tokens["access"])).json()["email"] == "alice@example.org"
 
     # The same link again: it has been used.
     no_js_page.goto(link)
-    assert no_js_page.get_by_role("heading", name="This link does not work").is_visible()
+    expect(no_js_page.get_by_role("heading", name="This link does not work")).to_be_visible()

@@ -9,6 +9,7 @@ import re
 from django.core import mail, signing
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
+from playwright.sync_api import expect
 import pytest
 from rest_framework.test import APIClient
 
@@ -346,13 +347,13 @@ def test_the_not_me_page_in_chromium(page, live_server, settings, user):
     assert link.startswith(f"{live_server.url}/accounts/not-me/")
 
     page.goto(link)
-    assert page.url == f"{live_server.url}/accounts/not-me/confirm/"  # the token left the address bar
-    assert page.get_by_role("heading", name="Was this sign-in not you?").is_visible()
+    expect(page).to_have_url(f"{live_server.url}/accounts/not-me/confirm/")  # the token left the address bar
+    expect(page.get_by_role("heading", name="Was this sign-in not you?")).to_be_visible()
     assert me(APIClient(), stranger["access"]).status_code == 200  # showing the page ended nothing
     page.get_by_role("button", name="Sign that device out").click()
 
-    assert page.url == f"{live_server.url}/accounts/password-reset/"
-    assert page.get_by_role("heading", name="Reset your password").is_visible()
+    expect(page).to_have_url(f"{live_server.url}/accounts/password-reset/")
+    expect(page.get_by_role("heading", name="Reset your password")).to_be_visible()
     assert me(APIClient(), stranger["access"]).status_code == 401
 
 

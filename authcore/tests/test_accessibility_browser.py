@@ -11,6 +11,7 @@ import re
 
 from django.conf import settings as django_settings
 from django.utils import timezone
+from playwright.sync_api import expect
 import pyotp
 import pytest
 from rest_framework.test import APIClient
@@ -133,7 +134,7 @@ def test_the_too_many_attempts_page_is_accessible(open_page, language, user, set
 def test_the_signed_in_page_is_accessible(open_page, live_server, user, path, language):
     page = open_page("/accounts/login/", language)
     sign_in(page, live_server.url)
-    assert page.url == f"{live_server.url}/accounts/"
+    expect(page).to_have_url(f"{live_server.url}/accounts/")
     response = page.goto(f"{live_server.url}{path}")
     assert response.ok and page.url == f"{live_server.url}{path}"  # signed in, not sent elsewhere
     assert_accessible(page, language)
@@ -223,14 +224,14 @@ def test_the_pages_of_setting_up_two_step_sign_in_are_accessible(open_page, live
     page.wait_for_url(f"{site}/accounts/mfa/")
     page.click("main form[action$='/accounts/mfa/totp/start/'] button")
     page.wait_for_url(f"{site}/accounts/mfa/totp/")
-    assert page.locator("main figure.qr-code svg").is_visible()
+    expect(page.locator("main figure.qr-code svg")).to_be_visible()
     assert_accessible(page, language)
 
     page.fill("main input[name=code]", "000000")
     page.click("main button[type=submit]")
     page.wait_for_selector("main .error-summary li")
     assert page.locator("main input[name=code]").get_attribute("aria-invalid") == "true"
-    assert page.locator("main figure.qr-code svg").is_visible()  # the same page, the QR code again
+    expect(page.locator("main figure.qr-code svg")).to_be_visible()  # the same page, the QR code again
     assert_accessible(page, language)
 
     app = pyotp.TOTP("".join(page.locator("main code.secret").inner_text().split()))
@@ -258,14 +259,14 @@ def test_the_second_step_of_signing_in_is_accessible(open_page, live_server, use
     enrol_totp(APIClient())
     page = open_page("/accounts/login/", language)
     sign_in(page, live_server.url)
-    assert page.url == f"{live_server.url}/accounts/login/verify/"
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/verify/")
     assert page.locator("main input[name=code]").count() == 1
     assert_accessible(page, language)
 
     page.fill("main input[name=code]", "000000")
     page.click("main button[type=submit]")
     page.wait_for_selector("main .error-summary li")
-    assert page.url == f"{live_server.url}/accounts/login/verify/"
+    expect(page).to_have_url(f"{live_server.url}/accounts/login/verify/")
     assert page.locator("main input[name=code]").get_attribute("aria-invalid") == "true"
     assert_accessible(page, language)
 

@@ -1,6 +1,7 @@
 """The pages work under the Content-Security-Policy, in headless Chromium against the live server: no
 violation is reported on the home page, the account pages, the admin and the API docs, and the docs (whose
 script the CSP must let run) show the operations."""
+from playwright.sync_api import expect
 import pytest
 
 from authcore.testing import PASSWORD
@@ -47,7 +48,7 @@ def test_the_admin_works_under_the_policy(watched, live_server, django_user_mode
     for path in ["/admin/", "/admin/accounts/user/", f"/admin/accounts/user/{user.pk}/change/",
                  "/admin/sessions_app/session/"]:
         watched.goto(f"{live_server.url}{path}")
-        assert watched.locator("#content").is_visible(), path
+        expect(watched.locator("#content"), path).to_be_visible()
         assert violations(watched) == [], path
     # The admin's own scripts ran: the changelist's select-all checkbox is wired up.
     watched.goto(f"{live_server.url}/admin/accounts/user/")

@@ -3,6 +3,7 @@ the password, screenshots with the no-overflow check, and the browser sessions o
 from pathlib import Path
 
 from django.conf import settings as django_settings
+from playwright.sync_api import expect
 
 from authcore.testing import PASSWORD
 from sessions_app.models import Session
@@ -21,7 +22,7 @@ def sign_in_with_password(page, site: str, email: str = "alice@example.com", pas
 
 def assert_signed_in_home(page, site: str):
     page.wait_for_url(f"{site}/accounts/")
-    assert page.get_by_role("heading", name="Your account", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Your account", level=1)).to_be_visible()
 
 
 def confirm_password(page):
@@ -32,7 +33,7 @@ def confirm_password(page):
 
 def sign_out(page):
     page.locator("nav.account-nav").get_by_role("button", name="Sign out", exact=True).click()
-    assert page.get_by_text("You are signed out.").is_visible()
+    expect(page.get_by_text("You are signed out.")).to_be_visible()
 
 
 def screenshot(page, name: str):

@@ -10,6 +10,7 @@ types the code of the next step (later than the one that confirmed the app) rath
 import re
 import time
 
+from playwright.sync_api import expect
 import pyotp
 import pytest
 from rest_framework.test import APIClient
@@ -54,8 +55,8 @@ def phone(browser):
 
 
 def assert_on_second_step(page, site: str):
-    assert page.url == f"{site}/accounts/login/verify/"
-    assert page.get_by_role("heading", name="Two-step sign-in", level=1).is_visible()
+    expect(page).to_have_url(f"{site}/accounts/login/verify/")
+    expect(page.get_by_role("heading", name="Two-step sign-in", level=1)).to_be_visible()
 
 
 def answer_second_step(page, code: str):
@@ -75,23 +76,24 @@ def test_set_up_an_app_and_sign_in_with_its_code(phone, site, user):
     assert_signed_in_home(page, site)
 
     page.get_by_role("link", name="Two-step sign-in").click()
-    assert page.url == f"{site}/accounts/mfa/"
-    assert page.get_by_text("Two-step sign-in is off.", exact=False).is_visible()
+    expect(page).to_have_url(f"{site}/accounts/mfa/")
+    expect(page.get_by_text("Two-step sign-in is off.", exact=False)).to_be_visible()
     page.get_by_role("button", name="Set up an authenticator app").click()
     assert page.url.startswith(f"{site}/accounts/confirm-password/")  # the sign-in is no proof for this
     confirm_password(page)
-    assert page.url == f"{site}/accounts/mfa/"
+    expect(page).to_have_url(f"{site}/accounts/mfa/")
     page.get_by_role("button", name="Set up an authenticator app").click()
-    assert page.url == f"{site}/accounts/mfa/totp/"
-    assert page.locator("figure.qr-code svg").is_visible()
+    expect(page).to_have_url(f"{site}/accounts/mfa/totp/")
+    expect(page.locator("figure.qr-code svg")).to_be_visible()
     secret = "".join(page.locator("code.secret").inner_text().split())
     app = pyotp.TOTP(secret)
     screenshot(page, "set-up")
 
     page.get_by_label("Code from your authenticator app").fill(app.now())
     page.get_by_role("button", name="Turn on two-step sign-in").click()
-    assert page.url == f"{site}/accounts/mfa/totp/"  # the codes are the answer to the post, never a page of their own
-    assert page.get_by_role("heading", name="Your recovery codes", level=1).is_visible()
+    # The codes are the answer to the post, never a page of their own.
+    expect(page).to_have_url(f"{site}/accounts/mfa/totp/")
+    expect(page.get_by_role("heading", name="Your recovery codes", level=1)).to_be_visible()
     codes = page.locator("ul.recovery-codes li").all_inner_texts()
     assert len(codes) == len(set(codes)) == 10
     assert all(RECOVERY_CODE.fullmatch(code.strip()) for code in codes), codes
@@ -99,9 +101,9 @@ def test_set_up_an_app_and_sign_in_with_its_code(phone, site, user):
     assert Authenticator.objects.active().filter(user=user).count() == 1
 
     page.get_by_role("link", name="I have saved them").click()
-    assert page.url == f"{site}/accounts/mfa/"
-    assert page.get_by_text("Two-step sign-in is on:", exact=False).is_visible()
-    assert page.get_by_text("You have 10 unused recovery codes.", exact=False).is_visible()
+    expect(page).to_have_url(f"{site}/accounts/mfa/")
+    expect(page.get_by_text("Two-step sign-in is on:", exact=False)).to_be_visible()
+    expect(page.get_by_text("You have 10 unused recovery codes.", exact=False)).to_be_visible()
     assert page.locator("ul.recovery-codes").count() == 0  # shown once only
 
     sign_out(page)
@@ -144,8 +146,9 @@ def test_sign_in_with_a_recovery_code_once(phone, site, user):
     field = page.get_by_label("Your code")
     assert field.get_attribute("aria-invalid") == "true"
     error = page.locator(f"#{field.get_attribute('aria-describedby').split()[-1]}")
-    assert error.is_visible() and "incorrect" in error.inner_text()
-    assert page.locator(".error-summary").is_visible()
+    expect(error).to_be_visible()
+    assert "incorrect" in error.inner_text()
+    expect(page.locator(".error-summary")).to_be_visible()
     assert browser_sessions(user) == before
     assert RecoveryCode.objects.filter(user=user, used_at__isnull=False).count() == 1
 

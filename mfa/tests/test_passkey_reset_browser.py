@@ -11,6 +11,7 @@ sign-in page's button (see test_passkeys_browser.py for how the button is taken 
 screenshot of the reset-passkey page goes to test-artifacts/."""
 import re
 
+from playwright.sync_api import expect
 import pytest
 
 from accounts.tokens import make_link_token, password_reset_tokens
@@ -60,7 +61,7 @@ def test_stop_using_the_password_then_recover_a_lost_passkey_by_email(phone, sit
     page.wait_for_url(f"{site}/accounts/mfa/")
     page.get_by_role("button", name="Stop using a password").click()
     page.wait_for_url(f"{site}/accounts/mfa/")
-    assert page.get_by_text("Your account has no password: you sign in with your passkeys.").is_visible()
+    expect(page.get_by_text("Your account has no password: you sign in with your passkeys.")).to_be_visible()
     assert page.get_by_role("button", name="Stop using a password").count() == 0
     user.refresh_from_db()
     assert not user.has_usable_password()
@@ -70,10 +71,10 @@ def test_stop_using_the_password_then_recover_a_lost_passkey_by_email(phone, sit
     authenticators.devtools.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": old_phone})
     link = f"{site}/accounts/password-reset/{make_link_token(password_reset_tokens, user)}/"
     page.goto(link)
-    assert page.get_by_role("heading", name="Choose a new password", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Choose a new password", level=1)).to_be_visible()
     page.get_by_role("link", name="Add a new passkey").click()
     page.wait_for_url(f"{site}/accounts/mfa/reset/passkey/")
-    assert page.get_by_role("heading", name="Add a new passkey", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Add a new passkey", level=1)).to_be_visible()
     new_phone = authenticators.add()
     page.get_by_label("Your code").fill(kept)
     page.get_by_label("Name (optional)").fill("New phone")
@@ -92,8 +93,8 @@ def test_stop_using_the_password_then_recover_a_lost_passkey_by_email(phone, sit
 
     response = page.goto(link)  # the link worked once
     assert response.status == 400
-    assert page.get_by_role("heading", name="This link does not work", level=1).is_visible()
-    assert page.get_by_text("This link is invalid, has already been used, or has expired.").is_visible()
+    expect(page.get_by_role("heading", name="This link does not work", level=1)).to_be_visible()
+    expect(page.get_by_text("This link is invalid, has already been used, or has expired.")).to_be_visible()
 
     # The new passkey alone signs in.
     sign_in_with_the_button(page, site, authenticators, new_phone)

@@ -15,6 +15,7 @@ second request reaches it (its options request is held until then). A virtual au
 for a request once the request reached it: turned back on, it does not answer a request already waiting."""
 import re
 
+from playwright.sync_api import expect
 import pytest
 
 from mfa.models import Authenticator, RecoveryCode
@@ -49,7 +50,7 @@ def add_key(page, site: str, *, name: str, kind: str):
     page.get_by_label("Kind").select_option(kind)
     page.get_by_role("button", name="Add a passkey or security key").click()
     page.wait_for_url(f"{site}/accounts/mfa/keys/add/")
-    assert page.get_by_role("heading", name="Your recovery codes", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Your recovery codes", level=1)).to_be_visible()
     assert page.locator("ul.recovery-codes li").count() == 10
 
 
@@ -79,7 +80,7 @@ def test_add_a_passkey_on_the_page_then_sign_in_with_it_alone(phone, site, user)
     page.get_by_role("link", name="I have saved them").click()
     page.wait_for_url(f"{site}/accounts/mfa/")
     assert page.locator("li.key").count() == 1
-    assert page.locator("li.key").get_by_role("heading", name="My phone Passkey", level=3).is_visible()
+    expect(page.locator("li.key").get_by_role("heading", name="My phone Passkey", level=3)).to_be_visible()
     screenshot(page, "keys")
 
     # The button: signed out onto the sign-in page, whose autofill request waits (the phone does not answer) ...
@@ -87,7 +88,7 @@ def test_add_a_passkey_on_the_page_then_sign_in_with_it_alone(phone, site, user)
     with page.expect_request(PASSKEY_OPTIONS):  # the autofill's request is on its way, to be cancelled by the click
         sign_out(page)
     assert browser_sessions(user) == []
-    assert page.url == f"{site}/accounts/login/"
+    expect(page).to_have_url(f"{site}/accounts/login/")
 
     held_requests = []
 
@@ -133,12 +134,12 @@ def test_a_security_key_as_the_second_step(phone, site, user):
 
     page.get_by_role("link", name="I have saved them").click()
     page.wait_for_url(f"{site}/accounts/mfa/")
-    assert page.locator("li.key").get_by_role("heading", name="Blue key", exact=True, level=3).is_visible()
+    expect(page.locator("li.key").get_by_role("heading", name="Blue key", exact=True, level=3)).to_be_visible()
     sign_out(page)
 
     sign_in_with_password(page, site)
     page.wait_for_url(f"{site}/accounts/login/verify/")
-    assert page.get_by_role("heading", name="Two-step sign-in", level=1).is_visible()
+    expect(page.get_by_role("heading", name="Two-step sign-in", level=1)).to_be_visible()
     assert browser_sessions(user) == []  # the password alone opens nothing
     page.get_by_role("button", name="Use your security key or passkey").click()
     assert_signed_in_home(page, site)
