@@ -197,6 +197,10 @@ class CpuMeter:
     def __init__(self, databases: "Databases", groups: list[int]):
         self.databases, self.groups = databases, set(groups)
         self.ticks_per_second = os.sysconf("SC_CLK_TCK")
+        # Our processes that end during a round (the purge's PostgreSQL backend) take their CPU time with them:
+        # in such a round a sampler looks every second and keeps the last count of each.
+        self._seen: dict[int, int] = {}
+        self._sampling: threading.Event | None = None
 
     @staticmethod
     def _busy_ticks() -> int:
@@ -206,8 +210,8 @@ class CpuMeter:
             int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
         return user + nice + system + steal
 
-    def _our_process_ticks(self) -> dict[int, int]:
-        backends = set(self.databases.backend_pids())
+    def _our_process_ticks(self, backends: set[int] | None = None) -> dict[int, int]:
+        backends = set(self.databases.backend_pids()) if backends is None else backends
         ticks = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
@@ -227,9 +231,27 @@ class CpuMeter:
         return {"at": time.monotonic(), "busy": self._busy_ticks(), "processes": self._our_process_ticks(),
                 "waited": children.ru_utime + children.ru_stime + itself.ru_utime + itself.ru_stime}
 
+    def start(self, *, processes_end: bool = False) -> dict:
+        """The counts at a round's start; where processes of ours end during it, the sampler runs until
+        other_percent (on one connection of its own, so that it does not fork a backend a second)."""
+        start = self.snapshot()
+        self._seen, self._sampling = dict(start["processes"]), None
+        if processes_end:
+            self._sampling = threading.Event()
+            threading.Thread(target=self._sample, args=(self._sampling,), daemon=True).start()
+        return start
+
+    def _sample(self, stop: threading.Event) -> None:
+        with self.databases.connect() as connection:
+            while not stop.wait(1.0):
+                self._seen.update(self._our_process_ticks(self.databases.backend_pids(connection)))
+
     def other_percent(self, start: dict) -> float:
+        if self._sampling is not None:
+            self._sampling.set()
         end = self.snapshot()
-        ours = sum(ticks - start["processes"].get(pid, 0) for pid, ticks in end["processes"].items())
+        processes = {**self._seen, **end["processes"]}
+        ours = sum(ticks - start["processes"].get(pid, 0) for pid, ticks in processes.items())
         ours += (end["waited"] - start["waited"]) * self.ticks_per_second  # wrk (waited for) and run.py
         capacity = (end["at"] - start["at"]) * self.ticks_per_second * (os.cpu_count() or 1)
         return round(max(0.0, end["busy"] - start["busy"] - ours) * 100 / capacity, 1) if capacity else 0.0
@@ -258,19 +280,24 @@ class Databases:
         self.admin_url = admin_url
         self.created: list[str] = []
 
-    def _execute(self, sql: str) -> list:
+    def connect(self):
+        return self._psycopg.connect(self.admin_url, autocommit=True)
+
+    def _execute(self, sql: str, connection=None) -> list:
         try:
-            with self._psycopg.connect(self.admin_url, autocommit=True) as connection:
+            with contextlib.nullcontext(connection) if connection is not None else self.connect() as connection:
                 cursor = connection.execute(sql)
                 return cursor.fetchall() if cursor.description else []
         except self._psycopg.Error as error:
             raise BenchError(f"PostgreSQL ({self.admin_url}): {error}") from None
 
-    def backend_pids(self) -> list[int]:
+    def backend_pids(self, connection=None) -> list[int]:
+        """The PostgreSQL backends serving the benchmark's databases (on `connection`, else a new one)."""
         if not self.created:
             return []
         names = ", ".join(f"'{name}'" for name in self.created)
-        return [row[0] for row in self._execute(f"SELECT pid FROM pg_stat_activity WHERE datname IN ({names})")]
+        return [row[0] for row in self._execute(f"SELECT pid FROM pg_stat_activity WHERE datname IN ({names})",
+                                                connection)]
 
     def server_version(self) -> str:
         return self._execute("SHOW server_version")[0][0]
@@ -1121,15 +1148,15 @@ def measure(args, urls: dict, token_files: dict, servers: dict[str, Service], cp
                 if scenario == "purge":
                     prepared.ensure_dead_sessions(args)  # before both contestants' rounds: the same tables
                 time.sleep(args.pause)
-                cpu_at_start = cpu.snapshot()
+                cpu_at_start = cpu.start(processes_end=bool(contestant.get("purge")))
                 if contestant.get("purge"):
                     purge, duration, bound = prepared.start_purge(args), args.purge_timeout, 10**9
                 result = run_wrk(base_url, contestant.get("lua", LUA_SCENARIO.get(scenario, scenario)), tokens,
                                  duration=duration, max_per_vu=bound, args=args, log_path=wrk_log, extra=extra,
                                  until=purge)
-                result["other_cpu_percent"] = cpu.other_percent(cpu_at_start)
-                if purge is not None:
+                if purge is not None:  # first: the purge, waited for, counts as the benchmark's own CPU
                     result["purge"] = prepared.finish_purge(purge)
+                result["other_cpu_percent"] = cpu.other_percent(cpu_at_start)
                 if contestant.get("requests_per_op", 1) > 1:  # count operations (a TOTP login: 2 requests)
                     result["requests"] //= contestant["requests_per_op"]
                     result["rps"] /= contestant["requests_per_op"]
