@@ -154,7 +154,7 @@ MIDDLEWARE = [
     # LocaleMiddleware without the URL-prefix lookups this project does not use).
     "authcore.locale.LanguageMiddleware",
     # It answers CORS preflight requests itself and adds the CORS headers to every answer.
-    "corsheaders.middleware.CorsMiddleware",
+    "config.middleware.CorsMiddleware",  # django-cors-headers', with a short way for requests with no Origin
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's, the pages' style sheet) served by the application itself, compressed and
     # with long cache lifetimes, so a deployment needs no separate file server for them.

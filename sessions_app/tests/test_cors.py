@@ -40,6 +40,27 @@ def test_an_origin_not_on_the_list_gets_no_cors_headers(client):
 
 
 @override_settings(CORS_ALLOWED_ORIGINS=[APP])
+def test_a_listed_origin_reads_the_answer_of_an_actual_request(client):
+    response = client.get("/api/auth/csrf/", HTTP_ORIGIN=APP)
+    assert response.headers["access-control-allow-origin"] == APP
+    assert response.headers["access-control-allow-credentials"] == "true"
+    assert "DPoP-Nonce" in response.headers["access-control-expose-headers"]
+    assert "origin" in response.headers["vary"].lower()
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[APP])
+def test_a_request_without_origin_gets_no_cors_headers_but_varies_on_origin(client):
+    """The short way for requests that are not cross-origin (config.middleware.CorsMiddleware): no CORS header,
+    and `Vary: Origin`, so that a cache never hands this answer to a cross-origin request of an allowed app."""
+    response = client.get("/api/auth/csrf/")
+    assert not [name for name in response.headers if name.lower().startswith("access-control-")]
+    assert "origin" in [value.strip().lower() for value in response.headers["vary"].split(",")]
+    # Outside the API, CORS does not apply: the answer does not vary on it.
+    page = client.get("/accounts/login/")
+    assert "origin" not in [value.strip().lower() for value in page.headers.get("vary", "").split(",")]
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[APP])
 def test_cors_covers_the_api_only(client):
     response = client.get("/admin/login/", HTTP_ORIGIN=APP)
     assert "access-control-allow-origin" not in response.headers
