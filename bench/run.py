@@ -194,8 +194,9 @@ class CpuMeter:
     machine may be shared, and a round that lost CPU to someone else says little. The benchmark's own are
     the process groups it started (servers, Redis), its databases' PostgreSQL backends, wrk and itself."""
 
-    def __init__(self, databases: "Databases", groups: list[int]):
-        self.databases, self.groups = databases, set(groups)
+    def __init__(self, databases: "Databases", groups: dict[int, str]):
+        # groups: process group id -> the name of the service it runs (a server, Redis)
+        self.databases, self.groups = databases, dict(groups)
         self.ticks_per_second = os.sysconf("SC_CLK_TCK")
         # Our processes that end during a round (the purge's PostgreSQL backend) take their CPU time with them:
         # in such a round a sampler looks every second and keeps the last count of each.
@@ -210,7 +211,8 @@ class CpuMeter:
             int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
         return user + nice + system + steal
 
-    def _our_process_ticks(self, backends: set[int] | None = None) -> dict[int, int]:
+    def _our_process_ticks(self, backends: set[int] | None = None) -> dict[int, tuple[str, int]]:
+        """CPU ticks of each process of ours, with whose it is: a service's name, or "postgres"."""
         backends = set(self.databases.backend_pids()) if backends is None else backends
         ticks = {}
         for entry in Path("/proc").iterdir():
@@ -222,8 +224,9 @@ class CpuMeter:
                 continue
             fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp ...
             pid = int(entry.name)
-            if int(fields[2]) in self.groups or pid in backends:
-                ticks[pid] = int(fields[11]) + int(fields[12])  # utime + stime
+            owner = "postgres" if pid in backends else self.groups.get(int(fields[2]))
+            if owner is not None:
+                ticks[pid] = (owner, int(fields[11]) + int(fields[12]))  # utime + stime
         return ticks
 
     def snapshot(self) -> dict:
@@ -233,7 +236,7 @@ class CpuMeter:
 
     def start(self, *, processes_end: bool = False) -> dict:
         """The counts at a round's start; where processes of ours end during it, the sampler runs until
-        other_percent (on one connection of its own, so that it does not fork a backend a second)."""
+        finish (on one connection of its own, so that it does not fork a backend a second)."""
         start = self.snapshot()
         self._seen, self._sampling = dict(start["processes"]), None
         if processes_end:
@@ -246,15 +249,22 @@ class CpuMeter:
             while not stop.wait(1.0):
                 self._seen.update(self._our_process_ticks(self.databases.backend_pids(connection)))
 
-    def other_percent(self, start: dict) -> float:
+    def finish(self, start: dict) -> tuple[float, dict[str, float]]:
+        """The share of the machine's CPU that others used since `start` (percent), and the CPU seconds of ours
+        by owner: each service, "postgres" (the databases' backends) and "load" (wrk and this script)."""
         if self._sampling is not None:
             self._sampling.set()
         end = self.snapshot()
         processes = {**self._seen, **end["processes"]}
-        ours = sum(ticks - start["processes"].get(pid, 0) for pid, ticks in processes.items())
-        ours += (end["waited"] - start["waited"]) * self.ticks_per_second  # wrk (waited for) and run.py
+        by_owner: dict[str, float] = {}
+        for pid, (owner, ticks) in processes.items():
+            spent = ticks - start["processes"].get(pid, (owner, 0))[1]
+            by_owner[owner] = by_owner.get(owner, 0) + spent / self.ticks_per_second
+        by_owner["load"] = end["waited"] - start["waited"]  # wrk (waited for) and run.py
+        ours = sum(by_owner.values()) * self.ticks_per_second
         capacity = (end["at"] - start["at"]) * self.ticks_per_second * (os.cpu_count() or 1)
-        return round(max(0.0, end["busy"] - start["busy"] - ours) * 100 / capacity, 1) if capacity else 0.0
+        other = round(max(0.0, end["busy"] - start["busy"] - ours) * 100 / capacity, 1) if capacity else 0.0
+        return other, by_owner
 
 
 def free_port() -> int:
@@ -601,9 +611,16 @@ def summarise(runs: list[dict]) -> dict:
         "rps": round(requests / seconds, 1) if seconds else 0.0,
         "rps_by_round": [round(run["rps"], 1) for run in runs],
         "other_cpu_percent_by_round": [run["other_cpu_percent"] for run in runs],
+        "cpu_us_per_request": {part: _median([run["cpu_us_per_request"][part] for run in runs
+                                              if run.get("cpu_us_per_request", {}).get(part) is not None])
+                               for part in ("server", "postgres", "load")},
         "p50_ms": _ms(percentiles[50]), "p90_ms": _ms(percentiles[90]), "p99_ms": _ms(percentiles[99]),
         **({"purges": [run["purge"] for run in runs]} if any("purge" in run for run in runs) else {}),
     }
+
+
+def _median(values: list) -> float | None:
+    return round(statistics.median(values)) if values else None
 
 
 def _ms(microseconds) -> float | None:
@@ -713,6 +730,16 @@ def markdown_table(summary: dict, comparisons: dict, targets: list[dict], meta: 
             lines.append(f"| {scenario} | **{LABELS[first]} / {LABELS[second]}** | | | **{_fmt_ratio(ratio['rps'])}** "
                          f"(median {median}) | {_fmt_ratio(ratio['p50_ms'])} | {_fmt_ratio(ratio['p90_ms'])} | "
                          f"{_fmt_ratio(ratio['p99_ms'])} | {rounds} | |")
+    lines += ["", "Machine time per request, µs (median of rounds; from /proc, as other CPU): the contestant's "
+              "server (its workers), PostgreSQL (every backend of the run's databases) and the load generator.", "",
+              "| scenario | contestant | server | PostgreSQL | load generator | all |", "|---|---|---:|---:|---:|---:|"]
+    for scenario, by_contestant in summary.items():
+        for name, row in by_contestant.items():
+            parts = row.get("cpu_us_per_request", {})
+            known = [parts.get(part) for part in ("server", "postgres", "load")]
+            total = sum(known) if None not in known else None
+            lines.append(f"| {scenario} | {LABELS[name]} | " + " | ".join(
+                "-" if value is None else str(value) for value in (*known, total)) + " |")
     purges = [purge for by_contestant in summary.values() for row in by_contestant.values()
               for purge in row.get("purges", [])]
     if purges:
@@ -1156,7 +1183,11 @@ def measure(args, urls: dict, token_files: dict, servers: dict[str, Service], cp
                                  until=purge)
                 if purge is not None:  # first: the purge, waited for, counts as the benchmark's own CPU
                     result["purge"] = prepared.finish_purge(purge)
-                result["other_cpu_percent"] = cpu.other_percent(cpu_at_start)
+                result["other_cpu_percent"], cpu_by_owner = cpu.finish(cpu_at_start)
+                # Machine time per request, microseconds: the contestant's server, PostgreSQL, the load generator.
+                result["cpu_us_per_request"] = {
+                    part: round(cpu_by_owner.get(owner, 0.0) * 1e6 / result["requests"]) if result["requests"] else None
+                    for part, owner in (("server", contestant["server"]), ("postgres", "postgres"), ("load", "load"))}
                 if contestant.get("requests_per_op", 1) > 1:  # count operations (a TOTP login: 2 requests)
                     result["requests"] //= contestant["requests_per_op"]
                     result["rps"] /= contestant["requests_per_op"]
@@ -1333,7 +1364,7 @@ def main(argv=None) -> int:
             smoke_test_dpop(urls["ours"], token_files["ours-dpop", "me", 0], dpop)
         wrk_log = logs / "wrk.log"
         warm_up(args, urls, token_files, wrk_log)
-        cpu = CpuMeter(databases, [service.pid for service in services])
+        cpu = CpuMeter(databases, {service.pid: service.name for service in services})
         prepared = Prepared(work, envs, dpop, meta.get("totp", {}).get("secret"))
         rounds = measure(args, urls, token_files, servers, cpu, wrk_log, prepared)
         targets = write_results(args, stamp, meta, rounds, logs)
