@@ -1184,13 +1184,14 @@ def measure(args, urls: dict, token_files: dict, servers: dict[str, Service], cp
                 if purge is not None:  # first: the purge, waited for, counts as the benchmark's own CPU
                     result["purge"] = prepared.finish_purge(purge)
                 result["other_cpu_percent"], cpu_by_owner = cpu.finish(cpu_at_start)
-                # Machine time per request, microseconds: the contestant's server, PostgreSQL, the load generator.
-                result["cpu_us_per_request"] = {
-                    part: round(cpu_by_owner.get(owner, 0.0) * 1e6 / result["requests"]) if result["requests"] else None
-                    for part, owner in (("server", contestant["server"]), ("postgres", "postgres"), ("load", "load"))}
                 if contestant.get("requests_per_op", 1) > 1:  # count operations (a TOTP login: 2 requests)
                     result["requests"] //= contestant["requests_per_op"]
                     result["rps"] /= contestant["requests_per_op"]
+                # Machine time per operation (per request but for a TOTP login), microseconds: the contestant's
+                # server, PostgreSQL, the load generator.
+                result["cpu_us_per_request"] = {
+                    part: round(cpu_by_owner.get(owner, 0.0) * 1e6 / result["requests"]) if result["requests"] else None
+                    for part, owner in (("server", contestant["server"]), ("postgres", "postgres"), ("load", "load"))}
                 _check_alive(servers, scenario)
                 rounds.append({"scenario": scenario, "round": round_index, "contestant": name,
                                "load_average_after": round(os.getloadavg()[0], 2), **result})

@@ -237,7 +237,7 @@ def test_delete_the_account_from_its_page(no_js_page, site, user):
     expect(page).to_have_url(f"{site}/accounts/delete/")
     # Not ticked: nothing happens, the checkbox says why.
     page.get_by_role("button", name="Delete my account").click()
-    assert page.get_by_role("checkbox").get_attribute("aria-invalid") == "true"
+    expect(page.get_by_role("checkbox")).to_have_attribute("aria-invalid", "true")
     assert User.objects.filter(pk=user.pk).exists()
 
     page.get_by_role("checkbox").check()
@@ -263,7 +263,7 @@ def test_a_sensitive_page_asks_for_the_password_once_the_sign_in_is_old(no_js_pa
     page.get_by_role("button", name="Confirm", exact=True).click()
     expect(page.get_by_role("heading", name="Confirm your password")).to_be_visible()
     password = page.get_by_label("Password")
-    assert password.get_attribute("aria-invalid") == "true"
+    expect(password).to_have_attribute("aria-invalid", "true")  # waits for the answer: the same page and URL
     error_id = password.get_attribute("aria-describedby").split()[-1]
     error = page.locator(f"#{error_id}")
     expect(error).to_be_visible()

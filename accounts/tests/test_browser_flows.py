@@ -53,7 +53,7 @@ def test_register_shows_field_errors_next_to_the_field(page, site):
     page.get_by_label("Password").fill("qwertyuiopasdfgh")
     page.get_by_role("button", name="Create account").click()
     password = page.get_by_label("Password")
-    assert password.get_attribute("aria-invalid") == "true"
+    expect(password).to_have_attribute("aria-invalid", "true")
     error_id = password.get_attribute("aria-describedby").split()[-1]
     assert page.locator(f"#{error_id}").inner_text() == "This password is too common."
     assert mail.outbox == []

@@ -79,7 +79,7 @@ def test_set_up_an_app_and_sign_in_with_its_code(phone, site, user):
     expect(page).to_have_url(f"{site}/accounts/mfa/")
     expect(page.get_by_text("Two-step sign-in is off.", exact=False)).to_be_visible()
     page.get_by_role("button", name="Set up an authenticator app").click()
-    assert page.url.startswith(f"{site}/accounts/confirm-password/")  # the sign-in is no proof for this
+    page.wait_for_url(f"{site}/accounts/confirm-password/**")  # the sign-in is no proof for this
     confirm_password(page)
     expect(page).to_have_url(f"{site}/accounts/mfa/")
     page.get_by_role("button", name="Set up an authenticator app").click()
@@ -144,7 +144,7 @@ def test_sign_in_with_a_recovery_code_once(phone, site, user):
     answer_second_step(page, code)
     assert_on_second_step(page, site)
     field = page.get_by_label("Your code")
-    assert field.get_attribute("aria-invalid") == "true"
+    expect(field).to_have_attribute("aria-invalid", "true")  # waits for the answer: the same page and URL
     error = page.locator(f"#{field.get_attribute('aria-describedby').split()[-1]}")
     expect(error).to_be_visible()
     assert "incorrect" in error.inner_text()

@@ -61,6 +61,26 @@ def test_a_request_without_origin_gets_no_cors_headers_but_varies_on_origin(clie
 
 
 @override_settings(CORS_ALLOWED_ORIGINS=[APP])
+def test_only_cross_origin_requests_take_the_full_middleware(client, monkeypatch):
+    """The short way skips django-cors-headers' own work (and the header dictionary it builds) when there is no
+    Origin; a request with one, even an origin not allowed, goes through all of it."""
+    from corsheaders.middleware import CorsMiddleware
+
+    full, real = [], CorsMiddleware.add_response_headers
+
+    def spy(self, request, response):
+        full.append(request.path)
+        return real(self, request, response)
+
+    monkeypatch.setattr(CorsMiddleware, "add_response_headers", spy)
+    client.get("/api/auth/csrf/")
+    assert full == []
+    client.get("/api/auth/csrf/", HTTP_ORIGIN="https://evil.example.com")
+    client.get("/api/auth/csrf/", HTTP_ORIGIN=APP)
+    assert full == ["/api/auth/csrf/", "/api/auth/csrf/"]
+
+
+@override_settings(CORS_ALLOWED_ORIGINS=[APP])
 def test_cors_covers_the_api_only(client):
     response = client.get("/admin/login/", HTTP_ORIGIN=APP)
     assert "access-control-allow-origin" not in response.headers
