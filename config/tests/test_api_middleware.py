@@ -5,6 +5,7 @@ documentation), still go through all of them; what protects the API stays on its
 from django.contrib.auth import middleware as auth_middleware
 from django.contrib.messages import middleware as messages_middleware
 from django.contrib.sessions import middleware as sessions_middleware
+from django.http import HttpResponse
 import pytest
 from whitenoise.middleware import WhiteNoiseMiddleware
 
@@ -71,6 +72,24 @@ def test_an_html_answer_under_the_api_prefix_keeps_its_csp(client, settings):
     assert response.status_code == 404 and response["Content-Type"] == "application/json"
     docs = client.get("/api/docs/", SCRIPT_NAME="/auth")
     assert docs.status_code == 200 and "Content-Security-Policy" in docs
+
+
+@pytest.mark.parametrize("path, has_nonce", [("/api/auth/anything/", False), ("/accounts/login/", True)])
+def test_only_pages_get_a_csp_nonce_and_every_html_answer_its_policy(rf, path, has_nonce):
+    """The JSON API makes no nonce (config.middleware.DocumentCSPMiddleware); an HTML answer under /api/ (a host
+    project's view, say) still carries the policy, with no nonce in it, so an inline script there stays refused."""
+    from config.middleware import DocumentCSPMiddleware
+
+    seen = {}
+
+    def view(request):
+        seen["nonce"] = hasattr(request, "csp_nonce")
+        return HttpResponse("<p>hello</p>", content_type="text/html; charset=utf-8")
+
+    response = DocumentCSPMiddleware(view)(rf.get(path))
+    assert seen["nonce"] is has_nonce
+    policy = response["Content-Security-Policy"]
+    assert "script-src" in policy and "'nonce-" not in policy
 
 
 def test_a_project_that_lets_the_api_by_its_sessions_only_still_answers(client, make_user, settings):
