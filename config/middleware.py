@@ -89,7 +89,7 @@ class DocumentCSPMiddleware(CSPMiddleware):
     authenticated request.
 
     The JSON API's requests get no `request.csp_nonce` either: the nonce is for a page's inline scripts and
-    styles, and making its lazy holder was most of what this middleware still cost them (about 10 of 13
+    styles, and making its lazy holder was most of what this middleware still cost them (about 12 of 13
     microseconds, bench/middleware_costs.py). An HTML answer under /api/ still gets the policy, without a nonce,
     so an inline script there is refused rather than allowed."""
 
