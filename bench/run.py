@@ -60,8 +60,9 @@ CONTESTANTS = {
     # GET me with a DPoP-bound token and a fresh proof per request (sessions bound at minting; the proofs
     # signed before the round, outside the timing): what sender-constrained tokens cost beside bearer.
     "ours-dpop": {"server": "ours", "label": "ours, DPoP", "dpop": True},
-    # The same code served as ASGI by uvicorn (as many workers, DATABASE_CONN_MAX_AGE 0: Django's persistent
-    # connections pile up under ASGI, one per thread), beside the WSGI server of the run.
+    # The same code served as ASGI by uvicorn (as many workers; a connection pool in each, DATABASE_POOL_MAX_SIZE
+    # --asgi-pool, since Django's persistent connections pile up under ASGI, one per request's thread), beside the
+    # WSGI server of the run.
     "ours-asgi": {"server": "ours-asgi", "label": "ours, ASGI (uvicorn)"},
     # Login for an account with an authenticator app: the password step (401 mfa_required and its mfa_token),
     # then the code (the TOTP codes of the round computed before it). Two requests per login: its rps counts
@@ -692,7 +693,9 @@ def markdown_table(summary: dict, comparisons: dict, targets: list[dict], meta: 
         f"- {machine['cpus']} CPUs ({machine['cpu_model']}), {machine['memory_gib']} GiB, PostgreSQL "
         f"{meta['postgresql']}, load average at start {machine['load_average_at_start'][0]}",
         f"- server (all): `{meta['server_command']}`; access tokens: {config['signing']} (the peers: HS256)",
-        *([f"- ours, ASGI: `{meta['asgi_command']}`, DATABASE_CONN_MAX_AGE 0"] if meta.get("asgi_command") else []),
+        *([f"- ours, ASGI: `{meta['asgi_command']}`, " + (f"DATABASE_POOL_MAX_SIZE {config['asgi_pool']}"
+           if config.get("asgi_pool") else "DATABASE_CONN_MAX_AGE 0 (a connection per request)")]
+          if meta.get("asgi_command") else []),
         f"- load: wrk, {config['vus']} connections (one virtual user each); rounds per scenario: "
         f"{config['rounds']}, the contestants' order rotating from round to round, each {config['duration']:g} s "
         f"or {config['max_requests']} requests; {config['users']} users; mixed = me,refresh,login {config['mix']}; "
@@ -835,6 +838,9 @@ def parse_args(argv=None):
     parser.add_argument("--conn-max-age", type=int, default=None,
                         help="DATABASE_CONN_MAX_AGE for both projects (default: 60, the project's own default; "
                         "0 under ASGI, where Django's persistent connections pile up one per thread)")
+    parser.add_argument("--asgi-pool", type=int, default=None,
+                        help="DATABASE_POOL_MAX_SIZE of the ASGI contestant (default: --vus, a connection for each "
+                        "request in flight; 0: no pool, a connection opened and closed by each request)")
     parser.add_argument("--peer-health-checks", action="store_true",
                         help="turn on Django's connection health checks in the peer too (the project has them on)")
     parser.add_argument("--pg", default="postgres://postgres@127.0.0.1:5432/postgres",
@@ -893,6 +899,8 @@ def _check_args(parser: argparse.ArgumentParser, args) -> None:
         parser.error("with the DPoP contestant, --duration plus --pause must stay within 45 s (proofs expire)")
     if args.conn_max_age is None:
         args.conn_max_age = 0 if serves_asgi(args) else 60
+    if args.asgi_pool is None:
+        args.asgi_pool = args.vus
 
 
 def describe_run(args, started: datetime, databases: Databases) -> dict:
@@ -928,7 +936,9 @@ def set_up_databases(args, databases: Databases, suffix: str, ports: dict, work:
     # (SITE_URL too: it is the access tokens' issuer.)
     envs["ours-asgi"].update({key: envs["ours"][key] for key in ("SECRET_KEY", "JWT_SIGNING_KEY", "SITE_URL",
                                                                   "MFA_ENCRYPTION_KEYS", "REDIS_URL")})
-    envs["ours-asgi"]["DATABASE_CONN_MAX_AGE"] = "0"
+    # Its pool opened in full at the start, as the other servers' persistent connections are by the warm-up.
+    envs["ours-asgi"].update(DATABASE_CONN_MAX_AGE="0", DATABASE_POOL_MAX_SIZE=str(args.asgi_pool),
+                             DATABASE_POOL_MIN_SIZE=str(args.asgi_pool))
 
     log(f"migrating the databases of {', '.join(migrated)}")
     with ThreadPoolExecutor(2) as pool:

@@ -220,6 +220,22 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # Added to whatever libpq options DATABASE_URL gives (a search_path, say), never in their place.
         options = DATABASES["default"]["OPTIONS"].get("options", "")
         DATABASES["default"]["OPTIONS"]["options"] = f"{options} -c statement_timeout={statement_timeout}".strip()
+    # A connection pool in each process (Django's, psycopg_pool) of at most this many connections, for a server
+    # that runs requests on many threads (ASGI, gunicorn's gthread workers): a request borrows a connection and
+    # hands it back when it ends. 0, the default: no pool; each thread keeps its own connection for
+    # DATABASE_CONN_MAX_AGE seconds, which is right for sync workers and piles up connections under ASGI.
+    pool_max_size = env_int("DATABASE_POOL_MAX_SIZE", 0)
+    if pool_max_size > 0:
+        DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool: each request's connection goes back at its end
+        # The backend checks every loan by reading the socket; Django's check would add an empty query to each.
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+        DATABASES["default"]["OPTIONS"]["pool"] = {
+            # Connections the pool keeps open when idle.
+            "min_size": min(env_int("DATABASE_POOL_MIN_SIZE", 2), pool_max_size),
+            "max_size": pool_max_size,
+            # Seconds a request waits for a connection when all are lent, then answers 503.
+            "timeout": env_float("DATABASE_POOL_TIMEOUT", 5.0),
+        }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite ignores SELECT ... FOR UPDATE. Taking the write lock when a transaction begins (instead of at
     # its first write) serialises read-then-write transactions such as a refresh-token replay, where two

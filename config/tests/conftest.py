@@ -1,4 +1,6 @@
 """Fixtures of the whole-service tests."""
+from django.db import connection
+import psycopg
 import pytest
 
 
@@ -9,3 +11,22 @@ def account(transactional_db, make_user, settings):
     these tests cannot run inside one rolled-back transaction."""
     settings.RATELIMIT_ENABLE = False  # a 429 would hide the answer the tests judge
     return make_user(email="schema.owner@example.com", password=None)
+
+
+def run_from_outside(statement: str, params=()) -> None:
+    """A statement sent by another client while the service serves: an operator, a migration."""
+    settings_dict = connection.settings_dict
+    with psycopg.connect(host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432,
+                         user=settings_dict["USER"], dbname=settings_dict["NAME"], autocommit=True) as other:
+        other.execute(statement, params)
+
+
+def terminate_from_outside(pid: int) -> None:
+    """End a backend the way a restart or an operator would."""
+    run_from_outside("SELECT pg_terminate_backend(%s)", [pid])
+
+
+@pytest.fixture
+def widened_name_column():
+    yield lambda: run_from_outside('ALTER TABLE accounts_user ALTER COLUMN name TYPE varchar(151)')
+    run_from_outside('ALTER TABLE accounts_user ALTER COLUMN name TYPE varchar(150)')

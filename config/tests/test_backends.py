@@ -8,10 +8,11 @@ from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import connection, connections
 from django.test import RequestFactory
-import psycopg
 import pytest
 
 from sessions_app.tests.helpers import open_session
+
+from .conftest import run_from_outside, terminate_from_outside
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -20,14 +21,6 @@ def serve(handler, request):
     status = {}
     body = b"".join(handler(request.environ, lambda value, headers: status.update(value=value)))
     return status["value"], body
-
-
-def terminate_from_outside(pid: int) -> None:
-    """End a backend the way a restart or an operator would: from another connection."""
-    settings_dict = connection.settings_dict
-    with psycopg.connect(host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432,
-                         user=settings_dict["USER"], dbname=settings_dict["NAME"], autocommit=True) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
 @pytest.mark.parametrize("attempt", range(3))
@@ -174,24 +167,10 @@ def test_one_client_object_serves_every_command(redis_client):
     assert cache._cache.get_client("any key") is redis_client  # one server: reads go to it too
 
 
-def alter_from_outside(statement: str) -> None:
-    """A migration run by another process while this one serves."""
-    settings_dict = connection.settings_dict
-    with psycopg.connect(host=settings_dict["HOST"], port=settings_dict["PORT"] or 5432,
-                         user=settings_dict["USER"], dbname=settings_dict["NAME"], autocommit=True) as other:
-        other.execute(statement)
-
-
-@pytest.fixture
-def widened_name_column():
-    yield lambda: alter_from_outside('ALTER TABLE accounts_user ALTER COLUMN name TYPE varchar(151)')
-    alter_from_outside('ALTER TABLE accounts_user ALTER COLUMN name TYPE varchar(150)')
-
-
 @pytest.fixture
 def widened_transport_column():
-    yield lambda: alter_from_outside('ALTER TABLE sessions_app_session ALTER COLUMN transport TYPE varchar(9)')
-    alter_from_outside('ALTER TABLE sessions_app_session ALTER COLUMN transport TYPE varchar(8)')
+    yield lambda: run_from_outside('ALTER TABLE sessions_app_session ALTER COLUMN transport TYPE varchar(9)')
+    run_from_outside('ALTER TABLE sessions_app_session ALTER COLUMN transport TYPE varchar(8)')
 
 
 def test_a_migration_under_a_prepared_lookup_costs_no_failed_request(alice, widened_name_column):

@@ -24,6 +24,10 @@
    connection pooler that cannot keep prepared statements (PgBouncer before 1.22, which added DEALLOCATE
    ALL to the 1.21 support) needs `OPTIONS["prepared_statements"] = False`
    (DATABASE_PREPARED_STATEMENTS=false in this project's settings), which runs them as ordinary queries.
+
+3. Under Django's connection pool (`OPTIONS["pool"]`, psycopg_pool; for servers that run requests on many
+   threads), the same local check on every loan, and a connection whose prepared statements went stale
+   discarded instead of handed back to the pool for the next request to fail on.
 """
 from datetime import UTC
 import select
@@ -41,6 +45,17 @@ TIMESTAMPTZ_LOADER = psycopg.adapters.get_loader(base.TIMESTAMPTZ_OID, pq.Format
 # A prepared statement the server no longer accepts: its result changed under it (a migration), or it is
 # gone (DEALLOCATE by someone else, a pooler that switched server connections).
 STALE_PREPARED_STATEMENT = (errors.FeatureNotSupported, errors.InvalidSqlStatementName)
+
+
+def idle_connection_is_sound(connection) -> bool:
+    """The check that sends nothing: an idle connection has nothing to read, so a readable (or hung-up) socket
+    means the server closed it or sent a termination notice."""
+    if connection.closed or connection.info.transaction_status == pq.TransactionStatus.UNKNOWN:  # libpq lost it
+        return False
+    poller = select.poll()
+    poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
+    # POLLERR, POLLHUP and POLLNVAL are always reported; any event at all means "do not use".
+    return not poller.poll(0)
 
 
 class PreparedCursor(base.ServerBindingCursor):
@@ -82,16 +97,33 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def is_usable(self):
         connection = self.connection
-        if connection is None or connection.closed or self.prepared_statements_stale:
-            return False
-        if connection.info.transaction_status == pq.TransactionStatus.UNKNOWN:  # libpq lost the server
+        if connection is None or self.prepared_statements_stale:
             return False
         if not hasattr(select, "poll"):  # not on Linux or macOS: ask the server
-            return super().is_usable()
-        poller = select.poll()
-        poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
-        # POLLERR, POLLHUP and POLLNVAL are always reported; any event at all means "do not use".
-        return not poller.poll(0)
+            return not connection.closed and super().is_usable()
+        return idle_connection_is_sound(connection)
+
+    def get_new_connection(self, conn_params):
+        connection = super().get_new_connection(conn_params)
+        if self.pool is None or not hasattr(select, "poll"):
+            return connection
+        # A pooled connection may have been closed by the server while it sat in the pool (a restart,
+        # idle_session_timeout). Checked here, locally, on every loan; psycopg_pool's own check (Django's with
+        # CONN_HEALTH_CHECKS) sends an empty query each time, and after a failure sleeps a second before the next try.
+        for _ in range(self.pool.max_size):
+            if idle_connection_is_sound(connection):
+                break
+            connection.close()  # handed back closed, it is discarded and the pool opens a replacement
+            self.pool.putconn(connection)
+            connection = super().get_new_connection(conn_params)
+        return connection
+
+    def _close(self):
+        if self.pool and self.connection is not None and self.prepared_statements_stale:
+            # Closed before it goes back: psycopg_pool discards a closed connection and opens a new one, where
+            # nothing is prepared yet. Handed back open, it would fail the next request that borrows it.
+            self.connection.close()
+        return super()._close()
 
     # The cursor of the hot paths' fixed statements, kept for the connection it was made on: making one (with its
     # loaders) for every statement cost about a tenth of the live-session lookup.
@@ -156,5 +188,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
                     self.prepared_statements_stale = True
                     raise
                 # Outside a transaction the failed statement changed nothing: run it again on a new
-                # connection, where nothing is prepared yet.
+                # connection, where nothing is prepared yet (a pool's connection is discarded, not handed back).
+                self.prepared_statements_stale = True
                 self.close()

@@ -1,0 +1,65 @@
+"""Serving the service under ASGI (uvicorn, granian's ASGI mode, daphne) at close to the cost of a WSGI worker.
+
+Every view and middleware of the apps is synchronous. Django's ASGI handler runs such a request by going back
+and forth between the event loop and a thread: once into the chain, out again to the async-capable middleware
+it meets and the view, in again for each of them (about eight hops a request), and it starts a thread for every
+request and joins it at the end. Here the chain is built for synchronous calls and runs, with the view, in one
+hop, on a thread that earlier requests used. Measured under uvicorn (docs/explanation/benchmark.md): GET me
+from 0.35x to 0.70x of gunicorn's sync workers, with Django's connection pool in both runs.
+
+A host project whose own views or middleware are async still works (Django calls an async view from the
+synchronous chain through async_to_sync), but those gain nothing from ASGI here; give them Django's own handler.
+Use with a connection pool (DATABASE_POOL_MAX_SIZE in this repository's settings, Django's OPTIONS["pool"]): each
+request's thread would otherwise open a database connection of its own and keep it.
+"""
+from concurrent.futures import ThreadPoolExecutor
+import inspect
+
+from asgiref.sync import ThreadSensitiveContext, sync_to_async
+import django
+from django.core.handlers.asgi import ASGIHandler
+
+# asgiref 3.13 lets a request's context run on a thread the caller owns; with an older one, each request gets
+# a new thread, as with Django's own handler.
+THREADS_CAN_BE_REUSED = "executor" in inspect.signature(ThreadSensitiveContext).parameters
+
+
+class SynchronousChainASGIHandler(ASGIHandler):
+    """Django's ASGI handler, with the middleware chain built for synchronous calls and run with the view in one
+    hop to the request's thread. The thread is still the request's alone while it runs (everything the request
+    runs synchronously runs there, its database connection included), and the answer is still sent from the
+    event loop."""
+
+    # Threads kept for later requests once theirs have ended; more are started while more requests run at once.
+    KEEP_IDLE_THREADS = 64
+
+    def __init__(self):
+        super().__init__()
+        self._idle_threads: list[ThreadPoolExecutor] = []  # touched only on the event loop's thread: no lock
+
+    def load_middleware(self, is_async=False):
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request):
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not THREADS_CAN_BE_REUSED:
+            return await super().__call__(scope, receive, send)  # (which refuses anything but HTTP)
+        # Starting a thread and joining it at the end was about a fifth of a GET me under uvicorn.
+        thread = self._idle_threads.pop() if self._idle_threads else ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="request")
+        try:
+            async with ThreadSensitiveContext(executor=thread):
+                await self.handle(scope, receive, send)
+        finally:
+            if len(self._idle_threads) < self.KEEP_IDLE_THREADS:
+                self._idle_threads.append(thread)
+            else:
+                thread.shutdown(wait=False)
+
+
+def get_asgi_application() -> SynchronousChainASGIHandler:
+    """In place of django.core.asgi.get_asgi_application, in a project's asgi.py."""
+    django.setup(set_prefix=False)
+    return SynchronousChainASGIHandler()

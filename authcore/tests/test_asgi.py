@@ -1,0 +1,152 @@
+"""authcore.asgi: under ASGI a request's middleware and view run in one hop to a thread, that thread serves later
+requests too, and requests in flight together still run on threads of their own. Driven through the handler's
+ASGI interface, as a server calls it."""
+import asyncio
+import json
+import threading
+
+from asgiref.sync import AsyncToSync, SyncToAsync
+from django.core.handlers.asgi import ASGIHandler
+from django.core.signals import request_started
+from django.db import connection
+import pytest
+
+from authcore.asgi import THREADS_CAN_BE_REUSED, SynchronousChainASGIHandler
+from sessions_app.tests.helpers import open_session
+
+pytestmark = pytest.mark.django_db(transaction=True)  # the request's thread sees what the test committed
+
+
+@pytest.fixture(autouse=True)
+def connections_end_with_their_requests():
+    """Without a pool, each request's context opens a connection of its own: closed when the request ends (as
+    a pool would take it back), none is left open on PostgreSQL after the test."""
+    settings_dict = connection.settings_dict
+    saved, settings_dict["CONN_MAX_AGE"] = settings_dict["CONN_MAX_AGE"], 0
+    yield
+    settings_dict["CONN_MAX_AGE"] = saved
+
+
+def scope_for(path: str, token: str | None = None) -> dict:
+    headers = [(b"host", b"testserver")]
+    if token:
+        headers.append((b"authorization", f"Bearer {token}".encode()))
+    return {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+            "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "", "headers": headers,
+            "client": ("127.0.0.1", 40000), "server": ("testserver", 80)}
+
+
+async def call(application, scope) -> tuple[int, bytes]:
+    """One request as an ASGI server makes it: the body, then nothing until the answer has been sent."""
+    messages, body_given = [], False
+    answered = asyncio.Event()
+
+    async def receive():
+        nonlocal body_given
+        if not body_given:
+            body_given = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await answered.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        messages.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            answered.set()
+
+    await application(scope, receive, send)
+    return messages[0]["status"], b"".join(message.get("body", b"") for message in messages[1:])
+
+
+@pytest.fixture
+def hops(monkeypatch):
+    """Counts the request's crossings from the event loop to a thread, and back."""
+    counted = {"to_thread": 0, "to_loop": 0}
+    to_thread, to_loop = SyncToAsync.__call__, AsyncToSync.__call__
+
+    def counting_to_thread(self, *args, **kwargs):
+        counted["to_thread"] += 1
+        return to_thread(self, *args, **kwargs)
+
+    def counting_to_loop(self, *args, **kwargs):
+        counted["to_loop"] += 1
+        return to_loop(self, *args, **kwargs)
+
+    monkeypatch.setattr(SyncToAsync, "__call__", counting_to_thread)
+    monkeypatch.setattr(AsyncToSync, "__call__", counting_to_loop)
+    return counted
+
+
+@pytest.fixture
+def request_threads():
+    """The thread each request's synchronous work starts on (where Django's request_started receivers run)."""
+    seen = []
+
+    def record(**kwargs):
+        seen.append(threading.current_thread())
+
+    request_started.connect(record)
+    yield seen
+    request_started.disconnect(record)
+
+
+def test_a_request_runs_its_middleware_and_view_in_one_hop(alice, hops):
+    token = open_session(alice).access
+    application = SynchronousChainASGIHandler()
+
+    status, body = asyncio.run(call(application, scope_for("/api/auth/me/", token)))
+
+    assert status == 200 and json.loads(body)["email"] == alice.email
+    # The request_started signal, the chain with the view, and the answer's close (request_finished): three,
+    # where Django's handler also crosses for the async-capable middleware at the chain's end and the view.
+    assert hops == {"to_thread": 3, "to_loop": 0}
+    hops.update(to_thread=0, to_loop=0)
+    assert asyncio.run(call(ASGIHandler(), scope_for("/api/auth/me/", token)))[0] == 200
+    assert hops["to_thread"] > 3 and hops["to_loop"] > 0
+
+
+def test_an_error_answer_comes_through_with_its_envelope(db):
+    status, body = asyncio.run(call(SynchronousChainASGIHandler(), scope_for("/api/auth/me/", "not-a-token")))
+
+    assert status == 401
+    assert json.loads(body)["code"] == "token_not_valid"
+
+
+@pytest.mark.skipif(not THREADS_CAN_BE_REUSED, reason="asgiref before 3.13: a thread per request")
+def test_requests_one_after_another_reuse_one_thread(alice, request_threads):
+    token = open_session(alice).access
+    application = SynchronousChainASGIHandler()
+
+    async def three_in_turn():
+        return [await call(application, scope_for("/api/auth/me/", token)) for _ in range(3)]
+
+    assert [status for status, _ in asyncio.run(three_in_turn())] == [200, 200, 200]
+    assert len(request_threads) == 3 and len(set(request_threads)) == 1
+    assert request_threads[0] is not threading.main_thread()
+
+
+def test_requests_in_flight_together_run_on_threads_of_their_own(alice, request_threads):
+    """Both requests must reach the barrier before either goes on: on one shared thread, the second could not."""
+    token = open_session(alice).access
+    application = SynchronousChainASGIHandler()
+    both_started = threading.Barrier(2, timeout=10)
+
+    def wait_for_the_other(**kwargs):
+        both_started.wait()
+
+    request_started.connect(wait_for_the_other)
+    try:
+        async def two_at_once():
+            return await asyncio.gather(*(call(application, scope_for("/api/auth/me/", token)) for _ in range(2)))
+
+        answers = asyncio.run(two_at_once())
+    finally:
+        request_started.disconnect(wait_for_the_other)
+
+    assert [status for status, _ in answers] == [200, 200]
+    assert len(set(request_threads)) == 2
+
+
+def test_anything_but_http_is_refused_as_django_refuses_it():
+    with pytest.raises(ValueError, match="HTTP"):
+        asyncio.run(SynchronousChainASGIHandler()({"type": "websocket"}, None, None))
