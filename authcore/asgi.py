@@ -1,16 +1,16 @@
-"""Serving the service under ASGI (uvicorn, granian's ASGI mode, daphne) at close to the cost of a WSGI worker.
+"""Serving the service under ASGI (uvicorn, granian's ASGI mode, daphne) at closer to the cost of a WSGI worker.
 
 Every view and middleware of the apps is synchronous. Django's ASGI handler runs such a request by going back
-and forth between the event loop and a thread: once into the chain, out again to the async-capable middleware
-it meets and the view, in again for each of them (about eight hops a request), and it starts a thread for every
-request and joins it at the end. Here the chain is built for synchronous calls and runs, with the view, in one
-hop, on a thread that earlier requests used. Measured under uvicorn (docs/explanation/benchmark.md): GET me
-from 0.35x to 0.70x of gunicorn's sync workers, with Django's connection pool in both runs.
+and forth between the event loop and a thread: into the chain, out again to the async-capable middleware at
+its end and into the thread once more for each of their steps and for the view (about eight crossings a
+request with this project's middleware), and it starts a thread for every request and joins it at the end.
+Here the chain is built for synchronous calls and runs, with the view, in one crossing; with the request_started
+signal and the answer's close, three a request. The thread is one that earlier requests used.
 
 A host project whose own views or middleware are async still works (Django calls an async view from the
 synchronous chain through async_to_sync), but those gain nothing from ASGI here; give them Django's own handler.
-Use with a connection pool (DATABASE_POOL_MAX_SIZE in this repository's settings, Django's OPTIONS["pool"]): each
-request's thread would otherwise open a database connection of its own and keep it.
+Give the database a pool (Django's OPTIONS["pool"]; DATABASE_POOL_MAX_SIZE in this repository's settings), or
+CONN_MAX_AGE 0: each request's context opens a connection of its own, which a persistent setting would leave open.
 """
 from concurrent.futures import ThreadPoolExecutor
 import inspect
@@ -26,7 +26,7 @@ THREADS_CAN_BE_REUSED = "executor" in inspect.signature(ThreadSensitiveContext).
 
 class SynchronousChainASGIHandler(ASGIHandler):
     """Django's ASGI handler, with the middleware chain built for synchronous calls and run with the view in one
-    hop to the request's thread. The thread is still the request's alone while it runs (everything the request
+    crossing to the request's thread. The thread is the request's alone while it runs (everything the request
     runs synchronously runs there, its database connection included), and the answer is still sent from the
     event loop."""
 
@@ -35,7 +35,7 @@ class SynchronousChainASGIHandler(ASGIHandler):
 
     def __init__(self):
         super().__init__()
-        self._idle_threads: list[ThreadPoolExecutor] = []  # touched only on the event loop's thread: no lock
+        self._idle_threads: list[ThreadPoolExecutor] = []  # list.pop and append are atomic: no lock
 
     def load_middleware(self, is_async=False):
         super().load_middleware(is_async=False)
@@ -47,16 +47,24 @@ class SynchronousChainASGIHandler(ASGIHandler):
         if scope["type"] != "http" or not THREADS_CAN_BE_REUSED:
             return await super().__call__(scope, receive, send)  # (which refuses anything but HTTP)
         # Starting a thread and joining it at the end was about a fifth of a GET me under uvicorn.
-        thread = self._idle_threads.pop() if self._idle_threads else ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="request")
+        try:
+            thread = self._idle_threads.pop()
+        except IndexError:
+            thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="request")
         try:
             async with ThreadSensitiveContext(executor=thread):
                 await self.handle(scope, receive, send)
-        finally:
-            if len(self._idle_threads) < self.KEEP_IDLE_THREADS:
-                self._idle_threads.append(thread)
-            else:
-                thread.shutdown(wait=False)
+        except BaseException:
+            # Cancelled by the server (a shutdown's timeout) or failed: the request's view may still be running
+            # on the thread. It ends there, and no later request waits behind it.
+            thread.shutdown(wait=False)
+            raise
+        # handle() returned: everything the request ran on the thread has ended (its last step, the answer's
+        # close, waits behind a view that a client's disconnect abandoned).
+        if len(self._idle_threads) < self.KEEP_IDLE_THREADS:
+            self._idle_threads.append(thread)
+        else:
+            thread.shutdown(wait=False)
 
 
 def get_asgi_application() -> SynchronousChainASGIHandler:

@@ -10,6 +10,7 @@ import json
 import os
 from pathlib import Path
 import secrets
+import select
 
 from botocore.config import Config as BotocoreConfig
 from corsheaders.defaults import default_headers as cors_default_headers
@@ -227,8 +228,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     pool_max_size = env_int("DATABASE_POOL_MAX_SIZE", 0)
     if pool_max_size > 0:
         DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool: each request's connection goes back at its end
-        # The backend checks every loan by reading the socket; Django's check would add an empty query to each.
-        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
+        # The backend checks every loan by reading the socket, where the system can poll one (Linux, macOS);
+        # Django's check would add an empty query to each.
+        if hasattr(select, "poll"):
+            DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
         DATABASES["default"]["OPTIONS"]["pool"] = {
             # Connections the pool keeps open when idle.
             "min_size": min(env_int("DATABASE_POOL_MIN_SIZE", 2), pool_max_size),

@@ -150,3 +150,37 @@ def test_requests_in_flight_together_run_on_threads_of_their_own(alice, request_
 def test_anything_but_http_is_refused_as_django_refuses_it():
     with pytest.raises(ValueError, match="HTTP"):
         asyncio.run(SynchronousChainASGIHandler()({"type": "websocket"}, None, None))
+
+
+@pytest.mark.skipif(not THREADS_CAN_BE_REUSED, reason="asgiref before 3.13: a thread per request")
+def test_a_request_the_server_cancels_gives_up_its_thread(alice, request_threads):
+    """A server cancels a request at its shutdown's timeout while the request's view may still run on the thread:
+    the next request must not queue behind it on that thread."""
+    token = open_session(alice).access
+    application = SynchronousChainASGIHandler()
+    entered, release = threading.Event(), threading.Event()
+
+    def hold_the_first(**kwargs):
+        if len(request_threads) == 1:
+            entered.set()
+            release.wait(10)
+
+    request_started.connect(hold_the_first)
+    try:
+        async def cancel_one_then_ask_again():
+            first = asyncio.create_task(call(application, scope_for("/api/auth/me/", token)))
+            while not entered.is_set():
+                await asyncio.sleep(0.01)
+            first.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await first
+            release.set()
+            return await call(application, scope_for("/api/auth/me/", token))
+
+        status, _ = asyncio.run(cancel_one_then_ask_again())
+    finally:
+        release.set()
+        request_started.disconnect(hold_the_first)
+
+    assert status == 200
+    assert len(request_threads) == 2 and request_threads[0] is not request_threads[1]

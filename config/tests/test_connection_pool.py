@@ -2,6 +2,7 @@
 requests on different threads share its connections, a request that finds them all lent answers 503, a loan
 sends nothing before the request's own statements, and a connection the server closed, or whose prepared
 statements went stale, is never lent again."""
+import asyncio
 import json
 import os
 import tempfile
@@ -152,19 +153,59 @@ def test_a_connection_the_server_closed_in_the_pool_is_never_lent(alice, pooled)
     assert lent_backend_pid(pool) != old_pid
 
 
+def serve_holding_another_connection(pool, handler, request) -> str:
+    """A request served while the test holds the pool's first idle connection: the request gets the next."""
+    held = pool.getconn()
+    try:
+        return serve(handler, request)[0]
+    finally:
+        pool.putconn(held)
+
+
 def test_a_migration_under_a_pooled_prepared_lookup_costs_no_failed_request(alice, pooled, widened_name_column):
-    """Outside a transaction the lookup runs again on another connection; the stale one is discarded, not handed
-    back for the pool's next loan (with one connection in the pool, the very next)."""
-    pool = pooled(max_size=1)
+    """Both connections of the pool have the lookup prepared when the column changes. Outside a transaction the
+    lookup runs again on another connection, and the pool replaces the others too: a retry on the second stale
+    connection would fail the request."""
+    pool = pooled(max_size=2)
     handler, me = WSGIHandler(), me_request(alice)
-    assert serve(handler, me)[0] == "200 OK"
-    old_pid = lent_backend_pid(pool)
+    for _ in range(2):  # the lookup prepared on each connection in turn (the pool lends the longest idle first)
+        assert serve_holding_another_connection(pool, handler, me) == "200 OK"
+    old_pids = both_backends(pool, prepared=True)
 
     widened_name_column()
 
-    assert serve(handler, me)[0] == "200 OK"
-    assert serve(handler, me)[0] == "200 OK"
-    assert lent_backend_pid(pool) != old_pid
+    for _ in range(3):
+        assert serve(handler, me)[0] == "200 OK"
+    assert not both_backends(pool) & old_pids
+
+
+def both_backends(pool, prepared=False) -> set[int]:
+    first, second = pool.getconn(), pool.getconn()
+    try:
+        if prepared:
+            for each in (first, second):
+                assert each.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0] >= 1
+        return {first.info.backend_pid, second.info.backend_pid}
+    finally:
+        pool.putconn(first)
+        pool.putconn(second)
+
+
+def test_asgi_requests_borrow_and_hand_back_the_pools_connection(alice, pooled):
+    from authcore.asgi import SynchronousChainASGIHandler
+    from authcore.tests.test_asgi import call, scope_for
+
+    pool = pooled(max_size=1, timeout=3)
+    token = open_session(alice).access
+    connection.close()
+    application = SynchronousChainASGIHandler()
+
+    async def three_in_turn():
+        return [await call(application, scope_for("/api/auth/me/", token)) for _ in range(3)]
+
+    assert [status for status, _ in asyncio.run(three_in_turn())] == [200, 200, 200]
+    stats = pool.get_stats()
+    assert stats["connections_num"] == 1 and stats["pool_available"] == 1  # one connection, back in the pool
 
 
 def test_inside_a_transaction_the_stale_pooled_connection_is_discarded_when_it_goes_back(alice, pooled,

@@ -26,11 +26,12 @@
    (DATABASE_PREPARED_STATEMENTS=false in this project's settings), which runs them as ordinary queries.
 
 3. Under Django's connection pool (`OPTIONS["pool"]`, psycopg_pool; for servers that run requests on many
-   threads), the same local check on every loan, and a connection whose prepared statements went stale
-   discarded instead of handed back to the pool for the next request to fail on.
+   threads), the same local check on every loan, and after a migration made prepared statements stale, the
+   pool's connections replaced (drained) instead of lent again for the next requests to fail on.
 """
 from datetime import UTC
 import select
+import time
 
 from django.db import DatabaseError
 from django.db.backends.postgresql import base, operations
@@ -105,25 +106,27 @@ class DatabaseWrapper(base.DatabaseWrapper):
 
     def get_new_connection(self, conn_params):
         connection = super().get_new_connection(conn_params)
-        if self.pool is None or not hasattr(select, "poll"):
+        pool = self.pool
+        if pool is None or not hasattr(select, "poll"):
             return connection
         # A pooled connection may have been closed by the server while it sat in the pool (a restart,
-        # idle_session_timeout). Checked here, locally, on every loan; psycopg_pool's own check (Django's with
-        # CONN_HEALTH_CHECKS) sends an empty query each time, and after a failure sleeps a second before the next try.
-        for _ in range(self.pool.max_size):
-            if idle_connection_is_sound(connection):
-                break
-            connection.close()  # handed back closed, it is discarded and the pool opens a replacement
-            self.pool.putconn(connection)
-            connection = super().get_new_connection(conn_params)
+        # idle_session_timeout). Checked here, locally, on every loan: psycopg_pool's own check (Django's, with
+        # CONN_HEALTH_CHECKS) sends an empty query each time, and backs off for a second or more after a failure.
+        # All the replacements together wait no longer than the pool's timeout, then the request answers 503.
+        deadline = time.monotonic() + pool.timeout
+        try:
+            while not idle_connection_is_sound(connection):
+                connection.pgconn.finish()  # handed back ended, it is discarded and the pool opens a replacement
+                pool.putconn(connection)
+                connection = None
+                connection = pool.getconn(timeout=deadline - time.monotonic())  # PoolTimeout once it has passed
+                if "isolation_level" in self.settings_dict["OPTIONS"]:  # as Django sets it on a loan
+                    connection.isolation_level = self.isolation_level
+        except BaseException:
+            if connection is not None:
+                pool.putconn(connection)
+            raise
         return connection
-
-    def _close(self):
-        if self.pool and self.connection is not None and self.prepared_statements_stale:
-            # Closed before it goes back: psycopg_pool discards a closed connection and opens a new one, where
-            # nothing is prepared yet. Handed back open, it would fail the next request that borrows it.
-            self.connection.close()
-        return super()._close()
 
     # The cursor of the hot paths' fixed statements, kept for the connection it was made on: making one (with its
     # loaders) for every statement cost about a tenth of the live-session lookup.
@@ -182,12 +185,15 @@ class DatabaseWrapper(base.DatabaseWrapper):
             except DatabaseError as error:
                 if not isinstance(error.__cause__, STALE_PREPARED_STATEMENT):
                     raise
+                if self.pool is not None:
+                    # Every connection of the pool that ran the statement has it stale: replace them all (the idle
+                    # ones now, the lent ones, this one too, when they come back) instead of failing on each in turn.
+                    self.pool.drain()
                 if attempt == 2 or self.in_atomic_block or not self.get_autocommit():
                     # A transaction cannot simply go on elsewhere: fail this request, and have Django
                     # replace the connection when it ends.
                     self.prepared_statements_stale = True
                     raise
                 # Outside a transaction the failed statement changed nothing: run it again on a new
-                # connection, where nothing is prepared yet (a pool's connection is discarded, not handed back).
-                self.prepared_statements_stale = True
+                # connection, where nothing is prepared yet.
                 self.close()
