@@ -36,6 +36,25 @@ def scope_for(path: str, token: str | None = None) -> dict:
             "client": ("127.0.0.1", 40000), "server": ("testserver", 80)}
 
 
+def run_loop(coroutine):
+    """asyncio.run on a thread of its own, as a server's event loop runs: the browser tests leave an event loop
+    running on the test's thread."""
+    outcome = {}
+
+    def target():
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as error:  # raised again below, on the test's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
 async def call(application, scope) -> tuple[int, bytes]:
     """One request as an ASGI server makes it: the body, then nothing until the answer has been sent."""
     messages, body_given = [], False
@@ -94,19 +113,19 @@ def test_a_request_runs_its_middleware_and_view_in_one_hop(alice, hops):
     token = open_session(alice).access
     application = SynchronousChainASGIHandler()
 
-    status, body = asyncio.run(call(application, scope_for("/api/auth/me/", token)))
+    status, body = run_loop(call(application, scope_for("/api/auth/me/", token)))
 
     assert status == 200 and json.loads(body)["email"] == alice.email
     # The request_started signal, the chain with the view, and the answer's close (request_finished): three,
     # where Django's handler also crosses for the async-capable middleware at the chain's end and the view.
     assert hops == {"to_thread": 3, "to_loop": 0}
     hops.update(to_thread=0, to_loop=0)
-    assert asyncio.run(call(ASGIHandler(), scope_for("/api/auth/me/", token)))[0] == 200
+    assert run_loop(call(ASGIHandler(), scope_for("/api/auth/me/", token)))[0] == 200
     assert hops["to_thread"] > 3 and hops["to_loop"] > 0
 
 
 def test_an_error_answer_comes_through_with_its_envelope(db):
-    status, body = asyncio.run(call(SynchronousChainASGIHandler(), scope_for("/api/auth/me/", "not-a-token")))
+    status, body = run_loop(call(SynchronousChainASGIHandler(), scope_for("/api/auth/me/", "not-a-token")))
 
     assert status == 401
     assert json.loads(body)["code"] == "token_not_valid"
@@ -120,7 +139,7 @@ def test_requests_one_after_another_reuse_one_thread(alice, request_threads):
     async def three_in_turn():
         return [await call(application, scope_for("/api/auth/me/", token)) for _ in range(3)]
 
-    assert [status for status, _ in asyncio.run(three_in_turn())] == [200, 200, 200]
+    assert [status for status, _ in run_loop(three_in_turn())] == [200, 200, 200]
     assert len(request_threads) == 3 and len(set(request_threads)) == 1
     assert request_threads[0] is not threading.main_thread()
 
@@ -139,7 +158,7 @@ def test_requests_in_flight_together_run_on_threads_of_their_own(alice, request_
         async def two_at_once():
             return await asyncio.gather(*(call(application, scope_for("/api/auth/me/", token)) for _ in range(2)))
 
-        answers = asyncio.run(two_at_once())
+        answers = run_loop(two_at_once())
     finally:
         request_started.disconnect(wait_for_the_other)
 
@@ -149,7 +168,7 @@ def test_requests_in_flight_together_run_on_threads_of_their_own(alice, request_
 
 def test_anything_but_http_is_refused_as_django_refuses_it():
     with pytest.raises(ValueError, match="HTTP"):
-        asyncio.run(SynchronousChainASGIHandler()({"type": "websocket"}, None, None))
+        run_loop(SynchronousChainASGIHandler()({"type": "websocket"}, None, None))
 
 
 @pytest.mark.skipif(not THREADS_CAN_BE_REUSED, reason="asgiref before 3.13: a thread per request")
@@ -177,7 +196,7 @@ def test_a_request_the_server_cancels_gives_up_its_thread(alice, request_threads
             release.set()
             return await call(application, scope_for("/api/auth/me/", token))
 
-        status, _ = asyncio.run(cancel_one_then_ask_again())
+        status, _ = run_loop(cancel_one_then_ask_again())
     finally:
         release.set()
         request_started.disconnect(hold_the_first)

@@ -2,7 +2,6 @@
 requests on different threads share its connections, a request that finds them all lent answers 503, a loan
 sends nothing before the request's own statements, and a connection the server closed, or whose prepared
 statements went stale, is never lent again."""
-import asyncio
 import json
 import os
 import tempfile
@@ -193,7 +192,7 @@ def both_backends(pool, prepared=False) -> set[int]:
 
 def test_asgi_requests_borrow_and_hand_back_the_pools_connection(alice, pooled):
     from authcore.asgi import SynchronousChainASGIHandler
-    from authcore.tests.test_asgi import call, scope_for
+    from authcore.tests.test_asgi import call, run_loop, scope_for
 
     pool = pooled(max_size=1, timeout=3)
     token = open_session(alice).access
@@ -203,7 +202,7 @@ def test_asgi_requests_borrow_and_hand_back_the_pools_connection(alice, pooled):
     async def three_in_turn():
         return [await call(application, scope_for("/api/auth/me/", token)) for _ in range(3)]
 
-    assert [status for status, _ in asyncio.run(three_in_turn())] == [200, 200, 200]
+    assert [status for status, _ in run_loop(three_in_turn())] == [200, 200, 200]
     stats = pool.get_stats()
     assert stats["connections_num"] == 1 and stats["pool_available"] == 1  # one connection, back in the pool
 
