@@ -10,7 +10,8 @@ signal and the answer's close, three a request. The thread is one that earlier r
 A host project whose own views or middleware are async still works (Django calls an async view from the
 synchronous chain through async_to_sync), but those gain nothing from ASGI here; give them Django's own handler.
 Give the database a pool (Django's OPTIONS["pool"]; DATABASE_POOL_MAX_SIZE in this repository's settings), or
-CONN_MAX_AGE 0: each request's context opens a connection of its own, which a persistent setting would leave open.
+CONN_MAX_AGE 0. Django's connections are the thread's: with a persistent setting, every thread kept here (up to
+KEEP_IDLE_THREADS, and more while more requests run at once) would keep a connection of its own open.
 """
 from concurrent.futures import ThreadPoolExecutor
 import inspect
@@ -18,6 +19,7 @@ import inspect
 from asgiref.sync import ThreadSensitiveContext, sync_to_async
 import django
 from django.core.handlers.asgi import ASGIHandler
+from django.db import connections
 
 # asgiref 3.13 lets a request's context run on a thread the caller owns; with an older one, each request gets
 # a new thread, as with Django's own handler.
@@ -55,8 +57,11 @@ class SynchronousChainASGIHandler(ASGIHandler):
             async with ThreadSensitiveContext(executor=thread):
                 await self.handle(scope, receive, send)
         except BaseException:
-            # Cancelled by the server (a shutdown's timeout) or failed: the request's view may still be running
-            # on the thread. It ends there, and no later request waits behind it.
+            # Cancelled by the server (a shutdown's timeout, daphne's after a disconnect) or failed: the request's
+            # view may still be running on the thread. It ends there, and no later request waits behind it. Its
+            # database connection, which the request's end would have handed back, is handed back after it, on
+            # the same thread (Django's connections are the thread's): a pool would count it lent for ever.
+            thread.submit(connections.close_all)
             thread.shutdown(wait=False)
             raise
         # handle() returned: everything the request ran on the thread has ended (its last step, the answer's

@@ -699,7 +699,7 @@ def markdown_table(summary: dict, comparisons: dict, targets: list[dict], meta: 
         f"- load: wrk, {config['vus']} connections (one virtual user each); rounds per scenario: "
         f"{config['rounds']}, the contestants' order rotating from round to round, each {config['duration']:g} s "
         f"or {config['max_requests']} requests; {config['users']} users; mixed = me,refresh,login {config['mix']}; "
-        f"DATABASE_CONN_MAX_AGE {config['conn_max_age']} (all)",
+        f"DATABASE_CONN_MAX_AGE {config['conn_max_age']} (all{' but ASGI' if meta.get('asgi_command') else ''})",
         *([f"- growth: ours, grown tables holds {meta['growth']['sessions']} sessions ({meta['growth']['live']} "
            f"live, {meta['growth']['dead']} ended) and {meta['growth']['tokens']} refresh tokens of "
            f"{config['growth_users']} users; ours holds only the run's own"] if meta.get("growth") else []),

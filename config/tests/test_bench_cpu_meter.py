@@ -15,9 +15,10 @@ import pytest
 
 from .servers import ROOT
 
-# A child that burns CPU, reports how much it used, then stays (or ends) as told.
+# A child that waits for a line on its input, burns CPU, reports how much it used in all, then stays as told.
 BURN = """
 import sys, time
+sys.stdin.readline()
 end = time.process_time() + float(sys.argv[1])
 while time.process_time() < end:
     pass
@@ -41,10 +42,14 @@ def bench_run():
 def burner(cpu_seconds: float, then_sleep: float) -> subprocess.Popen:
     """A process in a group of its own (as the benchmark starts its servers)."""
     return subprocess.Popen([sys.executable, "-c", BURN, str(cpu_seconds), str(then_sleep)],
-                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, start_new_session=True)
 
 
-def reported_cpu(process: subprocess.Popen) -> float:
+def burn_and_report(process: subprocess.Popen) -> float:
+    """Starts the burning (after the meter's start: the child's own start-up is counted in neither) and returns
+    the CPU the child used in all."""
+    process.stdin.write("go\n")
+    process.stdin.flush()
     return float(process.stdout.readline())
 
 
@@ -53,13 +58,13 @@ def test_a_services_process_group_is_counted_as_that_service(bench_run):
     try:
         meter = bench_run.CpuMeter(bench_run.Databases("postgres://unused"), {process.pid: "server"})
         start = meter.start()
-        used = reported_cpu(process)  # the burning is done, the process still alive
+        used = burn_and_report(process)  # the burning is done, the process still alive
         _other, by_owner = meter.finish(start)
     finally:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
 
-    # Clock ticks are 10 ms; the child's start-up before the first count is not in the round.
+    # The child's start-up (before the meter's start) is in `used` but not in the round; clock ticks are 10 ms.
     assert used - 0.2 < by_owner["server"] <= used + 0.03
     assert by_owner["server"] > 0.2
 
@@ -68,7 +73,7 @@ def test_what_the_benchmark_waited_for_counts_as_load(bench_run):
     meter = bench_run.CpuMeter(bench_run.Databases("postgres://unused"), {})
     start = meter.start()
     process = burner(0.3, 0)
-    used = reported_cpu(process)
+    used = burn_and_report(process)
     process.wait()  # reaped: its CPU is now the benchmark's children's (as wrk's is)
     _other, by_owner = meter.finish(start)
 
@@ -83,6 +88,7 @@ def cpu_seconds_of(pid: int) -> float:
 
 
 @pytest.mark.postgres
+@pytest.mark.django_db  # settings_dict names the test database
 @pytest.mark.parametrize("sampled", [True, False])
 def test_a_backend_that_ends_during_the_round_is_counted_only_when_the_round_samples(bench_run, sampled):
     """The purge's PostgreSQL backend ends before its round does and takes its CPU count with it; a round
@@ -106,6 +112,7 @@ def test_a_backend_that_ends_during_the_round_is_counted_only_when_the_round_sam
 
     assert spent > 0.1
     if sampled:
-        assert spent - 0.03 <= by_owner["postgres"] <= spent + 0.05  # (and the test's own idle connection)
+        # (with the test's own idle connection, and an autovacuum worker's visit if one came)
+        assert spent - 0.03 <= by_owner["postgres"] <= spent + 0.15
     else:
         assert by_owner.get("postgres", 0) < spent / 4

@@ -239,3 +239,21 @@ def test_the_pool_is_off_unless_the_environment_sizes_it():
     assert database_settings(DATABASE_POOL_MAX_SIZE="8", DATABASE_POOL_TIMEOUT="2.5") == {
         "max_age": 0, "checks": False, "pool": {"min_size": 2, "max_size": 8, "timeout": 2.5}}
     assert database_settings(DATABASE_POOL_MAX_SIZE="1")["pool"]["min_size"] == 1
+
+
+def test_a_cancelled_asgi_request_hands_its_connection_back(alice, pooled):
+    """The server cancels a request that holds the pool's only connection; the request's end, which would have
+    handed it back, never runs. Lent for ever, it would leave the next request waiting until a 503."""
+    from authcore.asgi import THREADS_CAN_BE_REUSED, SynchronousChainASGIHandler
+    from authcore.tests.test_asgi import cancel_a_request_then_ask_again
+
+    if not THREADS_CAN_BE_REUSED:
+        pytest.skip("asgiref before 3.13: Django's own handler")
+    pool = pooled(max_size=1, timeout=2)
+    token = open_session(alice).access
+    connection.close()
+
+    status = cancel_a_request_then_ask_again(SynchronousChainASGIHandler(), token, holding_a_connection=True)
+
+    assert status == 200
+    assert pool.get_stats()["connections_num"] == 1

@@ -105,15 +105,16 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return idle_connection_is_sound(connection)
 
     def get_new_connection(self, conn_params):
-        connection = super().get_new_connection(conn_params)
         pool = self.pool
+        deadline = time.monotonic() + pool.timeout if pool is not None else None
+        connection = super().get_new_connection(conn_params)
         if pool is None or not hasattr(select, "poll"):
             return connection
         # A pooled connection may have been closed by the server while it sat in the pool (a restart,
         # idle_session_timeout). Checked here, locally, on every loan: psycopg_pool's own check (Django's, with
         # CONN_HEALTH_CHECKS) sends an empty query each time, and backs off for a second or more after a failure.
-        # All the replacements together wait no longer than the pool's timeout, then the request answers 503.
-        deadline = time.monotonic() + pool.timeout
+        # The first loan and all the replacements together wait no longer than the pool's timeout, then the
+        # request answers 503.
         try:
             while not idle_connection_is_sound(connection):
                 connection.pgconn.finish()  # handed back ended, it is discarded and the pool opens a replacement
