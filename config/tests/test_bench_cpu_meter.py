@@ -46,8 +46,8 @@ def burner(cpu_seconds: float, then_sleep: float) -> subprocess.Popen:
 
 
 def burn_and_report(process: subprocess.Popen) -> float:
-    """Starts the burning (after the meter's start: the child's own start-up is counted in neither) and returns
-    the CPU the child used in all."""
+    """Starts the burning (after the meter's start, whenever the child's own start-up ran) and returns the CPU the
+    child used in all, its start-up included."""
     process.stdin.write("go\n")
     process.stdin.flush()
     return float(process.stdout.readline())
