@@ -116,3 +116,25 @@ def test_a_backend_that_ends_during_the_round_is_counted_only_when_the_round_sam
         assert spent - 0.03 <= by_owner["postgres"] <= spent + 0.15
     else:
         assert by_owner.get("postgres", 0) < spent / 4
+
+
+def requested_checkpoints(server: str) -> int:
+    """How many checkpoints were asked for since the statistics were reset (PostgreSQL 17 moved the count)."""
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        moved = admin.execute("SELECT to_regclass('pg_catalog.pg_stat_checkpointer')").fetchone()[0]
+        query = ("SELECT num_requested FROM pg_stat_checkpointer" if moved
+                 else "SELECT checkpoints_req FROM pg_stat_bgwriter")
+        return admin.execute(query).fetchone()[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_timed_run_starts_with_a_checkpoint(bench_run):
+    """Databases.checkpoint, which measure() calls before each timed run, asks PostgreSQL for one."""
+    settings_dict = connection.settings_dict
+    server = f"postgres://{settings_dict['USER']}@{settings_dict['HOST']}:{settings_dict['PORT'] or 5432}"
+    before = requested_checkpoints(server)
+
+    bench_run.Databases(f"{server}/postgres").checkpoint()
+
+    assert requested_checkpoints(server) > before

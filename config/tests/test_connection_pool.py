@@ -9,7 +9,7 @@ import threading
 import time
 
 from django.core.handlers.wsgi import WSGIHandler
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.test import RequestFactory
 import pytest
 
@@ -176,6 +176,36 @@ def test_a_migration_under_a_pooled_prepared_lookup_costs_no_failed_request(alic
     for _ in range(3):
         assert serve(handler, me)[0] == "200 OK"
     assert not both_backends(pool) & old_pids
+
+
+# A fixed statement whose result type the widened column changes, as the live-session lookup's does.
+NAME_OF_USER = "SELECT name FROM accounts_user WHERE id = %s"
+
+
+def test_requests_in_flight_during_a_migration_drain_the_pool_once(alice, pooled, widened_name_column):
+    """Two requests hold connections with the statement prepared when the column changes. The first to run it
+    drains the pool and goes on with a fresh connection; the second, whose connection that drain already
+    condemned, does not drain again, so the fresh connection the first handed back is the one it goes on with
+    (a second drain would have closed it)."""
+    pooled(max_size=3)
+    first, second = connections.create_connection("default"), connections.create_connection("default")
+    try:
+        for each in (first, second):  # each borrows its own connection, and keeps it until close()
+            assert each.fetch_one_prepared(NAME_OF_USER, [alice.pk]) == (alice.name,)
+        condemned = {first.connection.info.backend_pid, second.connection.info.backend_pid}
+
+        widened_name_column()
+
+        assert first.fetch_one_prepared(NAME_OF_USER, [alice.pk]) == (alice.name,)
+        fresh = first.connection.info.backend_pid
+        assert fresh not in condemned
+        first.close()  # the first request ends: its fresh connection goes back to the pool
+
+        assert second.fetch_one_prepared(NAME_OF_USER, [alice.pk]) == (alice.name,)
+        assert second.connection.info.backend_pid == fresh
+    finally:
+        first.close()
+        second.close()
 
 
 def both_backends(pool, prepared=False) -> set[int]:

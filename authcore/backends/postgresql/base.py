@@ -27,11 +27,14 @@
 
 3. Under Django's connection pool (`OPTIONS["pool"]`, psycopg_pool; for servers that run requests on many
    threads), the same local check on every loan, and after a migration made prepared statements stale, the
-   pool's connections replaced (drained) instead of lent again for the next requests to fail on.
+   pool's connections replaced (drained) instead of lent again for the next requests to fail on: once per
+   migration, not once per request that meets a stale statement.
 """
 from datetime import UTC
 import select
+import threading
 import time
+import weakref
 
 from django.db import DatabaseError
 from django.db.backends.postgresql import base, operations
@@ -57,6 +60,25 @@ def idle_connection_is_sound(connection) -> bool:
     poller.register(connection.fileno(), select.POLLIN | select.POLLPRI)
     # POLLERR, POLLHUP and POLLNVAL are always reported; any event at all means "do not use".
     return not poller.poll(0)
+
+
+# Per pool: when it was last drained because of a stale statement (time.monotonic()).
+_stale_drains: "weakref.WeakKeyDictionary[object, float]" = weakref.WeakKeyDictionary()
+_stale_drains_lock = threading.Lock()
+
+
+def drain_after_stale_statement(pool, *, lent_at: float) -> None:
+    """Replace the pool's connections after one of them, lent at `lent_at`, met a stale prepared statement.
+
+    Every connection lent before a drain is already condemned by it (psycopg_pool closes it when it comes back),
+    and every one lent after it was opened after it. So when the requests in flight during a migration meet the
+    stale statement one after another, only the first drains: a second drain would close the fresh connections
+    opened since, for nothing."""
+    with _stale_drains_lock:
+        if lent_at <= _stale_drains.get(pool, float("-inf")):
+            return
+        pool.drain()
+        _stale_drains[pool] = time.monotonic()
 
 
 class PreparedCursor(base.ServerBindingCursor):
@@ -91,6 +113,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return params
 
     prepared_statements_stale = False
+    # When the pool lent the current connection (time.monotonic()), for drain_after_stale_statement.
+    _lent_at = float("-inf")
 
     def init_connection_state(self):
         super().init_connection_state()
@@ -108,6 +132,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
         pool = self.pool
         deadline = time.monotonic() + pool.timeout if pool is not None else None
         connection = super().get_new_connection(conn_params)
+        self._lent_at = time.monotonic()
         if pool is None or not hasattr(select, "poll"):
             return connection
         # A pooled connection may have been closed by the server while it sat in the pool (a restart,
@@ -121,6 +146,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 pool.putconn(connection)
                 connection = None
                 connection = pool.getconn(timeout=deadline - time.monotonic())  # PoolTimeout once it has passed
+                self._lent_at = time.monotonic()
                 if "isolation_level" in self.settings_dict["OPTIONS"]:  # as Django sets it on a loan
                     connection.isolation_level = self.isolation_level
         except BaseException:
@@ -189,7 +215,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 if self.pool is not None:
                     # Every connection of the pool that ran the statement has it stale: replace them all (the idle
                     # ones now, the lent ones, this one too, when they come back) instead of failing on each in turn.
-                    self.pool.drain()
+                    drain_after_stale_statement(self.pool, lent_at=self._lent_at)
                 if attempt == 2 or self.in_atomic_block or not self.get_autocommit():
                     # A transaction cannot simply go on elsewhere: fail this request, and have Django
                     # replace the connection when it ends.
