@@ -12,13 +12,14 @@ def settle_after_start_up() -> None:
     each other), so the collector runs every few requests, and now and then a full collection walks every object of
     the process, the start-up's included: about 150,000 in this project, some 65 ms on the benchmark's machine,
     during which every request in flight in the process waits (the collector holds the interpreter lock). Frozen,
-    those objects are no longer walked. Through uvicorn, GET me's p99 was 76, 100 and 1290 ms without it and 25, 30
-    and 37 ms with it, in three alternating runs (docs/explanation/benchmark.md). Under gunicorn's sync workers,
-    where a collection delays only the one request of its worker, the measurements disagreed on whether it helps, so
-    config.wsgi does not call it.
+    those objects are no longer walked. Through uvicorn, GET me's p99 went from 74 to 25 ms in the benchmark (and
+    was 76, 100 and 1290 ms without it, 25, 30 and 37 ms with it, in three alternating runs;
+    docs/explanation/benchmark.md). Under gunicorn's sync workers, where a collection delays only the one request of
+    its worker, the measurements disagreed on whether it helps, so config.wsgi does not call it.
 
-    The frozen objects are never freed: they are the modules, classes, settings and URL patterns a process keeps until
-    it exits anyway, and the collection just before the freeze leaves no garbage among them."""
+    The cyclic collector never looks at the frozen objects again (reference counting still frees them): they are the
+    modules, classes, settings and URL patterns a process keeps until it exits anyway, and the collection just before
+    the freeze leaves no garbage cycle among them to leak."""
     get_resolver().url_patterns  # noqa: B018 (imports the URLconf, as the first request would)
     gc.collect()
     gc.freeze()

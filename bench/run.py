@@ -316,9 +316,9 @@ class Databases:
     def checkpoint(self) -> None:
         """Write out the dirty pages now (a superuser's or pg_checkpoint's right), before a timed run. PostgreSQL
         starts a checkpoint every checkpoint_timeout (5 minutes by default) and, for a while after it, the first
-        change of each page writes the whole page to the WAL: a run that met one wrote more than the others (in one
-        run, the refreshes of the two rounds after a checkpoint started ran at about 0.6x and 0.8x of the other three).
-        Every run now starts just after a checkpoint, each paying the same, and none starts during one."""
+        change of each page writes the whole page to the WAL, so a run that met one wrote more than the others. Every
+        run now starts just after a checkpoint, each paying that the same, and a run shorter than checkpoint_timeout
+        meets no timed one (a purge round, longer, still can). It does not remove the machine's other drift."""
         self._execute("CHECKPOINT")
 
     def create(self, name: str) -> None:

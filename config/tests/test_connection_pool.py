@@ -187,7 +187,7 @@ def test_requests_in_flight_during_a_migration_drain_the_pool_once(alice, pooled
     drains the pool and goes on with a fresh connection; the second, whose connection that drain already
     condemned, does not drain again, so the fresh connection the first handed back is the one it goes on with
     (a second drain would have closed it)."""
-    pooled(max_size=3)
+    pooled(max_size=2)  # no room to grow: the fresh connection the first hands back is the only one idle
     first, second = connections.create_connection("default"), connections.create_connection("default")
     try:
         for each in (first, second):  # each borrows its own connection, and keeps it until close()

@@ -70,15 +70,17 @@ _stale_drains_lock = threading.Lock()
 def drain_after_stale_statement(pool, *, lent_at: float) -> None:
     """Replace the pool's connections after one of them, lent at `lent_at`, met a stale prepared statement.
 
-    Every connection lent before a drain is already condemned by it (psycopg_pool closes it when it comes back),
-    and every one lent after it was opened after it. So when the requests in flight during a migration meet the
-    stale statement one after another, only the first drains: a second drain would close the fresh connections
-    opened since, for nothing."""
+    Every connection lent before a drain began was opened before it, and is condemned by it (psycopg_pool closes it
+    when it comes back). So when the requests in flight during a migration meet the stale statement one after
+    another, only the first drains: a second drain would close the fresh connections opened since, for nothing. A
+    connection lent after the drain began drains again (rarely needed: one of the old ones slipped back into the
+    pool as the drain ran, say), which errs towards replacing too many, never too few."""
     with _stale_drains_lock:
-        if lent_at <= _stale_drains.get(pool, float("-inf")):
+        if lent_at < _stale_drains.get(pool, float("-inf")):
             return
+        began = time.monotonic()  # before psycopg_pool's own mark: all it condemns was lent before this
         pool.drain()
-        _stale_drains[pool] = time.monotonic()
+        _stale_drains[pool] = began
 
 
 class PreparedCursor(base.ServerBindingCursor):
@@ -113,8 +115,9 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return params
 
     prepared_statements_stale = False
-    # When the pool lent the current connection (time.monotonic()), for drain_after_stale_statement.
-    _lent_at = float("-inf")
+    # When the pool lent the current connection (time.monotonic()), for drain_after_stale_statement; unknown, it
+    # counts as lent after any drain, so a stale statement on it drains.
+    _lent_at = float("inf")
 
     def init_connection_state(self):
         super().init_connection_state()
