@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install catalogs messages messages-check run spa oauth-provider ses-emulator test lint matrix docs docs-serve docs-reference dist fresh-project bench bench-scale load-check
+.PHONY: install catalogs messages messages-check run spa oauth-provider ses-emulator test lint matrix docs docs-serve docs-reference dist fresh-project run-check bench bench-scale load-check
 PORT ?= 8000
 SPA_PORT ?= 8080
 SES_PORT ?= 8025
@@ -35,8 +35,8 @@ messages-check: install
 
 # The development checkout's settings (DEBUG on, random secrets), read by config/settings.py; git-ignored,
 # written once and kept, so every manage.py command works without typing them (config/dev_env.py).
-.env:
-	$(PYTHON) config/dev_env.py > .env
+.env: | $(BIN)/.installed  # the venv's Python: writing the signing key needs PyJWT and cryptography
+	$(BIN)/python config/dev_env.py > .env.new && mv .env.new .env  # a failed write leaves no empty .env
 
 # Development server on the embedded defaults: SQLite file, local-memory cache, console email; the task
 # worker runs next to it (it sends the queued emails, printed on the console) and stops with it.
@@ -46,6 +46,12 @@ run: install catalogs .env
 	SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py task_worker --worker-id dev-worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	  SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+# CI's proof that `make run` works on a fresh clone: it starts it on RUN_CHECK_PORT, waits for /readyz to answer
+# 200 (the database migrated, the cache answering), then stops it and its task worker.
+RUN_CHECK_PORT ?= 8765
+run-check: install
+	$(BIN)/python config/run_check.py --port $(RUN_CHECK_PORT)
 
 # `make run` with the example single-page app (examples/spa) served next to it on SPA_PORT, another origin of
 # the same site, which the service is told to allow (CORS_ALLOWED_ORIGINS) and to send people to (APP_URL).

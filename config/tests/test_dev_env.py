@@ -47,3 +47,37 @@ def test_the_environment_wins_over_the_file(tmp_path):
                    ENV_FILE=str(env_file), DEBUG="false")
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip().splitlines()[-1] == "False"
+
+
+def _checkout_for_make(tmp_path: Path, python: str) -> Path:
+    """A directory `make .env` can run in: the Makefile and the code, and an installed venv whose Python is
+    `python` (its stamp newer than the requirements, so make installs nothing)."""
+    for name in ("Makefile", "config", "requirements.txt", "requirements-dev.txt"):
+        (tmp_path / name).symlink_to(ROOT / name)
+    bin_dir = tmp_path / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "python").write_text(f'#!/bin/sh\nexec "{python}" "$@"\n')
+    (bin_dir / "python").chmod(0o755)
+    (bin_dir / ".installed").touch()
+    return tmp_path
+
+
+def test_make_writes_the_file_with_the_venvs_python_not_the_systems(tmp_path):
+    """The system's Python has none of the project's packages (the signing key needs PyJWT): `make run` on a fresh
+    clone must write .env with the venv's. PYTHON=/bin/false stands for a system Python that cannot."""
+    checkout = _checkout_for_make(tmp_path, sys.executable)
+    made = subprocess.run(["make", "--no-print-directory", ".env", "PYTHON=/bin/false"], cwd=checkout,
+                          capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stdout + made.stderr
+    values = dict(line.split("=", 1) for line in (checkout / ".env").read_text().splitlines())
+    assert values["DEBUG"] == "true" and len(values["SECRET_KEY"]) >= 50
+
+
+def test_a_failed_write_leaves_no_empty_file_behind(tmp_path):
+    """An empty .env would be kept by make as up to date, and every later `make run` would stop on a missing
+    SECRET_KEY: a write that fails leaves nothing."""
+    checkout = _checkout_for_make(tmp_path, "/bin/false")
+    made = subprocess.run(["make", "--no-print-directory", ".env"], cwd=checkout, capture_output=True, text=True,
+                          timeout=120)
+    assert made.returncode != 0
+    assert not (checkout / ".env").exists()
