@@ -7,9 +7,12 @@ bench/run.py as a subprocess with that project's environment:
     python bench/project_tasks.py ours history --sessions 1000000 --tokens-per-session 5 --users 20000 --live-share 0.2
     python bench/project_tasks.py ours totp --users 3000 --hash ...                # prints {"secret": ...}
     python bench/project_tasks.py ours crowd --email crowd@bench.example --hash ... --logins 10000 --out tokens.txt
+    python bench/project_tasks.py ours hash-cost --hash ... --password ... --verifies 20 --processes 2  # {"us": ...}
 
 `seed` bulk-inserts N verified users user<i>@bench.example sharing one password hash: hashing once keeps the
 setup fast, and the peer receives the hash the project made, so both verify exactly the same bytes.
+`hash-cost` is what the password check of a login costs alone: the CPU time of Django's check_password on the
+seeded hash, in as many processes at once as the server has workers (both cores busy, as under the load).
 `mint` opens sessions the way each project's login does once the password is proven (the project's
 start_session, simplejwt's RefreshToken.for_user) and writes one "access refresh" line per session; the
 scenarios that need a signed-in user start from these, so only the endpoint under test is timed.
@@ -17,9 +20,12 @@ scenarios that need a signed-in user start from these, so only the endpoint unde
 import argparse
 import collections
 import json
+import multiprocessing
 import os
 from pathlib import Path
+import statistics
 import sys
+import time
 
 BENCH = Path(__file__).resolve().parent
 PROJECTS = {
@@ -203,6 +209,27 @@ def totp(users: int, password_hash: str) -> None:
     print(json.dumps({"users": users, "secret": secret}))
 
 
+def _verify_times(password: str, password_hash: str, verifies: int) -> list[float]:
+    from django.contrib.auth.hashers import check_password
+
+    times = []
+    for _ in range(verifies):
+        started = time.process_time()
+        if not check_password(password, password_hash):  # a refusal may cost less: time only the real check
+            raise ValueError("hash-cost: the password does not match the hash")
+        times.append(time.process_time() - started)
+    return times
+
+
+def hash_cost(password: str, password_hash: str, verifies: int, processes: int) -> None:
+    """The median CPU time, in microseconds, of one check of `password` against `password_hash`, each of
+    `processes` processes checking `verifies` times at once."""
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        per_process = pool.starmap(_verify_times, [(password, password_hash, verifies)] * processes)
+    print(json.dumps({"us": round(statistics.median(t for times in per_process for t in times) * 1e6),
+                      "verifies": verifies * processes}))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", choices=sorted(PROJECTS))
@@ -230,6 +257,11 @@ def main() -> None:
     crowd_parser.add_argument("--logins", type=int, required=True)
     crowd_parser.add_argument("--out", type=Path, required=True)
     crowd_parser.add_argument("--lines", type=int, default=8)
+    cost_parser = commands.add_parser("hash-cost")
+    cost_parser.add_argument("--hash", required=True)
+    cost_parser.add_argument("--password", required=True)
+    cost_parser.add_argument("--verifies", type=int, default=20, help="checks per process")
+    cost_parser.add_argument("--processes", type=int, default=2)
     args = parser.parse_args()
     setup_django(args.project)
     if args.command == "history":
@@ -238,6 +270,8 @@ def main() -> None:
         totp(args.users, args.hash)
     elif args.command == "crowd":
         crowd(args.email, args.hash, args.logins, args.out, args.lines)
+    elif args.command == "hash-cost":
+        hash_cost(args.password, args.hash, args.verifies, args.processes)
     elif args.command == "seed":
         if not (args.password or args.hash):
             parser.error("seed needs --password or --hash")

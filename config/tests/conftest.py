@@ -1,4 +1,8 @@
 """Fixtures of the whole-service tests."""
+import importlib.util
+from pathlib import Path
+import sys
+
 from django.db import connection
 import psycopg
 import pytest
@@ -30,3 +34,17 @@ def terminate_from_outside(pid: int) -> None:
 def widened_name_column():
     yield lambda: run_from_outside('ALTER TABLE accounts_user ALTER COLUMN name TYPE varchar(151)')
     run_from_outside('ALTER TABLE accounts_user ALTER COLUMN name TYPE varchar(150)')
+
+
+@pytest.fixture(scope="module")
+def bench_run():
+    """bench/run.py, loaded as a module (it is a script, not a package)."""
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "bench"))  # as when it runs as a script: its neighbour project_tasks
+    try:
+        spec = importlib.util.spec_from_file_location("bench_run", root / "bench" / "run.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        yield module
+    finally:
+        sys.path.remove(str(root / "bench"))

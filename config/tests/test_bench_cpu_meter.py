@@ -1,7 +1,6 @@
 """The benchmark's machine-time accounting (bench/run.py, CpuMeter), against real processes: what a service's
 process group spends is counted as that service's, a process that ends during a round is still counted when the
 round says so, and what the benchmark waited for counts as load."""
-import importlib.util
 import os
 from pathlib import Path
 import signal
@@ -13,8 +12,6 @@ from django.db import connection
 import psycopg
 import pytest
 
-from .servers import ROOT
-
 # A child that waits for a line on its input, burns CPU, reports how much it used in all, then stays as told.
 BURN = """
 import sys, time
@@ -25,18 +22,6 @@ while time.process_time() < end:
 print(time.process_time(), flush=True)
 time.sleep(float(sys.argv[2]))
 """
-
-
-@pytest.fixture(scope="module")
-def bench_run():
-    sys.path.insert(0, str(ROOT / "bench"))  # as when it runs as a script: its neighbour project_tasks
-    try:
-        spec = importlib.util.spec_from_file_location("bench_run", ROOT / "bench" / "run.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
-    finally:
-        sys.path.remove(str(ROOT / "bench"))
 
 
 def burner(cpu_seconds: float, then_sleep: float) -> subprocess.Popen:
