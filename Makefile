@@ -34,9 +34,11 @@ messages-check: install
 	$(BIN)/python packaging/catalogs.py check
 
 # The development checkout's settings (DEBUG on, random secrets), read by config/settings.py; git-ignored,
-# written once and kept, so every manage.py command works without typing them (config/dev_env.py).
-.env: | $(BIN)/.installed  # the venv's Python: writing the signing key needs PyJWT and cryptography
-	$(BIN)/python config/dev_env.py > .env.new && mv .env.new .env  # a failed write leaves no empty .env
+# written once and kept, so every manage.py command works without typing them (config/dev_env.py). Written by the
+# venv's Python (the signing key needs PyJWT and cryptography), readable by its owner only, and never left empty:
+# make would keep an empty .env as up to date, and every later `make run` would stop on a missing SECRET_KEY.
+.env: | $(BIN)/.installed
+	@umask 077; $(BIN)/python config/dev_env.py > .env.new && mv .env.new .env || { rm -f .env.new; exit 1; }
 
 # Development server on the embedded defaults: SQLite file, local-memory cache, console email; the task
 # worker runs next to it (it sends the queued emails, printed on the console) and stops with it.

@@ -23,6 +23,7 @@ import json
 import multiprocessing
 import os
 from pathlib import Path
+import queue
 import statistics
 import sys
 import time
@@ -209,25 +210,47 @@ def totp(users: int, password_hash: str) -> None:
     print(json.dumps({"users": users, "secret": secret}))
 
 
-def _verify_times(password: str, password_hash: str, verifies: int) -> list[float]:
+def _verify_times(password: str, password_hash: str, verifies: int, start_together, results) -> None:
+    """One process's checks, begun when every process is ready; its pid and times, or what went wrong, on `results`."""
     from django.contrib.auth.hashers import check_password
 
-    times = []
-    for _ in range(verifies):
-        started = time.process_time()
-        if not check_password(password, password_hash):  # a refusal may cost less: time only the real check
-            raise ValueError("hash-cost: the password does not match the hash")
-        times.append(time.process_time() - started)
-    return times
+    try:
+        start_together.wait(timeout=60)
+        times = []
+        for _ in range(verifies):
+            started = time.process_time()
+            if not check_password(password, password_hash):  # a refusal may cost less: time only the real check
+                raise ValueError("the password does not match the hash")
+            times.append(time.process_time() - started)
+        results.put((os.getpid(), times, None))
+    except Exception as error:  # noqa: BLE001 - reported to the parent, which fails the task
+        results.put((os.getpid(), [], f"{type(error).__name__}: {error}"))
 
 
 def hash_cost(password: str, password_hash: str, verifies: int, processes: int) -> None:
-    """The median CPU time, in microseconds, of one check of `password` against `password_hash`, each of
-    `processes` processes checking `verifies` times at once."""
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
-        per_process = pool.starmap(_verify_times, [(password, password_hash, verifies)] * processes)
-    print(json.dumps({"us": round(statistics.median(t for times in per_process for t in times) * 1e6),
-                      "verifies": verifies * processes}))
+    """The median CPU time, in microseconds, of one check of `password` against `password_hash`, in `processes`
+    processes checking `verifies` times each, begun together (a barrier), as the server's workers run under load."""
+    context = multiprocessing.get_context("fork")
+    start_together, results = context.Barrier(processes), context.Queue()
+    children = [context.Process(target=_verify_times, args=(password, password_hash, verifies, start_together,
+                                                            results)) for _ in range(processes)]
+    for child in children:
+        child.start()
+    try:
+        reports = [results.get(timeout=600) for _ in children]  # a child killed on the way never answers
+    except queue.Empty:
+        raise SystemExit("hash-cost: a checking process did not report") from None
+    finally:
+        for child in children:
+            child.join(timeout=5)
+            if child.is_alive():
+                child.kill()
+    failures = [error for _, _, error in reports if error]
+    if failures:
+        raise SystemExit(f"hash-cost: {failures[0]}")
+    times = [elapsed for _, per_process, _ in reports for elapsed in per_process]
+    print(json.dumps({"us": round(statistics.median(times) * 1e6), "verifies": len(times),
+                      "processes": len({pid for pid, _, _ in reports})}))
 
 
 def main() -> None:

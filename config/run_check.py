@@ -5,9 +5,11 @@
 """
 import argparse
 import contextlib
+import http.client
 import os
 from pathlib import Path
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -22,18 +24,39 @@ def ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=5) as answer:
             return answer.status == 200
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, http.client.HTTPException, OSError):
         return False
 
 
+def port_is_free(port: int) -> bool:
+    """Whether nothing listens on the port: a server left there would answer for `make run`."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+# What `make run` may see of the caller's environment: what finds programs and packages, nothing the settings read
+# (config/settings.py reads many variables; here only the .env that `make run` writes may configure them).
+PASSED_ON = ("PATH", "HOME", "USER", "LANG", "TMPDIR", "TERM", "CI")
+
+
 def stop(process: subprocess.Popen) -> None:
-    """SIGTERM to the whole process group (make, the development server, the task worker), SIGKILL if any is left."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    """SIGTERM to the whole process group (make, the development server and its reloader, the task worker), then
+    SIGKILL to whatever of it is left after a grace period; returns once the group is gone."""
+    for sig, grace in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=20)
-            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            process.poll()  # reaps make, the group's leader, once it exits
+            try:
+                os.killpg(process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
 
 
 def main(argv=None) -> int:
@@ -41,11 +64,12 @@ def main(argv=None) -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for /readyz")
     args = parser.parse_args(argv)
-    # Only the .env the make target writes: no variable of the caller's environment may stand in for it.
     env = {key: value for key, value in os.environ.items()
-           if key not in ("DEBUG", "SECRET_KEY", "JWT_SIGNING_KEY", "JWT_SIGNING_KEYS", "DATABASE_URL", "REDIS_URL",
-                          "DJANGO_SETTINGS_MODULE", "ENV_FILE", "MAKEFLAGS", "MAKELEVEL")}
+           if key in PASSED_ON or key.startswith(("LC_", "PIP_", "PYENV_"))}
     url = f"http://127.0.0.1:{args.port}/readyz"
+    if not port_is_free(args.port):
+        print(f"port {args.port} is in use: stop what listens there or pass another (RUN_CHECK_PORT)", file=sys.stderr)
+        return 1
     with tempfile.TemporaryFile() as output:
         process = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={args.port}"], cwd=ROOT, env=env,
                                    stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

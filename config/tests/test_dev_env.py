@@ -62,22 +62,28 @@ def _checkout_for_make(tmp_path: Path, python: str) -> Path:
     return tmp_path
 
 
+def make(checkout: Path, *args: str) -> subprocess.CompletedProcess:
+    # Not the calling make's jobserver or level (`make test` runs this suite).
+    env = {key: value for key, value in os.environ.items() if key not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    return subprocess.run(["make", "--no-print-directory", *args], cwd=checkout, env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
 def test_make_writes_the_file_with_the_venvs_python_not_the_systems(tmp_path):
     """The system's Python has none of the project's packages (the signing key needs PyJWT): `make run` on a fresh
     clone must write .env with the venv's. PYTHON=/bin/false stands for a system Python that cannot."""
     checkout = _checkout_for_make(tmp_path, sys.executable)
-    made = subprocess.run(["make", "--no-print-directory", ".env", "PYTHON=/bin/false"], cwd=checkout,
-                          capture_output=True, text=True, timeout=120)
+    made = make(checkout, ".env", "PYTHON=/bin/false")
     assert made.returncode == 0, made.stdout + made.stderr
     values = dict(line.split("=", 1) for line in (checkout / ".env").read_text().splitlines())
     assert values["DEBUG"] == "true" and len(values["SECRET_KEY"]) >= 50
+    assert (checkout / ".env").stat().st_mode & 0o077 == 0  # its secrets readable by its owner only
 
 
 def test_a_failed_write_leaves_no_empty_file_behind(tmp_path):
     """An empty .env would be kept by make as up to date, and every later `make run` would stop on a missing
     SECRET_KEY: a write that fails leaves nothing."""
     checkout = _checkout_for_make(tmp_path, "/bin/false")
-    made = subprocess.run(["make", "--no-print-directory", ".env"], cwd=checkout, capture_output=True, text=True,
-                          timeout=120)
+    made = make(checkout, ".env")
     assert made.returncode != 0
-    assert not (checkout / ".env").exists()
+    assert not (checkout / ".env").exists() and not (checkout / ".env.new").exists()
