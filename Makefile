@@ -53,7 +53,7 @@ run: install catalogs .env
 # 200 (the database migrated, the cache answering), then stops it and its task worker.
 RUN_CHECK_PORT ?= 8765
 run-check: install
-	$(BIN)/python config/run_check.py --port $(RUN_CHECK_PORT)
+	$(BIN)/python -m config.run_check --port $(RUN_CHECK_PORT)
 
 # `make run` with the example single-page app (examples/spa) served next to it on SPA_PORT, another origin of
 # the same site, which the service is told to allow (CORS_ALLOWED_ORIGINS) and to send people to (APP_URL).

@@ -1,7 +1,7 @@
 """CI's proof that `make run` works on a fresh clone (`make run-check`): start it, wait until /readyz answers 200
 (the .env written, the SQLite database migrated, the cache answering), stop it with its task worker.
 
-    .venv/bin/python config/run_check.py --port 8765
+    .venv/bin/python -m config.run_check --port 8765
 """
 import argparse
 import contextlib
@@ -9,13 +9,14 @@ import http.client
 import os
 from pathlib import Path
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+
+from config.ses_emulator import port_is_free
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,16 +27,6 @@ def ready(url: str) -> bool:
             return answer.status == 200
     except (urllib.error.URLError, http.client.HTTPException, OSError):
         return False
-
-
-def port_is_free(port: int) -> bool:
-    """Whether nothing listens on the port: a server left there would answer for `make run`."""
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 # What `make run` may see of the caller's environment: what finds programs and packages, nothing the settings read
@@ -67,7 +58,7 @@ def main(argv=None) -> int:
     env = {key: value for key, value in os.environ.items()
            if key in PASSED_ON or key.startswith(("LC_", "PIP_", "PYENV_"))}
     url = f"http://127.0.0.1:{args.port}/readyz"
-    if not port_is_free(args.port):
+    if not port_is_free(args.port):  # whatever listens there would answer for `make run`
         print(f"port {args.port} is in use: stop what listens there or pass another (RUN_CHECK_PORT)", file=sys.stderr)
         return 1
     with tempfile.TemporaryFile() as output:
