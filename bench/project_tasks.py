@@ -12,7 +12,7 @@ bench/run.py as a subprocess with that project's environment:
 `seed` bulk-inserts N verified users user<i>@bench.example sharing one password hash: hashing once keeps the
 setup fast, and the peer receives the hash the project made, so both verify exactly the same bytes.
 `hash-cost` is what the password check of a login costs alone: the CPU time of Django's check_password on the
-seeded hash, in as many processes at once as the server has workers (both cores busy, as under the load).
+seeded hash, in as many processes as the server has workers, begun together, as the workers run under the load.
 `mint` opens sessions the way each project's login does once the password is proven (the project's
 start_session, simplejwt's RefreshToken.for_user) and writes one "access refresh" line per session; the
 scenarios that need a signed-in user start from these, so only the endpoint under test is timed.

@@ -797,7 +797,7 @@ def markdown_table(summary: dict, comparisons: dict, targets: list[dict], meta: 
     if beyond:
         lines += ["", "Login beyond the password check (median of rounds): the server's and PostgreSQL's time per "
                   "login less the check alone, Django's check_password on the seeded hash in as many processes at once "
-                  "as the server has workers, measured after each login round: " + "; ".join(
+                  "as the server has workers, timed after each login round (the median of those timings): " + "; ".join(
                       f"{LABELS[name]} {row['beyond_hash_us']} µs, {row['beyond_hash_share']:.1%} of a "
                       f"{row['hash_us']} µs check" for name, row in beyond) + "."]
     purges = [purge for by_contestant in summary.values() for row in by_contestant.values()
