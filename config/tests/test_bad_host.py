@@ -30,7 +30,7 @@ def test_pages_with_a_bad_host_get_a_plain_400(client):
 
 
 def run_project(script: str, debug: bool) -> tuple[str, str]:
-    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true" if debug else "false",
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "ENV_FILE": "", "DEBUG": "true" if debug else "false",
            "SECRET_KEY": "log-test-secret-" + "k" * 48, "JWT_SIGNING_KEYS": TEST_SIGNING_KEYS,
            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "SECURE_SSL_REDIRECT": "false",
            "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}

@@ -21,7 +21,7 @@ SEND = ("import django; django.setup()\n"
 
 
 def run_project(**env) -> None:
-    base = {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "true", "PATH": "/usr/bin:/bin",
+    base = {"DJANGO_SETTINGS_MODULE": "config.settings", "ENV_FILE": "", "DEBUG": "true", "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(ROOT), "DEFAULT_FROM_EMAIL": "Auth <no-reply@example.com>"}
     result = subprocess.run([sys.executable, "-c", SEND], cwd=ROOT, env={**base, **env}, capture_output=True,
                             text=True, timeout=60)

@@ -35,7 +35,7 @@ for password in ("a wrong password entirely", {PASSWORD!r}):
 
 
 def test_json_lines_carry_the_event_request_ip_user_and_session(tmp_path):
-    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "false", "LOG_FORMAT": "json",
+    env = {"DJANGO_SETTINGS_MODULE": "config.settings", "ENV_FILE": "", "DEBUG": "false", "LOG_FORMAT": "json",
            "SECRET_KEY": "log-test-secret-" + "k" * 48, "JWT_SIGNING_KEYS": TEST_SIGNING_KEYS,
            "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend", "SECURE_SSL_REDIRECT": "false",
            "DATABASE_URL": f"sqlite:///{tmp_path}/logs.sqlite3", "SINGLE_PROCESS": "true",

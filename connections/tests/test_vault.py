@@ -134,7 +134,8 @@ def test_keys_are_checked(settings, demo):
 
 
 def start_process(**environment) -> subprocess.CompletedProcess:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DJANGO_SETTINGS_MODULE": "config.settings",
+    # ENV_FILE empty: a developer's .env (make run writes one, DEBUG on) must not stand in for what is tested.
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DJANGO_SETTINGS_MODULE": "config.settings", "ENV_FILE": "",
            "SECRET_KEY": "vault-test-secret-" + "k" * 48, "JWT_SIGNING_KEYS": TEST_SIGNING_KEYS,
            "EMAIL_BACKEND": "django_ses.SESBackend", **environment}
     return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=PROJECT, env=env,

@@ -98,7 +98,8 @@ DEV_JWT_KEY = "dev-only-jwt-signing-key-never-use-in-production-000000000000"
 
 def start(**environment) -> subprocess.CompletedProcess:
     """Set up Django with the production settings module in a clean environment."""
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DJANGO_SETTINGS_MODULE": "config.settings",
+    # ENV_FILE empty: a developer's .env (make run writes one, DEBUG on) must not stand in for what is tested.
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "DJANGO_SETTINGS_MODULE": "config.settings", "ENV_FILE": "",
            **environment}
     return subprocess.run([sys.executable, "-c", "import django; django.setup()"], cwd=PROJECT, env=env,
                           capture_output=True, text=True, timeout=60)
